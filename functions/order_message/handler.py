@@ -1,0 +1,127 @@
+"""Lambda entry point for the shop API (``/shop/...``) and the cart's return page.
+
+Thin: authenticates the shop's API key, validates JSON bodies with the pydantic models, calls one
+use case and maps the outcome. Shop errors are JSON; browser pages are HTML.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from punchout.http import SECURITY_HEADERS, html_page, json_error, json_response
+from punchout.observability import logger, metrics, tracer
+from punchout.sessions import CartInput, TransferRequest
+from punchout.settings import gateway_settings
+from punchout.shop_api import ShopError, authorise, parse_body, shop_error_response
+from punchout.store.api_keys import ApiKeyRepository
+from punchout.store.dynamo import Table
+from punchout.store.partners import PartnerRepository
+from punchout.store.sessions import SessionRepository, TokenProblem, TokenRefused
+
+from .service import CartService, ReturnRefused
+
+app = APIGatewayRestResolver()
+
+
+@lru_cache(maxsize=1)
+def service() -> CartService:
+    settings = gateway_settings()
+    table = Table(settings.table_name)
+    return CartService(SessionRepository(table), PartnerRepository(table), settings)
+
+
+@lru_cache(maxsize=1)
+def api_keys() -> ApiKeyRepository:
+    return ApiKeyRepository(Table(gateway_settings().table_name))
+
+
+def _authorise_shop() -> None:
+    authorise(app.current_event, api_keys())
+
+
+@app.get("/shop/sessions/<session_id>")
+def get_session(session_id: str) -> Response[str]:
+    _authorise_shop()
+    return json_response(200, service().context(session_id))
+
+
+@app.put("/shop/sessions/<session_id>/cart")
+def put_cart(session_id: str) -> Response[str]:
+    _authorise_shop()
+    summary = service().put_cart(session_id, parse_body(app.current_event, CartInput))
+    metrics.add_metric(name="CartLinesStored", unit=MetricUnit.Count, value=summary.line_count)
+    return json_response(200, summary)
+
+
+@app.post("/shop/sessions/<session_id>/transfer")
+def transfer(session_id: str) -> Response[str]:
+    _authorise_shop()
+    request = parse_body(app.current_event, TransferRequest, optional=True)
+    result = service().transfer(session_id, request)
+    metrics.add_metric(name="CartsCancelled" if request.cancel else "CartsTransferred", unit=MetricUnit.Count, value=1)
+    return json_response(200, result)
+
+
+@lru_cache(maxsize=1)
+def _openapi() -> str:
+    return resources.files(__package__).joinpath("openapi.json").read_text(encoding="utf-8")
+
+
+@app.get("/shop/openapi.json")
+def openapi() -> Response[str]:
+    return Response(status_code=200, content_type="application/json", body=_openapi())
+
+
+_LINK_PAGES = {
+    TokenProblem.USED: (410, "This cart was already returned", "Open the cart from your procurement system."),
+    TokenProblem.EXPIRED: (410, "This link has expired", "Go back to the shop and return the cart again."),
+    TokenProblem.UNKNOWN: (404, "This link is not valid", "Go back to the shop and return the cart again."),
+}
+
+
+@app.get("/punchout/return/<token>")
+def punchout_return(token: str) -> Response[str]:
+    try:
+        page, headers = service().return_page(token)
+    except TokenRefused as refused:
+        return html_page(*_LINK_PAGES[refused.problem])
+    except ReturnRefused:
+        return html_page(410, "This PunchOut session has ended", "Start PunchOut again from your procurement system.")
+    metrics.add_metric(name="CartsReturned", unit=MetricUnit.Count, value=1)
+    return Response(
+        status_code=200, content_type="text/html; charset=utf-8", body=page, headers={**SECURITY_HEADERS, **headers}
+    )
+
+
+@app.exception_handler(ShopError)  # type: ignore[untyped-decorator]
+def shop_error(error: ShopError) -> Response[str]:
+    return shop_error_response(error)
+
+
+@app.not_found
+def not_found(error: NotFoundError) -> Response[str]:
+    # Without it, the catch-all below would turn an unknown route into a 500.
+    return json_error(404, "No such route")
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(error: Exception) -> Response[str]:
+    logger.exception("Unexpected failure")
+    if app.current_event.path.startswith("/shop/"):
+        return json_error(500, "Internal error; retry later")
+    return html_page(500, "Something went wrong", "Please go back to the shop and try again.")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,143 @@
+"""Generates the shop API's OpenAPI document from the pydantic models (``openapi.json`` beside it).
+
+Run ``python -m order_message.openapi`` after changing a model; a test fails when the committed
+document is stale. The Lambda only serves the file, so this module stays off its import path.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from punchout.sessions import CartInput, TransferRequest
+
+from .service import CartSummary, SessionContext, TransferResult
+
+DOCUMENT = Path(__file__).with_name("openapi.json")
+
+
+class ErrorDetail(BaseModel):
+    location: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    status: int
+    message: str
+    errors: list[ErrorDetail] | None = None
+
+
+class Error(BaseModel):
+    error: ErrorBody
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _json(model: type[BaseModel]) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": _ref(model)}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    texts = {
+        401: "Missing or invalid x-api-key",
+        404: "No open session with this id (unknown or expired)",
+        409: "The session is read-only (inspect), already transferred, or the cart changed meanwhile",
+        422: "The body is invalid; `errors` lists each problem",
+    }
+    return {str(code): {"description": texts[code], **_json(Error)} for code in codes}
+
+
+SESSION_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "The session id the shop received as `punchout_session` on its entry URL.",
+    "schema": {"type": "string", "minLength": 32},
+}
+
+
+def document() -> dict[str, Any]:
+    _, schemas = models_json_schema(
+        [(m, "serialization") for m in (SessionContext, CartSummary, TransferResult, Error)]
+        + [(m, "validation") for m in (CartInput, TransferRequest)],
+        ref_template="#/components/schemas/{model}",
+    )
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "PunchOut gateway shop API",
+            "version": "1.0.0",
+            "description": (
+                "Server-to-server API for the supplier's shop: read the PunchOut session, store the cart, "
+                "and transfer it back to the buyer's procurement system."
+            ),
+        },
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+        },
+        "security": [{"ApiKey": []}],
+        "paths": {
+            "/shop/sessions/{id}": {
+                "get": {
+                    "operationId": "getSession",
+                    "summary": "The session's context: partner, operation, user, ship-to, earlier items, cart",
+                    "parameters": [SESSION_ID],
+                    "responses": {"200": {"description": "The session", **_json(SessionContext)}, **_errors(401, 404)},
+                }
+            },
+            "/shop/sessions/{id}/cart": {
+                "put": {
+                    "operationId": "putCart",
+                    "summary": "Replace the session's cart (validated; prices from the shop's server only)",
+                    "parameters": [SESSION_ID],
+                    "requestBody": {"required": True, **_json(CartInput)},
+                    "responses": {
+                        "200": {"description": "Stored", **_json(CartSummary)},
+                        **_errors(401, 404, 409, 422),
+                    },
+                }
+            },
+            "/shop/sessions/{id}/transfer": {
+                "post": {
+                    "operationId": "transferCart",
+                    "summary": "Freeze the cart (or cancel) and get the one-time URL to send the browser to",
+                    "parameters": [SESSION_ID],
+                    "requestBody": {"required": False, **_json(TransferRequest)},
+                    "responses": {
+                        "200": {"description": "Send the browser to return_url", **_json(TransferResult)},
+                        **_errors(401, 404, 409, 422),
+                    },
+                }
+            },
+            "/shop/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": {"description": "OpenAPI 3.1 document"}},
+                }
+            },
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), indent=2, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    DOCUMENT.write_text(render(), encoding="utf-8")
+    sys.stdout.write(f"wrote {DOCUMENT}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

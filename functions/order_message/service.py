@@ -1,0 +1,196 @@
+"""Use cases of the cart function: the shop reads its session, stores the cart, transfers it, and the
+browser carries it back to the buyer."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from pydantic import BaseModel
+
+from punchout.cart_message import MissingClassification, line_classification, render_cart, return_page
+from punchout.cxml.models import Address, Contact, DeploymentMode, SetupOperation
+from punchout.partners import TradingPartner
+from punchout.sessions import (
+    BuyerUser,
+    Cart,
+    CartInput,
+    EarlierItem,
+    Session,
+    SessionStatus,
+    TransferRequest,
+    new_token,
+)
+from punchout.settings import GatewaySettings
+from punchout.shop_api import Conflict, NotFound, Unprocessable
+from punchout.store.dynamo import ConditionFailed
+from punchout.store.partners import PartnerRepository
+from punchout.store.sessions import SessionRepository, TokenKind
+
+
+class SessionNotFound(NotFound):
+    pass
+
+
+class SessionConflict(Conflict):
+    pass
+
+
+class InvalidCart(Unprocessable):
+    pass
+
+
+class ReturnRefused(Exception):
+    """The return link cannot produce a cart (session gone); the browser gets a plain page."""
+
+
+class PartnerSummary(BaseModel):
+    id: str
+    name: str
+
+
+class SessionContext(BaseModel):
+    """``GET /shop/sessions/{id}``: what the shop needs to serve this buyer."""
+
+    id: str
+    partner: PartnerSummary
+    operation: SetupOperation
+    deployment_mode: DeploymentMode
+    read_only: bool
+    status: SessionStatus
+    user: BuyerUser
+    ship_to: Address | None
+    contacts: list[Contact]
+    extrinsics: dict[str, str]
+    items: list[EarlierItem]  # the request's ItemOut lines, and whether each restored an earlier cart line
+    cart: Cart | None  # the current cart: for edit/inspect, restored from the earlier one
+    currency: str
+    expires_at: datetime
+
+
+class CartSummary(BaseModel):
+    line_count: int
+    currency: str
+    total: str
+    revision: int
+
+
+class TransferResult(BaseModel):
+    return_url: str
+
+
+class CartService:
+    def __init__(self, sessions: SessionRepository, partners: PartnerRepository, settings: GatewaySettings) -> None:
+        self.sessions = sessions
+        self.partners = partners
+        self.settings = settings
+
+    def _session(self, session_id: str) -> tuple[Session, TradingPartner]:
+        session = self.sessions.get(session_id)
+        partner = self.partners.get(session.partner_id) if session else None
+        if session is None or partner is None:
+            raise SessionNotFound("No open session with this id (unknown or expired)")
+        return session, partner
+
+    def context(self, session_id: str) -> SessionContext:
+        session, partner = self._session(session_id)
+        state = self.sessions.cart_state(session.cart_ref)
+        cart = self.sessions.load_cart(state) if state else None
+        return SessionContext(
+            id=session.id,
+            partner=PartnerSummary(id=partner.id, name=partner.name),
+            operation=session.operation,
+            deployment_mode=session.deployment_mode,
+            read_only=session.read_only,
+            status=session.status,
+            user=session.user,
+            ship_to=session.ship_to,
+            contacts=session.contacts,
+            extrinsics=session.extrinsics,
+            items=session.earlier_items,
+            cart=cart,
+            currency=partner.money_currency(cart.currency if cart else None),
+            expires_at=session.expires_at,
+        )
+
+    def put_cart(self, session_id: str, cart_input: CartInput) -> CartSummary:
+        session, partner = self._session(session_id)
+        if session.read_only:
+            raise SessionConflict("This is an inspect session: its cart is read-only")
+        if session.status != "open":
+            raise SessionConflict(f"This session's cart was already {session.status}")
+        if len(cart_input.lines) > self.settings.max_cart_lines:
+            raise InvalidCart(f"A cart may hold at most {self.settings.max_cart_lines} lines")
+        cart = self._normalise(cart_input, partner)
+        state = self.sessions.cart_state(session.cart_ref)
+        try:
+            saved = self.sessions.save_cart(
+                session.cart_ref,
+                session.id,
+                partner.id,
+                cart,
+                expected_revision=state.revision if state else 0,
+                expires_at=datetime.now(UTC) + timedelta(days=self.settings.cart_retention_days),
+                user=session.user,
+            )
+        except ConditionFailed:
+            raise SessionConflict("The cart changed meanwhile or was transferred; read the session again") from None
+        return CartSummary(
+            line_count=saved.line_count,
+            currency=cart.currency or partner.default_currency,
+            total=str(saved.total),
+            revision=saved.revision,
+        )
+
+    @staticmethod
+    def _normalise(cart_input: CartInput, partner: TradingPartner) -> Cart:
+        """One currency for the whole cart (cXML has one Total), and a Classification for every line."""
+        currencies = {line.currency for line in cart_input.lines if line.currency}
+        currency = (
+            cart_input.currency or (currencies.pop() if len(currencies) == 1 else None) or partner.default_currency
+        )
+        if any(line.currency not in (None, currency) for line in cart_input.lines):
+            raise InvalidCart(f"Every line must be in the cart's currency {currency}")
+        for number, line in enumerate(cart_input.lines, 1):
+            try:
+                line_classification(line, partner)
+            except MissingClassification:
+                raise InvalidCart(
+                    f"Line {number} ({line.supplier_part_id}) has no classification and the partner has no default"
+                ) from None
+        return Cart(**cart_input.model_dump(exclude={"currency"}), currency=currency)
+
+    def transfer(self, session_id: str, request: TransferRequest) -> TransferResult:
+        """Freeze the cart (or cancel) and hand out the one-time URL the shop sends the browser to."""
+        session, _ = self._session(session_id)
+        if session.status != "open":
+            raise SessionConflict(f"This session's cart was already {session.status}")
+        if session.return_url is None:
+            raise SessionConflict("This session has no return URL (an inspect without BrowserFormPost)")
+        state = self.sessions.cart_state(session.cart_ref)
+        status: SessionStatus = "cancelled" if request.cancel else "transferred"
+        if state is not None and state.status == "open":
+            try:
+                self.sessions.set_cart_status(state, status)
+            except ConditionFailed:
+                raise SessionConflict("The cart changed meanwhile; transfer again") from None
+        # The return link must work even if the session would expire before the browser follows it.
+        ttl = self.settings.return_token_ttl_seconds
+        expires_at = max(session.expires_at, datetime.now(UTC) + timedelta(seconds=ttl))
+        self.sessions.save(session.model_copy(update={"status": status, "expires_at": expires_at}))
+        token = new_token()
+        self.sessions.issue_token(TokenKind.RETURN, token, session.id, ttl)
+        return TransferResult(return_url=f"{session.base_url}/punchout/return/{token}")
+
+    def return_page(self, token: str) -> tuple[str, dict[str, str]]:
+        """Redeem a return link: the page that auto-posts the PunchOutOrderMessage to the buyer."""
+        session_id = self.sessions.redeem_token(TokenKind.RETURN, token)
+        session = self.sessions.get(session_id)
+        partner = self.partners.get(session.partner_id) if session else None
+        if session is None or partner is None or session.return_url is None:
+            raise ReturnRefused(session_id)
+        cart = None
+        if session.status == "transferred":
+            state = self.sessions.cart_state(session.cart_ref)
+            cart = self.sessions.load_cart(state) if state else None
+        document = render_cart(session, partner, cart, self.settings.payload_id_domain)
+        return return_page(session, partner, document)

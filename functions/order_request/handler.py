@@ -1,0 +1,99 @@
+"""Lambda entry point for ``POST /cxml/order`` (OrderRequest) and ``GET /shop/orders/{id}``.
+
+Thin: the cXML pipeline parses and authenticates, ``OrderService`` stores and queues; the shop route
+serves the full order message (the claim check of orders too large for the queue).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from punchout.auth import Authenticated
+from punchout.cxml.models import ProfileResponse, RequestDocument
+from punchout.http import base_url, json_error
+from punchout.observability import logger, metrics, tracer
+from punchout.pipeline import Delivery, handle_cxml, partner_repository
+from punchout.profile import profile_response
+from punchout.settings import order_settings
+from punchout.shop_api import NotFound, ShopError, authorise, shop_error_response
+from punchout.store.api_keys import ApiKeyRepository
+from punchout.store.dynamo import Table
+from punchout.store.orders import OrderRepository
+from punchout.store.queue import OrderQueue
+from punchout.store.sessions import SessionRepository
+
+from .service import OrderService
+
+app = APIGatewayRestResolver()
+
+
+@lru_cache(maxsize=1)
+def service() -> OrderService:
+    settings = order_settings()
+    table = Table(settings.table_name)
+    return OrderService(
+        OrderRepository(table), SessionRepository(table), OrderQueue(settings.order_queue_url), settings
+    )
+
+
+@lru_cache(maxsize=1)
+def api_keys() -> ApiKeyRepository:
+    return ApiKeyRepository(Table(order_settings().table_name))
+
+
+def _order(document: RequestDocument, auth: Authenticated, delivery: Delivery) -> None:
+    record = service().receive(document, auth, delivery)
+    metrics.add_metric(name="OrdersAccepted", unit=MetricUnit.Count, value=1)
+    logger.info("OrderRequest accepted", extra={"message_id": record.message_id})
+
+
+def _profile(document: RequestDocument, auth: Authenticated, delivery: Delivery) -> ProfileResponse:
+    return profile_response(base_url(app.current_event, order_settings()))
+
+
+@app.post("/cxml/order")
+def cxml_order() -> Response[str]:
+    settings = order_settings()
+    return handle_cxml(
+        app.current_event, settings, partner_repository(settings), {"OrderRequest": _order, "ProfileRequest": _profile}
+    )
+
+
+@app.get("/shop/orders/<message_id>")
+def get_order(message_id: str) -> Response[str]:
+    authorise(app.current_event, api_keys())
+    orders = service().orders
+    record = orders.find(message_id)
+    if record is None:
+        raise NotFound("No order with this message id")
+    return Response(status_code=200, content_type="application/json", body=orders.message(record).decode("utf-8"))
+
+
+@app.not_found
+def not_found(error: NotFoundError) -> Response[str]:
+    return json_error(404, "No such route")
+
+
+@app.exception_handler(ShopError)  # type: ignore[untyped-decorator]
+def shop_error(error: ShopError) -> Response[str]:
+    return shop_error_response(error)
+
+
+@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+def unexpected(error: Exception) -> Response[str]:
+    logger.exception("Unexpected failure")
+    return json_error(500, "Internal error; retry later")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

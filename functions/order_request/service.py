@@ -1,0 +1,238 @@
+"""Use case of the order function: receive an ``OrderRequest`` exactly once and hand it to the shop.
+
+The buyer gets ``Status 200`` only once the order is durably stored and its message is in the
+queue; anything that fails before that is a retryable 5xx. Buyers retry (Coupa: five times, an hour
+apart), so every step is idempotent:
+
+1. the record ``partner + orderID + type + version`` is created once, with a condition; the same key
+   again with the same content is the same order (200, no second message), with other content a 409;
+2. a short lease lets exactly one of several concurrent deliveries send the message; the others
+   wait for it to be queued before they answer;
+3. the message's deduplication id is the key's hash, so a resend after a failure between sending
+   and recording it is dropped by the FIFO queue (within SQS's five-minute window; beyond it the
+   shop can still deduplicate on ``message_id``).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from punchout.auth import Authenticated
+from punchout.cxml.errors import Conflict, ReferenceUnknown, TemporaryFailure
+from punchout.cxml.models import OrderRequest, RequestDocument
+from punchout.cxml.redact import redacted_bytes
+from punchout.mime import MimePart
+from punchout.observability import logger
+from punchout.orders import (
+    Attachment,
+    OrderKey,
+    OrderMessage,
+    PartnerRef,
+    SessionRef,
+    content_hash,
+    order_line,
+    reconcile,
+    referenced_carts,
+)
+from punchout.pipeline import Delivery
+from punchout.sessions import Cart
+from punchout.settings import OrderSettings
+from punchout.store.dynamo import ConditionFailed
+from punchout.store.orders import OrderRecord, OrderRepository, StoredAttachment
+from punchout.store.queue import MAX_MESSAGE_BYTES, OrderQueue, group_id
+from punchout.store.sessions import SessionRepository
+
+
+def queue_body(full: bytes) -> str:
+    """The queue message: the whole order when it fits, else the order without its lines (claim check)."""
+    if len(full) <= MAX_MESSAGE_BYTES:
+        return full.decode("utf-8")
+    message = OrderMessage.model_validate_json(full)
+    return message.model_copy(update={"complete": False, "lines": None, "reconciliation": None}).model_dump_json(
+        by_alias=True
+    )
+
+
+class OrderService:
+    def __init__(
+        self,
+        orders: OrderRepository,
+        sessions: SessionRepository,
+        queue: OrderQueue,
+        settings: OrderSettings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.orders = orders
+        self.sessions = sessions
+        self.queue = queue
+        self.settings = settings
+        self.sleep = sleep
+        self.clock = clock
+
+    def receive(
+        self,
+        document: RequestDocument,
+        auth: Authenticated,
+        delivery: Delivery,
+    ) -> OrderRecord:
+        order = document.request
+        assert isinstance(order, OrderRequest)  # noqa: S101 - the pipeline dispatches by type
+        key = OrderKey.of(auth.partner.id, order, document.envelope.payload_id)
+        logger.append_keys(order_id=key.order_id[:100], order_type=key.type, order_version=key.version[:100])
+        digest = content_hash(order)
+        record = self.orders.get(key)
+        if record is None:
+            if key.type != "new" and not self.orders.exists(key.partner_id, key.order_id):
+                raise ReferenceUnknown(
+                    f"Order {key.order_id} was never received: an {key.type} needs the original order first"
+                )
+            record = self._store(document, order, auth, key, digest, delivery)
+        if record.content_hash != digest:
+            raise Conflict(
+                f"Order {key.order_id} ({key.type}, version {key.version}) was already received with other content"
+            )
+        if record.status != "queued":
+            self._dispatch(record)
+        return record
+
+    # -- storing -----------------------------------------------------------------------------------
+
+    def _store(
+        self,
+        document: RequestDocument,
+        order: OrderRequest,
+        auth: Authenticated,
+        key: OrderKey,
+        digest: str,
+        delivery: Delivery,
+    ) -> OrderRecord:
+        received_at = datetime.now(UTC)
+        attachments = delivery.attachments
+        message = self.message(document, order, auth, key, received_at, attachments)
+        blob_id = uuid.uuid4().hex
+        message_chunks, raw_chunks, stored = self.orders.store_payloads(
+            key,
+            blob_id,
+            message.model_dump_json(by_alias=True).encode("utf-8"),
+            redacted_bytes(delivery.root),
+            [
+                (
+                    StoredAttachment(
+                        content_id=part.content_id,
+                        content_type=part.content_type,
+                        filename=part.filename,
+                        size=len(part.data),
+                        chunks=0,
+                    ),
+                    part.data,
+                )
+                for part in attachments
+            ],
+        )
+        record = OrderRecord(
+            blob_id=blob_id,
+            partner_id=key.partner_id,
+            order_id=key.order_id,
+            type=key.type,
+            version=key.version,
+            message_id=key.message_id,
+            content_hash=digest,
+            payload_id=document.envelope.payload_id,
+            received_at=received_at,
+            message_chunks=message_chunks,
+            raw_chunks=raw_chunks,
+            attachments=stored,
+        )
+        try:
+            self.orders.create(record)
+        except ConditionFailed:
+            # A concurrent delivery of the same key created it first: continue with theirs.
+            self.orders.discard_payloads(key, blob_id)
+            existing = self.orders.get(key)
+            if existing is None:
+                raise TemporaryFailure("The order could not be stored; please retry") from None
+            return existing
+        return record
+
+    def message(
+        self,
+        document: RequestDocument,
+        order: OrderRequest,
+        auth: Authenticated,
+        key: OrderKey,
+        received_at: datetime,
+        attachments: list[MimePart],
+    ) -> OrderMessage:
+        header = order.header
+        partner = auth.partner
+        carts: dict[str, Cart] = {}
+        sessions: list[SessionRef] = []
+        for ref in referenced_carts(order):
+            state = self.sessions.cart_state(ref)
+            if state is not None and state.partner_id == partner.id:  # never another partner's cart
+                carts[ref] = self.sessions.load_cart(state)
+                sessions.append(SessionRef(id=state.session_id, cart_ref=ref, user=state.user))
+        lines = [order_line(position, item) for position, item in enumerate(order.items, 1)]
+        card = header.payment.pcard if header.payment else None
+        return OrderMessage(
+            message_id=key.message_id,
+            complete=True,
+            partner=PartnerRef(id=partner.id, name=partner.name),
+            deployment_mode=document.deployment_mode,
+            payload_id=document.envelope.payload_id,
+            order_id=header.order_id,
+            order_version=header.order_version,
+            type=header.type,
+            order_date=header.order_date.text,
+            order_date_parsed=header.order_date.value,
+            received_at=received_at,
+            document_reference=header.document_reference.payload_id if header.document_reference else None,
+            currency=header.total.currency,
+            total=header.total,
+            shipping=header.shipping,
+            tax=header.tax,
+            ship_to=header.ship_to.address if header.ship_to else None,
+            bill_to=header.bill_to.address if header.bill_to else None,
+            contacts=header.contacts,
+            comments=header.comments,
+            extrinsics=header.extrinsics,
+            payment_card=card.number if card else None,
+            attachments=[
+                Attachment(content_id=p.content_id, content_type=p.content_type, filename=p.filename, size=len(p.data))
+                for p in attachments
+            ],
+            sessions=sessions,
+            line_count=len(lines),
+            lines=lines,
+            reconciliation=reconcile(lines, carts),
+        )
+
+    # -- delivery to the shop ----------------------------------------------------------------------
+
+    def _dispatch(self, record: OrderRecord) -> None:
+        deadline = self.clock() + self.settings.dispatch_wait_seconds
+        while True:
+            lease = self.orders.acquire_lease(record.key, self.settings.dispatch_lease_seconds)
+            if lease is not None:
+                try:
+                    self.queue.send(
+                        queue_body(self.orders.message(record)),
+                        group=group_id(record.partner_id, record.order_id),
+                        deduplication_id=record.message_id,
+                    )
+                    self.orders.mark_queued(record.key)
+                except Exception:
+                    self.orders.release_lease(record.key, lease)
+                    raise
+                return
+            current = self.orders.get(record.key)
+            if current is not None and current.status == "queued":
+                return
+            if self.clock() >= deadline:
+                raise TemporaryFailure("The order is being processed by another delivery; please retry")
+            self.sleep(0.2)

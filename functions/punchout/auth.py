@@ -1,0 +1,65 @@
+"""Authentication of every cXML request: who is the buyer, and did it prove it.
+
+The buyer is found by any ``From`` credential; the secret is checked on ``Sender`` (a hub such as
+the Ariba Network sends as itself, PROTOCOL.md section 2). Unknown partner, wrong secret and missing
+credential all get the same 401 text, so an answer never tells which part was wrong.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from .cxml.errors import Forbidden, Unauthorized
+from .cxml.models import Credential, DeploymentMode, Header
+from .partners import CredentialSet, TradingPartner, verify_any
+
+UNAUTHORIZED_TEXT = "Authentication failed: credentials or shared secret not recognised"
+
+
+class PartnerLookup(Protocol):
+    def find_partner_id(self, mode: DeploymentMode, domain: str, identity: str) -> str | None: ...
+
+    def get(self, partner_id: str) -> TradingPartner | None: ...
+
+
+@dataclass(frozen=True)
+class Authenticated:
+    partner: TradingPartner
+    credentials: CredentialSet
+    from_credential: Credential  # the From credential the partner was recognised by
+
+
+def _presented_secrets(header: Header, credentials: CredentialSet | None) -> list[str]:
+    allowed = credentials.sender_identities if credentials else []
+    return [
+        c.shared_secret.get_secret_value()
+        for c in header.sender_credentials
+        if c.shared_secret is not None and (not allowed or any(ref.matches(c.domain, c.identity) for ref in allowed))
+    ]
+
+
+def authenticate(
+    header: Header | None, mode: DeploymentMode, partners: PartnerLookup, source_ip: str | None = None
+) -> Authenticated:
+    partner: TradingPartner | None = None
+    matched: Credential | None = None
+    for credential in header.from_credentials if header else []:
+        partner_id = partners.find_partner_id(mode, credential.domain, credential.identity)
+        if partner_id is not None:
+            partner, matched = partners.get(partner_id), credential
+            break
+    credentials = partner.credentials.get(mode) if partner else None
+    presented = _presented_secrets(header, credentials) if header else []
+    hashes = credentials.secret_hashes if credentials else []
+    # Every presented secret is checked against every hash (or a dummy), whatever the outcome.
+    verified = [verify_any(secret, hashes) for secret in presented or [""]]
+    if credentials is not None and not hashes:
+        proven = credentials.allows_source(source_ip)  # a partner that authenticates by network only
+    else:
+        proven = bool(presented) and any(verified) and credentials is not None and credentials.allows_source(source_ip)
+    if partner is None or credentials is None or matched is None or not proven:
+        raise Unauthorized(UNAUTHORIZED_TEXT)
+    if not partner.enabled:
+        raise Forbidden(f"Trading partner {partner.id} is disabled")
+    return Authenticated(partner=partner, credentials=credentials, from_credential=matched)

@@ -1,0 +1,170 @@
+"""The returned cart: a ``PunchOutOrderMessage`` built from a frozen cart, and the page that posts it.
+
+PROTOCOL.md section 4: ``BuyerCookie`` echoed unchanged, ``operationAllowed`` as configured, every
+line with a Classification (the partner's default when the shop gave none), our reference to the
+cart line in ``SupplierPartAuxiliaryID``, no credential secret anywhere in the document.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from urllib.parse import urlsplit
+
+from .cxml import new_envelope, render
+from .cxml.models import (
+    Classification,
+    Credential,
+    Description,
+    Header,
+    ItemDetail,
+    ItemID,
+    ItemIn,
+    MessageDocument,
+    Money,
+    PunchOutOrderMessage,
+    PunchOutOrderMessageHeader,
+    Shipping,
+    Tax,
+)
+from .http import content_security_policy, new_nonce
+from .partners import TradingPartner
+from .sessions import Cart, CartLine, Session, line_reference
+
+USER_AGENT = "punchout-gateway"
+
+
+class MissingClassification(ValueError):
+    """A line has no classification and the partner has no default: the cart would be invalid."""
+
+
+def _language(session: Session) -> str:
+    return session.lang or "en-US"
+
+
+def line_classification(line: CartLine, partner: TradingPartner) -> Classification:
+    if line.classification is not None:
+        return Classification(domain=line.classification.domain, value=line.classification.value)
+    if partner.default_classification is not None:
+        return Classification(domain=partner.default_classification.domain, value=partner.default_classification.value)
+    raise MissingClassification(line.supplier_part_id)
+
+
+def item_in(session: Session, partner: TradingPartner, currency: str, number: int, line: CartLine) -> ItemIn:
+    lang = _language(session)
+    return ItemIn(
+        quantity=line.quantity,
+        line_number=number,
+        item_id=ItemID(
+            supplier_part_id=line.supplier_part_id, supplier_part_auxiliary_id=line_reference(session.cart_ref, number)
+        ),
+        item_detail=ItemDetail(
+            unit_price=Money(amount=line.unit_price, currency=currency),
+            descriptions=[Description(text=line.description, lang=lang)],
+            unit_of_measure=partner.unit_of_measure(line.unit_of_measure),
+            classifications=[line_classification(line, partner)],
+            manufacturer_part_id=line.manufacturer_part_id,
+            manufacturer_name=line.manufacturer_name,
+            url=line.url,
+            lead_time=line.lead_time_days,
+        ),
+    )
+
+
+def order_message(session: Session, partner: TradingPartner, cart: Cart | None, payload_domain: str) -> MessageDocument:
+    """The cart as a document; ``cart=None`` (cancelled, or nothing chosen) is an empty cart."""
+    cart = cart or Cart()
+    currency = partner.money_currency(cart.currency)
+    lang = _language(session)
+    supplier = [Credential(domain=c.domain, identity=c.identity) for c in session.supplier_credentials]
+    buyer = [Credential(domain=c.domain, identity=c.identity) for c in session.buyer_credentials]
+    return MessageDocument(
+        envelope=new_envelope(payload_domain, lang),
+        # From the supplier the buyer addressed, to the buyer; a Sender without any SharedSecret.
+        header=Header(
+            from_credentials=supplier,
+            to_credentials=buyer,
+            sender_credentials=supplier,
+            user_agent=USER_AGENT,
+        ),
+        deployment_mode=session.deployment_mode,
+        message=PunchOutOrderMessage(
+            buyer_cookie=session.buyer_cookie,
+            header=PunchOutOrderMessageHeader(
+                operation_allowed=partner.operation_allowed,
+                total=Money(amount=cart.total, currency=currency),
+                shipping=Shipping(
+                    money=Money(amount=cart.shipping.amount, currency=currency),
+                    description=Description(text=cart.shipping.description, lang=lang),
+                )
+                if cart.shipping
+                else None,
+                tax=Tax(
+                    money=Money(amount=cart.tax.amount, currency=currency),
+                    description=Description(text=cart.tax.description, lang=lang),
+                )
+                if cart.tax
+                else None,
+            ),
+            items=[item_in(session, partner, currency, number, line) for number, line in enumerate(cart.lines, 1)],
+        ),
+    )
+
+
+def form_value(document: bytes, partner: TradingPartner) -> str:
+    """The hidden field's value: the XML itself (the browser form-encodes it) or its base64."""
+    if partner.cart_encoding == "base64":
+        return base64.b64encode(document).decode("ascii")
+    return document.decode("utf-8")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def frame_ancestors(partner: TradingPartner) -> str:
+    """PunchOut runs inside the buyer's iframe: allow the partner's hosts to frame us, nobody else."""
+    sources = []
+    for host in partner.browser_form_post_hosts:
+        sources.append(f"https://{host}")
+        if partner.allow_http:
+            sources.append(f"http://{host}")
+    return " ".join(sources) or "'none'"
+
+
+_RETURN_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Returning your cart</title><style nonce="{nonce}">body{{font-family:system-ui,sans-serif;margin:3rem auto;
+max-width:36rem;padding:0 1rem;color:#222}}button{{font-size:1rem;padding:.6rem 1.2rem}}</style></head>
+<body><h1>Returning your cart to your procurement system</h1>
+<form id="punchout-cart" method="post" action="{action}"{target} accept-charset="UTF-8">
+<input type="hidden" name="{field}" value="{value}">
+<p>If nothing happens, press the button.</p>
+<button type="submit">Return the cart</button>
+</form>
+<script nonce="{nonce}">document.getElementById("punchout-cart").submit();</script>
+</body></html>
+"""
+
+
+def return_page(session: Session, partner: TradingPartner, document: bytes) -> tuple[str, dict[str, str]]:
+    """The auto-posting page and its headers. URL, field name and payload are HTML-escaped."""
+    assert session.return_url is not None  # noqa: S101 - transfer refuses sessions without one
+    nonce = new_nonce()
+    target = f' target="{html.escape(session.return_frame, quote=True)}"' if session.return_frame else ""
+    page = _RETURN_PAGE.format(
+        nonce=nonce,
+        action=html.escape(session.return_url, quote=True),
+        target=target,
+        field=html.escape(partner.cart_field_name, quote=True),
+        value=html.escape(form_value(document, partner), quote=True),
+    )
+    policy = content_security_policy(
+        nonce, form_action=_origin(session.return_url), frame_ancestors=frame_ancestors(partner)
+    )
+    return page, {"Content-Security-Policy": policy}
+
+
+def render_cart(session: Session, partner: TradingPartner, cart: Cart | None, payload_domain: str) -> bytes:
+    return render(order_message(session, partner, cart, payload_domain), session.cxml_version)

@@ -1,0 +1,364 @@
+"""``punchout``: manage trading partners, their shared secrets, and the shop's API keys.
+
+Works against the local stack (``.local/stack.json``) and a deployed stack (``--stack`` reads the
+table name from the CloudFormation outputs; boto3 honours ``AWS_ENDPOINT_URL``). A generated secret
+or API key is printed once, when created; stored secrets are hashes and are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from .partners import (
+    MAX_ACTIVE_SECRETS,
+    Classification,
+    CredentialRef,
+    CredentialSet,
+    TradingPartner,
+    generate_secret,
+    hash_secret,
+)
+from .store.api_keys import ApiKeyRepository
+from .store.dynamo import Table
+from .store.partners import PartnerConflict, PartnerRepository
+
+LOCAL_STACK = Path(".local/stack.json")
+
+
+class CliError(Exception):
+    pass
+
+
+# --- where the table is ---------------------------------------------------------------------------
+
+
+def _stack_output(stack: str, key: str) -> str:
+    import boto3
+
+    outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    for output in outputs:
+        if output["OutputKey"] == key:
+            return output["OutputValue"]
+    raise CliError(f"stack {stack} has no output {key}")
+
+
+def resolve_table(arguments: argparse.Namespace) -> Table:
+    if arguments.table:
+        return Table(arguments.table)
+    if arguments.stack:
+        return Table(_stack_output(arguments.stack, "TableName"))
+    if os.environ.get("TABLE_NAME"):
+        return Table(os.environ["TABLE_NAME"])
+    if LOCAL_STACK.exists():
+        stack = json.loads(LOCAL_STACK.read_text(encoding="utf-8"))
+        endpoint = stack.get("dynamodb_endpoint")
+        if endpoint and not os.environ.get("AWS_ENDPOINT_URL") and not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+            os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+        for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
+            os.environ.setdefault(name, value)
+        os.environ.setdefault("AWS_DEFAULT_REGION", stack.get("region", "us-east-1"))
+        return Table(stack["table_name"])
+    raise CliError("no table: pass --table or --stack, set TABLE_NAME, or run `make dev` for the local stack")
+
+
+# --- output ---------------------------------------------------------------------------------------
+
+
+def describe(partner: TradingPartner) -> dict[str, Any]:
+    """A partner for display: secrets are reported by count only."""
+    shown = partner.model_dump(mode="json")
+    for mode, credential_set in partner.credentials.items():
+        shown["credentials"][mode].pop("secret_hashes")
+        shown["credentials"][mode]["active_secrets"] = len(credential_set.secret_hashes)
+    return shown
+
+
+def _print(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def _credential(text: str) -> CredentialRef:
+    domain, separator, identity = text.partition(":")
+    if not separator:
+        raise argparse.ArgumentTypeError(f"expected DOMAIN:IDENTITY, got {text!r}")
+    return CredentialRef(domain=domain, identity=identity)
+
+
+def _mapping(text: str) -> tuple[str, str]:
+    shop, separator, buyer = text.partition("=")
+    if not separator:
+        raise argparse.ArgumentTypeError(f"expected SHOP=BUYER, got {text!r}")
+    return shop, buyer
+
+
+# --- commands -------------------------------------------------------------------------------------
+
+
+def _new_secret(arguments: argparse.Namespace) -> tuple[str, bool]:
+    if arguments.secret:
+        return arguments.secret, False
+    return generate_secret(), True
+
+
+def _settings(arguments: argparse.Namespace) -> dict[str, Any]:
+    """The partner fields given on the command line (only those given)."""
+    fields: dict[str, Any] = {}
+    simple = {
+        "name": "name",
+        "shop_url": "shop_url",
+        "default_return_url": "default_return_url",
+        "field_name": "cart_field_name",
+        "encoding": "cart_encoding",
+        "cxml_version": "cxml_version",
+        "operation_allowed": "operation_allowed",
+        "currency": "default_currency",
+    }
+    for option, field in simple.items():
+        if getattr(arguments, option, None) is not None:
+            fields[field] = getattr(arguments, option)
+    if arguments.post_host:
+        fields["browser_form_post_hosts"] = arguments.post_host
+    if arguments.allow_http is not None:
+        fields["allow_http"] = arguments.allow_http
+    if arguments.unspsc:
+        fields["default_classification"] = Classification(value=arguments.unspsc)
+    if arguments.uom:
+        fields["unit_of_measure_map"] = dict(arguments.uom)
+    return fields
+
+
+def cmd_add(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
+    if arguments.no_secret and not arguments.source_network:
+        raise CliError("--no-secret needs --source-network: the buyer must be authenticated somehow")
+    secret, generated = ("", False) if arguments.no_secret else _new_secret(arguments)
+    credential_set = CredentialSet(
+        from_credentials=arguments.from_credential,
+        sender_identities=arguments.sender or [],
+        secret_hashes=[] if arguments.no_secret else [hash_secret(secret)],
+        source_networks=arguments.source_network or [],
+    )
+    partner = TradingPartner(id=arguments.id, credentials={arguments.mode: credential_set}, **_settings(arguments))
+    created = partners.create(partner)
+    _print(describe(created))
+    if generated:
+        sys.stdout.write(f"\nShared secret for {created.id} ({arguments.mode}), shown once:\n{secret}\n")
+
+
+def _load(partners: PartnerRepository, partner_id: str) -> TradingPartner:
+    partner = partners.get(partner_id)
+    if partner is None:
+        raise CliError(f"no partner {partner_id}")
+    return partner
+
+
+def cmd_update(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
+    partner = _load(partners, arguments.id)
+    fields = _settings(arguments)
+    credentials = dict(partner.credentials)
+    secret, generated = None, False
+    if arguments.from_credential or arguments.sender is not None:
+        current: CredentialSet | None = credentials.get(arguments.mode)
+        if current is None:
+            if not arguments.from_credential:
+                raise CliError(f"{arguments.mode} credentials need at least one --from")
+            secret, generated = _new_secret(arguments)
+            current = CredentialSet(from_credentials=arguments.from_credential, secret_hashes=[hash_secret(secret)])
+        credentials[arguments.mode] = current.model_copy(
+            update={
+                "from_credentials": arguments.from_credential or current.from_credentials,
+                "sender_identities": current.sender_identities if arguments.sender is None else arguments.sender,
+            }
+        )
+        fields["credentials"] = credentials
+    if arguments.source_network is not None:
+        current = credentials.get(arguments.mode)
+        if current is None:
+            raise CliError(f"{partner.id} has no {arguments.mode} credentials")
+        credentials[arguments.mode] = CredentialSet.model_validate(
+            {**current.model_dump(), "source_networks": arguments.source_network}
+        )
+        fields["credentials"] = credentials
+    updated = partners.update(TradingPartner.model_validate({**partner.model_dump(), **fields}))
+    _print(describe(updated))
+    if generated and secret:
+        sys.stdout.write(f"\nShared secret for {updated.id} ({arguments.mode}), shown once:\n{secret}\n")
+
+
+def cmd_rotate_secret(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
+    partner = _load(partners, arguments.id)
+    current = partner.credentials.get(arguments.mode)
+    if current is None:
+        raise CliError(f"{partner.id} has no {arguments.mode} credentials")
+    secret, generated = _new_secret(arguments)
+    # Keep the newest old secret alongside the new one (until --replace), so the buyer can switch.
+    kept = [] if arguments.replace else current.secret_hashes[-(MAX_ACTIVE_SECRETS - 1) :]
+    credentials = {
+        **partner.credentials,
+        arguments.mode: current.model_copy(update={"secret_hashes": [*kept, hash_secret(secret)]}),
+    }
+    updated = partners.update(partner.model_copy(update={"credentials": credentials}))
+    _print(describe(updated))
+    if generated:
+        sys.stdout.write(f"\nNew shared secret for {updated.id} ({arguments.mode}), shown once:\n{secret}\n")
+
+
+def cmd_set_enabled(enabled: bool) -> Any:
+    def command(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
+        partner = _load(partners, arguments.id)
+        _print(describe(partners.update(partner.model_copy(update={"enabled": enabled}))))
+
+    return command
+
+
+def cmd_show(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
+    _print(describe(_load(partners, arguments.id)))
+
+
+def cmd_list(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
+    rows = partners.list()
+    if arguments.json:
+        _print([describe(p) for p in rows])
+        return
+    for partner in rows:
+        modes = ",".join(sorted(partner.credentials))
+        state = "enabled" if partner.enabled else "DISABLED"
+        sys.stdout.write(f"{partner.id:<24} {state:<9} {modes:<16} {partner.name}\n")
+
+
+def cmd_api_key_create(arguments: argparse.Namespace, keys: ApiKeyRepository) -> None:
+    api_key, raw = keys.create(arguments.name)
+    _print(api_key.model_dump(mode="json"))
+    sys.stdout.write(f"\nAPI key for the shop (x-api-key), shown once:\n{raw}\n")
+
+
+def cmd_api_key_list(arguments: argparse.Namespace, keys: ApiKeyRepository) -> None:
+    _print([api_key.model_dump(mode="json") for _, api_key in keys.list()])
+
+
+def cmd_api_key_revoke(arguments: argparse.Namespace, keys: ApiKeyRepository) -> None:
+    try:
+        _print(keys.revoke(arguments.key_id).model_dump(mode="json"))
+    except KeyError:
+        raise CliError(f"no API key {arguments.key_id}") from None
+
+
+# --- argument parsing -----------------------------------------------------------------------------
+
+
+def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
+    parser.add_argument("--name", required=adding)
+    parser.add_argument("--mode", choices=["production", "test"], default="production", help="deploymentMode")
+    parser.add_argument(
+        "--from",
+        dest="from_credential",
+        action="append",
+        type=_credential,
+        required=adding,
+        metavar="DOMAIN:IDENTITY",
+        help="a From credential that identifies the buyer (repeatable)",
+    )
+    parser.add_argument(
+        "--sender",
+        action="append",
+        type=_credential,
+        metavar="DOMAIN:IDENTITY",
+        help="a Sender identity allowed to present the secret, e.g. AribaNetworkUserId:sysadmin@ariba.com",
+    )
+    parser.add_argument("--secret", help="use this shared secret instead of generating one")
+    parser.add_argument(
+        "--source-network",
+        action="append",
+        metavar="CIDR",
+        help="network the buyer sends from (repeatable); requests from elsewhere are refused",
+    )
+    if adding:
+        parser.add_argument(
+            "--no-secret", action="store_true", help="the buyer sends no SharedSecret (needs --source-network)"
+        )
+    parser.add_argument("--shop-url", required=adding, help="the shop's PunchOut entry URL")
+    parser.add_argument(
+        "--post-host", action="append", metavar="HOST", help="allowed BrowserFormPost host (repeatable)"
+    )
+    http = parser.add_mutually_exclusive_group()
+    http.add_argument("--allow-http", dest="allow_http", action="store_true", default=None)
+    http.add_argument("--https-only", dest="allow_http", action="store_false")
+    parser.add_argument("--default-return-url", help="where carts go when a request has no BrowserFormPost")
+    parser.add_argument("--field-name", help="the cart's form field name, e.g. cxml-urlencoded or cXML-base64")
+    parser.add_argument("--encoding", choices=["urlencoded", "base64"], help="how the cart is put in that field")
+    parser.add_argument("--cxml-version", help="the cXML version to declare, e.g. 1.2.014")
+    parser.add_argument("--operation-allowed", choices=["create", "inspect", "edit"])
+    parser.add_argument("--currency", help="default currency (ISO 4217)")
+    parser.add_argument("--unspsc", help="default UNSPSC code for lines without a classification")
+    parser.add_argument("--uom", action="append", type=_mapping, metavar="SHOP=BUYER", help="unit-of-measure mapping")
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="punchout", description=__doc__.splitlines()[0] if __doc__ else None)
+    root.add_argument("--table", help="DynamoDB table name")
+    root.add_argument("--stack", help="CloudFormation stack whose TableName output to use")
+    groups = root.add_subparsers(dest="group", required=True)
+
+    partners = groups.add_parser("partners", help="trading partners").add_subparsers(dest="command", required=True)
+    add = partners.add_parser("add", help="register a trading partner")
+    add.add_argument("id")
+    _partner_options(add, adding=True)
+    add.set_defaults(run=cmd_add)
+    update = partners.add_parser("update", help="change a trading partner")
+    update.add_argument("id")
+    _partner_options(update, adding=False)
+    update.set_defaults(run=cmd_update)
+    rotate = partners.add_parser("rotate-secret", help="add a new shared secret, keeping the previous one")
+    rotate.add_argument("id")
+    rotate.add_argument("--mode", choices=["production", "test"], default="production")
+    rotate.add_argument("--secret", help="use this shared secret instead of generating one")
+    rotate.add_argument("--replace", action="store_true", help="retire every older secret at once")
+    rotate.set_defaults(run=cmd_rotate_secret)
+    for name, enabled in (("disable", False), ("enable", True)):
+        toggle = partners.add_parser(name, help=f"{name} a trading partner")
+        toggle.add_argument("id")
+        toggle.set_defaults(run=cmd_set_enabled(enabled))
+    show = partners.add_parser("show", help="show a trading partner (never its secrets)")
+    show.add_argument("id")
+    show.set_defaults(run=cmd_show)
+    listing = partners.add_parser("list", help="list trading partners")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(run=cmd_list)
+
+    keys = groups.add_parser("api-keys", help="the shop's API keys").add_subparsers(dest="command", required=True)
+    create = keys.add_parser("create", help="create an API key (printed once)")
+    create.add_argument("--name", required=True)
+    create.set_defaults(run=cmd_api_key_create, keys=True)
+    key_list = keys.add_parser("list", help="list API keys")
+    key_list.set_defaults(run=cmd_api_key_list, keys=True)
+    revoke = keys.add_parser("revoke", help="revoke an API key")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(run=cmd_api_key_revoke, keys=True)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = parser().parse_args(argv)
+    try:
+        table = resolve_table(arguments)
+        target = ApiKeyRepository(table) if getattr(arguments, "keys", False) else PartnerRepository(table)
+        arguments.run(arguments, target)
+    except (CliError, PartnerConflict) as error:
+        sys.stderr.write(f"punchout: {error}\n")
+        return 1
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_url=False))
+        sys.stderr.write(f"punchout: invalid partner: {problems}\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

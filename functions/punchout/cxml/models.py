@@ -1,0 +1,443 @@
+"""Typed models of the cXML documents the gateway reads and writes.
+
+Field names follow the protocol's element and attribute names (snake_case). The models are the
+only thing the rest of the gateway sees: the reader fills them leniently from real-world documents,
+the writer renders them strictly in DTD order.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+DeploymentMode = Literal["production", "test"]
+SetupOperation = Literal["create", "edit", "inspect", "source"]
+OperationAllowed = Literal["create", "edit", "inspect"]
+OrderType = Literal["new", "update", "delete"]
+
+
+class CXMLModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- Timestamps -----------------------------------------------------------------------------------
+
+_TIMESTAMP = re.compile(
+    r"^\s*(\d{4})-(\d{2})-(\d{2})"
+    r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+)
+
+
+class Timestamp(CXMLModel):
+    """A cXML date or date-time: the original text, and its value when the text could be read.
+
+    PROTOCOL.md: never reject a document for its date format alone, so an unreadable text is kept
+    with ``value=None``. A value without a zone is taken as UTC.
+    """
+
+    text: str
+    value: datetime | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Timestamp:
+        return cls(text=text, value=parse_datetime(text))
+
+    @classmethod
+    def of(cls, value: datetime) -> Timestamp:
+        """A timestamp for ``value`` as the writer renders it (numeric offset, seconds)."""
+        text = format_datetime(value)
+        return cls(text=text, value=parse_datetime(text))
+
+
+def parse_datetime(text: str) -> datetime | None:
+    match = _TIMESTAMP.match(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second, fraction, zone = match.groups()
+    tz = UTC
+    if zone and zone != "Z":
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        tz = timezone(sign * offset) if offset else UTC
+    try:
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            int((fraction or "0")[:6].ljust(6, "0")),
+            tzinfo=tz,
+        )
+    except ValueError:  # e.g. month 13, or an offset of 24 hours or more
+        return None
+
+
+def format_datetime(value: datetime) -> str:
+    """ISO 8601 with seconds and a numeric offset (``+00:00``, never ``Z``), as buyers expect."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.isoformat(timespec="seconds")
+
+
+# --- Shared building blocks -----------------------------------------------------------------------
+
+
+class Money(CXMLModel):
+    amount: Decimal
+    currency: str
+    alternate_amount: Decimal | None = None
+    alternate_currency: str | None = None
+
+
+class Description(CXMLModel):
+    text: str
+    lang: str = "en"
+    short_name: str | None = None
+
+
+class Extrinsic(CXMLModel):
+    """``Extrinsic@name`` is required by the DTD, but real buyers send it without one."""
+
+    name: str | None
+    value: str
+
+
+class Credential(CXMLModel):
+    domain: str
+    identity: str
+    shared_secret: SecretStr | None = None
+    type: str | None = None
+
+
+class Header(CXMLModel):
+    from_credentials: list[Credential]
+    to_credentials: list[Credential]
+    sender_credentials: list[Credential]
+    user_agent: str = ""
+
+
+class Envelope(CXMLModel):
+    payload_id: str
+    timestamp: Timestamp
+    version: str | None = None
+    lang: str | None = None
+
+
+class TelephoneNumber(CXMLModel):
+    country_code: str
+    iso_country_code: str
+    area_or_city_code: str
+    number: str
+    extension: str | None = None
+
+
+class Phone(CXMLModel):
+    name: str | None = None
+    telephone_number: TelephoneNumber
+
+
+class PostalAddress(CXMLModel):
+    name: str | None = None
+    deliver_to: list[str] = Field(default_factory=list)
+    street: list[str]
+    city: str
+    municipality: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str
+    iso_country_code: str
+
+
+class Address(CXMLModel):
+    name: str
+    name_lang: str = "en"
+    address_id: str | None = None
+    iso_country_code: str | None = None
+    postal_address: PostalAddress | None = None
+    email: str | None = None
+    phone: Phone | None = None
+    url: str | None = None
+
+
+class ShipTo(CXMLModel):
+    address: Address
+
+
+class BillTo(CXMLModel):
+    address: Address
+
+
+class Contact(CXMLModel):
+    role: str | None = None
+    name: str
+    name_lang: str = "en"
+    postal_addresses: list[PostalAddress] = Field(default_factory=list)
+    emails: list[str] = Field(default_factory=list)
+    phones: list[Phone] = Field(default_factory=list)
+    urls: list[str] = Field(default_factory=list)
+
+
+class Shipping(CXMLModel):
+    money: Money
+    description: Description
+    tracking_domain: str | None = None
+    tracking_id: str | None = None
+
+
+class Tax(CXMLModel):
+    money: Money
+    description: Description
+
+
+def mask_card_number(number: str) -> str:
+    """Keep only the last four digits of a card number (PCI DSS: never store the full PAN).
+
+    Idempotent: an already masked number (``************3456``) keeps its length.
+    """
+    digits = re.sub(r"[^\d*]", "", number)
+    return "*" * max(len(digits) - 4, 0) + digits[-4:]
+
+
+class PCard(CXMLModel):
+    """A procurement card. The number is masked on construction: the full number never lives here."""
+
+    number: str
+    expiration: str
+    name: str | None = None
+
+    @field_validator("number")
+    @classmethod
+    def _mask(cls, number: str) -> str:
+        return mask_card_number(number)
+
+
+class Payment(CXMLModel):
+    pcard: PCard | None = None
+
+
+class Comments(CXMLModel):
+    """Free text; ``attachments`` are the ``Attachment/URL`` values (``cid:`` for MIME parts)."""
+
+    text: str = ""
+    lang: str | None = None
+    attachments: list[str] = Field(default_factory=list)
+
+
+class DocumentReference(CXMLModel):
+    payload_id: str
+
+
+class Classification(CXMLModel):
+    domain: str
+    value: str
+
+
+class ItemID(CXMLModel):
+    supplier_part_id: str
+    supplier_part_auxiliary_id: str | None = None
+
+
+class ItemDetail(CXMLModel):
+    unit_price: Money
+    descriptions: list[Description]
+    unit_of_measure: str
+    # Required by the DTD (one or more each); the writer refuses a line without them.
+    classifications: list[Classification]
+    manufacturer_part_id: str | None = None
+    manufacturer_name: str | None = None
+    url: str | None = None
+    lead_time: int | None = None
+    extrinsics: list[Extrinsic] = Field(default_factory=list)
+
+    @property
+    def description(self) -> str:
+        return self.descriptions[0].text if self.descriptions else ""
+
+
+class AccountingSegment(CXMLModel):
+    """``Segment`` (older buyers: type, id, description) or ``AccountingSegment`` (id, Name, Description)."""
+
+    id: str
+    type: str
+    description: str
+
+
+class Accounting(CXMLModel):
+    name: str
+    segments: list[AccountingSegment] = Field(min_length=1)
+
+
+class Distribution(CXMLModel):
+    accounting: Accounting
+    charge: Money
+
+
+class ItemIn(CXMLModel):
+    """A cart line of a ``PunchOutOrderMessage``."""
+
+    quantity: Decimal
+    line_number: int | None = None
+    item_id: ItemID
+    item_detail: ItemDetail
+    ship_to: ShipTo | None = None
+    shipping: Shipping | None = None
+    tax: Tax | None = None
+
+
+class ItemOut(CXMLModel):
+    """An order line (``OrderRequest``) or an earlier cart line (``PunchOutSetupRequest`` edit/inspect).
+
+    ``quantity`` is required by the DTD; setup requests from real buyers sometimes omit it, so it is
+    optional here and the writer refuses to render a line without one.
+    """
+
+    quantity: Decimal | None
+    line_number: int | None = None
+    requested_delivery_date: Timestamp | None = None
+    item_id: ItemID
+    item_detail: ItemDetail | None = None
+    ship_to: ShipTo | None = None
+    shipping: Shipping | None = None
+    tax: Tax | None = None
+    distributions: list[Distribution] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list)
+    comments: Comments | None = None
+
+
+# --- Payloads -------------------------------------------------------------------------------------
+
+
+class PunchOutSetupRequest(CXMLModel):
+    kind: Literal["PunchOutSetupRequest"] = "PunchOutSetupRequest"
+    operation: SetupOperation
+    buyer_cookie: str
+    extrinsics: list[Extrinsic] = Field(default_factory=list)
+    browser_form_post: str | None = None
+    contacts: list[Contact] = Field(default_factory=list)
+    supplier_setup_url: str | None = None
+    ship_to: ShipTo | None = None
+    selected_item: ItemID | None = None
+    items: list[ItemOut] = Field(default_factory=list)
+
+
+class OrderRequestHeader(CXMLModel):
+    order_id: str
+    order_date: Timestamp
+    type: OrderType = "new"
+    order_version: int | None = None
+    total: Money
+    ship_to: ShipTo | None = None
+    bill_to: BillTo | None = None  # required by the DTD, missing in some real orders
+    shipping: Shipping | None = None
+    tax: Tax | None = None
+    payment: Payment | None = None
+    contacts: list[Contact] = Field(default_factory=list)
+    comments: list[Comments] = Field(default_factory=list)
+    document_reference: DocumentReference | None = None
+    extrinsics: list[Extrinsic] = Field(default_factory=list)
+
+
+class OrderRequest(CXMLModel):
+    kind: Literal["OrderRequest"] = "OrderRequest"
+    header: OrderRequestHeader
+    items: list[ItemOut] = Field(min_length=1)
+
+
+class ProfileRequest(CXMLModel):
+    kind: Literal["ProfileRequest"] = "ProfileRequest"
+
+
+class PunchOutOrderMessageHeader(CXMLModel):
+    operation_allowed: OperationAllowed | None
+    quote_status: Literal["pending", "final"] | None = None
+    total: Money
+    ship_to: ShipTo | None = None
+    shipping: Shipping | None = None
+    tax: Tax | None = None
+    supplier_order_id: str | None = None
+
+
+class PunchOutOrderMessage(CXMLModel):
+    kind: Literal["PunchOutOrderMessage"] = "PunchOutOrderMessage"
+    buyer_cookie: str | None
+    header: PunchOutOrderMessageHeader
+    items: list[ItemIn] = Field(default_factory=list)
+
+
+class PunchOutSetupResponse(CXMLModel):
+    kind: Literal["PunchOutSetupResponse"] = "PunchOutSetupResponse"
+    start_page_url: str
+
+
+class Option(CXMLModel):
+    name: str
+    value: str
+
+
+class Transaction(CXMLModel):
+    request_name: str
+    url: str
+    options: list[Option] = Field(default_factory=list)
+
+
+class ProfileResponse(CXMLModel):
+    kind: Literal["ProfileResponse"] = "ProfileResponse"
+    effective_date: Timestamp
+    last_refresh: Timestamp | None = None
+    options: list[Option] = Field(default_factory=list)
+    transactions: list[Transaction] = Field(min_length=1)
+
+
+class Status(CXMLModel):
+    code: int
+    text: str
+    message: str = ""
+    lang: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.code < 300
+
+
+# --- Documents ------------------------------------------------------------------------------------
+
+RequestPayload = Annotated[PunchOutSetupRequest | OrderRequest | ProfileRequest, Field(discriminator="kind")]
+ResponsePayload = Annotated[PunchOutSetupResponse | ProfileResponse, Field(discriminator="kind")]
+
+
+class RequestDocument(CXMLModel):
+    """``cXML/Request``. ``header`` is None only when a sender left it out (then authentication fails)."""
+
+    kind: Literal["Request"] = "Request"
+    envelope: Envelope
+    header: Header | None
+    deployment_mode: DeploymentMode = "production"
+    request: RequestPayload
+
+
+class MessageDocument(CXMLModel):
+    kind: Literal["Message"] = "Message"
+    envelope: Envelope
+    header: Header | None
+    deployment_mode: DeploymentMode = "production"
+    in_reply_to: str | None = None
+    status: Status | None = None
+    message: PunchOutOrderMessage
+
+
+class ResponseDocument(CXMLModel):
+    kind: Literal["Response"] = "Response"
+    envelope: Envelope
+    status: Status
+    response: ResponsePayload | None = None
+
+
+CXMLDocument = Annotated[RequestDocument | MessageDocument | ResponseDocument, Field(discriminator="kind")]

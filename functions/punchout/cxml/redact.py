@@ -1,0 +1,32 @@
+"""Redaction of secrets from raw documents before they are stored.
+
+Stored documents are for audit and support; a ``SharedSecret`` or a full card number must never
+be among them (PROTOCOL.md section 9).
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from .models import mask_card_number
+
+REDACTED = "[redacted]"
+
+
+def redact_tree(root: etree._Element) -> etree._Element:
+    """Blank every ``SharedSecret`` and mask every ``PCard@number``, in place; returns ``root``."""
+    for secret in root.iter("SharedSecret"):
+        for child in list(secret):
+            secret.remove(child)
+        secret.text = REDACTED
+    for card in root.iter("PCard"):
+        number = card.get("number")
+        if number is not None:
+            card.set("number", mask_card_number(number))
+    return root
+
+
+def redacted_bytes(root: etree._Element) -> bytes:
+    """A redacted copy of the parsed document, serialised as UTF-8 (the original is untouched)."""
+    copy = redact_tree(etree.fromstring(etree.tostring(root)))
+    return etree.tostring(copy, xml_declaration=True, encoding="UTF-8")

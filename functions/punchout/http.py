@@ -1,0 +1,153 @@
+"""HTTP helpers shared by the handlers: request bytes, base URLs, and the three kinds of answers.
+
+- cXML: every answer, errors included, is a well-formed cXML document; the HTTP status mirrors the
+  cXML code (buyers retry 5xx and never 4xx).
+- HTML: pages the browser sees (redirects, the cart's auto-post, "link already used").
+- JSON: the shop API.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import secrets
+from typing import Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from pydantic import BaseModel
+
+from .cxml import StatusCode, render_status, status_for
+from .cxml.errors import CXMLError
+from .observability import logger, metrics
+from .settings import GatewaySettings
+
+CXML_CONTENT_TYPE = "text/xml; charset=UTF-8"
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+}
+
+
+def request_bytes(event: APIGatewayProxyEvent) -> bytes:
+    """The body exactly as sent. API Gateway delivers it base64-encoded for binary media types,
+    which keeps the bytes of ISO-8859-1 or UTF-16 documents intact."""
+    body = event.body or ""
+    if event.is_base64_encoded:
+        return base64.b64decode(body)
+    return body.encode("utf-8")
+
+
+def header(event: APIGatewayProxyEvent, name: str) -> str | None:
+    lowered = name.lower()
+    for key, value in (event.headers or {}).items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def base_url(event: APIGatewayProxyEvent, settings: GatewaySettings) -> str:
+    """The public URL prefix of this API, for StartPage, return and profile URLs."""
+    if settings.public_base_url:
+        return settings.public_base_url.rstrip("/")
+    context = event.request_context
+    host = header(event, "Host") or context.domain_name or "localhost"
+    proto = (header(event, "X-Forwarded-Proto") or "https").split(",")[0].strip()
+    # The execute-api domain needs the stage in the path; a custom domain maps it away.
+    stage = context.stage if host.endswith(".amazonaws.com") and context.stage else ""
+    return f"{proto}://{host}" + (f"/{stage}" if stage else "")
+
+
+# --- cXML -----------------------------------------------------------------------------------------
+
+
+def cxml_response(document: bytes, status: StatusCode = StatusCode.OK) -> Response[str]:
+    return Response(
+        status_code=status.http_status,
+        content_type=CXML_CONTENT_TYPE,
+        body=document.decode("utf-8"),
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def cxml_error(error: BaseException) -> Response[str]:
+    """The cXML answer for any failure; unexpected ones are logged with their trace, never sent."""
+    status, text = status_for(error)
+    if not isinstance(error, CXMLError):
+        logger.exception("Unexpected failure answering a cXML request")
+    else:
+        logger.info("cXML request refused", extra={"status": int(status), "reason": text})
+    if status.is_transient:
+        metrics.add_metric(name="CxmlServerErrors", unit=MetricUnit.Count, value=1)
+    else:
+        metrics.add_metric(name="CxmlClientErrors", unit=MetricUnit.Count, value=1)
+    return cxml_response(render_status(int(status), status.text, text), status)
+
+
+# --- HTML -----------------------------------------------------------------------------------------
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def content_security_policy(nonce: str, *, form_action: str = "'none'", frame_ancestors: str = "'none'") -> str:
+    return (
+        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; "
+        f"form-action {form_action}; frame-ancestors {frame_ancestors}; base-uri 'none'"
+    )
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style nonce="{nonce}">body{{font-family:system-ui,sans-serif;margin:3rem auto;max-width:36rem;
+padding:0 1rem;color:#222}}h1{{font-size:1.4rem}}</style></head>
+<body><h1>{title}</h1><p>{message}</p></body></html>
+"""
+
+
+def html_page(status_code: int, title: str, message: str, *, frame_ancestors: str = "*") -> Response[str]:
+    """A plain page for the browser (expired or reused links): text only, never a stack trace.
+
+    Such pages may show inside the buyer's iframe, so framing is allowed; they hold nothing to protect.
+    """
+    nonce = new_nonce()
+    body = _PAGE.format(title=html.escape(title), message=html.escape(message), nonce=nonce)
+    return Response(
+        status_code=status_code,
+        content_type="text/html; charset=utf-8",
+        body=body,
+        headers={
+            **SECURITY_HEADERS,
+            "Content-Security-Policy": content_security_policy(nonce, frame_ancestors=frame_ancestors),
+        },
+    )
+
+
+def redirect(location: str) -> Response[str]:
+    return Response(status_code=303, body="", headers={**SECURITY_HEADERS, "Location": location})
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+
+
+def json_response(status_code: int, payload: BaseModel | dict[str, Any]) -> Response[str]:
+    body = payload.model_dump_json(exclude_none=False) if isinstance(payload, BaseModel) else _dumps(payload)
+    return Response(
+        status_code=status_code,
+        content_type="application/json",
+        body=body,
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+def json_error(status_code: int, message: str, **details: Any) -> Response[str]:
+    return json_response(status_code, {"error": {"status": status_code, "message": message, **details}})
+
+
+def _dumps(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, separators=(",", ":"), default=str)

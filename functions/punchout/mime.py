@@ -1,0 +1,56 @@
+"""``multipart/related`` bodies: an OrderRequest with attachments (cXML User's Guide, "Attachments").
+
+The cXML document is the ``start`` part (or the first part); the others are attachments that the
+document's ``Comments/Attachment/URL`` elements reference as ``cid:<Content-ID>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+
+from .cxml.errors import MalformedXML
+
+
+@dataclass(frozen=True)
+class MimePart:
+    content_id: str
+    content_type: str
+    filename: str | None
+    data: bytes
+
+
+def is_multipart(content_type: str | None) -> bool:
+    return (content_type or "").lower().lstrip().startswith("multipart/")
+
+
+def _content_id(part: EmailMessage) -> str:
+    return str(part.get("Content-ID", "")).strip().strip("<>")
+
+
+def split_related(content_type: str, body: bytes) -> tuple[bytes, list[MimePart]]:
+    """The cXML document and the attachments of a ``multipart/related`` body."""
+    head = f"MIME-Version: 1.0\r\nContent-Type: {content_type}\r\n\r\n".encode("latin-1", errors="replace")
+    message = BytesParser(policy=policy.default).parsebytes(head + body)
+    if not isinstance(message, EmailMessage) or not message.is_multipart():
+        raise MalformedXML("The multipart body could not be parsed (check the boundary)")
+    parts = [p for p in message.iter_parts() if isinstance(p, EmailMessage)]
+    if not parts:
+        raise MalformedXML("The multipart body has no parts")
+    start = str(message.get_param("start", "", header="Content-Type") or "").strip().strip("<>")
+    root = next((p for p in parts if start and _content_id(p) == start), None)
+    if root is None:
+        root = next((p for p in parts if "xml" in p.get_content_type()), parts[0])
+    attachments = [
+        MimePart(
+            content_id=_content_id(part),
+            content_type=part.get_content_type(),
+            filename=part.get_filename(),
+            data=part.get_payload(decode=True) or b"",  # type: ignore[arg-type]
+        )
+        for part in parts
+        if part is not root
+    ]
+    return root.get_payload(decode=True) or b"", attachments  # type: ignore[return-value]

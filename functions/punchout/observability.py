@@ -1,0 +1,46 @@
+"""The single Logger, Tracer and Metrics of the gateway, and the redaction of secrets in logs.
+
+Every handler uses the same decorator stack. Log lines pass through ``redact`` before they are
+written, so a secret that slips into a message or an extra key never reaches CloudWatch.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
+
+NAMESPACE = "PunchOutGateway"
+
+_SECRET_PATTERNS = (
+    # <SharedSecret>...</SharedSecret> in any cXML fragment
+    (re.compile(r"(<SharedSecret[^>]*>).*?(</SharedSecret>)", re.IGNORECASE | re.DOTALL), r"\1[redacted]\2"),
+    # PCard number="4111..." -> keep the last four digits
+    (re.compile(r'(number\s*=\s*\\?["\'])\d{0,15}(\d{4})(\\?["\'])', re.IGNORECASE), r"\1************\2\3"),
+    # "x-api-key": "...", "shared_secret": "...", "secret": "..." in JSON-ish text
+    (
+        re.compile(
+            r'("(?:x-api-key|api[_-]?key|shared[_-]?secret|secret|password|authorization)"\s*:\s*")[^"]*(")',
+            re.IGNORECASE,
+        ),
+        r"\1[redacted]\2",
+    ),
+)
+
+
+def redact(text: str) -> str:
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFormatter(LambdaPowertoolsFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+logger = Logger(logger_formatter=RedactingFormatter())
+tracer = Tracer()
+metrics = Metrics(namespace=NAMESPACE)

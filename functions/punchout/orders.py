@@ -1,0 +1,298 @@
+"""Purchase orders for the shop: the ``punchout.order.v1`` message and the reconciliation with the cart.
+
+The message is what the shop consumes from the FIFO queue; its JSON Schema is generated from these
+models (``schemas/punchout.order.v1.json``). Reconciliation matches order lines to the transferred
+cart by ``SupplierPartID`` + ``SupplierPartAuxiliaryID`` (ours: ``<cart ref>-<line>``) and reports
+what approval changed (PROTOCOL.md section 5): approvers change quantities and prices, remove lines
+and add others. Orders that did not come from a PunchOut cart are legal: their lines are unmatched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .cxml.models import (
+    Address,
+    Comments,
+    Contact,
+    DeploymentMode,
+    Distribution,
+    Extrinsic,
+    ItemOut,
+    Money,
+    OrderRequest,
+    OrderType,
+    Shipping,
+    Tax,
+)
+from .sessions import BuyerUser, Cart, CartLine, line_reference, parse_line_reference
+
+SCHEMA_ID: Literal["punchout.order.v1"] = "punchout.order.v1"
+
+LineStatus = Literal[
+    "unchanged", "quantity_changed", "price_changed", "quantity_and_price_changed", "added", "removed", "unmatched"
+]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PartnerRef(Model):
+    id: str
+    name: str
+
+
+class LineValues(Model):
+    """One side of a reconciled line (the cart's or the order's)."""
+
+    quantity: Decimal
+    unit_price: Decimal | None  # None: the order line carried no ItemDetail
+    currency: str | None
+    description: str | None = None
+    unit_of_measure: str | None = None
+
+
+class ReconciledLine(Model):
+    status: LineStatus
+    supplier_part_id: str
+    supplier_part_auxiliary_id: str | None
+    order_line_number: int | None = None  # ItemOut@lineNumber, or the position in the order
+    cart_line_number: int | None = None
+    shop_auxiliary_id: str | None = None  # the shop's own reference from the cart line
+    cart: LineValues | None = None
+    order: LineValues | None = None
+
+
+class Reconciliation(Model):
+    from_punchout: bool  # at least one line came from one of our carts
+    cart_refs: list[str]
+    lines: list[ReconciledLine]
+
+
+class SessionRef(Model):
+    id: str
+    cart_ref: str
+    user: BuyerUser | None = None
+
+
+class OrderLine(Model):
+    line_number: int | None
+    quantity: Decimal
+    supplier_part_id: str
+    supplier_part_auxiliary_id: str | None
+    description: str | None = None
+    unit_price: Money | None = None
+    unit_of_measure: str | None = None
+    classifications: list[dict[str, str]] = Field(default_factory=list)
+    manufacturer_part_id: str | None = None
+    manufacturer_name: str | None = None
+    requested_delivery_date: str | None = None
+    ship_to: Address | None = None
+    shipping: Shipping | None = None
+    tax: Tax | None = None
+    accounting: list[Distribution] = Field(default_factory=list)
+    comments: Comments | None = None
+
+
+class Attachment(Model):
+    content_id: str
+    content_type: str
+    filename: str | None = None
+    size: int
+
+
+class OrderMessage(Model):
+    """The message the shop receives for every accepted ``OrderRequest`` (new, update or delete)."""
+
+    schema_: Literal["punchout.order.v1"] = Field(default=SCHEMA_ID, alias="schema")
+    message_id: str  # stable per partner + order + type + version: the shop can deduplicate on it
+    # False: lines and reconciliation left out to fit the queue; GET /shop/orders/{message_id} has them
+    complete: bool
+    partner: PartnerRef
+    deployment_mode: DeploymentMode
+    payload_id: str
+    order_id: str
+    order_version: int | None
+    type: OrderType
+    order_date: str
+    order_date_parsed: datetime | None
+    received_at: datetime
+    document_reference: str | None  # payloadID of the version this one updates or deletes
+    currency: str
+    total: Money
+    shipping: Shipping | None
+    tax: Tax | None
+    ship_to: Address | None
+    bill_to: Address | None
+    contacts: list[Contact]
+    comments: list[Comments]
+    extrinsics: list[Extrinsic]
+    payment_card: str | None  # masked: last four digits only
+    attachments: list[Attachment]
+    sessions: list[SessionRef]
+    line_count: int
+    lines: list[OrderLine] | None
+    reconciliation: Reconciliation | None
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+# --- identity -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    """partner + orderID + type + version: one delivery to the shop per key (idempotency)."""
+
+    partner_id: str
+    order_id: str
+    type: str
+    version: str  # orderVersion, or "payload:<payloadID>" when the buyer sends none
+
+    @classmethod
+    def of(cls, partner_id: str, order: OrderRequest, payload_id: str) -> OrderKey:
+        header = order.header
+        version = str(header.order_version) if header.order_version is not None else f"payload:{payload_id}"
+        return cls(partner_id=partner_id, order_id=header.order_id, type=header.type, version=version)
+
+    @property
+    def message_id(self) -> str:
+        text = "\x1f".join((self.partner_id, self.order_id, self.type, self.version))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def content_hash(order: OrderRequest) -> str:
+    """What makes two deliveries "the same order": the order itself, not the envelope around it."""
+    return hashlib.sha256(order.model_dump_json().encode("utf-8")).hexdigest()
+
+
+# --- lines and reconciliation ---------------------------------------------------------------------
+
+
+def order_line(position: int, item: ItemOut) -> OrderLine:
+    detail = item.item_detail
+    return OrderLine(
+        line_number=item.line_number if item.line_number is not None else position,
+        quantity=item.quantity or Decimal(0),
+        supplier_part_id=item.item_id.supplier_part_id,
+        supplier_part_auxiliary_id=item.item_id.supplier_part_auxiliary_id,
+        description=detail.description if detail else None,
+        unit_price=detail.unit_price if detail else None,
+        unit_of_measure=detail.unit_of_measure if detail else None,
+        classifications=[{"domain": c.domain, "value": c.value} for c in detail.classifications] if detail else [],
+        manufacturer_part_id=detail.manufacturer_part_id if detail else None,
+        manufacturer_name=detail.manufacturer_name if detail else None,
+        requested_delivery_date=item.requested_delivery_date.text if item.requested_delivery_date else None,
+        ship_to=item.ship_to.address if item.ship_to else None,
+        shipping=item.shipping,
+        tax=item.tax,
+        accounting=item.distributions,
+        comments=item.comments,
+    )
+
+
+def _cart_values(line: CartLine, currency: str | None) -> LineValues:
+    return LineValues(
+        quantity=line.quantity,
+        unit_price=line.unit_price,
+        currency=currency,
+        description=line.description,
+        unit_of_measure=line.unit_of_measure,
+    )
+
+
+def _order_values(line: OrderLine) -> LineValues:
+    return LineValues(
+        quantity=line.quantity,
+        unit_price=line.unit_price.amount if line.unit_price else None,
+        currency=line.unit_price.currency if line.unit_price else None,
+        description=line.description,
+        unit_of_measure=line.unit_of_measure,
+    )
+
+
+def _status(cart: LineValues, order: LineValues) -> LineStatus:
+    quantity = cart.quantity != order.quantity
+    price = order.unit_price is not None and (
+        cart.unit_price != order.unit_price or (order.currency or cart.currency) != cart.currency
+    )
+    if quantity and price:
+        return "quantity_and_price_changed"
+    if quantity:
+        return "quantity_changed"
+    return "price_changed" if price else "unchanged"
+
+
+def reconcile(lines: list[OrderLine], carts: dict[str, Cart]) -> Reconciliation:
+    """Compare the order with the carts its lines came from (``carts``: ref → transferred cart)."""
+    matched: set[tuple[str, int]] = set()
+    results: list[ReconciledLine] = []
+    pending: list[OrderLine] = []
+    for line in lines:
+        reference = parse_line_reference(line.supplier_part_auxiliary_id)
+        cart = carts.get(reference[0]) if reference else None
+        if reference is None or cart is None or not 1 <= reference[1] <= len(cart.lines):
+            pending.append(line)
+            continue
+        cart_line = cart.lines[reference[1] - 1]
+        if cart_line.supplier_part_id != line.supplier_part_id or reference in matched:
+            pending.append(line)
+            continue
+        matched.add(reference)
+        cart_values, order_values = _cart_values(cart_line, cart.currency), _order_values(line)
+        results.append(
+            ReconciledLine(
+                status=_status(cart_values, order_values),
+                supplier_part_id=line.supplier_part_id,
+                supplier_part_auxiliary_id=line.supplier_part_auxiliary_id,
+                order_line_number=line.line_number,
+                cart_line_number=reference[1],
+                shop_auxiliary_id=cart_line.supplier_part_auxiliary_id,
+                cart=cart_values,
+                order=order_values,
+            )
+        )
+    from_punchout = bool(matched)
+    for line in pending:
+        results.append(
+            ReconciledLine(
+                status="added" if from_punchout else "unmatched",
+                supplier_part_id=line.supplier_part_id,
+                supplier_part_auxiliary_id=line.supplier_part_auxiliary_id,
+                order_line_number=line.line_number,
+                order=_order_values(line),
+            )
+        )
+    for ref, cart in sorted(carts.items()):
+        for number, cart_line in enumerate(cart.lines, 1):
+            if (ref, number) not in matched:
+                results.append(
+                    ReconciledLine(
+                        status="removed",
+                        supplier_part_id=cart_line.supplier_part_id,
+                        supplier_part_auxiliary_id=line_reference(ref, number),
+                        cart_line_number=number,
+                        shop_auxiliary_id=cart_line.supplier_part_auxiliary_id,
+                        cart=_cart_values(cart_line, cart.currency),
+                    )
+                )
+    return Reconciliation(from_punchout=from_punchout, cart_refs=sorted(carts), lines=results)
+
+
+def referenced_carts(order: OrderRequest) -> list[str]:
+    refs = {parse_line_reference(item.item_id.supplier_part_auxiliary_id) for item in order.items}
+    return sorted({ref[0] for ref in refs if ref is not None})
+
+
+def total_currency(order: OrderRequest) -> str:
+    return order.header.total.currency
+
+
+__all__ = ["SCHEMA_ID", "OrderKey", "OrderMessage", "Reconciliation", "content_hash", "reconcile"]

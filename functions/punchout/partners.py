@@ -1,0 +1,222 @@
+"""Trading partners (buyer connections) and how their shared secrets are kept.
+
+A partner is identified by any of its ``From`` credentials and proves itself with a ``Sender``
+SharedSecret. Secrets are stored only as salted PBKDF2 hashes, at most two at a time, so that a
+secret can be rotated without downtime: add the new one, let the buyer switch, retire the old one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import ipaddress
+import re
+import secrets
+from datetime import datetime
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .cxml.models import DeploymentMode, OperationAllowed
+
+MAX_ACTIVE_SECRETS = 2
+# PBKDF2-HMAC-SHA256. Shared secrets are sometimes chosen by people, so a slow hash; the count is
+# stored with each hash and can be raised without invalidating old ones.
+PBKDF2_ITERATIONS = 120_000
+CartEncoding = Literal["urlencoded", "base64"]
+_PLAIN_AUTHORITY = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?")
+
+
+class CredentialRef(BaseModel):
+    """A (domain, identity) pair. Domains are compared case-insensitively (PROTOCOL.md section 2)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    domain: str = Field(min_length=1)
+    identity: str = Field(min_length=1)
+
+    @field_validator("domain", "identity")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @property
+    def key(self) -> str:
+        return f"{self.domain.lower()}#{self.identity}"
+
+    def matches(self, domain: str, identity: str) -> bool:
+        return self.domain.lower() == domain.strip().lower() and self.identity == identity.strip()
+
+
+class CredentialSet(BaseModel):
+    """What one deployment mode (``production`` or ``test``) of a partner authenticates with."""
+
+    from_credentials: list[CredentialRef] = Field(min_length=1)
+    # Empty: any Sender identity may present the secret. Ariba: ``AribaNetworkUserId`` identities.
+    sender_identities: list[CredentialRef] = Field(default_factory=list)
+    secret_hashes: list[str] = Field(default_factory=list, max_length=MAX_ACTIVE_SECRETS)
+    # Networks (CIDR) the buyer's system sends from. With secrets: both must match. Without: the
+    # only proof, for buyers that send no SharedSecret (they authenticate by network).
+    source_networks: list[str] = Field(default_factory=list)
+
+    @field_validator("source_networks")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        return [str(ipaddress.ip_network(n.strip(), strict=False)) for n in networks if n.strip()]
+
+    @model_validator(mode="after")
+    def _some_proof(self) -> CredentialSet:
+        if not self.secret_hashes and not self.source_networks:
+            raise ValueError("a credential set needs a shared secret or source networks")
+        return self
+
+    def allows_source(self, address: str | None) -> bool:
+        if not self.source_networks:
+            return True
+        try:
+            ip = ipaddress.ip_address(address or "")
+        except ValueError:
+            return False
+        return any(ip in ipaddress.ip_network(network) for network in self.source_networks)
+
+
+class Classification(BaseModel):
+    domain: str = "UNSPSC"
+    value: str = Field(min_length=1)
+
+
+class TradingPartner(BaseModel):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    name: str = Field(min_length=1)
+    enabled: bool = True
+    credentials: dict[DeploymentMode, CredentialSet]
+    # Hosts a cart may be posted to (exact, or "*.example.com" for subdomains).
+    browser_form_post_hosts: list[str] = Field(default_factory=list)
+    allow_http: bool = False  # only for a partner explicitly marked so (test systems)
+    default_return_url: str | None = None
+    cart_field_name: str = "cxml-urlencoded"
+    cart_encoding: CartEncoding = "urlencoded"
+    cxml_version: str = Field(default="1.2.014", pattern=r"^1\.2\.\d{3}$")
+    operation_allowed: OperationAllowed = "edit"
+    default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    default_classification: Classification | None = None
+    unit_of_measure_map: dict[str, str] = Field(default_factory=dict)
+    shop_url: str
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    revision: int = 0
+
+    @field_validator("browser_form_post_hosts")
+    @classmethod
+    def _hosts(cls, hosts: list[str]) -> list[str]:
+        cleaned = [h.strip().lower() for h in hosts if h.strip()]
+        for host in cleaned:
+            if not re.fullmatch(r"(\*\.)?[a-z0-9.-]+(:\d+)?", host):
+                raise ValueError(f"not a host name: {host!r}")
+        return cleaned
+
+    @field_validator("shop_url", "default_return_url")
+    @classmethod
+    def _absolute_url(cls, url: str | None) -> str | None:
+        if url is not None:
+            parts = urlsplit(url)
+            if parts.scheme not in ("https", "http") or not parts.netloc:
+                raise ValueError(f"not an absolute http(s) URL: {url!r}")
+        return url
+
+    @model_validator(mode="after")
+    def _return_url_allowed(self) -> TradingPartner:
+        if self.default_return_url is not None and not self.allows_return_url(self.default_return_url):
+            raise ValueError("default_return_url must be on browser_form_post_hosts (and https unless allow_http)")
+        return self
+
+    def allows_return_url(self, url: str) -> bool:
+        """Whether a cart may be posted to ``url`` (the setup request's ``BrowserFormPost``)."""
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not (self.allow_http and parts.scheme == "http"):
+            return False
+        # Browsers read the host differently from urlsplit when the authority holds user info or a
+        # backslash (a browser posts "https://evil.example\@allowed.example/" to evil.example):
+        # the authority must be a plain host name with an optional port.
+        if not _PLAIN_AUTHORITY.fullmatch(parts.netloc):
+            return False
+        try:
+            port = parts.port
+        except ValueError:  # out of range
+            return False
+        host = (parts.hostname or "").lower()
+        netloc = host if port is None else f"{host}:{port}"
+        for allowed in self.browser_form_post_hosts:
+            if allowed.startswith("*."):
+                if host.endswith(allowed[1:]):
+                    return True
+            elif allowed in (host, netloc):
+                return True
+        return False
+
+    def unit_of_measure(self, unit: str) -> str:
+        return self.unit_of_measure_map.get(unit, unit)
+
+    def money_currency(self, currency: str | None) -> str:
+        return (currency or self.default_currency).upper()
+
+
+# --- secrets --------------------------------------------------------------------------------------
+
+
+def generate_secret() -> str:
+    """A strong shared secret (256 random bits), printable and safe inside XML."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str, *, iterations: int = PBKDF2_ITERATIONS) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), salt, iterations)
+    return "$".join(
+        ("pbkdf2_sha256", str(iterations), base64.b64encode(salt).decode(), base64.b64encode(digest).decode())
+    )
+
+
+# A warm Lambda remembers derived keys so that a buyer's repeated requests do not pay the slow
+# hash again. Keyed by an HMAC of the secret, never the secret itself.
+_DERIVED: dict[tuple[bytes, bytes, int], bytes] = {}
+_DERIVED_MAX = 256
+
+
+def _derive(secret: str, salt: bytes, iterations: int) -> bytes:
+    key = (hmac.digest(salt, secret.encode("utf-8"), "sha256"), salt, iterations)
+    derived = _DERIVED.get(key)
+    if derived is None:
+        derived = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), salt, iterations)
+        if len(_DERIVED) >= _DERIVED_MAX:
+            _DERIVED.clear()
+        _DERIVED[key] = derived
+    return derived
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    """Constant-time check of ``secret`` against one stored hash."""
+    try:
+        scheme, iterations, salt, digest = stored.split("$")
+        if scheme != "pbkdf2_sha256":
+            return False
+        expected = base64.b64decode(digest)
+        derived = _derive(secret, base64.b64decode(salt), int(iterations))
+    except ValueError:
+        return False
+    return hmac.compare_digest(derived, expected)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return hash_secret(generate_secret())
+
+
+def verify_any(secret: str, stored_hashes: list[str]) -> bool:
+    """True if ``secret`` matches any active hash; every hash is checked, whatever the outcome."""
+    # An unknown partner still pays one hash, so timing does not tell it from a wrong secret.
+    results = [verify_secret(secret, stored) for stored in stored_hashes or [_dummy_hash()]]
+    return any(results) and bool(stored_hashes)

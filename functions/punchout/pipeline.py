@@ -1,0 +1,94 @@
+"""The pipeline every cXML route shares: parse (hardened) → authenticate → dispatch → answer.
+
+Each function registers the request types it serves; anything else at that URL is a 450 that
+names where to send it. Every outcome, errors included, leaves as a cXML document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from lxml import etree
+
+from .auth import Authenticated, authenticate
+from .cxml import ParseLimits, StatusCode, new_envelope, parse_xml, read_tree, render
+from .cxml.errors import InvalidDocument, NotImplementedRequest
+from .cxml.models import (
+    ProfileResponse,
+    PunchOutSetupResponse,
+    RequestDocument,
+    ResponseDocument,
+    Status,
+)
+from .http import cxml_error, cxml_response, header, request_bytes
+from .mime import MimePart, is_multipart, split_related
+from .observability import logger
+from .settings import GatewaySettings
+from .store.dynamo import Table
+from .store.partners import PartnerRepository
+
+Answer = ProfileResponse | PunchOutSetupResponse | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What arrived besides the model: the parsed tree (for the redacted copy) and attachments."""
+
+    root: etree._Element
+    attachments: list[MimePart] = field(default_factory=list)
+
+
+Handler = Callable[[RequestDocument, Authenticated, Delivery], Answer]
+
+
+@lru_cache(maxsize=4)
+def _limits(max_bytes: int) -> ParseLimits:
+    return ParseLimits(max_bytes=max_bytes)
+
+
+def handle_cxml(
+    event: APIGatewayProxyEvent,
+    settings: GatewaySettings,
+    partners: PartnerRepository,
+    handlers: dict[str, Handler],
+) -> Response[str]:
+    try:
+        body, attachments = request_bytes(event), list[MimePart]()
+        content_type = header(event, "Content-Type")
+        if is_multipart(content_type):
+            body, attachments = split_related(content_type or "", body)
+        root = parse_xml(body, _limits(settings.cxml_max_bytes))
+        document = read_tree(root)
+        if not isinstance(document, RequestDocument):
+            raise InvalidDocument(f"Expected a cXML Request, got a {document.kind}")
+        kind = document.request.kind
+        logger.append_keys(payload_id=document.envelope.payload_id[:200], request=kind)
+        handler = handlers.get(kind)
+        if handler is None:
+            raise NotImplementedRequest(f"{kind} is not accepted at this URL; the ProfileResponse lists where")
+        auth = authenticate(
+            document.header, document.deployment_mode, partners, event.request_context.identity.source_ip
+        )
+        logger.append_keys(partner_id=auth.partner.id)
+        answer = handler(document, auth, Delivery(root=root, attachments=attachments))
+        return cxml_response(
+            render(
+                ResponseDocument(
+                    envelope=new_envelope(settings.payload_id_domain),
+                    status=Status(code=200, text="OK", lang="en-US"),
+                    response=answer,
+                ),
+                auth.partner.cxml_version,
+            ),
+            StatusCode.OK,
+        )
+    except Exception as error:  # every outcome must be a cXML document
+        return cxml_error(error)
+
+
+def partner_repository(settings: GatewaySettings) -> PartnerRepository:
+    return PartnerRepository(Table(settings.table_name))

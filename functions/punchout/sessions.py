@@ -1,0 +1,176 @@
+"""PunchOut sessions and carts: the domain models the setup and cart functions share.
+
+A session is opened by a ``PunchOutSetupRequest`` and lives until it expires; its cart is filled by
+the shop (server to server), frozen by the transfer and returned through the browser. Carts outlive
+their session: edit, inspect and the later ``OrderRequest`` find them again through the
+``SupplierPartAuxiliaryID`` we put on every returned line (``<cart ref>-<line number>``).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .cxml.models import Address, Contact, Credential, DeploymentMode, SetupOperation
+
+SessionStatus = Literal["open", "transferred", "cancelled"]
+_CART_REFERENCE = re.compile(r"^([a-z2-7]{16})-(\d{1,6})$")
+
+
+def new_session_id() -> str:
+    """256 random bits, URL-safe: a session id is a bearer key for the shop API."""
+    return secrets.token_urlsafe(32)
+
+
+def new_token() -> str:
+    """256 random bits for one-time start and return links."""
+    return secrets.token_urlsafe(32)
+
+
+def new_cart_ref() -> str:
+    """80 random bits in lowercase base32 (16 characters): short, and free of ``?{}``."""
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def line_reference(cart_ref: str, line_number: int) -> str:
+    return f"{cart_ref}-{line_number}"
+
+
+def parse_line_reference(auxiliary_id: str | None) -> tuple[str, int] | None:
+    """``(cart_ref, line_number)`` from one of our ``SupplierPartAuxiliaryID``s, else None."""
+    match = _CART_REFERENCE.match((auxiliary_id or "").strip())
+    return (match.group(1), int(match.group(2))) if match else None
+
+
+class BuyerUser(BaseModel):
+    """The person punching out. Not standardised: gathered from Extrinsics, Contact and ShipTo."""
+
+    email: str | None = None
+    name: str | None = None
+    first_name: str | None = None
+    last_name: str | None = None
+    unique_name: str | None = None
+
+
+# --- carts (the shop's JSON, validated) -----------------------------------------------------------
+
+
+class CartClassification(BaseModel):
+    domain: str = Field(default="UNSPSC", min_length=1, max_length=40)
+    value: str = Field(min_length=1, max_length=40)
+
+
+class CartCharge(BaseModel):
+    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=4)
+    description: str = Field(min_length=1, max_length=500)
+
+
+class CartLine(BaseModel):
+    """One line of the shop's cart. Prices come from the shop's server, never from the browser."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    supplier_part_id: str = Field(min_length=1, max_length=255)
+    supplier_part_auxiliary_id: str | None = Field(default=None, max_length=255)  # the shop's own
+    quantity: Decimal = Field(gt=0, max_digits=18, decimal_places=6)
+    unit_price: Decimal = Field(ge=0, max_digits=18, decimal_places=6)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    description: str = Field(min_length=1, max_length=2000)
+    unit_of_measure: str = Field(default="EA", min_length=1, max_length=10)
+    classification: CartClassification | None = None
+    manufacturer_part_id: str | None = Field(default=None, max_length=255)
+    manufacturer_name: str | None = Field(default=None, max_length=255)
+    lead_time_days: int | None = Field(default=None, ge=0, le=3650)
+    url: str | None = Field(default=None, max_length=2000)
+
+
+class CartInput(BaseModel):
+    """The body of ``PUT /shop/sessions/{id}/cart``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    lines: list[CartLine] = Field(default_factory=list)
+    shipping: CartCharge | None = None
+    tax: CartCharge | None = None
+    comments: str | None = Field(default=None, max_length=4000)
+
+
+class Cart(CartInput):
+    """A stored cart: one currency for all lines (cXML has one ``Total``), lines numbered from 1."""
+
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.quantity * line.unit_price for line in self.lines), Decimal(0))
+
+
+class TransferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cancel: bool = False
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+
+class EarlierItem(BaseModel):
+    """An ``ItemOut`` of an edit/inspect request, and what we restored from it."""
+
+    supplier_part_id: str
+    supplier_part_auxiliary_id: str | None
+    quantity: Decimal | None
+    restored: bool  # found in one of our earlier carts
+
+
+class Session(BaseModel):
+    id: str
+    partner_id: str
+    operation: SetupOperation
+    deployment_mode: DeploymentMode
+    status: SessionStatus = "open"
+    buyer_cookie: str
+    return_url: str | None  # BrowserFormPost, or the partner's default
+    return_frame: str | None = None  # Extrinsic ReturnFrame: the form's target window
+    shop_url: str
+    # The buyer-facing API's URL, from the setup request: the return link must point there even
+    # though the shop asks for it through the shop API (a separate API in the deployed stack).
+    base_url: str
+    lang: str = "en-US"
+    cxml_version: str
+    payload_id: str  # of the PunchOutSetupRequest
+    # Echoed into the cart's Header: we answer as the supplier the buyer addressed, to the buyer.
+    buyer_credentials: list[Credential]
+    supplier_credentials: list[Credential]
+    user: BuyerUser = Field(default_factory=BuyerUser)
+    ship_to: Address | None = None
+    contacts: list[Contact] = Field(default_factory=list)
+    extrinsics: dict[str, str] = Field(default_factory=dict)
+    earlier_items: list[EarlierItem] = Field(default_factory=list)
+    restored_from: list[str] = Field(default_factory=list)  # cart refs an edit/inspect reopened
+    cart_ref: str
+    created_at: datetime
+    expires_at: datetime
+
+    @field_validator("buyer_credentials", "supplier_credentials")
+    @classmethod
+    def _no_secrets(cls, credentials: list[Credential]) -> list[Credential]:
+        # Secrets never travel further than authentication: not stored, never in a cart.
+        return [c.model_copy(update={"shared_secret": None}) for c in credentials]
+
+    @model_validator(mode="after")
+    def _read_only_operations(self) -> Session:
+        if self.operation == "source":
+            raise ValueError("source sessions are not supported")
+        return self
+
+    @property
+    def read_only(self) -> bool:
+        return self.operation == "inspect"

@@ -1,0 +1,68 @@
+"""What every shop route shares: API-key authentication and JSON errors for the shop's developers."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from pydantic import BaseModel, ValidationError
+
+from .http import header, json_error
+from .observability import logger
+from .store.api_keys import ApiKeyRepository
+
+
+class ShopError(Exception):
+    """A refusal of the shop API, with its HTTP status and a message for the shop's developer."""
+
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthenticated(ShopError):
+    status_code = 401
+
+
+class NotFound(ShopError):
+    status_code = 404
+
+
+class Conflict(ShopError):
+    status_code = 409
+
+
+class Unprocessable(ShopError):
+    status_code = 422
+
+
+class InvalidBody(Unprocessable):
+    def __init__(self, error: ValidationError) -> None:
+        super().__init__("The request body is invalid")
+        self.errors = [
+            {"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+            for e in error.errors(include_url=False, include_input=False)
+        ]
+
+
+def authorise(event: APIGatewayProxyEvent, keys: ApiKeyRepository) -> None:
+    api_key = keys.verify(header(event, "x-api-key"))
+    if api_key is None:
+        raise Unauthenticated("Missing or invalid x-api-key")
+    logger.append_keys(api_key_id=api_key.id)
+
+
+def parse_body[M: BaseModel](event: APIGatewayProxyEvent, model: type[M], *, optional: bool = False) -> M:
+    raw = event.decoded_body if event.body else ""
+    if not raw and optional:
+        return model()
+    try:
+        return model.model_validate_json(raw or "null")
+    except ValidationError as error:
+        raise InvalidBody(error) from None
+
+
+def shop_error_response(error: ShopError) -> Response[str]:
+    details = {"errors": error.errors} if isinstance(error, InvalidBody) else {}
+    return json_error(error.status_code, error.message, **details)

@@ -1,0 +1,213 @@
+"""The DynamoDB table: client, item encoding, and large values split over several items.
+
+Single-table design (README, "Data model"): ``pk``/``sk`` with typed prefixes, ``expires_at`` as
+the TTL attribute. Structured data is stored as one JSON attribute (``data``) beside the few
+attributes that conditions and TTL need; large values (carts and orders of thousands of lines)
+are gzip-compressed and split into chunk items below DynamoDB's 400 KB item limit.
+"""
+
+from __future__ import annotations
+
+import gzip
+import time
+from collections.abc import Iterator, Mapping
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.client import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef, TransactWriteItemTypeDef
+
+Item = dict[str, "AttributeValueTypeDef"]
+
+CHUNK_BYTES = 350_000  # below the 400 KB item limit, leaving room for keys and attribute names
+_BATCH = 25  # BatchWriteItem's limit
+
+
+class ConditionFailed(Exception):
+    """A conditional write found the item in another state than expected."""
+
+
+@lru_cache(maxsize=1)
+def dynamodb_client() -> DynamoDBClient:
+    # Endpoint from AWS_ENDPOINT_URL_DYNAMODB when set (local stack). Standard retries with a small
+    # budget: buyers wait for the answer, and a cXML 5xx makes them retry anyway.
+    return boto3.client(
+        "dynamodb",
+        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5),
+    )
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def s(value: str) -> AttributeValueTypeDef:
+    return {"S": value}
+
+
+def n(value: int) -> AttributeValueTypeDef:
+    return {"N": str(value)}
+
+
+def key(pk: str, sk: str) -> Item:
+    return {"pk": s(pk), "sk": s(sk)}
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code == "ConditionalCheckFailedException":
+        return True
+    if code == "TransactionCanceledException":
+        reasons = error.response.get("CancellationReasons", [])
+        return any(r.get("Code") == "ConditionalCheckFailed" for r in reasons) or not reasons
+    return False
+
+
+class Table:
+    """Thin typed helpers over one DynamoDB table."""
+
+    def __init__(self, name: str, client: DynamoDBClient | None = None) -> None:
+        self.name = name
+        self._client = client
+
+    @property
+    def client(self) -> DynamoDBClient:
+        if self._client is None:
+            self._client = dynamodb_client()
+        return self._client
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        response = self.client.get_item(TableName=self.name, Key=key(pk, sk), ConsistentRead=True)
+        return response.get("Item")
+
+    def put(
+        self,
+        item: Item,
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> None:
+        arguments: dict[str, Any] = {"TableName": self.name, "Item": item}
+        if condition:
+            arguments["ConditionExpression"] = condition
+        if values:
+            arguments["ExpressionAttributeValues"] = dict(values)
+        if names:
+            arguments["ExpressionAttributeNames"] = dict(names)
+        try:
+            self.client.put_item(**arguments)
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise ConditionFailed(condition) from None
+            raise
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        expression: str,
+        *,
+        condition: str | None = None,
+        values: Mapping[str, Any] | None = None,
+        names: Mapping[str, str] | None = None,
+    ) -> Item:
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "Key": key(pk, sk),
+            "UpdateExpression": expression,
+            "ReturnValues": "ALL_NEW",
+        }
+        if condition:
+            arguments["ConditionExpression"] = condition
+        if values:
+            arguments["ExpressionAttributeValues"] = dict(values)
+        if names:
+            arguments["ExpressionAttributeNames"] = dict(names)
+        try:
+            return self.client.update_item(**arguments)["Attributes"]
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise ConditionFailed(condition) from None
+            raise
+
+    def delete(self, pk: str, sk: str) -> None:
+        self.client.delete_item(TableName=self.name, Key=key(pk, sk))
+
+    def transact(self, items: list[TransactWriteItemTypeDef]) -> None:
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            if is_condition_failure(error):
+                raise ConditionFailed("transaction") from None
+            raise
+
+    def query(self, pk: str, sk_prefix: str) -> Iterator[Item]:
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": s(pk), ":prefix": s(sk_prefix)},
+            "ConsistentRead": True,
+        }
+        while True:
+            page = self.client.query(**arguments)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def scan_prefix(self, pk_prefix: str, sk: str) -> Iterator[Item]:
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "FilterExpression": "begins_with(pk, :prefix) AND sk = :sk",
+            "ExpressionAttributeValues": {":prefix": s(pk_prefix), ":sk": s(sk)},
+        }
+        while True:
+            page = self.client.scan(**arguments)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def batch_write(self, requests: list[dict[str, Any]]) -> None:
+        """Puts and deletes in batches of 25, retrying what DynamoDB leaves unprocessed."""
+        for start in range(0, len(requests), _BATCH):
+            pending: list[dict[str, Any]] = requests[start : start + _BATCH]
+            for attempt in range(8):
+                response = self.client.batch_write_item(RequestItems={self.name: pending})  # type: ignore[dict-item]
+                pending = response.get("UnprocessedItems", {}).get(self.name, [])  # type: ignore[assignment]
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2**attempt, 1.0))
+            else:
+                raise RuntimeError("DynamoDB left items unprocessed after retries")
+
+    # -- large values ------------------------------------------------------------------------------
+
+    def put_chunks(self, pk: str, sk_prefix: str, payload: bytes, expires_at: int | None) -> int:
+        """Store ``payload`` gzip-compressed as numbered chunk items; returns the chunk count.
+
+        ``expires_at=None``: kept until deleted (a TTL attribute in the past would delete it at once)."""
+        packed = gzip.compress(payload, compresslevel=6)
+        chunks = [packed[i : i + CHUNK_BYTES] for i in range(0, len(packed), CHUNK_BYTES)] or [b""]
+        expiry = {} if expires_at is None else {"expires_at": n(expires_at)}
+        self.batch_write(
+            [
+                {"PutRequest": {"Item": {**key(pk, f"{sk_prefix}{index:04d}"), "data": {"B": chunk}, **expiry}}}
+                for index, chunk in enumerate(chunks)
+            ]
+        )
+        return len(chunks)
+
+    def get_chunks(self, pk: str, sk_prefix: str, count: int) -> bytes:
+        parts = sorted(self.query(pk, sk_prefix), key=lambda item: item["sk"]["S"])
+        if len(parts) != count:
+            raise RuntimeError(f"expected {count} chunks under {pk}/{sk_prefix}, found {len(parts)}")
+        return gzip.decompress(b"".join(part["data"]["B"] for part in parts))
+
+    def delete_chunks(self, pk: str, sk_prefix: str) -> None:
+        self.batch_write([{"DeleteRequest": {"Key": key(pk, item["sk"]["S"])}} for item in self.query(pk, sk_prefix)])

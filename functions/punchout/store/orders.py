@@ -1,0 +1,208 @@
+"""Received orders: one record per partner + order + type + version, with its payloads.
+
+Items (none expire: orders are business records):
+- ``ORDER#<partner>#<orderID>/VERSION#<type>#<version>``: the record (content hash, status
+  ``received`` → ``queued``, a short dispatch lease), created once with a condition, which is what
+  makes a delivery idempotent;
+- ``ORDER#<partner>#<orderID>/BLOB#<attempt>#<kind>#<chunk>``: the message for the shop, the raw
+  document (secrets redacted) and attachments, compressed and chunked (5,000-line orders);
+- ``ORDERMSG#<message id>/ORDERMSG``: finds the record from the message id (``GET /shop/orders/{id}``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from ..orders import OrderKey
+from .dynamo import ConditionFailed, Item, Table, key, n, now, s
+
+OrderStatus = Literal["received", "queued"]
+
+
+class StoredAttachment(BaseModel):
+    content_id: str
+    content_type: str
+    filename: str | None = None
+    size: int
+    chunks: int
+
+
+class OrderRecord(BaseModel):
+    blob_id: str  # the delivery attempt whose payloads this record points at
+    partner_id: str
+    order_id: str
+    type: str
+    version: str
+    message_id: str
+    content_hash: str
+    payload_id: str
+    received_at: datetime
+    message_chunks: int
+    raw_chunks: int
+    attachments: list[StoredAttachment] = []
+    status: OrderStatus = "received"
+
+    @property
+    def key(self) -> OrderKey:
+        return OrderKey(partner_id=self.partner_id, order_id=self.order_id, type=self.type, version=self.version)
+
+
+def _pk(partner_id: str, order_id: str) -> str:
+    return f"ORDER#{partner_id}#{order_id}"
+
+
+def _sk(order_key: OrderKey) -> str:
+    return f"VERSION#{order_key.type}#{order_key.version}"
+
+
+def _blob(blob_id: str, kind: str) -> str:
+    return f"BLOB#{blob_id}#{kind}#"
+
+
+class OrderRepository:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    def get(self, order_key: OrderKey) -> OrderRecord | None:
+        item = self.table.get(_pk(order_key.partner_id, order_key.order_id), _sk(order_key))
+        return None if item is None else self._record(item)
+
+    @staticmethod
+    def _record(item: Item) -> OrderRecord:
+        record = OrderRecord.model_validate_json(item["data"]["S"])
+        return record.model_copy(update={"status": item["status"]["S"]})
+
+    def exists(self, partner_id: str, order_id: str) -> bool:
+        """Whether any version of the order was received (updates and deletes need one)."""
+        return next(self.table.query(_pk(partner_id, order_id), "VERSION#"), None) is not None
+
+    def store_payloads(
+        self,
+        order_key: OrderKey,
+        blob_id: str,
+        message: bytes,
+        raw: bytes,
+        attachments: list[tuple[StoredAttachment, bytes]],
+    ) -> tuple[int, int, list[StoredAttachment]]:
+        """Write the payloads before the record, so a record always has them.
+
+        Each delivery attempt writes under its own ``blob_id``: concurrent duplicates never overwrite
+        the payloads of the attempt whose record won."""
+        pk = _pk(order_key.partner_id, order_key.order_id)
+        forever = None  # orders are kept: no TTL
+        message_chunks = self.table.put_chunks(pk, _blob(blob_id, "MESSAGE"), message, forever)
+        raw_chunks = self.table.put_chunks(pk, _blob(blob_id, "RAW"), raw, forever)
+        stored = [
+            attachment.model_copy(
+                update={"chunks": self.table.put_chunks(pk, _blob(blob_id, f"ATTACHMENT#{index:03d}"), data, forever)}
+            )
+            for index, (attachment, data) in enumerate(attachments)
+        ]
+        return message_chunks, raw_chunks, stored
+
+    def create(self, record: OrderRecord) -> None:
+        """Create the record; ConditionFailed if this order version was already received."""
+        pk = _pk(record.partner_id, record.order_id)
+        item: Item = {
+            **key(pk, _sk(record.key)),
+            "data": s(record.model_dump_json()),
+            "status": s(record.status),
+            "content_hash": s(record.content_hash),
+        }
+        self.table.transact(
+            [
+                {
+                    "Put": {
+                        "TableName": self.table.name,
+                        "Item": item,
+                        "ConditionExpression": "attribute_not_exists(pk)",
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": self.table.name,
+                        "Item": {
+                            **key(f"ORDERMSG#{record.message_id}", "ORDERMSG"),
+                            "pk_order": s(pk),
+                            "sk_order": s(_sk(record.key)),
+                        },
+                    }
+                },
+            ]
+        )
+
+    def acquire_lease(self, order_key: OrderKey, seconds: int) -> str | None:
+        """A short exclusive right to send the message, so concurrent deliveries send it once.
+
+        Returns the lease id, or None while another delivery holds it (or the order is queued)."""
+        lease = uuid.uuid4().hex
+        moment = now()
+        try:
+            self.table.update(
+                _pk(order_key.partner_id, order_key.order_id),
+                _sk(order_key),
+                "SET lease_id = :lease, lease_until = :until",
+                condition="#status = :received AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+                values={
+                    ":lease": s(lease),
+                    ":until": n(moment + seconds),
+                    ":received": s("received"),
+                    ":now": n(moment),
+                },
+                names={"#status": "status"},
+            )
+        except ConditionFailed:
+            return None
+        return lease
+
+    def release_lease(self, order_key: OrderKey, lease: str) -> None:
+        """Give the lease back after a failure, so the buyer's retry need not wait for it to expire."""
+        with suppress(ConditionFailed):  # someone else holds it now: nothing to give back
+            self.table.update(
+                _pk(order_key.partner_id, order_key.order_id),
+                _sk(order_key),
+                "REMOVE lease_id, lease_until",
+                condition="lease_id = :lease",
+                values={":lease": s(lease)},
+            )
+
+    def mark_queued(self, order_key: OrderKey) -> None:
+        self.table.update(
+            _pk(order_key.partner_id, order_key.order_id),
+            _sk(order_key),
+            "SET #status = :queued, queued_at = :now REMOVE lease_id, lease_until",
+            values={":queued": s("queued"), ":now": s(datetime.now(UTC).isoformat())},
+            names={"#status": "status"},
+        )
+
+    def discard_payloads(self, order_key: OrderKey, blob_id: str) -> None:
+        """Delete the payloads of an attempt that lost the race to create the record."""
+        self.table.delete_chunks(_pk(order_key.partner_id, order_key.order_id), f"BLOB#{blob_id}#")
+
+    def message(self, record: OrderRecord) -> bytes:
+        return self.table.get_chunks(
+            _pk(record.partner_id, record.order_id), _blob(record.blob_id, "MESSAGE"), record.message_chunks
+        )
+
+    def raw(self, record: OrderRecord) -> bytes:
+        return self.table.get_chunks(
+            _pk(record.partner_id, record.order_id), _blob(record.blob_id, "RAW"), record.raw_chunks
+        )
+
+    def attachment(self, record: OrderRecord, index: int) -> bytes:
+        attachment = record.attachments[index]
+        return self.table.get_chunks(
+            _pk(record.partner_id, record.order_id), _blob(record.blob_id, f"ATTACHMENT#{index:03d}"), attachment.chunks
+        )
+
+    def find(self, message_id: str) -> OrderRecord | None:
+        pointer = self.table.get(f"ORDERMSG#{message_id}", "ORDERMSG")
+        if pointer is None:
+            return None
+        item = self.table.get(pointer["pk_order"]["S"], pointer["sk_order"]["S"])
+        return None if item is None else self._record(item)

@@ -1,0 +1,54 @@
+"""The FIFO order queue the shop consumes."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.client import SQSClient
+
+# SQS's classic limit is 256 KiB per message; larger orders travel as a claim check
+# (OrderMessage.complete is false; the shop fetches GET /shop/orders/{message_id}).
+MAX_MESSAGE_BYTES = 200_000
+
+
+@lru_cache(maxsize=1)
+def sqs_client() -> SQSClient:
+    # Endpoint from AWS_ENDPOINT_URL_SQS when set (local stack).
+    return boto3.client(
+        "sqs", config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
+    )
+
+
+def group_id(partner_id: str, order_id: str) -> str:
+    """One FIFO group per partner and order: versions stay in order, orders do not wait for each other.
+
+    Group ids allow 128 characters of a limited set; an order id may hold anything, so it is hashed."""
+    return f"{partner_id}:{hashlib.sha256(order_id.encode('utf-8')).hexdigest()[:40]}"
+
+
+class OrderQueue:
+    def __init__(self, url: str, client: SQSClient | None = None) -> None:
+        self.url = url
+        self._client = client
+
+    @property
+    def client(self) -> SQSClient:
+        if self._client is None:
+            self._client = sqs_client()
+        return self._client
+
+    def send(self, body: str, *, group: str, deduplication_id: str) -> str:
+        response = self.client.send_message(
+            QueueUrl=self.url,
+            MessageBody=body,
+            MessageGroupId=group,
+            MessageDeduplicationId=deduplication_id,
+            MessageAttributes={"schema": {"DataType": "String", "StringValue": "punchout.order.v1"}},
+        )
+        return response["MessageId"]

@@ -1,0 +1,216 @@
+"""Sessions, their one-time links, and carts.
+
+Items:
+- ``SESSION#<id>/SESSION``: the session (TTL at its expiry; reads refuse it earlier than TTL would);
+- ``TOKEN#<sha256(token)>/START|RETURN``: a one-time link, redeemed by a conditional update, so two
+  clicks cannot both succeed; only the hash is stored, the link itself is a bearer key;
+- ``CART#<ref>/CART``: the cart's header (revision, status, counts), and
+  ``CART#<ref>/LINES#<revision>#<chunk>``: its lines, compressed and chunked (5,000-line carts).
+  A new revision's chunks are written before the header moves to it, so a reader never sees half
+  a cart; superseded chunks are deleted afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from ..sessions import BuyerUser, Cart, Session, SessionStatus
+from .dynamo import ConditionFailed, Item, Table, key, n, now, s
+
+
+class TokenKind(StrEnum):
+    START = "START"
+    RETURN = "RETURN"
+
+
+class TokenProblem(StrEnum):
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+class TokenRefused(Exception):
+    def __init__(self, problem: TokenProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+class CartState(BaseModel):
+    """The cart's header item."""
+
+    ref: str
+    session_id: str
+    partner_id: str
+    revision: int
+    status: SessionStatus
+    chunk_count: int
+    line_count: int
+    currency: str | None
+    total: Decimal
+    user: BuyerUser | None = None  # who filled it: the order message names them after the session ends
+
+
+def _token_pk(raw: str) -> str:
+    return "TOKEN#" + hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _cart_pk(ref: str) -> str:
+    return f"CART#{ref}"
+
+
+def _lines_prefix(revision: int) -> str:
+    return f"LINES#{revision:06d}#"
+
+
+class SessionRepository:
+    def __init__(self, table: Table) -> None:
+        self.table = table
+
+    # -- sessions ----------------------------------------------------------------------------------
+
+    def create(self, session: Session) -> None:
+        self.table.put(
+            {
+                **key(f"SESSION#{session.id}", "SESSION"),
+                "data": s(session.model_dump_json()),
+                "expires_at": n(int(session.expires_at.timestamp())),
+            },
+            condition="attribute_not_exists(pk)",
+        )
+
+    def get(self, session_id: str) -> Session | None:
+        """The session, or None when unknown or expired (TTL deletion can lag by hours)."""
+        item = self.table.get(f"SESSION#{session_id}", "SESSION")
+        if item is None or int(item["expires_at"]["N"]) <= now():
+            return None
+        return Session.model_validate_json(item["data"]["S"])
+
+    def save(self, session: Session) -> None:
+        self.table.put(
+            {
+                **key(f"SESSION#{session.id}", "SESSION"),
+                "data": s(session.model_dump_json()),
+                "expires_at": n(int(session.expires_at.timestamp())),
+            },
+            condition="attribute_exists(pk)",
+        )
+
+    # -- one-time links ----------------------------------------------------------------------------
+
+    def issue_token(self, kind: TokenKind, raw: str, session_id: str, ttl_seconds: int) -> None:
+        self.table.put(
+            {
+                **key(_token_pk(raw), kind.value),
+                "session_id": s(session_id),
+                "expires_at": n(now() + ttl_seconds),
+            },
+            condition="attribute_not_exists(pk)",
+        )
+
+    def redeem_token(self, kind: TokenKind, raw: str) -> str:
+        """Mark the link used and return its session id; refuses unknown, used and expired links."""
+        pk = _token_pk(raw)
+        moment = now()
+        try:
+            item = self.table.update(
+                pk,
+                kind.value,
+                "SET used_at = :now",
+                condition="attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now",
+                values={":now": n(moment)},
+            )
+        except ConditionFailed:
+            found = self.table.get(pk, kind.value)
+            if found is None:
+                raise TokenRefused(TokenProblem.UNKNOWN) from None
+            if "used_at" in found:
+                raise TokenRefused(TokenProblem.USED) from None
+            raise TokenRefused(TokenProblem.EXPIRED) from None
+        return item["session_id"]["S"]
+
+    # -- carts -------------------------------------------------------------------------------------
+
+    def cart_state(self, ref: str) -> CartState | None:
+        item = self.table.get(_cart_pk(ref), "CART")
+        return None if item is None else CartState.model_validate_json(item["data"]["S"])
+
+    def load_cart(self, state: CartState) -> Cart:
+        payload = self.table.get_chunks(_cart_pk(state.ref), _lines_prefix(state.revision), state.chunk_count)
+        return Cart.model_validate_json(payload)
+
+    def save_cart(
+        self,
+        ref: str,
+        session_id: str,
+        partner_id: str,
+        cart: Cart,
+        *,
+        expected_revision: int,
+        expires_at: datetime,
+        user: BuyerUser | None = None,
+    ) -> CartState:
+        """Store a new revision of the cart; ConditionFailed if it changed meanwhile or was frozen."""
+        revision = expected_revision + 1
+        pk = _cart_pk(ref)
+        expiry = int(expires_at.timestamp())
+        chunks = self.table.put_chunks(pk, _lines_prefix(revision), cart.model_dump_json().encode(), expiry)
+        state = CartState(
+            ref=ref,
+            session_id=session_id,
+            partner_id=partner_id,
+            revision=revision,
+            status="open",
+            chunk_count=chunks,
+            line_count=len(cart.lines),
+            currency=cart.currency,
+            total=cart.total,
+            user=user,
+        )
+        try:
+            self.table.put(
+                self._cart_item(state, expiry),
+                condition="attribute_not_exists(pk) OR (revision = :expected AND #status = :open)"
+                if expected_revision
+                else "attribute_not_exists(pk)",
+                values={":expected": n(expected_revision), ":open": s("open")} if expected_revision else None,
+                names={"#status": "status"} if expected_revision else None,
+            )
+        except ConditionFailed:
+            self.table.delete_chunks(pk, _lines_prefix(revision))
+            raise
+        if expected_revision:
+            self.table.delete_chunks(pk, _lines_prefix(expected_revision))
+        return state
+
+    def set_cart_status(self, state: CartState, status: SessionStatus) -> CartState:
+        """Freeze (``transferred``) or cancel the cart at the revision the caller saw."""
+        changed = state.model_copy(update={"status": status})
+        self.table.update(
+            _cart_pk(state.ref),
+            "CART",
+            "SET #status = :status, #data = :data",
+            condition="revision = :revision AND #status = :open",
+            values={
+                ":status": s(status),
+                ":data": s(changed.model_dump_json()),
+                ":revision": n(state.revision),
+                ":open": s("open"),
+            },
+            names={"#status": "status", "#data": "data"},
+        )
+        return changed
+
+    @staticmethod
+    def _cart_item(state: CartState, expiry: int) -> Item:
+        return {
+            **key(_cart_pk(state.ref), "CART"),
+            "data": s(state.model_dump_json()),
+            "revision": n(state.revision),
+            "status": s(state.status),
+            "expires_at": n(expiry),
+        }

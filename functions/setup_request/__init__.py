@@ -1,0 +1,1 @@
+"""PunchOutSetupRequest: start a punch-out session and answer with its StartPage."""

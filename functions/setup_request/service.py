@@ -1,0 +1,224 @@
+"""Use cases of the setup function: open a PunchOut session, describe ourselves, start shopping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from punchout.auth import Authenticated
+from punchout.cxml.errors import Forbidden, InvalidDocument, NotImplementedRequest, PreconditionFailed
+from punchout.cxml.models import (
+    Extrinsic,
+    ItemOut,
+    PunchOutSetupRequest,
+    RequestDocument,
+)
+from punchout.sessions import (
+    BuyerUser,
+    Cart,
+    CartLine,
+    EarlierItem,
+    Session,
+    new_cart_ref,
+    new_session_id,
+    new_token,
+    parse_line_reference,
+)
+from punchout.settings import GatewaySettings
+from punchout.store.sessions import SessionRepository, TokenKind
+
+# What a partner's carts allow, from least to most: edit implies inspect.
+_PERMISSIONS = {"create": 0, "inspect": 1, "edit": 2}
+
+
+# --- the buyer's user -----------------------------------------------------------------------------
+
+_EMAIL_EXTRINSICS = ("useremail", "email", "emailaddress", "user_email")
+_UNIQUE_NAME_EXTRINSICS = ("uniquename", "user", "username", "userid")
+_FULL_NAME_EXTRINSICS = ("userfullname", "userprintablename", "fullname", "name")
+
+
+def _first(values: dict[str, str], names: tuple[str, ...]) -> str | None:
+    return next((values[n] for n in names if values.get(n)), None)
+
+
+def buyer_user(request: PunchOutSetupRequest) -> BuyerUser:
+    """Who is shopping: buyers put it in Extrinsics, in a Contact (often role endUser) or in ShipTo."""
+    values = {(e.name or "").lower(): e.value for e in request.extrinsics if e.name and e.value}
+    contact = next((c for c in request.contacts if (c.role or "").lower() == "enduser"), None) or next(
+        iter(request.contacts), None
+    )
+    address = request.ship_to.address if request.ship_to else None
+    email = _first(values, _EMAIL_EXTRINSICS)
+    unique_name = _first(values, _UNIQUE_NAME_EXTRINSICS)
+    if email is None and unique_name and "@" in unique_name:
+        email = unique_name
+    if email is None and contact is not None and contact.emails:
+        email = contact.emails[0]
+    if email is None and address is not None:
+        email = address.email
+    first_name, last_name = values.get("firstname"), values.get("lastname")
+    name = _first(values, _FULL_NAME_EXTRINSICS)
+    if name is None and (first_name or last_name):
+        name = " ".join(part for part in (first_name, last_name) if part)
+    if name is None and contact is not None and contact.name:
+        name = contact.name
+    if name is None and address is not None and address.postal_address and address.postal_address.deliver_to:
+        name = address.postal_address.deliver_to[0]
+    return BuyerUser(email=email, name=name, first_name=first_name, last_name=last_name, unique_name=unique_name)
+
+
+def _extrinsics(extrinsics: list[Extrinsic]) -> dict[str, str]:
+    return {e.name: e.value for e in extrinsics if e.name}
+
+
+# --- sessions -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Restored:
+    items: list[EarlierItem]
+    cart: Cart | None
+    refs: list[str]
+
+
+class SetupService:
+    def __init__(self, sessions: SessionRepository, settings: GatewaySettings) -> None:
+        self.sessions = sessions
+        self.settings = settings
+
+    def open_session(self, document: RequestDocument, auth: Authenticated, base_url: str) -> str:
+        """Answer a PunchOutSetupRequest: a new session and its one-time StartPage URL."""
+        request = document.request
+        assert isinstance(request, PunchOutSetupRequest)  # noqa: S101 - the handler dispatches by type
+        partner = auth.partner
+        if request.operation == "source":
+            raise NotImplementedRequest("PunchOutSetupRequest operation source is not supported")
+        if request.operation != "create" and _PERMISSIONS[request.operation] > _PERMISSIONS[partner.operation_allowed]:
+            raise PreconditionFailed(f"This supplier's carts do not allow {request.operation}")
+        return_url = self._return_url(request, auth)
+        restored = self._restore(request, auth)
+        now = datetime.now(UTC)
+        session = Session(
+            id=new_session_id(),
+            partner_id=partner.id,
+            operation=request.operation,
+            deployment_mode=document.deployment_mode,
+            buyer_cookie=request.buyer_cookie,
+            return_url=return_url,
+            return_frame=next((e.value for e in request.extrinsics if (e.name or "").lower() == "returnframe"), None),
+            lang=document.envelope.lang or "en-US",
+            cxml_version=partner.cxml_version,
+            payload_id=document.envelope.payload_id,
+            buyer_credentials=document.header.from_credentials if document.header else [],
+            supplier_credentials=document.header.to_credentials if document.header else [],
+            user=buyer_user(request),
+            ship_to=request.ship_to.address if request.ship_to else None,
+            contacts=request.contacts,
+            extrinsics=_extrinsics(request.extrinsics),
+            earlier_items=restored.items,
+            restored_from=restored.refs,
+            cart_ref=new_cart_ref(),
+            shop_url=partner.shop_url,
+            base_url=base_url,
+            created_at=now,
+            expires_at=now + timedelta(seconds=self.settings.session_ttl_seconds),
+        )
+        self.sessions.create(session)
+        if restored.cart is not None:
+            self.sessions.save_cart(
+                session.cart_ref,
+                session.id,
+                partner.id,
+                restored.cart,
+                expected_revision=0,
+                expires_at=now + timedelta(days=self.settings.cart_retention_days),
+                user=session.user,
+            )
+        token = new_token()
+        self.sessions.issue_token(TokenKind.START, token, session.id, self.settings.start_token_ttl_seconds)
+        return f"{base_url}/punchout/start/{token}"
+
+    @staticmethod
+    def _return_url(request: PunchOutSetupRequest, auth: Authenticated) -> str | None:
+        partner = auth.partner
+        if request.browser_form_post:
+            parts = urlsplit(request.browser_form_post.strip())
+            if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+                raise InvalidDocument("The BrowserFormPost URL is not an absolute http(s) URL")
+            if not partner.allows_return_url(request.browser_form_post):
+                raise Forbidden(
+                    f"BrowserFormPost URL {parts.scheme}://{parts.netloc} is not allowed for this trading partner"
+                )
+            return request.browser_form_post
+        if partner.default_return_url:
+            return partner.default_return_url
+        if request.operation in ("create", "edit"):
+            raise InvalidDocument("PunchOutSetupRequest has no BrowserFormPost and no return URL is configured")
+        return None  # inspect: nothing to return
+
+    def _restore(self, request: PunchOutSetupRequest, auth: Authenticated) -> Restored:
+        """Reopen the earlier cart of an edit/inspect from the ItemOut lines' SupplierPartAuxiliaryIDs."""
+        if not request.items:
+            return Restored(items=[], cart=None, refs=[])
+        if request.operation == "create":
+            # A create may carry ItemOut lines too (items the buyer chose beforehand): the shop sees
+            # them in the session, but there is no earlier cart of ours to restore.
+            return Restored(items=[_earlier(item, restored=False) for item in request.items], cart=None, refs=[])
+        carts: dict[str, Cart] = {}
+        for item in request.items:
+            reference = parse_line_reference(item.item_id.supplier_part_auxiliary_id)
+            if reference is None or reference[0] in carts:
+                continue
+            state = self.sessions.cart_state(reference[0])
+            if state is not None and state.partner_id == auth.partner.id:
+                carts[reference[0]] = self.sessions.load_cart(state)
+        earlier: list[EarlierItem] = []
+        lines: list[CartLine] = []
+        currency: str | None = None
+        for item in request.items:
+            line: CartLine | None = None
+            reference = parse_line_reference(item.item_id.supplier_part_auxiliary_id)
+            if reference is not None and reference[0] in carts:
+                cart = carts[reference[0]]
+                index = reference[1] - 1
+                if 0 <= index < len(cart.lines) and cart.lines[index].supplier_part_id == item.item_id.supplier_part_id:
+                    # The requisition's quantity wins (the buyer may have changed it); prices stay ours.
+                    line = cart.lines[index]
+                    if item.quantity is not None and item.quantity > 0:
+                        line = line.model_copy(update={"quantity": item.quantity})
+                    lines.append(line)
+                    currency = currency or cart.currency
+            earlier.append(_earlier(item, restored=line is not None))
+        if not lines:
+            raise PreconditionFailed(f"The cart to {request.operation} was not found")
+        return Restored(items=earlier, cart=Cart(currency=currency, lines=lines), refs=sorted(carts))
+
+    def start(self, token: str) -> str:
+        """Redeem a StartPage link: the shop URL the browser is sent to (303)."""
+        session_id = self.sessions.redeem_token(TokenKind.START, token)
+        session = self.sessions.get(session_id)
+        if session is None:
+            raise SessionExpired(session_id)
+        return with_query(session.shop_url, punchout_session=session.id)
+
+
+def _earlier(item: ItemOut, *, restored: bool) -> EarlierItem:
+    return EarlierItem(
+        supplier_part_id=item.item_id.supplier_part_id,
+        supplier_part_auxiliary_id=item.item_id.supplier_part_auxiliary_id,
+        quantity=item.quantity,
+        restored=restored,
+    )
+
+
+class SessionExpired(Exception):
+    pass
+
+
+def with_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    query += list(params.items())
+    return urlunsplit(parts._replace(query=urlencode(query)))

@@ -1,0 +1,520 @@
+"""A local API Gateway: HTTP requests in, REST API proxy events (payload 1.0) to the real handlers.
+
+Routes come from template.yaml: every `AWS::Serverless::Function` event of `Type: Api` (Path, Method,
+`{param}` and greedy `{param+}` placeholders, method `ANY`). As in API Gateway, a literal segment
+beats a placeholder, a placeholder beats a greedy one, and an exact method beats `ANY`.
+
+What the handlers see follows the deployed API:
+- URLs work with or without the stage prefix (`/cxml/setup` and `/<stage>/cxml/setup`), like an
+  execute-api URL and a custom domain. `path` never has the stage; `requestContext.path` is the path
+  as requested. `requestContext.domainName` is the Host header, port included, so that handlers
+  building absolute URLs from it point back at this server.
+- `X-Forwarded-For`, `-Port` and `-Proto` are added as API Gateway adds them.
+- The body is passed as text, or base64 (`isBase64Encoded`) when it is not UTF-8 or is multipart/*.
+  (The deployed API decides by its BinaryMediaTypes; this project's API declares none.)
+- One invocation at a time per function, as one Lambda execution environment handles one event at a
+  time: module-level state (Powertools' resolver keeps the current event on the app) stays safe.
+- An unknown route answers 404 `{"message": "Missing Authentication Token"}` (the deployed REST API
+  sends that body with 403); a handler that raises, or returns a malformed response, answers 502
+  `{"message": "Internal server error"}` with the reason logged.
+- API keys: routes whose event (or API) sets `Auth.ApiKeyRequired` need an `x-api-key` header whose
+  value is registered in `Gateway.api_keys` (value → key id), otherwise 403 `{"message": "Forbidden"}`.
+
+Local-only pages hang off `/_dev/` prefixes (`Gateway.dev_routes`); they never shadow a template route.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import importlib
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, Final, Self
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from infra.local.environ import patched_environ
+from infra.local.template import ACCOUNT_ID, REGION, FunctionSpec, Intrinsics, Template, functions
+
+DEV_PREFIX: Final = "/_dev/"
+MISSING_TOKEN: Final = {"message": "Missing Authentication Token"}
+UNKNOWN_ROUTE_STATUS: Final = 404
+INTERNAL_ERROR: Final = {"message": "Internal server error"}
+FORBIDDEN: Final = {"message": "Forbidden"}
+# Hop-by-hop and length headers are the server's business, not the handler's.
+_RESPONSE_HEADERS_DROPPED: Final = frozenset({"content-length", "transfer-encoding", "connection"})
+
+# A local-only page: it writes the whole response through the request handler it is given.
+DevRoute = Callable[[BaseHTTPRequestHandler], None]
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Route:
+    path: str  # as written in the template: /shop/sessions/{id}
+    method: str  # upper case, or ANY
+    function: FunctionSpec
+    api_key_required: bool = False
+    _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    _parameters: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    # Orders the routes matching one path: per segment, literal (0) < {param} (1) < {param+} (2).
+    specificity: tuple[int, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        regex, parameters, specificity = [], [], []
+        for segment in self.path.strip("/").split("/") if self.path.strip("/") else []:
+            if placeholder := re.fullmatch(r"\{([^}]+?)(\+?)\}", segment):
+                name, greedy = placeholder.groups()
+                parameters.append(name)
+                regex.append("(.+)" if greedy else "([^/]+)")
+                specificity.append(2 if greedy else 1)
+            else:
+                regex.append(re.escape(segment))
+                specificity.append(0)
+        object.__setattr__(self, "_pattern", re.compile("/" + "/".join(regex)))
+        object.__setattr__(self, "_parameters", tuple(parameters))
+        object.__setattr__(self, "specificity", tuple(specificity))
+
+    def match(self, path: str) -> dict[str, str] | None:
+        found = self._pattern.fullmatch(path)
+        if found is None:
+            return None
+        return {name: unquote(value) for name, value in zip(self._parameters, found.groups(), strict=True)}
+
+
+def routes_from_template(template: Template, intrinsics: Intrinsics | None = None) -> list[Route]:
+    intrinsics = intrinsics or Intrinsics(template)
+    routes = []
+    for spec in functions(template, intrinsics).values():
+        for event_name, event in spec.events.items():
+            if event.get("Type") != "Api":
+                continue  # HttpApi (payload 2.0), SQS, schedules...: not served here
+            properties = event.get("Properties") or {}
+            path, method = intrinsics.resolve(properties.get("Path")), intrinsics.resolve(properties.get("Method"))
+            if not isinstance(path, str) or not isinstance(method, str):
+                logger.warning("%s.%s: Path and Method must be strings; route skipped", spec.logical_id, event_name)
+                continue
+            routes.append(
+                Route(
+                    path=path,
+                    method=method.upper(),
+                    function=spec,
+                    api_key_required=_api_key_required(template, properties),
+                )
+            )
+    return routes
+
+
+def _api_key_required(template: Template, event_properties: dict[str, Any]) -> bool:
+    # The event's own Auth wins, then its API's, then Globals.Api (SAM's precedence).
+    if "ApiKeyRequired" in (event_properties.get("Auth") or {}):
+        return bool(event_properties["Auth"]["ApiKeyRequired"])
+    match event_properties.get("RestApiId"):
+        case {"Ref": str() as api_id}:
+            api_properties = (template.get("Resources") or {}).get(api_id, {}).get("Properties") or {}
+            if "ApiKeyRequired" in (api_properties.get("Auth") or {}):
+                return bool(api_properties["Auth"]["ApiKeyRequired"])
+    globals_auth = ((template.get("Globals") or {}).get("Api") or {}).get("Auth") or {}
+    return bool(globals_auth.get("ApiKeyRequired", False))
+
+
+@dataclass
+class LocalLambdaContext:
+    """What the Lambda runtime passes as `context` (the attributes Powertools' LambdaContext types)."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    deadline: float = field(repr=False)  # time.monotonic() at which the function would time out
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+    identity: Any = None
+    client_context: Any = None
+
+    def __post_init__(self) -> None:
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.deadline - time.monotonic()) * 1000))
+
+
+class MalformedResponse(Exception):
+    """The handler's return value is not a proxy response API Gateway would accept."""
+
+
+class Gateway:
+    """Serves `routes` on http://host:port (port 0: a free one) in a background thread."""
+
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        stage: str = "local",
+        environment: Mapping[str, str] | None = None,
+        dev_routes: Mapping[str, DevRoute] | None = None,
+        api_keys: Mapping[str, str] | None = None,
+    ) -> None:
+        # Most specific first; ties keep template order.
+        self.routes = sorted(routes, key=lambda route: (route.specificity, route.method == "ANY"))
+        self.stage = stage
+        self.environment = dict(environment or {})
+        self.dev_routes: dict[str, DevRoute] = {}
+        for prefix, page in (dev_routes or {}).items():
+            self.add_dev_route(prefix, page)
+        self.api_keys: dict[str, str] = dict(api_keys or {})
+        self._address = (host, port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self._cleanup = ExitStack()
+        self._handlers: dict[str, LambdaHandler] = {}
+        self._import_lock = threading.Lock()
+        self._invocation_locks = {route.function.logical_id: threading.Lock() for route in self.routes}
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the gateway is not running")
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self._address[0]}:{self.port}"
+
+    def add_dev_route(self, prefix: str, page: DevRoute) -> None:
+        if not prefix.startswith(DEV_PREFIX):
+            raise ValueError(f"local-only routes live under {DEV_PREFIX}, got {prefix!r}")
+        self.dev_routes[prefix] = page
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        # One process serves every function: their environments are set once, before any import.
+        self._cleanup.enter_context(patched_environ(self.environment))
+        try:
+            self._server = _Server(self._address, _RequestHandler, self)
+        except OSError as error:
+            self._cleanup.close()
+            raise OSError(f"cannot listen on {self._address[0]}:{self._address[1]}: {error}") from error
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-gateway", daemon=True
+        )
+        self._thread.start()
+        logger.info("gateway listening on %s (%d routes)", self.base_url, len(self.routes))
+
+    def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._cleanup.close()
+
+    # --- one request ------------------------------------------------------------------------------
+
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        request_id = str(uuid.uuid4())
+        target = urlsplit(request.path)
+        for prefix, page in self.dev_routes.items():
+            if target.path == prefix.rstrip("/") or target.path.startswith(prefix):
+                self._serve_dev_route(request, page)
+                return
+
+        body = _read_body(request)
+        found = self._match(request.command, target.path)
+        if found is None:
+            self._send_json(
+                request, UNKNOWN_ROUTE_STATUS, MISSING_TOKEN, request_id, "MissingAuthenticationTokenException"
+            )
+            return
+        route, path, parameters = found
+        api_key = request.headers.get("x-api-key")
+        if route.api_key_required and (api_key is None or api_key not in self.api_keys):
+            self._send_json(request, 403, FORBIDDEN, request_id, "ForbiddenException")
+            return
+
+        event = self._event(request, route, path, parameters, body, request_id, api_key)
+        try:
+            status, headers, payload = _http_response(self._invoke(route.function, event))
+        except MalformedResponse as error:
+            logger.error("%s %s: malformed Lambda proxy response: %s", request.command, target.path, error)
+            self._send_json(request, 502, INTERNAL_ERROR, request_id, "InternalServerErrorException")
+            return
+        except Exception:
+            # API Gateway hides the error from the caller; the function's log has the traceback.
+            logger.exception("%s %s: %s raised", request.command, target.path, route.function.handler)
+            self._send_json(request, 502, INTERNAL_ERROR, request_id, "InternalServerErrorException")
+            return
+        self._send(request, status, headers, payload, request_id)
+
+    def _match(self, method: str, raw_path: str) -> tuple[Route, str, dict[str, str]] | None:
+        candidates = [raw_path]
+        stage_prefix = f"/{self.stage}"
+        if raw_path == stage_prefix or raw_path.startswith(stage_prefix + "/"):
+            candidates.append(raw_path[len(stage_prefix) :] or "/")
+        for path in candidates:
+            for route in self.routes:
+                if route.method not in (method, "ANY"):
+                    continue
+                parameters = route.match(path)
+                if parameters is not None:
+                    return route, path, parameters
+        return None
+
+    def _event(
+        self,
+        request: BaseHTTPRequestHandler,
+        route: Route,
+        path: str,
+        parameters: dict[str, str],
+        body: bytes,
+        request_id: str,
+        api_key: str | None,
+    ) -> dict[str, Any]:
+        client_ip = request.client_address[0]
+        received = list(request.headers.items())
+        forwarded_for = ", ".join([*request.headers.get_all("X-Forwarded-For", []), client_ip])
+        added = {"X-Forwarded-For": forwarded_for, "X-Forwarded-Port": str(self.port), "X-Forwarded-Proto": "http"}
+        replaced = {name.lower() for name in added}
+        received = [(name, value) for name, value in received if name.lower() not in replaced]
+        headers: dict[str, str] = {}
+        multi_headers: dict[str, list[str]] = {}
+        for name, value in [*received, *added.items()]:
+            headers[name] = value  # the last of repeated headers, as API Gateway does
+            multi_headers.setdefault(name, []).append(value)
+
+        target = urlsplit(request.path)
+        multi_query: dict[str, list[str]] = {}
+        for name, value in parse_qsl(target.query, keep_blank_values=True):
+            multi_query.setdefault(name, []).append(value)
+
+        content_type = request.headers.get("Content-Type", "")
+        encoded_body, is_base64 = _event_body(body, content_type)
+        now = datetime.now(UTC)
+        domain = request.headers.get("Host") or f"{self._address[0]}:{self.port}"
+        return {
+            "resource": route.path,
+            "path": path,
+            "httpMethod": request.command,
+            "headers": headers,
+            "multiValueHeaders": multi_headers,
+            "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+            "multiValueQueryStringParameters": multi_query or None,
+            "pathParameters": parameters or None,
+            "stageVariables": None,
+            "requestContext": {
+                "accountId": ACCOUNT_ID,
+                "apiId": "local",
+                "domainName": domain,
+                "domainPrefix": domain.split(".")[0],
+                "extendedRequestId": request_id,
+                "httpMethod": request.command,
+                "identity": {
+                    "sourceIp": client_ip,
+                    "userAgent": request.headers.get("User-Agent"),
+                    "apiKey": api_key if route.api_key_required else None,
+                    "apiKeyId": self.api_keys.get(api_key or "") if route.api_key_required else None,
+                    "accountId": None,
+                    "caller": None,
+                    "user": None,
+                    "userArn": None,
+                    "accessKey": None,
+                    "cognitoIdentityPoolId": None,
+                    "cognitoIdentityId": None,
+                    "cognitoAuthenticationType": None,
+                    "cognitoAuthenticationProvider": None,
+                },
+                "path": target.path,
+                "protocol": request.request_version,
+                "requestId": request_id,
+                "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+                "requestTimeEpoch": int(now.timestamp() * 1000),
+                "resourceId": f"{route.method} {route.path}",
+                "resourcePath": route.path,
+                "stage": self.stage,
+            },
+            "body": encoded_body,
+            "isBase64Encoded": is_base64,
+        }
+
+    def _invoke(self, function: FunctionSpec, event: dict[str, Any]) -> Any:
+        handler = self._handler(function.handler)
+        context = LocalLambdaContext(
+            function_name=function.logical_id,
+            memory_limit_in_mb=function.memory_size,
+            invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function.logical_id}",
+            aws_request_id=str(uuid.uuid4()),
+            deadline=time.monotonic() + function.timeout,
+        )
+        with self._invocation_locks[function.logical_id]:
+            started = time.monotonic()
+            result = handler(event, context)
+        elapsed = time.monotonic() - started
+        if elapsed > function.timeout:
+            # Not enforced locally, but the deployed function would have been killed.
+            logger.warning("%s took %.1f s, over its %d s Timeout", function.logical_id, elapsed, function.timeout)
+        return result
+
+    def _handler(self, dotted: str) -> LambdaHandler:
+        # Imported on first use, like a cold start: after the environment is set.
+        with self._import_lock:
+            if dotted not in self._handlers:
+                module_name, _, attribute = dotted.rpartition(".")
+                handler = getattr(importlib.import_module(module_name), attribute)
+                if not callable(handler):
+                    raise TypeError(f"{dotted} is not callable")
+                self._handlers[dotted] = handler
+            return self._handlers[dotted]
+
+    def _serve_dev_route(self, request: BaseHTTPRequestHandler, page: DevRoute) -> None:
+        try:
+            page(request)
+        except Exception:
+            logger.exception("%s %s: local-only page raised", request.command, request.path)
+            self._send_json(request, 500, INTERNAL_ERROR, str(uuid.uuid4()), "InternalServerErrorException")
+
+    def _send_json(
+        self, request: BaseHTTPRequestHandler, status: int, body: dict[str, str], request_id: str, error_type: str
+    ) -> None:
+        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
+        self._send(request, status, headers, json.dumps(body).encode(), request_id)
+
+    @staticmethod
+    def _send(
+        request: BaseHTTPRequestHandler, status: int, headers: list[tuple[str, str]], body: bytes, request_id: str
+    ) -> None:
+        request.send_response(status)
+        for name, value in headers:
+            request.send_header(name, value)
+        request.send_header("Content-Length", str(len(body)))
+        request.send_header("x-amzn-RequestId", request_id)
+        request.end_headers()
+        if request.command != "HEAD":
+            request.wfile.write(body)
+
+
+def _read_body(request: BaseHTTPRequestHandler) -> bytes:
+    if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+        chunks = []
+        while size := int(request.rfile.readline(65537).split(b";")[0].strip() or b"0", 16):
+            chunks.append(request.rfile.read(size))
+            request.rfile.readline()  # the CRLF after each chunk
+        while request.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+        return b"".join(chunks)
+    length = int(request.headers.get("Content-Length") or 0)
+    return request.rfile.read(length) if length > 0 else b""
+
+
+def _event_body(body: bytes, content_type: str) -> tuple[str | None, bool]:
+    if not body:
+        return None, False
+    if not content_type.lower().startswith("multipart/"):
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode("ascii"), True
+
+
+def _http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A Lambda proxy response as (status, headers, body); MalformedResponse where API Gateway says 502."""
+    if not isinstance(result, dict):
+        raise MalformedResponse(f"expected a dict, got {type(result).__name__}")
+    status = result.get("statusCode")
+    if isinstance(status, str) and status.isdigit():
+        status = int(status)
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 599:
+        raise MalformedResponse(f"statusCode {status!r} is not an HTTP status")
+
+    body = result.get("body")
+    if body is None:
+        payload = b""
+    elif not isinstance(body, str):
+        raise MalformedResponse(f"body must be a string, got {type(body).__name__}")
+    elif result.get("isBase64Encoded"):
+        try:
+            payload = base64.b64decode(body, validate=True)
+        except binascii.Error as error:
+            raise MalformedResponse(f"isBase64Encoded but the body is not base64: {error}") from None
+    else:
+        payload = body.encode("utf-8")
+
+    # Both maps merge; for a name in both, multiValueHeaders wins (as API Gateway documents).
+    multi = result.get("multiValueHeaders") or {}
+    single = result.get("headers") or {}
+    if not isinstance(multi, dict) or not isinstance(single, dict):
+        raise MalformedResponse("headers and multiValueHeaders must be maps")
+    headers = [(name, _header_value(value)) for name, values in multi.items() for value in _as_list(values)]
+    in_multi = {name.lower() for name in multi}
+    headers += [(name, _header_value(value)) for name, value in single.items() if name.lower() not in in_multi]
+    headers = [(name, value) for name, value in headers if name.lower() not in _RESPONSE_HEADERS_DROPPED]
+    for name, value in headers:
+        if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or "\r" in value or "\n" in value:
+            raise MalformedResponse(f"invalid header {name!r}: {value!r}")
+        try:
+            value.encode("latin-1")
+        except UnicodeEncodeError:
+            raise MalformedResponse(f"header {name} is not Latin-1: {value!r}") from None
+    if "content-type" not in {name.lower() for name, _ in headers}:
+        headers.append(("Content-Type", "application/json"))  # API Gateway's default
+    return status, headers, payload
+
+
+def _as_list(values: Any) -> list[Any]:
+    if not isinstance(values, list):
+        raise MalformedResponse(f"multiValueHeaders values must be lists, got {values!r}")
+    return values
+
+
+def _header_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise MalformedResponse(f"header value {value!r} is not a scalar")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True  # a hung handler must not keep the process alive at exit
+
+    def __init__(self, address: tuple[str, int], handler_class: type[BaseHTTPRequestHandler], gateway: Gateway) -> None:
+        self.gateway = gateway
+        super().__init__(address, handler_class)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _Server
+    protocol_version = "HTTP/1.1"  # keep-alive, as browsers expect; every response has Content-Length
+
+    def _dispatch(self) -> None:
+        self.server.gateway.handle(self)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+    def log_message(self, format: str, *args: Any) -> None:
+        logger.info("%s %s", self.address_string(), format % args)

@@ -1,0 +1,303 @@
+"""The whole gateway on this machine: `with LocalStack() as stack: stack.base_url`.
+
+Started in order (and stopped in reverse, also when a later step fails):
+1. moto's server: the SQS endpoint, and the DynamoDB fallback.
+2. DynamoDB Local (Java), persistent under `.local/dynamodb/` or in memory. If Java, npm or the
+   jar is missing, moto's in-memory DynamoDB on the same server instead, with a warning.
+3. The process environment every AWS SDK call here will use: loopback endpoints
+   (AWS_ENDPOINT_URL_DYNAMODB/_SQS), dummy credentials with any profile unset, us-east-1.
+4. The tables and queues of template.yaml, then each function's `Environment.Variables` (Globals
+   merged) with `!Ref`/`!GetAtt` of those resources resolved to their local names and URLs; tracing
+   off (no X-Ray daemon here).
+5. The gateway on `port` (3000; 0 picks a free one) with the template API's stage (`dev` with the
+   parameters' defaults), then the ready hooks (later: API key, demo partner), then
+   `.local/stack.json` describing it all (removed again at stop).
+
+`python -m infra.local.stack` runs it in the foreground until Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import threading
+import warnings
+from collections.abc import Callable, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import TYPE_CHECKING, Any, Final, Literal, Self
+
+import boto3
+
+from infra.local.dynamodb_local import (
+    DEFAULT_CACHE_DIR,
+    DUMMY_ACCESS_KEY_ID,
+    DUMMY_SECRET_ACCESS_KEY,
+    REPO_ROOT,
+    DynamoDBLocal,
+    DynamoDBLocalUnavailable,
+)
+from infra.local.environ import patched_environ
+from infra.local.gateway import Gateway, routes_from_template
+from infra.local.resources import DEFAULT_PREFIX, QUEUE_TYPE, LocalResource, create_resources
+from infra.local.sqs_local import MotoServer
+from infra.local.template import (
+    REGION,
+    Intrinsics,
+    Template,
+    Unresolved,
+    function_environment,
+    load_template,
+    resources_of_type,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sqs import SQSClient
+
+DEFAULT_TEMPLATE: Final = REPO_ROOT / "template.yaml"
+DEFAULT_STATE_DIR: Final = REPO_ROOT / ".local"
+DEFAULT_PORT: Final = 3000
+
+# Local-only settings for the handlers, on top of the template's.
+LOCAL_FUNCTION_ENVIRONMENT: Final = {"POWERTOOLS_TRACE_DISABLED": "true"}
+
+DynamoDBEngine = Literal["auto", "dynamodb-local", "moto"]
+ReadyHook = Callable[["LocalStack"], None]
+
+logger = logging.getLogger(__name__)
+
+
+class LocalStack:
+    def __init__(
+        self,
+        *,
+        template_path: Path = DEFAULT_TEMPLATE,
+        port: int = DEFAULT_PORT,
+        persistent: bool = True,
+        dynamodb: DynamoDBEngine = "auto",
+        state_dir: Path = DEFAULT_STATE_DIR,
+        state_file: Path | None = DEFAULT_STATE_DIR / "stack.json",
+        cache_dir: Path = DEFAULT_CACHE_DIR,
+        prefix: str = DEFAULT_PREFIX,
+        stage: str | None = None,
+        ready_hooks: list[ReadyHook] | None = None,
+    ) -> None:
+        """`persistent` keeps DynamoDB data in `state_dir/dynamodb`; `state_file=None` writes no stack.json."""
+        self.template_path = template_path
+        self.port = port
+        self.persistent = persistent
+        self.requested_dynamodb_engine: DynamoDBEngine = dynamodb
+        self.dynamodb_engine: DynamoDBEngine = dynamodb  # after start: the engine actually serving
+        self.state_dir = state_dir
+        self.state_file = state_file
+        self.cache_dir = cache_dir
+        self.prefix = prefix
+        self.stage = stage or ""  # None: the template's API stage (see _template_stage)
+        self.ready_hooks: list[ReadyHook] = list(ready_hooks or [])
+        # Ready hooks add what they create here (an API key, a demo partner); it lands in stack.json.
+        self.extra: dict[str, Any] = {}
+        self.template: Template = {}
+        self.resources: dict[str, LocalResource] = {}
+        self.function_environment: dict[str, str] = {}
+        self.dynamodb_endpoint = ""
+        self.sqs_endpoint = ""
+        self.dynamodb_local: DynamoDBLocal | None = None  # None when moto serves DynamoDB
+        self._gateway: Gateway | None = None
+        self._cleanup = ExitStack()
+
+    @property
+    def gateway(self) -> Gateway:
+        if self._gateway is None:
+            raise RuntimeError("the local stack is not running")
+        return self._gateway
+
+    @property
+    def base_url(self) -> str:
+        return self.gateway.base_url
+
+    def dynamodb_client(self) -> DynamoDBClient:
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=self.dynamodb_endpoint,
+            region_name=REGION,
+            aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+            aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+        )
+
+    def sqs_client(self) -> SQSClient:
+        return boto3.client(
+            "sqs",
+            endpoint_url=self.sqs_endpoint,
+            region_name=REGION,
+            aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+            aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+        )
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        self._gateway = None
+        self._cleanup.close()
+        self.dynamodb_local = None
+
+    def _start(self) -> None:
+        self.template = load_template(self.template_path)
+        moto = self._cleanup.enter_context(MotoServer())
+        self.sqs_endpoint = moto.endpoint_url
+        self.dynamodb_endpoint = self._start_dynamodb(fallback=moto.endpoint_url)
+        self._cleanup.enter_context(patched_environ(self._sdk_environment()))
+
+        intrinsics = Intrinsics(self.template)
+        self.stage = self.stage or _template_stage(self.template, intrinsics)
+        self.resources = create_resources(
+            self.template, intrinsics, dynamodb=self.dynamodb_client(), sqs=self.sqs_client(), prefix=self.prefix
+        )
+        self.function_environment = {**function_environment(self.template, intrinsics), **LOCAL_FUNCTION_ENVIRONMENT}
+        self._gateway = self._cleanup.enter_context(
+            Gateway(
+                routes_from_template(self.template, intrinsics),
+                port=self.port,
+                stage=self.stage,
+                environment=self.function_environment,
+            )
+        )
+        for hook in self.ready_hooks:
+            hook(self)
+        if self.state_file is not None:
+            self.write_state(self.state_file)
+            # A stack.json left behind would point at ports nobody listens on any more.
+            self._cleanup.callback(self.state_file.unlink, missing_ok=True)
+
+    def _start_dynamodb(self, *, fallback: str) -> str:
+        self.dynamodb_engine = self.requested_dynamodb_engine
+        if self.dynamodb_engine == "moto":
+            return fallback
+        db_path = self.state_dir / "dynamodb" if self.persistent else None
+        try:
+            dynamodb_local = DynamoDBLocal(db_path=db_path, cache_dir=self.cache_dir)
+            self._cleanup.enter_context(dynamodb_local)
+        except DynamoDBLocalUnavailable as error:
+            if self.dynamodb_engine == "dynamodb-local":
+                raise
+            warnings.warn(
+                f"DynamoDB Local is unavailable ({error}); using moto's in-memory DynamoDB instead, "
+                "which differs in details and keeps nothing across restarts",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            self.dynamodb_engine = "moto"
+            return fallback
+        self.dynamodb_engine = "dynamodb-local"
+        self.dynamodb_local = dynamodb_local
+        return dynamodb_local.endpoint_url
+
+    def _sdk_environment(self) -> dict[str, str | None]:
+        # Every boto3 client in this process (the handlers' included) talks to the local endpoints with
+        # dummy credentials; a developer's profile or session token must not leak into them.
+        return {
+            "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
+            "AWS_ENDPOINT_URL_SQS": self.sqs_endpoint,
+            "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
+            "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,
+            "AWS_SESSION_TOKEN": None,
+            "AWS_SECURITY_TOKEN": None,
+            "AWS_PROFILE": None,
+            "AWS_DEFAULT_PROFILE": None,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+
+    def describe(self) -> dict[str, Any]:
+        def entry(resource: LocalResource) -> dict[str, str]:
+            return {"name": resource.name, "arn": resource.arn} | ({"url": resource.url} if resource.url else {})
+
+        return {
+            "base_url": self.base_url,
+            "stage": self.stage,
+            "routes": [f"{route.method} {route.path}" for route in self.gateway.routes],
+            "dynamodb": {"engine": self.dynamodb_engine, "endpoint_url": self.dynamodb_endpoint},
+            "sqs": {"endpoint_url": self.sqs_endpoint},
+            "tables": {i: entry(r) for i, r in self.resources.items() if r.type != QUEUE_TYPE},
+            "queues": {i: entry(r) for i, r in self.resources.items() if r.type == QUEUE_TYPE},
+            "environment": self.function_environment,
+            **self.extra,
+        }
+
+    def write_state(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.describe(), indent=2) + "\n")
+
+
+def _template_stage(template: Template, intrinsics: Intrinsics) -> str:
+    """The first API's StageName, as deployed with the parameters' defaults; "local" without one."""
+    for api in resources_of_type(template, "AWS::Serverless::Api").values():
+        try:
+            stage = intrinsics.resolve((api.get("Properties") or {}).get("StageName"))
+        except Unresolved:
+            continue
+        if isinstance(stage, str) and stage:
+            return stage
+    return "local"
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local.stack",
+        description="Serve the gateway locally from template.yaml (DynamoDB Local, SQS, API Gateway) until Ctrl-C.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=int(environ.get("PORT", DEFAULT_PORT)), help="default: $PORT or 3000"
+    )
+    parser.add_argument("--in-memory", action="store_true", help="keep no DynamoDB data across restarts")
+    parser.add_argument("--dynamodb", choices=["auto", "dynamodb-local", "moto"], default="auto")
+    arguments = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log: every SDK call
+
+    stopping = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    with LocalStack(port=arguments.port, persistent=not arguments.in_memory, dynamodb=arguments.dynamodb) as stack:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, request_stop)
+        description = stack.describe()
+        print(f"\nPunchOut gateway on {stack.base_url}  (also under /{stack.stage}/)")
+        for route in description["routes"]:
+            print(f"  {route}")
+        print(f"DynamoDB ({stack.dynamodb_engine}): {stack.dynamodb_endpoint}")
+        for logical_id, table in description["tables"].items():
+            print(f"  {logical_id}: {table['name']}")
+        print(f"SQS: {stack.sqs_endpoint}")
+        for logical_id, queue in description["queues"].items():
+            print(f"  {logical_id}: {queue['url']}")
+        if stack.state_file:
+            print(f"State: {stack.state_file}")
+        print("Ctrl-C stops.", flush=True)
+        stopping.wait()
+        print("\nStopping...", flush=True)
+
+
+if __name__ == "__main__":
+    main()

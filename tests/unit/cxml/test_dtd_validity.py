@@ -1,0 +1,154 @@
+"""Everything the writer renders is valid for the DTD it declares (1.2.014, 1.2.063 and 1.2.069).
+
+The DTDs are Ariba's official ones from CXML_SHARED_DIR; the rendered bytes are parsed without
+loading the DTD they name (no network) and validated against the local copy of that version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from punchout.cxml import RenderError, StatusCode, read_document, render, render_status
+from punchout.cxml.models import Comments
+
+from ._support import (
+    GENUINE_KINDS,
+    REFUSED,
+    TWO_COMMENTS,
+    VERSIONS,
+    corpus_file,
+    corpus_params,
+    declared_version,
+    dtd_errors,
+    envelope,
+    order_message_document,
+    order_request_document,
+    profile_request_document,
+    profile_response_document,
+    setup_request_document,
+    setup_response_document,
+    with_version,
+)
+
+pytestmark = pytest.mark.conformance
+
+LoadDTD = Callable[[str], etree.DTD]
+
+# Genuine documents the lenient reader accepts but the strict writer must refuse: what it says.
+RENDER_REFUSED = {
+    "punchoutcatalogs__DecoderTest_setup_request.xml": "Extrinsic needs a name",
+    "wurth-dolibarr__parser_test_poom.xml": "Header needs From, To and Sender",
+}
+
+
+def assert_valid(dtd: LoadDTD, data: bytes) -> None:
+    """``data`` is valid for the DTD its DOCTYPE declares."""
+    errors = dtd_errors(dtd(declared_version(data)), data)
+    assert errors == [], "\n".join(errors)
+
+
+# --- the corpus, re-rendered ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("relative", corpus_params(*GENUINE_KINDS, exclude={*REFUSED, *RENDER_REFUSED}))
+def test_corpus_document_rerendered_is_valid(
+    cxml_shared_dir: Path, dtd: LoadDTD, relative: str | None, version: str
+) -> None:
+    # Given a genuine corpus document, read leniently
+    document = read_document(corpus_file(cxml_shared_dir, relative).read_bytes())
+
+    # When it is rendered for a cXML version
+    data = render(with_version(document, version), version)
+
+    # Then the bytes declare that version and are valid for its DTD
+    assert declared_version(data) == version
+    assert_valid(dtd, data)
+
+
+@pytest.mark.parametrize("name", sorted(RENDER_REFUSED))
+def test_corpus_document_the_writer_cannot_render_is_refused(cxml_shared_dir: Path, name: str) -> None:
+    # Given a genuine document the reader accepts although it breaks the DTD
+    (path,) = (cxml_shared_dir / "corpus").glob(f"*/{name}")
+    document = read_document(path.read_bytes())
+
+    # When it is rendered
+    # Then the strict writer refuses, saying what is missing
+    with pytest.raises(RenderError, match=RENDER_REFUSED[name]):
+        render(document, "1.2.069")
+
+
+# --- documents built by the gateway ---------------------------------------------------------------
+
+STATUS_CODES = [200, 201, 204, 400, 401, 403, 406, 409, 412, 417, 450, 500, 560]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("code", STATUS_CODES)
+def test_render_status_is_valid(dtd: LoadDTD, code: int, version: str) -> None:
+    # Given a status the gateway answers with
+    status = StatusCode(code)
+
+    # When it is rendered as a bare Response/Status
+    data = render_status(code, status.text, "Details for the buyer", envelope=envelope(), version=version)
+
+    # Then it is valid, and carries the code and text
+    assert_valid(dtd, data)
+    element = etree.fromstring(data).find("Response/Status")
+    assert element is not None
+    assert (element.get("code"), element.get("text")) == (str(code), status.text)
+
+
+BUILT: dict[str, Callable[[], Any]] = {
+    "ProfileResponse": profile_response_document,
+    "PunchOutSetupResponse": setup_response_document,
+    "PunchOutOrderMessage": order_message_document,
+    "OrderRequest with PCard, Distribution, Comments": order_request_document,
+    "OrderRequest with Comments holding attachments": lambda: order_request_document(
+        comments=[Comments(text="See the drawing", lang="en", attachments=["cid:drawing-1@buyer.example"])]
+    ),
+    "PunchOutSetupRequest (edit, with ItemOut)": setup_request_document,
+    "ProfileRequest": profile_request_document,
+}
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("name", sorted(BUILT))
+def test_built_document_is_valid(dtd: LoadDTD, name: str, version: str) -> None:
+    # Given a document the gateway builds
+    document = BUILT[name]()
+
+    # When it is rendered for a version
+    data = render(document, version)
+
+    # Then it is valid for that version's DTD
+    assert_valid(dtd, data)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_order_with_several_comments_is_valid(dtd: LoadDTD, version: str) -> None:
+    # Given an order whose header has two Comments (allowed only from 1.2.063)
+    document = order_request_document(comments=TWO_COMMENTS)
+
+    # When it is rendered
+    data = render(document, version)
+
+    # Then it is valid for every version
+    assert_valid(dtd, data)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_postal_address_with_municipality_is_valid(dtd: LoadDTD, version: str) -> None:
+    # Given an order shipped to an address with a Municipality (absent from the 1.2.014 DTD)
+    document = order_request_document(municipality="Vieux Lyon")
+
+    # When it is rendered
+    data = render(document, version)
+
+    # Then it is valid for every version
+    assert_valid(dtd, data)

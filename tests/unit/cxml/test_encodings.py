@@ -1,0 +1,114 @@
+"""Encodings and prologs real buyers send: each is read, and non-ASCII text comes through intact."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from punchout.cxml import read_document
+from punchout.cxml.models import PunchOutSetupRequest, RequestDocument
+
+from ._support import setup_request_xml
+
+NAME = "José Müller"
+
+
+def with_declaration(encoding: str, extension: str = "") -> str:
+    """A setup request declaring ``encoding``, whose Extrinsic UserName is ``NAME + extension``."""
+    text = setup_request_xml(f'<Extrinsic name="UserName">{NAME}{extension}</Extrinsic>')
+    return text.replace('encoding="UTF-8"', f'encoding="{encoding}"', 1)
+
+
+def user_name(data: bytes) -> str:
+    document = read_document(data)
+    assert isinstance(document, RequestDocument)
+    assert isinstance(document.request, PunchOutSetupRequest)
+    return document.request.extrinsics[0].value
+
+
+def test_utf8_with_bom_is_read() -> None:
+    # Given a UTF-8 document starting with a byte order mark
+    data = codecs.BOM_UTF8 + with_declaration("UTF-8").encode("utf-8")
+
+    # When it is read
+    # Then the non-ASCII name comes through
+    assert user_name(data) == NAME
+
+
+@pytest.mark.parametrize(("codec", "bom"), [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE)])
+def test_utf16_with_bom_declared_utf16_is_read(codec: str, bom: bytes) -> None:
+    # Given a document declared UTF-16, encoded little- or big-endian with a byte order mark
+    data = bom + with_declaration("UTF-16", " €").encode(codec)
+
+    # When it is read
+    # Then the name comes through, euro sign included
+    assert user_name(data) == f"{NAME} €"
+
+
+def test_iso_8859_1_is_read() -> None:
+    # Given a document declared and encoded ISO-8859-1
+    data = with_declaration("ISO-8859-1").encode("iso-8859-1")
+
+    # When it is read
+    # Then 'é' and 'ü' come through
+    assert user_name(data) == NAME
+
+
+def test_iso_8859_15_is_read_with_the_euro_sign() -> None:
+    # Given a document declared and encoded ISO-8859-15 (byte 0xA4 is the euro sign there)
+    data = with_declaration("ISO-8859-15", " €").encode("iso-8859-15")
+    assert b"\xa4" in data
+
+    # When it is read
+    # Then the euro sign comes through, not the ISO-8859-1 currency sign
+    assert user_name(data) == f"{NAME} €"
+
+
+def test_windows_1252_is_read_with_the_euro_sign() -> None:
+    # Given a document declared and encoded windows-1252 (byte 0x80 is the euro sign there)
+    data = with_declaration("windows-1252", " €").encode("cp1252")
+
+    # When it is read
+    # Then the euro sign comes through
+    assert user_name(data) == f"{NAME} €"
+
+
+def test_lowercase_encoding_name_is_read() -> None:
+    # Given a document declaring its encoding in lower case
+    data = with_declaration("iso-8859-1").encode("iso-8859-1")
+
+    # When it is read
+    # Then it is read like the upper-case spelling
+    assert user_name(data) == NAME
+
+
+def test_crlf_line_ends_are_read() -> None:
+    # Given a document with Windows line ends
+    data = with_declaration("UTF-8").replace("\n", "\r\n").encode("utf-8")
+    assert b"\r\n" in data
+
+    # When it is read
+    # Then the values carry no stray carriage return
+    assert user_name(data) == NAME
+
+
+def test_document_without_xml_declaration_is_read_as_utf8() -> None:
+    # Given a UTF-8 document without an XML declaration
+    text = with_declaration("UTF-8")
+    data = text[text.index("\n") + 1 :].encode("utf-8")
+    assert not data.startswith(b"<?xml")
+
+    # When it is read
+    # Then it is taken as UTF-8
+    assert user_name(data) == NAME
+
+
+def test_document_without_doctype_is_read() -> None:
+    # Given a document without DOCTYPE
+    data = "\n".join(line for line in with_declaration("UTF-8").splitlines() if "DOCTYPE" not in line)
+    assert "DOCTYPE" not in data
+
+    # When it is read
+    # Then nothing is missing
+    assert user_name(data.encode("utf-8")) == NAME

@@ -1,0 +1,184 @@
+"""Lenient reading: real buyers break the DTD in known ways; only what cannot be worked with is refused."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from punchout.cxml import CXMLError, read_document
+from punchout.cxml.models import PunchOutSetupRequest, RequestDocument
+
+from ._support import (
+    HEADER_XML,
+    header_of,
+    order_of,
+    order_request_xml,
+    request_document,
+    setup_request_xml,
+)
+
+BROWSER_FORM_POST = "<BrowserFormPost><URL>https://buyer.example/return</URL></BrowserFormPost>"
+CONTACT = '<Contact role="endUser"><Name xml:lang="en">Jane Doe</Name><Email>jane@buyer.example</Email></Contact>'
+
+
+def setup_request(text: str) -> PunchOutSetupRequest:
+    document = read_document(text.encode())
+    assert isinstance(document, RequestDocument)
+    assert isinstance(document.request, PunchOutSetupRequest)
+    return document.request
+
+
+def refusal(text: str) -> CXMLError:
+    with pytest.raises(CXMLError) as error:
+        read_document(text.encode())
+    return error.value
+
+
+def test_contact_before_browser_form_post_is_read() -> None:
+    # Given a setup request with Contact before BrowserFormPost (as Coupa has sent)
+    text = setup_request_xml(CONTACT + BROWSER_FORM_POST)
+
+    # When it is read
+    request = setup_request(text)
+
+    # Then both are found where they are
+    assert request.browser_form_post == "https://buyer.example/return"
+    assert [(c.role, c.name, c.emails) for c in request.contacts] == [("endUser", "Jane Doe", ["jane@buyer.example"])]
+
+
+def test_credential_domains_are_kept_in_their_case() -> None:
+    # Given credentials whose domains are spelled in different cases
+    header = HEADER_XML.replace('domain="DUNS"', 'domain="duns"').replace(
+        '<From><Credential domain="NetworkId">', '<From><Credential domain="NETWORKID">'
+    )
+
+    # When the request is read
+    document = read_document(setup_request_xml(header=header).encode())
+
+    # Then the domains are kept as sent (comparison is the authenticator's business)
+    credentials = header_of(document)
+    assert credentials.from_credentials[0].domain == "NETWORKID"
+    assert credentials.to_credentials[0].domain == "duns"
+    assert credentials.sender_credentials[0].domain == "NetworkId"
+
+
+def test_extrinsic_without_name_is_read() -> None:
+    # Given an Extrinsic without the name the DTD requires
+    text = setup_request_xml('<Extrinsic>jane@buyer.example</Extrinsic><Extrinsic name="User">jane</Extrinsic>')
+
+    # When it is read
+    request = setup_request(text)
+
+    # Then it is kept with no name, beside the named one
+    assert [(e.name, e.value) for e in request.extrinsics] == [(None, "jane@buyer.example"), ("User", "jane")]
+
+
+def test_unknown_elements_and_attributes_are_ignored() -> None:
+    # Given a setup request with elements and attributes no DTD knows, at several levels
+    text = setup_request_xml(
+        '<VendorSpecific a="1"><Deep/></VendorSpecific>' + BROWSER_FORM_POST.replace("<URL>", '<Foo/><URL x="y">'),
+        request_attributes=' custom="1"',
+    ).replace("<Header>", "<Header><Routing/>")
+
+    # When it is read
+    request = setup_request(text)
+
+    # Then what is known is read and the rest ignored
+    assert request.browser_form_post == "https://buyer.example/return"
+    assert request.buyer_cookie == "cookie-1"
+
+
+def test_money_with_surrounding_whitespace_is_read() -> None:
+    # Given an order total written across lines
+    text = order_request_xml(total="\n      42.50\n   ")
+
+    # When it is read
+    document = read_document(text.encode())
+
+    # Then the amount is the decimal inside
+    assert order_of(document).header.total.amount == Decimal("42.50")
+
+
+def test_invalid_decimal_is_refused_with_its_location() -> None:
+    # Given an order total that is not a decimal
+    error = refusal(order_request_xml(total="12,50"))
+
+    # Then it is a Bad Request naming where the value is
+    assert error.status == 400
+    assert "header.total.amount" in error.text
+    assert "decimal" in error.text
+
+
+def test_missing_order_id_is_refused() -> None:
+    # Given an order header without orderID
+    error = refusal(order_request_xml(header_attributes='orderDate="2026-01-31"'))
+
+    # Then it is a Bad Request naming the attribute
+    assert error.status == 400
+    assert error.text == "OrderRequestHeader has no orderID attribute"
+
+
+def test_unknown_operation_is_refused() -> None:
+    # Given a setup request with an operation cXML does not define
+    error = refusal(setup_request_xml(operation="browse"))
+
+    # Then it is a Bad Request naming the operation
+    assert error.status == 400
+    assert "unknown operation 'browse'" in error.text
+
+
+def test_unknown_deployment_mode_is_refused() -> None:
+    # Given a request whose deploymentMode is neither production nor test
+    error = refusal(setup_request_xml(request_attributes=' deploymentMode="staging"'))
+
+    # Then it is a Bad Request naming the mode
+    assert error.status == 400
+    assert "deploymentMode 'staging'" in error.text
+
+
+def test_deployment_mode_in_another_case_is_read() -> None:
+    # Given a request whose deploymentMode is "Test"
+    document = read_document(setup_request_xml(request_attributes=' deploymentMode="Test"').encode())
+
+    # Then it is the test mode
+    assert request_document(document).deployment_mode == "test"
+
+
+def test_request_without_header_is_read_with_header_none() -> None:
+    # Given a request without Header (authentication will fail later, with 401)
+    document = read_document(setup_request_xml(header="").encode())
+
+    # When it is read
+    # Then there is simply no header
+    assert isinstance(document, RequestDocument)
+    assert document.header is None
+
+
+def test_currency_in_lower_case_is_read_in_upper_case() -> None:
+    # Given an order total in "eur"
+    text = order_request_xml().replace('currency="EUR"', 'currency="eur"')
+
+    # When it is read
+    document = read_document(text.encode())
+
+    # Then the currency is the ISO code
+    assert order_of(document).header.total.currency == "EUR"
+
+
+def test_order_line_without_quantity_is_refused() -> None:
+    # Given an order whose line has no quantity (required for an order, unlike a setup request)
+    error = refusal(order_request_xml().replace('<ItemOut quantity="1">', "<ItemOut>"))
+
+    # Then it is a Bad Request
+    assert error.status == 400
+    assert error.text == "ItemOut has no quantity attribute"
+
+
+def test_document_whose_root_is_not_cxml_is_refused() -> None:
+    # Given well-formed XML that is not cXML
+    error = refusal('<?xml version="1.0"?><Envelope><Body/></Envelope>')
+
+    # Then it is a Bad Request naming the root
+    assert error.status == 400
+    assert "Envelope" in error.text

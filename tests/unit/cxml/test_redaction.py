@@ -1,0 +1,120 @@
+"""Secrets never leave in clear: stored documents are redacted, models never print a SharedSecret."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from punchout.cxml import parse_xml, read_document
+from punchout.cxml.models import Credential
+from punchout.cxml.redact import REDACTED, redacted_bytes
+
+from ._support import header_of, order_of, order_request_xml
+
+SECRET = "abracadabra"  # the SharedSecret in _support.HEADER_XML
+CARD = "4111111111111111"
+
+
+def order_with_pcard() -> bytes:
+    text = order_request_xml().replace(
+        "</BillTo>", f'</BillTo><Payment><PCard number="{CARD}" expiration="2027-12-31"/></Payment>'
+    )
+    return text.encode()
+
+
+def test_redacted_bytes_drop_the_shared_secret() -> None:
+    # Given a parsed order whose Sender carries a SharedSecret
+    root = parse_xml(order_with_pcard())
+
+    # When it is redacted for storage
+    stored = redacted_bytes(root)
+
+    # Then the secret is gone and the marker is in its place
+    assert SECRET.encode() not in stored
+    assert f"<SharedSecret>{REDACTED}</SharedSecret>".encode() in stored
+
+
+def test_redacted_bytes_drop_secret_markup_inside_shared_secret() -> None:
+    # Given a SharedSecret (ANY content in the DTD) holding the secret inside a child element
+    data = order_with_pcard().replace(f"<SharedSecret>{SECRET}".encode(), f"<SharedSecret><b>{SECRET}</b>".encode())
+    root = parse_xml(data)
+
+    # When it is redacted
+    stored = redacted_bytes(root)
+
+    # Then neither the child nor the secret survive
+    assert SECRET.encode() not in stored
+    assert b"<b>" not in stored
+
+
+def test_redacted_bytes_mask_the_card_number() -> None:
+    # Given a parsed order paid with a PCard
+    root = parse_xml(order_with_pcard())
+
+    # When it is redacted
+    stored = redacted_bytes(root)
+
+    # Then only the last four digits remain
+    assert CARD.encode() not in stored
+    assert b'number="************1111"' in stored
+
+
+def test_redaction_leaves_the_original_tree_untouched() -> None:
+    # Given a parsed order
+    root = parse_xml(order_with_pcard())
+
+    # When a redacted copy is made
+    redacted_bytes(root)
+
+    # Then the tree still holds what was received (the gateway may need it to authenticate)
+    assert root.findtext(".//Sender/Credential/SharedSecret") == SECRET
+    card = root.find(".//PCard")
+    assert card is not None and card.get("number") == CARD
+
+
+def test_redacted_bytes_are_still_a_readable_document() -> None:
+    # Given a redacted order
+    stored = redacted_bytes(parse_xml(order_with_pcard()))
+
+    # When it is read again
+    document = read_document(stored)
+
+    # Then it is the same order, with the marker as secret
+    secret = header_of(document).sender_credentials[0].shared_secret
+    assert secret is not None and secret.get_secret_value() == REDACTED
+    assert order_of(document).header.order_id == "PO-1"
+
+
+def credential() -> Credential:
+    return Credential(domain="NetworkID", identity="AN01", shared_secret=SecretStr(SECRET))
+
+
+def test_credential_repr_and_str_hide_the_secret() -> None:
+    # Given a credential with a shared secret
+    # When it is printed or logged
+    shown = repr(credential()) + str(credential())
+
+    # Then the secret does not appear
+    assert SECRET not in shown
+    assert "AN01" in shown
+
+
+def test_credential_json_hides_the_secret() -> None:
+    # Given a credential with a shared secret
+    # When it is serialised to JSON (as a log line or a stored record would be)
+    dumped = credential().model_dump_json()
+
+    # Then the secret does not appear
+    assert SECRET not in dumped
+    assert "**********" in dumped
+
+
+def test_document_read_from_the_wire_hides_the_secret() -> None:
+    # Given an order read from the wire
+    document = read_document(order_with_pcard())
+
+    # When the whole document is printed or dumped
+    shown = repr(document) + str(document) + document.model_dump_json()
+
+    # Then neither the secret nor the card number appear
+    assert SECRET not in shown
+    assert CARD not in shown

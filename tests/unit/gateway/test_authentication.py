@@ -1,0 +1,378 @@
+"""Authentication of every cXML request (issue 3, "Authentication").
+
+The buyer is found by a From credential, proves itself with the Sender's SharedSecret, and must use
+the credential set of the request's deploymentMode. Every kind of failure answers the same 401.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import order_message.handler
+import setup_request.handler
+from punchout.auth import UNAUTHORIZED_TEXT
+from punchout.cxml.models import Credential
+from punchout.partners import CredentialRef, CredentialSet, hash_secret
+from punchout.store.dynamo import Table
+from tests.support import builders
+from tests.unit.gateway.helpers import (
+    Shop,
+    ariba_header,
+    call,
+    cxml,
+    item_text,
+    line,
+    open_session,
+    open_session_with,
+    register,
+    setup_document,
+    table_items,
+    without,
+)
+
+WRONG_SECRET = "not the secret at all 7f3a"
+SECRETS_IN_PLAY = (builders.SECRET, builders.SECRET + " test", WRONG_SECRET)
+
+# Every route that takes a cXML request, and a request it answers with 200.
+ROUTES: dict[str, tuple[str, Callable[..., bytes]]] = {
+    "setup": ("/cxml/setup", builders.setup_request),
+    "profile": ("/cxml/profile", builders.profile_request),
+    "profile-at-setup": ("/cxml/setup", builders.profile_request),
+}
+
+
+def _send(route: str, **header_changes: Any) -> tuple[int, str, str]:
+    path, build = ROUTES[route]
+    return _status(call("POST", path, build(**header_changes)))
+
+
+def _send_body(route: str, body: bytes) -> tuple[int, str, str]:
+    return _status(call("POST", ROUTES[route][0], body))
+
+
+def _status(response: dict[str, Any]) -> tuple[int, str, str]:
+    status = cxml(response).status
+    return status.code, status.text, status.message
+
+
+def _unauthorised_answers(route: str) -> dict[str, tuple[int, str, str]]:
+    build = ROUTES[route][1]
+    return {
+        "unknown partner": _send(route, identity="AN09999999999"),
+        "wrong secret": _send(route, secret=WRONG_SECRET),
+        "missing SharedSecret": _send(route, secret=None),
+        "missing Header": _send_body(route, without(build(), "/cXML/Header")),
+        "missing From credential": _send_body(route, without(build(), "/cXML/Header/From/Credential")),
+        "missing Sender credential": _send_body(route, without(build(), "/cXML/Header/Sender/Credential")),
+    }
+
+
+@pytest.fixture
+def with_partner(table: Table) -> Table:
+    register(table)
+    return table
+
+
+# --- who may come in ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_registered_partner_with_its_secret_is_accepted(with_partner: Table, route: str) -> None:
+    # Given the default partner is registered
+    # When it sends a request with its production credential and secret
+    code, _, _ = _send(route)
+    # Then the request is accepted
+    assert code == 200
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize(
+    "failure",
+    [
+        "unknown partner",
+        "wrong secret",
+        "missing SharedSecret",
+        "missing Header",
+        "missing From credential",
+        "missing Sender credential",
+    ],
+)
+def test_each_authentication_failure_is_401(with_partner: Table, route: str, failure: str) -> None:
+    # Given a registered partner
+    # When a request fails authentication in one particular way
+    answers = _unauthorised_answers(route)
+    # Then that request is answered 401
+    assert answers[failure][0] == 401, answers[failure]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_every_authentication_failure_has_the_same_text(with_partner: Table, route: str) -> None:
+    # Given a registered partner
+    # When requests fail authentication for different reasons
+    answers = _unauthorised_answers(route)
+    # Then the answers are indistinguishable: same code, status text and message
+    assert set(answers.values()) == {(401, "Unauthorized", UNAUTHORIZED_TEXT)}, answers
+
+
+def test_credential_domain_is_compared_case_insensitively(with_partner: Table) -> None:
+    # Given a partner registered with domain "NetworkID"
+    # When the buyer spells it "networkid" and pads its identity with spaces
+    code, _, _ = _send("setup", domain="networkid", identity="  " + builders.BUYER_IDENTITY + " ")
+    # Then it is still recognised
+    assert code == 200
+
+
+def test_any_from_credential_identifies_the_partner(with_partner: Table) -> None:
+    # Given a partner registered with NetworkID AN01000000001
+    header = builders.header()
+    unknown = Credential(domain="DUNS", identity="000000000")
+    header = header.model_copy(update={"from_credentials": [unknown, *header.from_credentials]})
+    # When the request lists an unknown From credential before the registered one
+    # Then the partner is still recognised
+    assert _send_body("setup", setup_document(header=header))[0] == 200
+
+
+def test_identity_is_compared_exactly_apart_from_spaces(with_partner: Table) -> None:
+    # Given a partner registered with identity AN01000000001
+    # When the buyer sends the identity in another case
+    code, _, _ = _send("setup", identity=builders.BUYER_IDENTITY.lower())
+    # Then it is not recognised (only domains are case-insensitive)
+    assert code == 401
+
+
+# --- deploymentMode -------------------------------------------------------------------------------
+
+
+def test_test_credentials_work_in_test_mode(with_partner: Table) -> None:
+    # Given a partner with separate test credentials
+    # When it sends a test-mode request with its test credential and test secret
+    body = builders.setup_request(
+        mode="test", identity=builders.BUYER_IDENTITY + "-T", secret=builders.SECRET + " test"
+    )
+    # Then it is accepted
+    assert _send_body("setup", body)[0] == 200
+
+
+def test_test_credentials_in_production_are_refused(with_partner: Table) -> None:
+    # Given a partner with separate test credentials
+    # When a production request presents the test credential and test secret
+    body = builders.setup_request(identity=builders.BUYER_IDENTITY + "-T", secret=builders.SECRET + " test")
+    # Then it is refused like any other failure
+    assert _send_body("setup", body) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
+
+
+def test_production_credentials_in_test_mode_are_refused(with_partner: Table) -> None:
+    # Given a partner with separate production and test credentials
+    # When a test-mode request presents the production credential and secret
+    body = builders.setup_request(mode="test")
+    # Then it is refused
+    assert _send_body("setup", body) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
+
+
+def test_production_secret_with_test_credential_is_refused(with_partner: Table) -> None:
+    # Given a partner whose test credential has its own secret
+    # When a test-mode request pairs the test credential with the production secret
+    body = builders.setup_request(mode="test", identity=builders.BUYER_IDENTITY + "-T")
+    # Then it is refused
+    assert _send_body("setup", body)[0] == 401
+
+
+# --- Sender identities (hubs such as the Ariba Network) -------------------------------------------
+
+
+@pytest.fixture
+def ariba_partner(table: Table) -> Table:
+    register(
+        table,
+        credentials={
+            "production": CredentialSet(
+                from_credentials=[CredentialRef(domain=builders.BUYER_DOMAIN, identity=builders.BUYER_IDENTITY)],
+                sender_identities=[CredentialRef(domain="AribaNetworkUserId", identity="sysadmin@ariba.com")],
+                secret_hashes=[hash_secret(builders.SECRET, iterations=1000)],
+            )
+        },
+    )
+    return table
+
+
+def test_hub_sender_with_the_secret_is_accepted(ariba_partner: Table) -> None:
+    # Given a partner that comes through the Ariba Network
+    # When the request is From the buyer's AN id and Sent by sysadmin@ariba.com with the secret
+    body = setup_document(header=ariba_header())
+    # Then it is accepted
+    assert _send_body("setup", body)[0] == 200
+
+
+def test_hub_sender_domain_is_case_insensitive(ariba_partner: Table) -> None:
+    # Given a partner that comes through the Ariba Network
+    # When the Sender domain is spelled in lower case
+    header = ariba_header()
+    sender = header.sender_credentials[0].model_copy(update={"domain": "aribanetworkuserid"})
+    header = header.model_copy(update={"sender_credentials": [sender]})
+    # Then it is still accepted
+    assert _send_body("setup", setup_document(header=header))[0] == 200
+
+
+def test_other_sender_with_the_right_secret_is_refused(ariba_partner: Table) -> None:
+    # Given a partner restricted to the Ariba Network's sender identity
+    # When another sender presents the right secret
+    body = setup_document(header=ariba_header(sender_identity="someone@elsewhere.example"))
+    # Then it is refused with the common text
+    assert _send_body("setup", body) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
+
+
+def test_buyer_itself_as_sender_is_refused_when_senders_are_restricted(ariba_partner: Table) -> None:
+    # Given a partner restricted to the Ariba Network's sender identity
+    # When the buyer sends directly, with its own credential and the right secret in Sender
+    # Then it is refused
+    assert _send("setup")[0] == 401
+
+
+def test_hub_sender_with_a_wrong_secret_is_refused(ariba_partner: Table) -> None:
+    # Given a partner that comes through the Ariba Network
+    # When the network's sender presents a wrong secret
+    body = setup_document(header=ariba_header(secret=WRONG_SECRET))
+    # Then it is refused
+    assert _send_body("setup", body)[0] == 401
+
+
+# --- secret rotation ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def rotating_partner(table: Table) -> Table:
+    register(
+        table,
+        credentials={
+            "production": CredentialSet(
+                from_credentials=[CredentialRef(domain=builders.BUYER_DOMAIN, identity=builders.BUYER_IDENTITY)],
+                secret_hashes=[hash_secret("old secret", iterations=1000), hash_secret("new secret", iterations=1000)],
+            )
+        },
+    )
+    return table
+
+
+@pytest.mark.parametrize("secret", ["old secret", "new secret"])
+def test_both_active_secrets_are_accepted(rotating_partner: Table, secret: str) -> None:
+    # Given a partner in the middle of a rotation, with two active secrets
+    # When it presents either one
+    # Then it is accepted
+    assert _send("setup", secret=secret)[0] == 200
+
+
+def test_retired_secret_is_refused(rotating_partner: Table) -> None:
+    # Given a partner whose two active secrets are "old secret" and "new secret"
+    # When it presents a secret that was retired before them
+    # Then it is refused
+    assert _send("setup", secret=builders.SECRET)[0] == 401
+
+
+# --- disabled partners ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_disabled_partner_is_403(table: Table, route: str) -> None:
+    # Given a disabled partner
+    register(table, enabled=False)
+    # When it sends a correctly authenticated request
+    code, text, _ = _send(route)
+    # Then it is forbidden
+    assert (code, text) == (403, "Forbidden")
+
+
+def test_disabled_partner_with_wrong_secret_gets_401(table: Table) -> None:
+    # Given a disabled partner
+    register(table, enabled=False)
+    # When someone presents its credential with a wrong secret
+    # Then the answer does not reveal that the partner exists (401, not 403)
+    assert _send("setup", secret=WRONG_SECRET) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
+
+
+# --- secrets stay secret --------------------------------------------------------------------------
+
+
+def test_no_secret_reaches_a_log_line(with_partner: Table, log_lines: Any, caplog: pytest.LogCaptureFixture) -> None:
+    # Given a registered partner and every log line captured, raw records and formatted output
+    caplog.set_level(logging.DEBUG)
+    # When requests arrive with the right secret, a wrong one and a test secret in production
+    assert _send("setup")[0] == 200
+    assert _send("setup", secret=WRONG_SECRET)[0] == 401
+    assert _send("profile", identity=builders.BUYER_IDENTITY + "-T", secret=builders.SECRET + " test")[0] == 401
+    # Then the gateway did log (the test would be empty otherwise) ...
+    formatted = log_lines.getvalue()
+    assert "cXML request refused" in formatted
+    raw = "\n".join(f"{record.getMessage()} {record.__dict__}" for record in caplog.records)
+    assert raw
+    # ... but no secret appears, neither in the output nor in any record
+    for secret in SECRETS_IN_PLAY:
+        assert secret not in formatted
+        assert secret not in raw
+        assert secret not in caplog.text
+
+
+def test_no_secret_is_stored(with_partner: Table, shop_headers: dict[str, str]) -> None:
+    # Given a registered partner
+    # When a whole round trip runs, and a wrong secret is tried too
+    session_id, _ = open_session()
+    Shop(shop_headers, session_id).checkout(line())
+    assert _send("setup", secret=WRONG_SECRET)[0] == 401
+    # Then no stored item holds a secret in clear, only its hash
+    stored = "\n".join(item_text(item) for item in table_items(with_partner))
+    assert "pbkdf2_sha256$" in stored
+    for secret in SECRETS_IN_PLAY:
+        assert secret not in stored
+
+
+def test_sender_secret_is_not_kept_in_the_session(with_partner: Table, shop_headers: dict[str, str]) -> None:
+    # Given a buyer that (oddly) puts its SharedSecret in From and To credentials too
+    leaky = Credential(domain=builders.BUYER_DOMAIN, identity=builders.BUYER_IDENTITY, shared_secret=builders.SECRET)  # type: ignore[arg-type]
+    supplier = builders.SUPPLIER.model_copy(update={"shared_secret": leaky.shared_secret})
+    header = builders.header().model_copy(update={"from_credentials": [leaky], "to_credentials": [supplier]})
+    # When it opens a session
+    open_session_with(setup_document(header=header))
+    # Then no stored item holds the secret
+    stored = "\n".join(item_text(item) for item in table_items(with_partner))
+    assert builders.SECRET not in stored
+
+
+def test_no_secret_reaches_the_log_of_an_unexpected_failure(
+    with_partner: Table, log_lines: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given DynamoDB fails while a session is opened (the failure is logged with its trace)
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("DynamoDB is down")
+
+    monkeypatch.setattr(setup_request.handler.service().sessions, "create", broken)
+    # When an authenticated request arrives
+    assert _send("setup")[0] == 500
+    # Then the trace was logged, without the secret
+    formatted = log_lines.getvalue()
+    assert "DynamoDB is down" in formatted
+    assert builders.SECRET not in formatted
+
+
+def test_shop_api_key_never_reaches_a_log_line(
+    with_partner: Table, shop_headers: dict[str, str], log_lines: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a shop with an API key, every log line captured, and a cart store that fails
+    session_id, _ = open_session()
+    shop = Shop(shop_headers, session_id)
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("cart store is down")
+
+    monkeypatch.setattr(order_message.handler.service(), "put_cart", broken)
+    # When the shop stores a cart
+    response = shop.put({"lines": [line()]})
+    # Then it gets a JSON 500 without details, and the logged failure names the key only by its id
+    assert response["statusCode"] == 500
+    assert "cart store is down" not in response["body"]
+    formatted = log_lines.getvalue()
+    assert "cart store is down" in formatted
+    assert "api_key_id" in formatted
+    assert shop_headers["x-api-key"] not in formatted

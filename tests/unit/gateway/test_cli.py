@@ -1,0 +1,419 @@
+"""The ``punchout`` console script against the moto table, checked through the handlers it configures."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import partial
+from typing import Any
+
+import pytest
+
+from punchout import cli
+from punchout.partners import hash_secret
+from punchout.store.dynamo import Table
+from tests.support import builders
+from tests.unit.gateway.conftest import TABLE_NAME
+from tests.unit.gateway.helpers import Shop, call, cxml, item_text, open_session, stored_partner, table_items
+
+ADD = [
+    "partners",
+    "add",
+    "acme",
+    "--name",
+    "Acme Procurement",
+    "--from",
+    f"{builders.BUYER_DOMAIN}:{builders.BUYER_IDENTITY}",
+    "--shop-url",
+    "https://shop.example.com/punchout",
+    "--post-host",
+    "buyer.example.com",
+    "--unspsc",
+    "44120000",
+]
+
+
+class Run:
+    """``punchout --table <moto table> ...``: exit code, stdout and stderr."""
+
+    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
+        self.capsys = capsys
+
+    def __call__(self, *arguments: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = cli.main(["--table", TABLE_NAME, *arguments])
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+    def ok(self, *arguments: str) -> str:
+        code, out, err = self(*arguments)
+        assert code == 0, err
+        return out
+
+
+@pytest.fixture
+def punchout(table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
+    # PBKDF2 with 1,000 rounds instead of 120,000: the hash is the same kind, only faster.
+    monkeypatch.setattr(cli, "hash_secret", partial(hash_secret, iterations=1000))
+    return Run(capsys)
+
+
+def _printed_secret(out: str) -> str:
+    match = re.search(r"shown once:\n(\S+)\n", out)
+    assert match, out
+    return match.group(1)
+
+
+def _setup_code(secret: str | None, **changes: Any) -> int:
+    return cxml(call("POST", "/cxml/setup", builders.setup_request(secret=secret, **changes))).status.code
+
+
+def _stored_hashes(table: Table) -> list[str]:
+    partner = stored_partner(table)
+    return [h for credential_set in partner.credentials.values() for h in credential_set.secret_hashes]
+
+
+# --- add ------------------------------------------------------------------------------------------
+
+
+def test_add_without_secret_prints_a_generated_secret_once(punchout: Run) -> None:
+    # Given no partner yet
+    # When one is added without --secret
+    out = punchout.ok(*ADD)
+    # Then a strong secret is printed, exactly once
+    secret = _printed_secret(out)
+    assert len(secret) >= 32
+    assert out.count(secret) == 1
+
+
+def test_generated_secret_authenticates(punchout: Run) -> None:
+    # Given a partner added with a generated secret
+    secret = _printed_secret(punchout.ok(*ADD))
+    # When the buyer sends a setup request with it
+    # Then it is accepted
+    assert _setup_code(secret) == 200
+
+
+def test_add_with_a_given_secret_does_not_print_it(punchout: Run) -> None:
+    # Given a secret chosen by the buyer
+    # When the partner is added with it
+    out = punchout.ok(*ADD, "--secret", "chosen by the buyer 123")
+    # Then the secret is not printed, and it authenticates
+    assert "chosen by the buyer 123" not in out
+    assert "shown once" not in out
+    assert _setup_code("chosen by the buyer 123") == 200
+
+
+def test_added_partner_has_the_given_settings(punchout: Run, table: Table) -> None:
+    # Given options for every setting
+    punchout.ok(
+        *ADD,
+        "--field-name",
+        "cXML-base64",
+        "--encoding",
+        "base64",
+        "--cxml-version",
+        "1.2.069",
+        "--operation-allowed",
+        "inspect",
+        "--currency",
+        "EUR",
+        "--uom",
+        "BOX=BX",
+        "--default-return-url",
+        "https://buyer.example.com/inbox",
+        "--sender",
+        "AribaNetworkUserId:sysadmin@ariba.com",
+    )
+    # When the stored partner is read
+    partner = stored_partner(table)
+    # Then it has them
+    assert (partner.cart_field_name, partner.cart_encoding, partner.cxml_version) == (
+        "cXML-base64",
+        "base64",
+        "1.2.069",
+    )
+    assert (partner.operation_allowed, partner.default_currency) == ("inspect", "EUR")
+    assert partner.unit_of_measure_map == {"BOX": "BX"}
+    assert partner.default_return_url == "https://buyer.example.com/inbox"
+    assert partner.default_classification is not None and partner.default_classification.value == "44120000"
+    assert [s.identity for s in partner.credentials["production"].sender_identities] == ["sysadmin@ariba.com"]
+
+
+def test_show_and_list_never_print_a_secret_or_hash(punchout: Run, table: Table) -> None:
+    # Given a partner with a generated secret
+    secret = _printed_secret(punchout.ok(*ADD))
+    hashes = _stored_hashes(table)
+    # When it is shown and listed, in both formats
+    outputs = [
+        punchout.ok("partners", "show", "acme"),
+        punchout.ok("partners", "list"),
+        punchout.ok("partners", "list", "--json"),
+    ]
+    # Then neither the secret nor any part of its hash appears; the count of secrets does
+    for out in outputs:
+        assert secret not in out
+        assert "pbkdf2" not in out
+        for stored in hashes:
+            for part in stored.split("$")[2:]:
+                assert part not in out
+    shown = json.loads(outputs[0])
+    assert shown["credentials"]["production"]["active_secrets"] == 1
+    assert "secret_hashes" not in json.dumps(shown)
+
+
+def test_list_shows_each_partner(punchout: Run) -> None:
+    # Given two partners, one disabled
+    punchout.ok(*ADD)
+    punchout.ok(
+        "partners",
+        "add",
+        "globex",
+        "--name",
+        "Globex",
+        "--from",
+        "DUNS:987654321",
+        "--shop-url",
+        "https://shop.example.com/",
+    )
+    punchout.ok("partners", "disable", "globex")
+    # When they are listed
+    out = punchout.ok("partners", "list")
+    # Then each has a line with its state
+    lines = out.splitlines()
+    assert re.match(r"acme\s+enabled\s+production\s+Acme Procurement", lines[0]), lines
+    assert re.match(r"globex\s+DISABLED", lines[1]), lines
+
+
+def test_add_with_another_partners_from_credential_fails(punchout: Run, table: Table) -> None:
+    # Given a partner with From NetworkID:AN01000000001
+    punchout.ok(*ADD)
+    # When another partner is added claiming the same credential (domain in another case)
+    code, _, err = punchout(
+        "partners",
+        "add",
+        "copycat",
+        "--name",
+        "Copycat",
+        "--from",
+        f"networkid:{builders.BUYER_IDENTITY}",
+        "--shop-url",
+        "https://shop.example.com/",
+    )
+    # Then the command fails with exit 1 and nothing is stored for it
+    assert code == 1
+    assert "credential" in err
+    assert punchout("partners", "show", "copycat")[0] == 1
+
+
+def test_add_of_an_existing_id_fails(punchout: Run) -> None:
+    # Given a partner acme
+    punchout.ok(*ADD)
+    # When acme is added again with other credentials
+    code, _, _ = punchout(
+        "partners", "add", "acme", "--name", "Acme 2", "--from", "DUNS:111", "--shop-url", "https://shop.example.com/"
+    )
+    # Then it fails
+    assert code == 1
+
+
+def test_add_with_invalid_settings_fails_without_storing(punchout: Run, table: Table) -> None:
+    # Given an http default return URL for a partner not marked for http
+    # When the partner is added
+    code, _, err = punchout(*ADD, "--default-return-url", "http://buyer.example.com/inbox")
+    # Then it is refused as invalid (exit 2), and nothing is stored
+    assert code == 2
+    assert "invalid partner" in err
+    assert table_items(table) == []
+
+
+# --- update ---------------------------------------------------------------------------------------
+
+
+def test_update_adds_test_mode_credentials(punchout: Run) -> None:
+    # Given a partner with production credentials only
+    production = _printed_secret(punchout.ok(*ADD))
+    # When test-mode credentials are added
+    out = punchout.ok(
+        "partners", "update", "acme", "--mode", "test", "--from", f"NetworkID:{builders.BUYER_IDENTITY}-T"
+    )
+    test_secret = _printed_secret(out)
+    # Then test requests authenticate with the new secret, production ones still with theirs
+    assert _setup_code(test_secret, mode="test", identity=builders.BUYER_IDENTITY + "-T") == 200
+    assert _setup_code(production) == 200
+    assert _setup_code(production, mode="test", identity=builders.BUYER_IDENTITY + "-T") == 401
+
+
+def test_update_changes_only_the_given_settings(punchout: Run, table: Table) -> None:
+    # Given a partner
+    punchout.ok(*ADD)
+    before = stored_partner(table)
+    # When its cXML version is updated
+    punchout.ok("partners", "update", "acme", "--cxml-version", "1.2.069")
+    # Then that changed and everything else stayed
+    after = stored_partner(table)
+    assert after.cxml_version == "1.2.069"
+    assert after.model_dump(exclude={"cxml_version", "updated_at", "revision"}) == before.model_dump(
+        exclude={"cxml_version", "updated_at", "revision"}
+    )
+
+
+def test_update_replacing_from_credentials_frees_the_old_one(punchout: Run) -> None:
+    # Given a partner whose From credential is replaced
+    secret = _printed_secret(punchout.ok(*ADD))
+    punchout.ok("partners", "update", "acme", "--from", "DUNS:555555555")
+    # When requests arrive with the old and the new credential
+    # Then only the new one is recognised
+    assert _setup_code(secret, domain="DUNS", identity="555555555") == 200
+    assert _setup_code(secret) == 401
+
+
+# --- rotate-secret --------------------------------------------------------------------------------
+
+
+def test_rotation_keeps_the_old_and_the_new_secret(punchout: Run) -> None:
+    # Given a partner with one secret
+    old = _printed_secret(punchout.ok(*ADD))
+    # When the secret is rotated
+    new = _printed_secret(punchout.ok("partners", "rotate-secret", "acme"))
+    # Then both authenticate
+    assert new != old
+    assert _setup_code(old) == 200
+    assert _setup_code(new) == 200
+
+
+def test_second_rotation_retires_the_oldest_secret(punchout: Run) -> None:
+    # Given a partner rotated once (two active secrets)
+    first = _printed_secret(punchout.ok(*ADD))
+    second = _printed_secret(punchout.ok("partners", "rotate-secret", "acme"))
+    # When it is rotated again
+    third = _printed_secret(punchout.ok("partners", "rotate-secret", "acme"))
+    # Then the first is retired, the two newest work
+    assert _setup_code(first) == 401
+    assert _setup_code(second) == 200
+    assert _setup_code(third) == 200
+
+
+def test_rotation_never_keeps_more_than_two_secrets(punchout: Run, table: Table) -> None:
+    # Given a partner rotated three times
+    punchout.ok(*ADD)
+    for _ in range(3):
+        out = punchout.ok("partners", "rotate-secret", "acme", "--secret", f"secret {_}")
+    # When it is shown
+    # Then it reports two active secrets, and two hashes are stored
+    assert json.loads(out.split("\nNew shared secret")[0])["credentials"]["production"]["active_secrets"] == 2
+    assert len(_stored_hashes(table)) == 2
+
+
+def test_rotation_with_replace_retires_every_older_secret(punchout: Run) -> None:
+    # Given a partner with one secret
+    old = _printed_secret(punchout.ok(*ADD))
+    # When it is rotated with --replace
+    new = _printed_secret(punchout.ok("partners", "rotate-secret", "acme", "--replace"))
+    # Then only the new one works
+    assert _setup_code(old) == 401
+    assert _setup_code(new) == 200
+
+
+def test_rotation_of_a_missing_mode_fails(punchout: Run) -> None:
+    # Given a partner with production credentials only
+    punchout.ok(*ADD)
+    # When its test secret is rotated
+    code, _, err = punchout("partners", "rotate-secret", "acme", "--mode", "test")
+    # Then the command fails
+    assert code == 1
+    assert "test" in err
+
+
+# --- disable / enable -----------------------------------------------------------------------------
+
+
+def test_disabled_partner_gets_403(punchout: Run) -> None:
+    # Given a partner
+    secret = _printed_secret(punchout.ok(*ADD))
+    # When it is disabled
+    punchout.ok("partners", "disable", "acme")
+    # Then its requests are forbidden
+    assert _setup_code(secret) == 403
+
+
+def test_enabled_again_partner_is_accepted(punchout: Run) -> None:
+    # Given a disabled partner
+    secret = _printed_secret(punchout.ok(*ADD))
+    punchout.ok("partners", "disable", "acme")
+    # When it is enabled again
+    punchout.ok("partners", "enable", "acme")
+    # Then its requests are accepted
+    assert _setup_code(secret) == 200
+
+
+def test_commands_on_an_unknown_partner_fail(punchout: Run) -> None:
+    # Given no partner
+    # When one is shown, disabled or rotated
+    # Then each command fails with exit 1
+    for command in ("show", "disable", "rotate-secret"):
+        assert punchout("partners", command, "nobody")[0] == 1
+
+
+# --- API keys -------------------------------------------------------------------------------------
+
+
+def test_api_key_is_printed_once_and_works(punchout: Run, table: Table) -> None:
+    # Given a registered partner and an open session
+    punchout.ok(*ADD, "--secret", builders.SECRET)
+    session_id, _ = open_session()
+    # When an API key is created
+    out = punchout.ok("api-keys", "create", "--name", "main shop")
+    raw = _printed_secret(out)
+    # Then it is printed once, and the shop API accepts it
+    assert out.count(raw) == 1
+    assert Shop({"x-api-key": raw}, session_id).get()["statusCode"] == 200
+
+
+def test_api_key_list_never_prints_a_key(punchout: Run, table: Table) -> None:
+    # Given two API keys
+    raws = [_printed_secret(punchout.ok("api-keys", "create", "--name", name)) for name in ("one", "two")]
+    # When they are listed
+    listed = json.loads(punchout.ok("api-keys", "list"))
+    # Then both are named, neither key is printed, nor stored in clear
+    assert [k["name"] for k in listed] == ["one", "two"]
+    assert all(k["enabled"] for k in listed)
+    stored = "\n".join(item_text(i) for i in table_items(table))
+    for raw in raws:
+        assert raw not in json.dumps(listed)
+        assert raw not in stored
+
+
+def test_revoked_api_key_is_refused(punchout: Run) -> None:
+    # Given an API key used by the shop
+    punchout.ok(*ADD, "--secret", builders.SECRET)
+    session_id, _ = open_session()
+    raw = _printed_secret(punchout.ok("api-keys", "create", "--name", "main shop"))
+    [listed] = json.loads(punchout.ok("api-keys", "list"))
+    # When it is revoked
+    revoked = json.loads(punchout.ok("api-keys", "revoke", listed["id"]))
+    # Then the listing says so, and the shop API refuses it
+    assert revoked["enabled"] is False
+    assert json.loads(punchout.ok("api-keys", "list"))[0]["enabled"] is False
+    assert Shop({"x-api-key": raw}, session_id).get()["statusCode"] == 401
+
+
+def test_revoking_an_unknown_key_fails(punchout: Run) -> None:
+    # Given no such key
+    # When it is revoked
+    # Then the command fails
+    assert punchout("api-keys", "revoke", "000000000000")[0] == 1
+
+
+# --- the real hash --------------------------------------------------------------------------------
+
+
+def test_cli_stores_slow_hashes_by_default(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the CLI as installed (120,000 PBKDF2 rounds)
+    # When a partner is added
+    assert cli.main(["--table", TABLE_NAME, *ADD, "--secret", "s3cret value"]) == 0
+    # Then its secret is stored as a PBKDF2-SHA256 hash of at least 120,000 rounds
+    [stored] = _stored_hashes(table)
+    scheme, rounds, _, _ = stored.split("$")
+    assert scheme == "pbkdf2_sha256"
+    assert int(rounds) >= 120_000

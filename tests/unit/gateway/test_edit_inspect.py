@@ -1,0 +1,289 @@
+"""``edit`` restores the earlier cart from the ItemOut lines; ``inspect`` shows it read-only.
+
+The buyer comes back with the lines we returned: their SupplierPartAuxiliaryID is our
+``<cart ref>-<line>`` reference, which is all the gateway needs to find the earlier cart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from punchout.cxml.models import Credential, ItemOut
+from punchout.partners import CredentialRef, CredentialSet, TradingPartner, hash_secret
+from punchout.store.dynamo import Table
+from tests.support import builders
+from tests.unit.gateway.helpers import (
+    ReturnPage,
+    Shop,
+    body_json,
+    line,
+    message_tree,
+    open_session_with,
+    post_setup,
+    register,
+    setup_document,
+)
+
+LINES = [
+    line("P-1", "2", "10.00", supplier_part_auxiliary_id="shop-red"),
+    line("P-2", "1", "5.50", classification={"domain": "UNSPSC", "value": "44121700"}),
+    line("P-3", "4", "0.25", unit_of_measure="BOX"),
+]
+
+
+@dataclass
+class Earlier:
+    """A cart that went back to the buyer: what the buyer's system now holds."""
+
+    parts: list[str]
+    references: list[str]
+    quantities: list[Decimal]
+
+    def item_outs(self, quantities: dict[str, str] | None = None) -> list[ItemOut]:
+        quantities = quantities or {}
+        return [
+            builders.item_out(part, quantities.get(part, str(quantity)), auxiliary=reference, line=number)
+            for number, (part, reference, quantity) in enumerate(
+                zip(self.parts, self.references, self.quantities, strict=True), 1
+            )
+        ]
+
+
+def _returned_cart(partner: TradingPartner, headers: dict[str, str], **setup: Any) -> Earlier:
+    shop = Shop(headers, open_session_with(setup_document(**setup)))
+    shop.put_lines(*LINES)
+    tree = message_tree(ReturnPage.of(shop.checkout()).document(partner))
+    items = tree.xpath("//ItemIn")
+    return Earlier(
+        parts=[i.xpath("string(ItemID/SupplierPartID)") for i in items],
+        references=[i.xpath("string(ItemID/SupplierPartAuxiliaryID)") for i in items],
+        quantities=[Decimal(i.get("quantity")) for i in items],
+    )
+
+
+@pytest.fixture
+def earlier(partner: TradingPartner, shop_headers: dict[str, str]) -> Earlier:
+    """Create → cart with 3 lines → transfer → return: the lines as the buyer received them."""
+    return _returned_cart(partner, shop_headers)
+
+
+def _reopen(operation: str, items: list[ItemOut], **setup: Any) -> tuple[int, str]:
+    answer = post_setup(setup_document(operation, items=items, **setup))
+    return answer.status.code, answer.status.message
+
+
+def _reopened(shop_headers: dict[str, str], operation: str, items: list[ItemOut]) -> Shop:
+    return Shop(shop_headers, open_session_with(setup_document(operation, items=items)))
+
+
+# --- edit -----------------------------------------------------------------------------------------
+
+
+def test_edit_restores_the_earlier_cart(earlier: Earlier, shop_headers: dict[str, str]) -> None:
+    # Given a returned cart of three lines
+    # When the buyer edits it, sending the three lines back
+    context = _reopened(shop_headers, "edit", earlier.item_outs()).context()
+    # Then the new session's cart holds those lines, with our prices
+    cart = context["cart"]
+    assert [ln["supplier_part_id"] for ln in cart["lines"]] == ["P-1", "P-2", "P-3"]
+    assert [Decimal(ln["unit_price"]) for ln in cart["lines"]] == [Decimal("10.00"), Decimal("5.50"), Decimal("0.25")]
+    assert context["operation"] == "edit"
+    assert context["read_only"] is False
+
+
+def test_edit_takes_quantities_from_the_item_out(earlier: Earlier, shop_headers: dict[str, str]) -> None:
+    # Given a returned cart, and a buyer who changed the quantity of P-2 during approval
+    items = earlier.item_outs({"P-2": "7"})
+    # When the buyer edits it
+    cart = _reopened(shop_headers, "edit", items).context()["cart"]
+    # Then the restored quantities are the buyer's
+    assert [Decimal(ln["quantity"]) for ln in cart["lines"]] == [Decimal(2), Decimal(7), Decimal(4)]
+
+
+def test_edit_keeps_the_shops_own_auxiliary_id(earlier: Earlier, shop_headers: dict[str, str]) -> None:
+    # Given a returned cart whose first line had the shop's auxiliary id "shop-red"
+    # When the buyer edits it
+    cart = _reopened(shop_headers, "edit", earlier.item_outs()).context()["cart"]
+    # Then the restored line carries the shop's id again (ours was only on the wire)
+    assert [ln["supplier_part_auxiliary_id"] for ln in cart["lines"]] == ["shop-red", None, None]
+    assert [ln["unit_of_measure"] for ln in cart["lines"]] == ["EA", "EA", "BOX"]
+
+
+def test_edit_flags_the_restored_items(earlier: Earlier, shop_headers: dict[str, str]) -> None:
+    # Given a returned cart
+    items = [*earlier.item_outs(), builders.item_out("P-NEW", "1", auxiliary="something-else")]
+    # When the buyer edits it, adding a line we never returned
+    context = _reopened(shop_headers, "edit", items).context()
+    # Then the session lists every ItemOut, flagging which were restored
+    flags = [(i["supplier_part_id"], i["restored"]) for i in context["items"]]
+    assert flags == [("P-1", True), ("P-2", True), ("P-3", True), ("P-NEW", False)]
+    assert [i["supplier_part_auxiliary_id"] for i in context["items"]][:3] == earlier.references
+
+
+def test_edit_of_a_subset_restores_only_those_lines(earlier: Earlier, shop_headers: dict[str, str]) -> None:
+    # Given a returned cart from which the approver removed P-1
+    items = earlier.item_outs()[1:]
+    # When the buyer edits it
+    cart = _reopened(shop_headers, "edit", items).context()["cart"]
+    # Then only the remaining lines come back
+    assert [ln["supplier_part_id"] for ln in cart["lines"]] == ["P-2", "P-3"]
+
+
+def test_edited_cart_can_be_changed_and_returned(
+    earlier: Earlier, shop_headers: dict[str, str], partner: TradingPartner
+) -> None:
+    # Given an edit session with the restored cart
+    shop = _reopened(shop_headers, "edit", earlier.item_outs())
+    restored = shop.context()["cart"]
+    # When the shop adds a line and returns the cart
+    shop.put_lines(*restored["lines"], line("P-4", "1", "1.00"))
+    tree = message_tree(ReturnPage.of(shop.checkout()).document(partner))
+    # Then the buyer gets four lines under a new cart reference
+    references = tree.xpath("//ItemIn/ItemID/SupplierPartAuxiliaryID/text()")
+    assert len(references) == 4
+    assert not set(references) & set(earlier.references)
+
+
+def test_edit_with_a_part_id_that_does_not_match_the_reference_is_not_restored(
+    earlier: Earlier, shop_headers: dict[str, str]
+) -> None:
+    # Given a returned cart, and an ItemOut pairing our reference of line 1 with another part
+    items = earlier.item_outs()
+    items[0] = builders.item_out("P-OTHER", "1", auxiliary=earlier.references[0])
+    # When the buyer edits
+    context = _reopened(shop_headers, "edit", items).context()
+    # Then that line is not restored; the others are
+    assert [ln["supplier_part_id"] for ln in context["cart"]["lines"]] == ["P-2", "P-3"]
+    assert context["items"][0]["restored"] is False
+
+
+def test_edit_with_only_unknown_references_is_412(earlier: Earlier) -> None:
+    # Given ItemOut lines whose auxiliary ids are not our references, or refer to no cart
+    items = [
+        builders.item_out("P-1", "1", auxiliary="not-ours"),
+        builders.item_out("P-2", "1", auxiliary="abcdefghijklmnop-1"),
+        builders.item_out("P-3", "1"),
+    ]
+    # When the buyer edits
+    code, _ = _reopen("edit", items)
+    # Then the precondition fails: there is no cart to edit
+    assert code == 412
+
+
+def test_edit_with_a_line_number_beyond_the_cart_is_412(earlier: Earlier) -> None:
+    # Given a reference to line 9 of a three-line cart
+    cart_ref = earlier.references[0].rsplit("-", 1)[0]
+    items = [builders.item_out("P-1", "1", auxiliary=f"{cart_ref}-9")]
+    # When the buyer edits
+    # Then nothing is restored: 412
+    assert _reopen("edit", items)[0] == 412
+
+
+def test_another_partners_cart_cannot_be_edited(table: Table, earlier: Earlier, shop_headers: dict[str, str]) -> None:
+    # Given a cart returned to acme, and a second partner with its own credentials
+    register(
+        table,
+        partner_id="globex",
+        credentials={
+            "production": CredentialSet(
+                from_credentials=[CredentialRef(domain="DUNS", identity="987654321")],
+                secret_hashes=[hash_secret("globex secret", iterations=1000)],
+            )
+        },
+    )
+    header = builders.header(domain="DUNS", identity="987654321", secret="globex secret")
+    # When the second partner sends acme's references in an edit
+    answer = post_setup(setup_document("edit", items=earlier.item_outs(), header=header))
+    # Then the precondition fails, exactly as for unknown references
+    assert answer.status.code == 412
+    assert answer.status.message == _reopen("edit", [builders.item_out("X", "1", auxiliary="zzzzzzzzzzzzzzzz-1")])[1]
+
+
+def test_another_partner_can_open_a_create_session(table: Table, earlier: Earlier) -> None:
+    # Given a second partner (control for the test above: its credentials work)
+    register(
+        table,
+        partner_id="globex",
+        credentials={
+            "production": CredentialSet(
+                from_credentials=[CredentialRef(domain="DUNS", identity="987654321")],
+                secret_hashes=[hash_secret("globex secret", iterations=1000)],
+            )
+        },
+    )
+    header = builders.header(domain="DUNS", identity="987654321", secret="globex secret")
+    # When it opens a create session
+    # Then it is accepted
+    assert post_setup(setup_document(header=header)).status.code == 200
+
+
+def test_edit_from_test_mode_of_the_same_partner_restores(earlier: Earlier, shop_headers: dict[str, str]) -> None:
+    # Given a cart returned in production, and the same partner coming back through its test system
+    header = builders.header(identity=builders.BUYER_IDENTITY + "-T", secret=builders.SECRET + " test")
+    body = setup_document("edit", items=earlier.item_outs(), header=header, mode="test")
+    # When it edits
+    context = Shop(shop_headers, open_session_with(body)).context()
+    # Then the cart is found: carts belong to the partner, not to a deployment mode
+    assert len(context["cart"]["lines"]) == 3
+
+
+# --- inspect --------------------------------------------------------------------------------------
+
+
+def test_inspect_restores_the_cart_read_only(earlier: Earlier, shop_headers: dict[str, str]) -> None:
+    # Given a returned cart
+    # When the buyer inspects it
+    context = _reopened(shop_headers, "inspect", earlier.item_outs()).context()
+    # Then the session shows the cart, read-only
+    assert context["operation"] == "inspect"
+    assert context["read_only"] is True
+    assert [ln["supplier_part_id"] for ln in context["cart"]["lines"]] == ["P-1", "P-2", "P-3"]
+
+
+def test_put_in_an_inspect_session_is_409(earlier: Earlier, shop_headers: dict[str, str]) -> None:
+    # Given an inspect session
+    shop = _reopened(shop_headers, "inspect", earlier.item_outs())
+    # When the shop tries to change the cart
+    response = shop.put({"lines": [line("P-9")]})
+    # Then it conflicts, and the cart is unchanged
+    assert response["statusCode"] == 409
+    assert "read-only" in body_json(response)["error"]["message"]
+    assert len(shop.context()["cart"]["lines"]) == 3
+
+
+def test_inspect_with_unknown_references_is_412(earlier: Earlier) -> None:
+    # Given ItemOut lines that refer to no cart of ours
+    items = [builders.item_out("P-1", "1", auxiliary="zzzzzzzzzzzzzzzz-1")]
+    # When the buyer inspects
+    # Then the precondition fails
+    assert _reopen("inspect", items)[0] == 412
+
+
+def test_inspect_without_browser_form_post_is_accepted(earlier: Earlier, shop_headers: dict[str, str]) -> None:
+    # Given a partner without a default return URL
+    # When the buyer inspects without BrowserFormPost (nothing will come back)
+    shop = Shop(
+        shop_headers, open_session_with(setup_document("inspect", items=earlier.item_outs(), browser_form_post=None))
+    )
+    # Then the session opens, but the cart cannot be transferred anywhere
+    assert shop.context()["read_only"] is True
+    assert shop.transfer()["statusCode"] == 409
+
+
+def test_edit_header_credentials_are_not_kept_with_secrets(
+    earlier: Earlier, shop_headers: dict[str, str], table: Table
+) -> None:
+    # Given an edit whose To credential oddly carries a secret
+    header = builders.header().model_copy(
+        update={"to_credentials": [Credential(domain="DUNS", identity="123456789", shared_secret="to-secret-xyz")]}  # type: ignore[arg-type]
+    )
+    # When the session is opened
+    open_session_with(setup_document("edit", items=earlier.item_outs(), header=header))
+    # Then no item stores that secret
+    from tests.unit.gateway.helpers import item_text, table_items
+
+    assert not any("to-secret-xyz" in item_text(item) for item in table_items(table))

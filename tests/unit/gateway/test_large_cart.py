@@ -1,0 +1,128 @@
+"""A 5,000-line cart end to end: stored below DynamoDB's item limit, returned within Lambda's.
+
+One cart is built per module (it takes a few seconds) and every test reads a different aspect of it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from lxml import etree
+
+from punchout.store.dynamo import Table
+from tests.unit.gateway.conftest import TABLE_NAME, clear_caches, table_definition
+from tests.unit.gateway.helpers import (
+    ReturnPage,
+    Shop,
+    item_size,
+    message_tree,
+    open_session,
+    register,
+    shop_key,
+    table_items,
+)
+
+LINES = 5000
+DYNAMODB_ITEM_LIMIT = 400 * 1024
+LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
+
+
+def _lines() -> list[dict[str, Any]]:
+    # Realistic, poorly compressible content: descriptions of ~100 characters with random parts.
+    return [
+        {
+            "supplier_part_id": f"SKU-{n:06d}-{secrets.token_hex(4)}",
+            "quantity": str(1 + n % 7),
+            "unit_price": f"{(n % 997) + 0.99:.2f}",
+            "description": f"Item {n}: {secrets.token_urlsafe(48)} \u2013 stainless, 10 mm",
+            "unit_of_measure": "EA",
+            "manufacturer_name": "Acme Manufacturing",
+            "manufacturer_part_id": secrets.token_hex(6),
+            "classification": {"domain": "UNSPSC", "value": "31161500"},
+        }
+        for n in range(1, LINES + 1)
+    ]
+
+
+@dataclass
+class LargeCart:
+    put: dict[str, Any]
+    items_after_put: list[dict[str, Any]]
+    page: dict[str, Any]
+    document: bytes
+    encoding: str
+
+
+def _round_trip(table: Table, encoding: str) -> LargeCart:
+    partner = register(table, cart_encoding=encoding, cart_field_name=f"cxml-{encoding}", cxml_version="1.2.069")
+    session_id, _ = open_session()
+    shop = Shop(shop_key(table), session_id)
+    put = shop.put({"lines": _lines()})
+    items = table_items(table)
+    page = shop.checkout()
+    return LargeCart(put, items, page, ReturnPage.of(page).document(partner), encoding)
+
+
+@pytest.fixture(scope="module", params=["base64", "urlencoded"])
+def large(request: pytest.FixtureRequest, _moto: None) -> Iterator[LargeCart]:
+    """The round trip of one 5,000-line cart per encoding, on a table of its own."""
+    client = boto3.client("dynamodb")
+    clear_caches()
+    client.create_table(TableName=TABLE_NAME, **table_definition())
+    try:
+        yield _round_trip(Table(TABLE_NAME), request.param)
+    finally:
+        client.delete_table(TableName=TABLE_NAME)
+        clear_caches()
+
+
+def test_large_cart_is_stored(large: LargeCart) -> None:
+    # Given a cart of 5,000 lines
+    # When the shop stores it
+    # Then it is accepted whole
+    assert large.put["statusCode"] == 200, large.put["body"][:500]
+    assert json.loads(large.put["body"])["line_count"] == LINES
+
+
+def test_large_cart_items_stay_below_the_dynamodb_item_limit(large: LargeCart) -> None:
+    # Given a stored cart of 5,000 lines
+    # When every item in the table is measured
+    sizes = {(i["pk"]["S"], i["sk"]["S"]): item_size(i) for i in large.items_after_put}
+    # Then each is below 400 KB, and the lines were split over several chunk items
+    assert max(sizes.values()) < DYNAMODB_ITEM_LIMIT, max(sizes.items(), key=lambda kv: kv[1])
+    chunks = [key for key in sizes if key[0].startswith("CART#") and key[1].startswith("LINES#")]
+    assert len(chunks) >= 2, sizes
+
+
+def test_large_cart_returns_every_line(large: LargeCart) -> None:
+    # Given a transferred cart of 5,000 lines
+    # When the return page's document is read
+    tree = message_tree(large.document)
+    # Then it holds 5,000 ItemIn
+    assert tree.xpath("count(//ItemIn)") == LINES
+
+
+@pytest.mark.conformance
+def test_large_cart_is_dtd_valid(large: LargeCart, dtd: Callable[[str], etree.DTD]) -> None:
+    # Given the returned 5,000-line cart of a cXML 1.2.069 partner
+    # When it is validated
+    validator = dtd("1.2.069")
+    # Then it is valid
+    assert validator.validate(message_tree(large.document)), validator.error_log
+
+
+def test_large_cart_page_fits_a_lambda_response(large: LargeCart, record_property: Any) -> None:
+    # Given the return page of a 5,000-line cart
+    # When the whole Lambda response (JSON, as API Gateway receives it) is measured
+    size = len(json.dumps(large.page).encode("utf-8"))
+    html_size = len(large.page["body"].encode("utf-8"))
+    record_property(f"return_page_bytes_{large.encoding}", html_size)
+    print(f"\n5,000-line return page ({large.encoding}): HTML {html_size:,} bytes, response {size:,} bytes")
+    # Then it is below Lambda's 6 MB limit
+    assert size < LAMBDA_RESPONSE_LIMIT, size

@@ -1,0 +1,241 @@
+"""One-time start and return links, and session expiry (issue 3, "Routes").
+
+A reused or expired link gets a plain HTML page (410), an unknown one 404, never a stack trace.
+Expiry is simulated the way it happens in production: the item's ``expires_at`` lies in the past but
+DynamoDB's TTL has not deleted it yet.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+from collections import Counter
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import lxml.html
+import pytest
+
+from punchout.store.dynamo import Table
+from tests.support import builders
+from tests.unit.gateway.helpers import (
+    Shop,
+    call,
+    configure,
+    expire,
+    follow,
+    line,
+    open_session,
+    post_setup,
+    response_header,
+    start_token,
+    table_items,
+)
+
+
+def _page(response: dict[str, Any]) -> tuple[int, str]:
+    """Status and visible text of an HTML page; asserts it is a plain page, not an error dump."""
+    assert (response_header(response, "Content-Type") or "").startswith("text/html"), response
+    body = response["body"]
+    assert "Traceback" not in body
+    assert 'File "' not in body
+    assert "Error:" not in body
+    text = lxml.html.document_fromstring(body).text_content()  # type: ignore[attr-defined]
+    return response["statusCode"], " ".join(text.split())
+
+
+def _new_start_token() -> str:
+    return start_token(post_setup(builders.setup_request()))
+
+
+def _bits(token: str) -> int:
+    """Random bits in a URL-safe base64 token (6 per character)."""
+    assert set(token) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), token
+    return len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) * 8
+
+
+# --- start links ----------------------------------------------------------------------------------
+
+
+def test_start_link_redirects_to_the_shop_with_the_session(partner: Any) -> None:
+    # Given a fresh start link, and a partner whose shop URL has a query of its own (?store=1)
+    token = _new_start_token()
+    # When the browser opens it
+    response = call("GET", f"/punchout/start/{token}")
+    # Then it is sent (303) to the shop entry URL with punchout_session added and store=1 kept
+    assert response["statusCode"] == 303
+    location = urlsplit(response_header(response, "Location") or "")
+    assert (location.scheme, location.netloc, location.path) == ("https", "shop.example.com", "/punchout")
+    query = parse_qs(location.query)
+    assert query["store"] == ["1"]
+    assert len(query["punchout_session"]) == 1
+
+
+def test_start_link_works_only_once(partner: Any) -> None:
+    # Given a start link that was opened once
+    token = _new_start_token()
+    assert call("GET", f"/punchout/start/{token}")["statusCode"] == 303
+    # When it is opened again
+    status, text = _page(call("GET", f"/punchout/start/{token}"))
+    # Then a plain page says it was already used
+    assert status == 410
+    assert "already used" in text
+
+
+def test_unknown_start_link_is_404(partner: Any) -> None:
+    # Given no such start link was ever issued
+    # When the browser opens one
+    status, text = _page(call("GET", "/punchout/start/thisTokenWasNeverIssued0123456789abcdefghij"))
+    # Then a plain page says it is not valid
+    assert status == 404
+    assert "not valid" in text
+
+
+def test_expired_start_link_is_410(partner: Any, table: Table) -> None:
+    # Given a start link whose lifetime is over
+    token = _new_start_token()
+    expire(table, "TOKEN#", "START")
+    # When the browser opens it
+    status, text = _page(call("GET", f"/punchout/start/{token}"))
+    # Then a plain page says it expired
+    assert status == 410
+    assert "expired" in text
+
+
+def test_expired_start_link_stays_unusable(partner: Any, table: Table) -> None:
+    # Given an expired start link that was refused once
+    token = _new_start_token()
+    expire(table, "TOKEN#", "START")
+    call("GET", f"/punchout/start/{token}")
+    # When it is tried again
+    status, _ = _page(call("GET", f"/punchout/start/{token}"))
+    # Then it is still refused
+    assert status == 410
+
+
+def test_start_link_lifetime_is_configurable(partner: Any, table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given start links configured to live 5 seconds
+    configure(monkeypatch, START_TOKEN_TTL_SECONDS="5")
+    # When one is issued
+    _new_start_token()
+    # Then its stored expiry is 5 seconds away
+    [item] = [i for i in table_items(table) if i["sk"]["S"] == "START"]
+    assert 0 <= int(item["expires_at"]["N"]) - int(time.time()) <= 5
+
+
+def test_start_link_of_an_expired_session_is_410(partner: Any, table: Table) -> None:
+    # Given a valid start link whose session has expired (TTL has not deleted it yet)
+    token = _new_start_token()
+    expire(table, "SESSION#", "SESSION")
+    # When the browser opens it
+    status, text = _page(call("GET", f"/punchout/start/{token}"))
+    # Then a plain page says the session expired
+    assert status == 410
+    assert "expired" in text
+
+
+def test_start_link_is_stored_only_as_a_hash(partner: Any, table: Table) -> None:
+    # Given a start link
+    token = _new_start_token()
+    # When the table is searched for it
+    stored = repr(table_items(table))
+    # Then only its hash is there (the link is a bearer key)
+    assert token not in stored
+
+
+# --- return links ---------------------------------------------------------------------------------
+
+
+def test_return_link_works_only_once(shop: Shop) -> None:
+    # Given a transferred cart and its return link, followed once
+    shop.put_lines(line())
+    url = shop.return_url()
+    assert follow(url)["statusCode"] == 200
+    # When the return link is followed again
+    status, text = _page(follow(url))
+    # Then a plain page says the cart was already returned
+    assert status == 410
+    assert "already" in text
+
+
+def test_unknown_return_link_is_404(partner: Any) -> None:
+    # Given no such return link was ever issued
+    # When the browser opens one
+    status, _ = _page(call("GET", "/punchout/return/thisTokenWasNeverIssued0123456789abcdefghij"))
+    # Then a plain page says it is not valid
+    assert status == 404
+
+
+def test_expired_return_link_is_410(shop: Shop, table: Table) -> None:
+    # Given a return link whose lifetime is over
+    shop.put_lines(line())
+    url = shop.return_url()
+    expire(table, "TOKEN#", "RETURN")
+    # When the browser opens it
+    status, text = _page(follow(url))
+    # Then a plain page says it expired
+    assert status == 410
+    assert "expired" in text
+
+
+def test_start_token_is_not_a_return_token(partner: Any) -> None:
+    # Given a fresh, unused start link
+    token = _new_start_token()
+    # When its token is used as a return link
+    status, _ = _page(call("GET", f"/punchout/return/{token}"))
+    # Then it is not valid there
+    assert status == 404
+    # ... and still works as a start link
+    assert call("GET", f"/punchout/start/{token}")["statusCode"] == 303
+
+
+# --- session expiry -------------------------------------------------------------------------------
+
+
+def test_expired_session_is_404_for_the_shop(shop: Shop, table: Table) -> None:
+    # Given a session that expired, its item not yet deleted by TTL
+    expire(table, "SESSION#", "SESSION")
+    # When the shop reads it
+    response = shop.get()
+    # Then it is unknown
+    assert response["statusCode"] == 404
+
+
+def test_expired_session_refuses_a_cart(shop: Shop, table: Table) -> None:
+    # Given a session that expired, its item not yet deleted by TTL
+    expire(table, "SESSION#", "SESSION")
+    # When the shop stores a cart
+    response = shop.put({"lines": [line()]})
+    # Then it is refused as unknown
+    assert response["statusCode"] == 404
+
+
+def test_session_expiry_is_stored_for_ttl(shop: Shop, table: Table) -> None:
+    # Given an open session (4 hours by default)
+    # When its item is read
+    [item] = [i for i in table_items(table) if i["sk"]["S"] == "SESSION"]
+    # Then DynamoDB's TTL attribute holds its expiry, as the session context reports it
+    expires_at = int(item["expires_at"]["N"])
+    assert 4 * 3600 - 60 <= expires_at - time.time() <= 4 * 3600
+    assert shop.context()["expires_at"].startswith(time.strftime("%Y-%m-%dT", time.gmtime(expires_at)))
+
+
+# --- strength of the ids --------------------------------------------------------------------------
+
+
+def test_session_ids_and_tokens_carry_at_least_128_random_bits(partner: Any, shop_headers: dict[str, str]) -> None:
+    # Given several sessions, their start links and return links
+    values: list[str] = []
+    for _ in range(8):
+        session_id, token = open_session()
+        url = Shop(shop_headers, session_id).return_url()
+        values += [session_id, token, url.rsplit("/", 1)[1]]
+    # When their encoding is examined
+    # Then each holds at least 128 bits, all differ, and their characters look uniformly random
+    assert all(_bits(value) >= 128 for value in values), values
+    assert len(set(values)) == len(values)
+    counts = Counter("".join(values))
+    total = sum(counts.values())
+    entropy = -sum(c / total * math.log2(c / total) for c in counts.values())
+    assert entropy > 5.5, entropy  # of at most 6 bits per base64 character

@@ -1,0 +1,479 @@
+"""The returned cart: the ``PunchOutOrderMessage`` and the page that auto-posts it (issue 3).
+
+Each test drives the real round trip (setup → start link → PUT cart → transfer → return link) and
+reads what a browser would post: the form field of the page, decoded per the partner's encoding.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from lxml import etree
+
+from punchout.cxml.models import Extrinsic
+from punchout.partners import TradingPartner
+from punchout.sessions import parse_line_reference
+from punchout.store.dynamo import Table
+from tests.support import builders
+from tests.unit.gateway.helpers import (
+    ReturnPage,
+    Shop,
+    line,
+    message_tree,
+    open_session_with,
+    register,
+    response_header,
+    setup_document,
+)
+
+COOKIE = "  cookie-1234 <&> "  # the builder's BuyerCookie: spaces and markup characters
+INJECTION = "</textarea><script>alert(1)</script>\"'"
+HOSTILE_RETURN_URL = 'https://buyer.example.com/return?a="><script>alert(2)</script>&b=<img src=x onerror=alert(3)>'
+
+
+@dataclass
+class Returned:
+    page: ReturnPage
+    partner: TradingPartner
+    response: dict[str, Any]
+
+    @property
+    def document(self) -> bytes:
+        return self.page.document(self.partner)
+
+    @property
+    def tree(self) -> Any:
+        return message_tree(self.document)
+
+
+Checkout = Callable[..., Returned]
+
+
+@pytest.fixture
+def checkout(table: Table, shop_headers: dict[str, str]) -> Checkout:
+    """Register a partner (with ``partner`` changes), open a session, return a cart: what was posted."""
+
+    def run(
+        *lines: dict[str, Any],
+        partner: dict[str, Any] | None = None,
+        setup: dict[str, Any] | None = None,
+        cart: dict[str, Any] | None = None,
+    ) -> Returned:
+        registered = register(table, **(partner or {}))
+        shop = Shop(shop_headers, open_session_with(setup_document(**(setup or {}))))
+        if lines or cart:
+            shop.put_lines(*lines, **(cart or {}))
+        response = shop.checkout()
+        return Returned(ReturnPage.of(response), registered, response)
+
+    return run
+
+
+RICH_LINES = [
+    line(
+        "P-100",
+        "3",
+        "0.10",
+        description="Ballpoint pen, blue \u2013 Café µ 日本",
+        unit_of_measure="BOX",
+        classification={"domain": "UNSPSC", "value": "44121700"},
+        manufacturer_part_id="BP-1",
+        manufacturer_name="Pens & Co",
+        lead_time_days=5,
+        url="https://shop.example.com/p/100?x=1&y=2",
+        supplier_part_auxiliary_id="shop-variant-7",
+    ),
+    line("P-200", "1.5", "19.99", description="Paper A4, 500 sheets", unit_of_measure="PK"),
+    line("P-300", "2", "0"),
+]
+RICH_CART = {
+    "shipping": {"amount": "4.95", "description": "Standard delivery"},
+    "tax": {"amount": "3.80", "description": "VAT 19%"},
+    "comments": "Deliver to gate 3",
+}
+
+
+# --- validity -------------------------------------------------------------------------------------
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("version", ["1.2.014", "1.2.069"])
+def test_returned_cart_is_dtd_valid_for_the_partners_version(
+    checkout: Checkout, dtd: Callable[[str], etree.DTD], version: str
+) -> None:
+    # Given a partner on cXML `version` and a cart using every line field, shipping and tax
+    returned = checkout(*RICH_LINES, partner={"cxml_version": version}, cart=RICH_CART)
+    # When the posted document is validated against that version's DTD
+    tree = returned.tree
+    validator = dtd(version)
+    # Then it is valid, and declares that version
+    assert validator.validate(tree), validator.error_log
+    assert f"/cXML/{version}/cXML.dtd" in tree.getroottree().docinfo.system_url
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("version", ["1.2.014", "1.2.069"])
+def test_empty_cart_is_dtd_valid(checkout: Checkout, dtd: Callable[[str], etree.DTD], version: str) -> None:
+    # Given a partner on cXML `version` and a session where the shop stored nothing
+    returned = checkout(partner={"cxml_version": version})
+    # When the posted document is validated
+    validator = dtd(version)
+    # Then it is valid
+    assert validator.validate(returned.tree), validator.error_log
+
+
+# --- what the document says -----------------------------------------------------------------------
+
+
+def test_buyer_cookie_is_echoed_byte_for_byte(checkout: Checkout) -> None:
+    # Given a setup request whose BuyerCookie has spaces and markup characters
+    returned = checkout(line(), setup={"buyer_cookie": COOKIE})
+    # When the posted document is read
+    # Then its BuyerCookie is exactly the one received
+    assert returned.tree.xpath("//PunchOutOrderMessage/BuyerCookie")[0].text == COOKIE
+
+
+def test_non_ascii_buyer_cookie_is_echoed_unchanged(checkout: Checkout) -> None:
+    # Given a BuyerCookie with non-ASCII characters and a line break
+    cookie = "Sitzung\n№ 42 \u2013 ÄÖÜ"
+    returned = checkout(line(), setup={"buyer_cookie": cookie})
+    # When the posted document is read
+    # Then the cookie is unchanged
+    assert returned.tree.xpath("string(//BuyerCookie)") == cookie
+
+
+@pytest.mark.parametrize("allowed", ["create", "inspect", "edit"])
+def test_operation_allowed_is_the_partners(checkout: Checkout, allowed: str) -> None:
+    # Given a partner whose carts allow `allowed`
+    returned = checkout(line(), partner={"operation_allowed": allowed})
+    # When the posted document is read
+    # Then its header says so
+    assert returned.tree.xpath("string(//PunchOutOrderMessageHeader/@operationAllowed)") == allowed
+
+
+def test_total_is_computed_in_decimal(checkout: Checkout) -> None:
+    # Given lines whose float sum would not be exact (3 x 0.1 + 1 x 0.2)
+    returned = checkout(line("P1", "3", "0.1"), line("P2", "1", "0.2"))
+    # When the posted document is read
+    total = returned.tree.xpath("string(//PunchOutOrderMessageHeader/Total/Money)")
+    # Then the total is exactly 0.5
+    assert Decimal(total) == Decimal("0.5")
+    assert "0000000" not in total
+
+
+def test_three_times_a_tenth_is_three_tenths(checkout: Checkout) -> None:
+    # Given one line of 3 x 0.1
+    returned = checkout(line("P1", "3", "0.1"))
+    # When the posted document is read
+    # Then the total is 0.3 exactly
+    assert Decimal(returned.tree.xpath("string(//Total/Money)")) == Decimal("0.3")
+
+
+def test_shipping_and_tax_are_in_the_header(checkout: Checkout) -> None:
+    # Given a cart with shipping and tax
+    returned = checkout(line(), cart=RICH_CART)
+    # When the posted document is read
+    header = returned.tree.xpath("//PunchOutOrderMessageHeader")[0]
+    # Then both are there with their amounts and descriptions
+    assert Decimal(header.xpath("string(Shipping/Money)")) == Decimal("4.95")
+    assert header.xpath("normalize-space(Shipping/Description)") == "Standard delivery"
+    assert Decimal(header.xpath("string(Tax/Money)")) == Decimal("3.80")
+
+
+def test_every_money_is_in_the_carts_currency(checkout: Checkout) -> None:
+    # Given a cart in EUR
+    returned = checkout(line("P1"), line("P2"), cart={"currency": "EUR", **RICH_CART})
+    # When the posted document is read
+    # Then every Money is in EUR
+    assert set(returned.tree.xpath("//Money/@currency")) == {"EUR"}
+
+
+def test_every_line_has_a_classification(checkout: Checkout) -> None:
+    # Given a line with its own classification and one without, and a partner default of 44120000
+    returned = checkout(line("P1", classification={"domain": "UNSPSC", "value": "44121700"}), line("P2"))
+    # When the posted document is read
+    items = returned.tree.xpath("//ItemIn")
+    # Then the first keeps its own, the second has the partner's default
+    assert [i.xpath("string(ItemDetail/Classification)") for i in items] == ["44121700", "44120000"]
+    assert [i.xpath("string(ItemDetail/Classification/@domain)") for i in items] == ["UNSPSC", "UNSPSC"]
+
+
+def test_no_shared_secret_in_the_cart(checkout: Checkout) -> None:
+    # Given a full round trip of an authenticated partner
+    returned = checkout(*RICH_LINES, cart=RICH_CART)
+    # When the posted document and the page are searched
+    # Then neither holds a SharedSecret or the secret itself
+    assert returned.tree.xpath("count(//SharedSecret)") == 0
+    assert builders.SECRET not in returned.document.decode()
+    assert builders.SECRET not in returned.page.html
+
+
+def test_header_answers_as_the_supplier_to_the_buyer(checkout: Checkout) -> None:
+    # Given a setup request From the buyer To our DUNS
+    returned = checkout(line())
+    header = returned.tree.xpath("/cXML/Header")[0]
+    # When the posted document's header is read
+    # Then it comes From our DUNS, goes To the buyer, and the Sender is us
+    assert header.xpath("string(From/Credential/Identity)") == "123456789"
+    assert header.xpath("string(To/Credential/Identity)") == builders.BUYER_IDENTITY
+    assert header.xpath("string(Sender/Credential/Identity)") == "123456789"
+
+
+def test_test_mode_session_returns_a_test_mode_cart(checkout: Checkout) -> None:
+    # Given a test-mode session
+    header = builders.header(identity=builders.BUYER_IDENTITY + "-T", secret=builders.SECRET + " test")
+    returned = checkout(line(), setup={"mode": "test", "header": header})
+    # When the posted document is read
+    # Then its Message is in test mode too
+    assert returned.tree.xpath("string(/cXML/Message/@deploymentMode)") == "test"
+
+
+def test_lines_carry_our_short_cart_line_reference(checkout: Checkout) -> None:
+    # Given a cart of three lines, one with the shop's own auxiliary id
+    returned = checkout(*RICH_LINES)
+    # When the posted lines' SupplierPartAuxiliaryIDs are read
+    references = returned.tree.xpath("//ItemIn/ItemID/SupplierPartAuxiliaryID/text()")
+    parsed = [parse_line_reference(r) for r in references]
+    # Then each is "<cart ref>-<line>", one cart ref for all, numbered from 1, short and free of ?{}
+    assert all(p is not None for p in parsed), references
+    assert [p[1] for p in parsed if p] == [1, 2, 3]
+    assert len({p[0] for p in parsed if p}) == 1
+    assert all(len(r) <= 24 and not set(r) & set("?{}") for r in references)
+    assert all(re.fullmatch(r"[a-z2-7]{16}-\d+", r) for r in references)
+
+
+def test_line_numbers_and_part_ids_follow_the_cart(checkout: Checkout) -> None:
+    # Given a cart of three lines
+    returned = checkout(*RICH_LINES)
+    # When the posted lines are read
+    items = returned.tree.xpath("//ItemIn")
+    # Then they keep the cart's order, quantities and part ids
+    assert [i.get("lineNumber") for i in items] == ["1", "2", "3"]
+    assert [i.xpath("string(ItemID/SupplierPartID)") for i in items] == ["P-100", "P-200", "P-300"]
+    assert [Decimal(i.get("quantity")) for i in items] == [Decimal(3), Decimal("1.5"), Decimal(2)]
+
+
+def test_line_details_are_carried(checkout: Checkout) -> None:
+    # Given a line with manufacturer, lead time and URL
+    returned = checkout(*RICH_LINES)
+    detail = returned.tree.xpath("//ItemIn[1]/ItemDetail")[0]
+    # When its ItemDetail is read
+    # Then every field is there
+    assert detail.xpath("string(Description)") == "Ballpoint pen, blue \u2013 Café µ 日本"
+    assert detail.xpath("string(ManufacturerPartID)") == "BP-1"
+    assert detail.xpath("string(ManufacturerName)") == "Pens & Co"
+    assert detail.xpath("string(URL)") == "https://shop.example.com/p/100?x=1&y=2"
+    assert detail.xpath("string(LeadTime)") == "5"
+    assert Decimal(detail.xpath("string(UnitPrice/Money)")) == Decimal("0.10")
+
+
+def test_unit_of_measure_mapping_is_applied(checkout: Checkout) -> None:
+    # Given a partner that maps the shop's BOX to BX and PCS to EA
+    returned = checkout(*RICH_LINES, partner={"unit_of_measure_map": {"BOX": "BX", "PCS": "EA"}})
+    # When the posted units are read
+    units = returned.tree.xpath("//ItemIn/ItemDetail/UnitOfMeasure/text()")
+    # Then mapped units are translated, others (PK, EA) pass unchanged
+    assert units == ["BX", "PK", "EA"]
+
+
+def test_description_language_is_the_requests(checkout: Checkout) -> None:
+    # Given a setup request in German
+    returned = checkout(line(), setup={"lang": "de-DE"})
+    # When the posted description is read
+    # Then it is marked with that language
+    assert returned.tree.xpath("string(//ItemIn/ItemDetail/Description/@xml:lang)") == "de-DE"
+
+
+# --- the page: field name and encoding ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "encoding"),
+    [("cxml-urlencoded", "urlencoded"), ("cXML-base64", "base64"), ("cxml-base64", "base64"), ("oracleCart", "base64")],
+)
+def test_page_posts_with_the_partners_field_name_and_encoding(checkout: Checkout, field: str, encoding: str) -> None:
+    # Given a partner that wants its cart in field `field`, encoded `encoding`
+    returned = checkout(*RICH_LINES, partner={"cart_field_name": field, "cart_encoding": encoding})
+    # When the page's form is read
+    form = returned.page.form
+    # Then it posts (UTF-8) exactly one hidden field of that name, whose value decodes to the cart
+    assert form.get("method") == "post"
+    assert form.get("accept-charset") == "UTF-8"
+    assert returned.page.field.get("name") == field
+    assert returned.tree.tag == "cXML"
+    assert returned.tree.xpath("count(//ItemIn)") == 3
+
+
+def _normalised(document: bytes) -> bytes:
+    """The document without what differs between two sessions: payloadID, timestamp, cart ref."""
+    text = document.decode("utf-8")
+    text = re.sub(r'payloadID="[^"]*"', 'payloadID="*"', text)
+    text = re.sub(r'timestamp="[^"]*"', 'timestamp="*"', text)
+    return re.sub(r">[a-z2-7]{16}-(\d+)<", r">REF-\1<", text).encode("utf-8")
+
+
+def test_both_encodings_decode_back_to_the_same_document(table: Table, shop_headers: dict[str, str]) -> None:
+    # Given the same cart returned once urlencoded and once base64
+    documents = []
+    partner = register(table)
+    for field, encoding in (("cxml-urlencoded", "urlencoded"), ("cXML-base64", "base64")):
+        from punchout.store.partners import PartnerRepository
+
+        partner = PartnerRepository(table).update(
+            partner.model_copy(update={"cart_field_name": field, "cart_encoding": encoding})
+        )
+        shop = Shop(shop_headers, open_session_with(setup_document()))
+        shop.put_lines(*RICH_LINES, **RICH_CART)
+        documents.append(ReturnPage.of(shop.checkout()).document(partner))
+    # When both posted values are decoded
+    urlencoded, base64_encoded = documents
+    # Then they are the same UTF-8 document, byte for byte apart from ids and time
+    assert _normalised(urlencoded) == _normalised(base64_encoded)
+    assert "Café µ 日本".encode() in urlencoded
+
+
+# --- the page: nothing in it runs but our script --------------------------------------------------
+
+
+def _scripts(page: ReturnPage) -> list[Any]:
+    return page.tree.xpath("//script")
+
+
+def _event_handlers(page: ReturnPage) -> list[str]:
+    return [name for element in page.tree.iter() for name in element.attrib if name.lower().startswith("on")]
+
+
+@pytest.mark.parametrize("encoding", ["urlencoded", "base64"])
+def test_markup_in_a_description_stays_inert(checkout: Checkout, encoding: str) -> None:
+    # Given a line whose description tries to close the field and open a script
+    returned = checkout(line(description=INJECTION), partner={"cart_encoding": encoding})
+    # When the page is parsed as a browser would
+    page = returned.page
+    # Then the only script is ours (with the nonce), no element has event handlers,
+    # and the description arrives in the cart unchanged
+    assert len(_scripts(page)) == 1
+    assert _scripts(page)[0].get("nonce")
+    assert not _event_handlers(page)
+    assert "<script>alert" not in page.html
+    assert returned.tree.xpath("string(//ItemIn/ItemDetail/Description)") == INJECTION
+
+
+def test_markup_in_the_return_url_stays_inert(checkout: Checkout) -> None:
+    # Given a BrowserFormPost (on an allowed host) whose query tries to break out of the attribute
+    returned = checkout(line(), setup={"browser_form_post": HOSTILE_RETURN_URL})
+    page = returned.page
+    # When the page is parsed as a browser would
+    # Then the form posts to exactly that URL, and nothing in it runs
+    assert page.form.get("action") == HOSTILE_RETURN_URL
+    assert len(_scripts(page)) == 1
+    assert not _event_handlers(page)
+    assert page.tree.xpath("count(//img)") == 0
+
+
+def test_markup_in_the_return_frame_stays_inert(checkout: Checkout) -> None:
+    # Given a ReturnFrame Extrinsic that tries to add an attribute
+    frame = 'top" onfocus="alert(1)" autofocus="'
+    returned = checkout(line(), setup={"extrinsics": [Extrinsic(name="ReturnFrame", value=frame)]})
+    # When the page is parsed
+    # Then the target is that text, and no handler was added
+    assert returned.page.form.get("target") == frame
+    assert not _event_handlers(returned.page)
+
+
+def test_script_nonce_matches_the_policy(checkout: Checkout) -> None:
+    # Given a returned cart
+    page = checkout(line()).page
+    # When the page's script and style are compared with its Content-Security-Policy
+    nonce = _scripts(page)[0].get("nonce")
+    # Then the policy allows scripts and styles by that nonce only
+    assert len(nonce) >= 16
+    assert page.directive("script-src") == f"'nonce-{nonce}'"
+    assert page.directive("style-src") == f"'nonce-{nonce}'"
+    assert page.tree.xpath("//style")[0].get("nonce") == nonce
+    assert page.directive("default-src") == "'none'"
+    assert "unsafe-inline" not in page.csp
+
+
+def test_each_page_has_a_fresh_nonce(checkout: Checkout, table: Table, shop_headers: dict[str, str]) -> None:
+    # Given two returned carts
+    first = checkout(line()).page
+    second = ReturnPage.of(Shop(shop_headers, open_session_with(setup_document())).checkout(line()))
+    # When their nonces are compared
+    # Then they differ
+    assert _scripts(first)[0].get("nonce") != _scripts(second)[0].get("nonce")
+
+
+def test_form_action_is_limited_to_the_return_origin(checkout: Checkout) -> None:
+    # Given a BrowserFormPost with a port and a path
+    returned = checkout(line(), setup={"browser_form_post": "https://buyer.example.com:8443/cart/in?x=1"})
+    # When the policy is read
+    # Then forms may post to that origin only
+    assert returned.page.directive("form-action") == "https://buyer.example.com:8443"
+
+
+def test_frame_ancestors_are_the_partners_hosts(checkout: Checkout) -> None:
+    # Given a partner with two allowed hosts, one a wildcard
+    returned = checkout(line(), partner={"browser_form_post_hosts": ["buyer.example.com", "*.procure.example"]})
+    # When the policy is read
+    # Then exactly those hosts may frame the page, over https
+    assert returned.page.directive("frame-ancestors").split() == [
+        "https://buyer.example.com",
+        "https://*.procure.example",
+    ]
+
+
+def test_frame_ancestors_include_http_for_partners_allowed_http(checkout: Checkout) -> None:
+    # Given a partner marked for plain http
+    returned = checkout(line(), partner={"allow_http": True})
+    # When the policy is read
+    # Then its hosts may frame the page over http too
+    assert set(returned.page.directive("frame-ancestors").split()) == {
+        "https://buyer.example.com",
+        "http://buyer.example.com",
+    }
+
+
+def test_page_has_a_visible_submit_button(checkout: Checkout) -> None:
+    # Given a returned cart
+    page = checkout(line()).page
+    # When the form's buttons are read
+    buttons = page.form.xpath(".//button[@type='submit'] | .//input[@type='submit']")
+    # Then there is a submit button, not hidden, with a label, for browsers without JavaScript
+    assert len(buttons) == 1
+    button = buttons[0]
+    assert button.get("hidden") is None
+    assert "display:none" not in (button.get("style") or "").replace(" ", "")
+    assert (button.text_content() or button.get("value") or "").strip()
+    assert not button.xpath("ancestor::noscript")
+
+
+def test_return_frame_sets_the_form_target(checkout: Checkout) -> None:
+    # Given a setup request with a ReturnFrame Extrinsic
+    returned = checkout(line(), setup={"extrinsics": [Extrinsic(name="ReturnFrame", value="_top")]})
+    # When the form is read
+    # Then it targets that frame
+    assert returned.page.form.get("target") == "_top"
+
+
+def test_no_return_frame_no_target(checkout: Checkout) -> None:
+    # Given a setup request without ReturnFrame
+    returned = checkout(line())
+    # When the form is read
+    # Then it posts in its own window
+    assert returned.page.form.get("target") is None
+
+
+def test_page_is_not_cached_nor_sniffed(checkout: Checkout) -> None:
+    # Given a returned cart
+    response = checkout(line()).response
+    # When the page's headers are read
+    # Then it is never cached, never sniffed, and sends no referrer
+    assert response_header(response, "Cache-Control") == "no-store"
+    assert response_header(response, "X-Content-Type-Options") == "nosniff"
+    assert response_header(response, "Referrer-Policy") == "no-referrer"
+    assert (response_header(response, "Content-Type") or "").startswith("text/html")

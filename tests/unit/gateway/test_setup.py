@@ -1,0 +1,358 @@
+"""``POST /cxml/setup`` and ``POST /cxml/profile`` (issue 3, "Routes").
+
+Every answer, errors included, is a well-formed cXML document whose HTTP status mirrors its code;
+``helpers.cxml`` checks both for every answer read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from lxml import etree
+
+import setup_request.handler
+from punchout.cxml import StatusCode
+from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse
+from punchout.settings import clear_settings_cache
+from punchout.store.dynamo import Table
+from tests.support import builders
+from tests.unit.gateway.helpers import (
+    BASE_URL,
+    DEFAULT_RETURN_URL,
+    ReturnPage,
+    Shop,
+    call,
+    cxml,
+    line,
+    open_session,
+    post_setup,
+    register,
+    response_header,
+    session_from_start,
+    start_token,
+)
+
+
+def _setup(**changes: Any) -> tuple[int, str]:
+    answer = post_setup(builders.setup_request(**changes))
+    return answer.status.code, answer.status.message
+
+
+# --- create ---------------------------------------------------------------------------------------
+
+
+def test_create_answers_a_start_page_under_punchout_start(partner: Any) -> None:
+    # Given a registered partner
+    # When it sends a create request
+    answer = post_setup(builders.setup_request())
+    # Then it gets 200 and a StartPage URL on our public base URL
+    assert answer.status.code == 200
+    assert isinstance(answer.response, PunchOutSetupResponse)
+    assert answer.response.start_page_url.startswith(f"{BASE_URL}/punchout/start/")
+
+
+def test_setup_response_declares_the_partners_cxml_version(table: Table) -> None:
+    # Given a partner configured for cXML 1.2.069
+    register(table, cxml_version="1.2.069")
+    # When it opens a session
+    response = call("POST", "/cxml/setup", builders.setup_request())
+    # Then the answer declares that version in its DOCTYPE
+    assert "/cXML/1.2.069/cXML.dtd" in response["body"].split("<cXML", 1)[0]
+
+
+def test_each_create_gets_its_own_start_page(partner: Any) -> None:
+    # Given a registered partner
+    # When it sends the same create request twice
+    first = start_token(post_setup(builders.setup_request()))
+    second = start_token(post_setup(builders.setup_request()))
+    # Then the two start links differ
+    assert first != second
+
+
+def test_source_operation_is_450(partner: Any) -> None:
+    # Given a registered partner
+    # When it asks for a sourcing session
+    response = call("POST", "/cxml/setup", builders.setup_request("source"))
+    # Then it is told the operation is not implemented (HTTP 400: a final refusal)
+    assert cxml(response).status.code == 450
+    assert response["statusCode"] == 400
+
+
+# --- where the cart goes --------------------------------------------------------------------------
+
+
+def test_browser_form_post_on_another_host_is_403_naming_the_host(partner: Any) -> None:
+    # Given a partner whose carts may go to buyer.example.com only
+    # When a request asks for the cart at another host
+    code, message = _setup(browser_form_post="https://attacker.example.net/steal?x=1")
+    # Then it is forbidden, and the text names the refused host
+    assert code == 403
+    assert "attacker.example.net" in message
+
+
+def test_browser_form_post_on_a_subdomain_of_an_allowed_host_is_refused(partner: Any) -> None:
+    # Given a partner allowed to receive carts at exactly buyer.example.com
+    # When a request names a subdomain of it
+    code, _ = _setup(browser_form_post="https://evil.buyer.example.com/return")
+    # Then it is forbidden (only "*.host" entries allow subdomains)
+    assert code == 403
+
+
+def test_wildcard_host_allows_subdomains(table: Table) -> None:
+    # Given a partner allowed to receive carts at *.buyer.example.com
+    register(table, browser_form_post_hosts=["*.buyer.example.com"])
+    # When a request names a subdomain
+    code, _ = _setup(browser_form_post="https://eu1.buyer.example.com/return")
+    # Then it is accepted
+    assert code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Browsers treat "\" as "/" in http(s) URLs: these go to attacker.example.net
+        "https://attacker.example.net\\@buyer.example.com/return",
+        "https://attacker.example.net\\.buyer.example.com/return",
+        # user info in front of an allowed host name
+        "https://buyer.example.com@attacker.example.net/return",
+        "https://buyer.example.com:x@attacker.example.net/return",
+    ],
+)
+def test_browser_form_post_disguised_as_an_allowed_host_is_refused(table: Table, url: str) -> None:
+    # Given a partner allowed to receive carts at buyer.example.com and its subdomains
+    register(table, browser_form_post_hosts=["buyer.example.com", "*.buyer.example.com"])
+    # When the BrowserFormPost only looks like an allowed host to a naive parser
+    code, _ = _setup(browser_form_post=url)
+    # Then it is forbidden
+    assert code == 403
+
+
+def test_http_browser_form_post_is_refused_by_default(partner: Any) -> None:
+    # Given a partner not marked for plain http
+    # When its request asks for the cart over http on an allowed host
+    code, message = _setup(browser_form_post="http://buyer.example.com/return")
+    # Then it is forbidden
+    assert code == 403
+    assert "buyer.example.com" in message
+
+
+def test_http_browser_form_post_is_accepted_when_the_partner_allows_http(table: Table) -> None:
+    # Given a partner explicitly marked for plain http (a test system)
+    register(table, allow_http=True)
+    # When its request asks for the cart over http
+    code, _ = _setup(browser_form_post="http://buyer.example.com/return")
+    # Then it is accepted
+    assert code == 200
+
+
+def test_browser_form_post_that_is_not_a_url_is_400(partner: Any) -> None:
+    # Given a registered partner
+    # When the BrowserFormPost holds no URL at all (a template placeholder)
+    code, message = _setup(browser_form_post="HOOK PLACEHOLDER")
+    # Then it is a bad request, and the text says what is wrong
+    assert code == 400
+    assert "BrowserFormPost" in message
+
+
+def test_without_browser_form_post_the_default_return_url_is_used(table: Table, shop_headers: dict[str, str]) -> None:
+    # Given a partner with a default return URL
+    partner = register(table, default_return_url=DEFAULT_RETURN_URL)
+    # When it sends a create request without BrowserFormPost, and the cart is returned
+    session_id, _ = open_session(browser_form_post=None)
+    page = ReturnPage.of(Shop(shop_headers, session_id).checkout(line()))
+    # Then the cart is posted to the default return URL
+    assert page.form.get("action") == DEFAULT_RETURN_URL
+    assert partner.default_return_url == DEFAULT_RETURN_URL
+
+
+@pytest.mark.parametrize("operation", ["create", "edit"])
+def test_without_browser_form_post_or_default_create_and_edit_are_400(partner: Any, operation: str) -> None:
+    # Given a partner without a default return URL
+    # When it sends a create or edit request without BrowserFormPost
+    items = [builders.item_out("P1", "1", auxiliary="abcdefghijklmnop-1")]
+    code, message = _setup(operation=operation, browser_form_post=None, items=items)
+    # Then it is a bad request naming the missing BrowserFormPost
+    assert code == 400
+    assert "BrowserFormPost" in message
+
+
+# --- permissions of edit and inspect --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("allowed", "operation"),
+    [("create", "edit"), ("create", "inspect"), ("inspect", "edit")],
+)
+def test_operation_beyond_what_the_partners_carts_allow_is_412(table: Table, allowed: str, operation: str) -> None:
+    # Given a partner whose carts allow only `allowed`
+    register(table, operation_allowed=allowed)
+    # When it asks to reopen a cart with a stronger operation
+    items = [builders.item_out("P1", "1", auxiliary="abcdefghijklmnop-1")]
+    code, _ = _setup(operation=operation, items=items)
+    # Then the precondition fails
+    assert code == 412
+
+
+# --- documents the setup route does not take ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"this is not XML", b"<cXML><Request>", b"", b"\x00\xff\xfe"],
+    ids=["text", "unclosed", "empty", "binary"],
+)
+def test_garbage_body_is_406(partner: Any, body: bytes) -> None:
+    # Given a registered partner
+    # When the body is not an XML document at all
+    answer = cxml(call("POST", "/cxml/setup", body, binary=True))
+    # Then it is not acceptable
+    assert answer.status.code == 406
+
+
+def test_entity_expansion_is_refused_with_406(partner: Any) -> None:
+    # Given a registered partner
+    # When a document declares entities (billion laughs, XXE)
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE cXML [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>'
+        b'<cXML payloadID="x" timestamp="2026-01-01T00:00:00+00:00"><Header/>&b;</cXML>'
+    )
+    # Then it is refused as not acceptable, never expanded
+    assert cxml(call("POST", "/cxml/setup", body)).status.code == 406
+
+
+def test_order_request_at_the_setup_url_is_450(partner: Any) -> None:
+    # Given a registered partner
+    # When it sends an OrderRequest to /cxml/setup
+    body = builders.order_request("PO-1", [builders.item_out("P1", "1", price="1.00", line=1)])
+    response = call("POST", "/cxml/setup", body)
+    # Then it is told this URL does not take that request
+    assert cxml(response).status.code == 450
+    assert response["statusCode"] == 400
+
+
+def test_setup_request_at_the_profile_url_is_450(partner: Any) -> None:
+    # Given a registered partner
+    # When it sends a PunchOutSetupRequest to /cxml/profile
+    answer = cxml(call("POST", "/cxml/profile", builders.setup_request()))
+    # Then it is told this URL does not take that request
+    assert answer.status.code == 450
+
+
+def test_unknown_request_is_450_even_unauthenticated(partner: Any) -> None:
+    # Given a registered partner
+    # When a request of a kind we do not know arrives
+    body = (
+        b'<?xml version="1.0"?><cXML payloadID="x" timestamp="2026-01-01T00:00:00+00:00">'
+        b"<Header/><Request><StatusUpdateRequest/></Request></cXML>"
+    )
+    # Then it is a 450
+    assert cxml(call("POST", "/cxml/setup", body)).status.code == 450
+
+
+# --- ProfileRequest -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/cxml/profile", "/cxml/setup"])
+def test_profile_lists_our_transactions_with_absolute_https_urls(partner: Any, path: str) -> None:
+    # Given a registered partner
+    # When it sends a ProfileRequest
+    answer = cxml(call("POST", path, builders.profile_request()))
+    # Then the ProfileResponse lists every transaction we take, at absolute https URLs
+    assert answer.status.code == 200
+    assert isinstance(answer.response, ProfileResponse)
+    urls = {t.request_name: t.url for t in answer.response.transactions}
+    assert urls == {
+        "ProfileRequest": f"{BASE_URL}/cxml/profile",
+        "PunchOutSetupRequest": f"{BASE_URL}/cxml/setup",
+        "OrderRequest": f"{BASE_URL}/cxml/order",
+    }
+    assert all(urlsplit(url).scheme == "https" and urlsplit(url).netloc for url in urls.values())
+
+
+def test_profile_urls_follow_the_public_base_url(partner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given the gateway runs behind a custom domain
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://punchout.supplier.example/")
+    clear_settings_cache()
+    # When a ProfileRequest arrives
+    answer = cxml(call("POST", "/cxml/profile", builders.profile_request()))
+    # Then its URLs use that domain
+    assert isinstance(answer.response, ProfileResponse)
+    assert {t.url for t in answer.response.transactions} >= {"https://punchout.supplier.example/cxml/setup"}
+
+
+# --- every answer is cXML, with the HTTP status mirroring its code --------------------------------
+
+
+ERROR_CASES: dict[str, tuple[str, bytes, int]] = {
+    "ok": ("/cxml/setup", builders.setup_request(), 200),
+    "not xml": ("/cxml/setup", b"garbage", 406),
+    "unauthorised": ("/cxml/setup", builders.setup_request(secret="wrong"), 401),
+    "forbidden host": ("/cxml/setup", builders.setup_request(browser_form_post="https://elsewhere.example/"), 403),
+    "no return url": ("/cxml/setup", builders.setup_request(browser_form_post=None), 400),
+    "source": ("/cxml/setup", builders.setup_request("source"), 450),
+    "edit nothing known": (
+        "/cxml/setup",
+        builders.setup_request("edit", items=[builders.item_out("P1", "1", auxiliary="zzzzzzzzzzzzzzzz-1")]),
+        412,
+    ),
+    "profile": ("/cxml/profile", builders.profile_request(), 200),
+    "profile unauthorised": ("/cxml/profile", builders.profile_request(secret=None), 401),
+}
+
+
+@pytest.mark.parametrize("case", ERROR_CASES)
+def test_every_answer_is_cxml_with_the_mirrored_http_status(partner: Any, case: str) -> None:
+    # Given a registered partner
+    path, body, expected = ERROR_CASES[case]
+    # When a request succeeds or fails
+    response = call("POST", path, body)
+    answer = cxml(response)
+    # Then the answer is a cXML Response whose code is the expected one and whose HTTP status mirrors it
+    assert answer.status.code == expected
+    assert response["statusCode"] == StatusCode(expected).http_status
+    assert response["body"].startswith('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE cXML SYSTEM ')
+    assert response_header(response, "Cache-Control") == "no-store"
+
+
+def test_unexpected_failure_is_a_cxml_500(partner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given DynamoDB fails while a session is opened
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("DynamoDB is down at internal-host-42")
+
+    monkeypatch.setattr(setup_request.handler.service().sessions, "create", broken)
+    # When a setup request arrives
+    response = call("POST", "/cxml/setup", builders.setup_request())
+    answer = cxml(response)
+    # Then the buyer gets a retryable cXML 500 that leaks nothing about the failure
+    assert (answer.status.code, response["statusCode"]) == (500, 500)
+    assert "internal-host-42" not in response["body"]
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("case", ERROR_CASES)
+def test_every_answer_is_dtd_valid(partner: Any, dtd: Callable[[str], etree.DTD], case: str) -> None:
+    # Given a registered partner (cXML 1.2.014)
+    path, body, _ = ERROR_CASES[case]
+    # When a request succeeds or fails
+    answer = call("POST", path, body)["body"].encode()
+    # Then the answer is valid against the DTD of the version it declares
+    root = etree.fromstring(answer, etree.XMLParser(no_network=True, load_dtd=False, resolve_entities=False))
+    system_url = str(root.getroottree().docinfo.system_url)  # type: ignore[union-attr]
+    version = system_url.split("/cXML/")[1].split("/")[0]
+    validator = dtd(version)
+    assert validator.validate(root), validator.error_log
+
+
+def test_iso_8859_1_document_arrives_intact_as_binary(partner: Any, shop_headers: dict[str, str]) -> None:
+    # Given a setup request in ISO-8859-1 with non-ASCII text, delivered base64-encoded by API Gateway
+    text = builders.setup_request().decode("utf-8")
+    text = text.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"').replace(">jbuyer<", ">jmüller<")
+    body = text.encode("iso-8859-1")
+    # When it is sent
+    answer = cxml(call("POST", "/cxml/setup", body, binary=True))
+    # Then it is accepted and the text is decoded by its declared encoding
+    session_id = session_from_start(start_token(answer))
+    assert Shop(shop_headers, session_id).context()["user"]["unique_name"] == "jmüller"

@@ -1,0 +1,409 @@
+"""The shop API: ``/shop/sessions/{id}``, its cart and transfer, and ``/shop/openapi.json``."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from order_message import openapi
+from punchout.store.api_keys import ApiKeyRepository
+from punchout.store.dynamo import Table
+from tests.support import builders
+from tests.unit.gateway.helpers import (
+    BASE_URL,
+    ReturnPage,
+    Shop,
+    body_json,
+    call,
+    configure,
+    follow,
+    line,
+    message_tree,
+    open_session,
+    open_session_with,
+    register,
+    response_header,
+    setup_document,
+    shop_key,
+)
+
+# --- API keys -------------------------------------------------------------------------------------
+
+
+def _shop_routes(session_id: str) -> list[tuple[str, str, str | None]]:
+    return [
+        ("GET", f"/shop/sessions/{session_id}", None),
+        ("PUT", f"/shop/sessions/{session_id}/cart", json.dumps({"lines": [line()]})),
+        ("POST", f"/shop/sessions/{session_id}/transfer", ""),
+    ]
+
+
+@pytest.mark.parametrize("route", [0, 1, 2], ids=["get", "put", "transfer"])
+@pytest.mark.parametrize(
+    "key",
+    ["missing", "wrong", "revoked"],
+)
+def test_shop_routes_need_a_valid_api_key(shop: Shop, table: Table, route: int, key: str) -> None:
+    # Given an open session, and a shop key that is missing, wrong or revoked
+    headers = {"Content-Type": "application/json"}
+    if key == "wrong":
+        headers["x-api-key"] = shop.headers["x-api-key"] + "x"
+    elif key == "revoked":
+        api_key, raw = ApiKeyRepository(table).create("old shop")
+        ApiKeyRepository(table).revoke(api_key.id)
+        headers["x-api-key"] = raw
+    method, path, body = _shop_routes(shop.session_id)[route]
+    # When the shop calls the route with it
+    response = call(method, path, body, headers)
+    # Then it is refused with a JSON 401, and the session is untouched
+    assert response["statusCode"] == 401
+    assert response_header(response, "Content-Type") == "application/json"
+    assert body_json(response)["error"]["status"] == 401
+    assert shop.context()["status"] == "open"
+    assert shop.context()["cart"] is None
+
+
+def test_api_key_header_name_is_case_insensitive(shop: Shop) -> None:
+    # Given a valid key sent as X-API-Key
+    headers = {"X-API-Key": shop.headers["x-api-key"]}
+    # When the shop reads its session
+    response = call("GET", f"/shop/sessions/{shop.session_id}", headers=headers)
+    # Then it is accepted
+    assert response["statusCode"] == 200
+
+
+def test_unknown_session_is_404(partner: Any, shop_headers: dict[str, str]) -> None:
+    # Given no such session
+    # When the shop reads it
+    response = Shop(shop_headers, "nosuchsession0123456789abcdefghijklmnopqrs").get()
+    # Then it is a JSON 404
+    assert response["statusCode"] == 404
+    assert body_json(response)["error"]["status"] == 404
+
+
+# --- the session context --------------------------------------------------------------------------
+
+
+def test_context_names_partner_operation_and_mode(shop: Shop) -> None:
+    # Given a create session of the default partner
+    # When the shop reads it
+    context = shop.context()
+    # Then it names the partner, the operation and the deployment mode, and is writable
+    assert context["id"] == shop.session_id
+    assert context["partner"] == {"id": "acme", "name": "Acme Procurement"}
+    assert (context["operation"], context["deployment_mode"], context["read_only"]) == ("create", "production", False)
+    assert context["status"] == "open"
+    assert context["currency"] == "USD"
+
+
+def test_context_has_the_user_from_extrinsics_and_contact(shop: Shop) -> None:
+    # Given a setup request with UserEmail and UniqueName Extrinsics and an endUser Contact
+    # When the shop reads the session
+    user = shop.context()["user"]
+    # Then the user's email, name and unique name are there
+    assert user["email"] == "jane.buyer@acme.example"
+    assert user["name"] == "Jane Buyer"
+    assert user["unique_name"] == "jbuyer"
+
+
+def test_context_user_falls_back_to_ship_to(partner: Any, shop_headers: dict[str, str]) -> None:
+    # Given a setup request whose only trace of the user is in ShipTo
+    body = setup_document(extrinsics=[], contacts=[])
+    # When the shop reads the session
+    user = Shop(shop_headers, open_session_with(body)).context()["user"]
+    # Then the ship-to email and DeliverTo name are used
+    assert user["email"] == "receiving@acme.example"
+    assert user["name"] == "Jane Buyer"
+
+
+def test_context_has_ship_to_extrinsics_and_expiry(shop: Shop) -> None:
+    # Given a setup request with a ShipTo and Extrinsics
+    # When the shop reads the session
+    context = shop.context()
+    # Then the address, every Extrinsic and the expiry are there
+    assert context["ship_to"]["name"] == "Acme HQ"
+    assert context["ship_to"]["postal_address"]["city"] == "Springfield"
+    assert context["ship_to"]["postal_address"]["iso_country_code"] == "US"
+    assert context["extrinsics"] == {
+        "UserEmail": "jane.buyer@acme.example",
+        "UniqueName": "jbuyer",
+        "CostCenter": "CC-100",
+    }
+    assert context["expires_at"]
+
+
+def test_context_shows_the_stored_cart(shop: Shop) -> None:
+    # Given a stored cart
+    shop.put_lines(line("P1", "2", "3.50"))
+    # When the shop reads the session
+    cart = shop.context()["cart"]
+    # Then the cart is there, in the partner's default currency
+    assert [(ln["supplier_part_id"], Decimal(ln["quantity"])) for ln in cart["lines"]] == [("P1", Decimal(2))]
+    assert cart["currency"] == "USD"
+
+
+# --- storing the cart -----------------------------------------------------------------------------
+
+
+def test_put_cart_answers_a_summary(shop: Shop) -> None:
+    # Given an open session
+    # When the shop stores a cart of two lines
+    response = shop.put_lines(line("P1", "3", "0.10"), line("P2", "1", "2.00"))
+    # Then the answer sums it up in Decimal
+    summary = body_json(response)
+    assert summary["line_count"] == 2
+    assert Decimal(summary["total"]) == Decimal("2.30")
+    assert summary["currency"] == "USD"
+    assert summary["revision"] == 1
+
+
+def test_put_cart_replaces_the_previous_cart(shop: Shop) -> None:
+    # Given a stored cart
+    shop.put_lines(line("P1"), line("P2"))
+    # When the shop stores another one
+    summary = body_json(shop.put_lines(line("P3")))
+    # Then the session holds only the new one, at the next revision
+    assert summary["revision"] == 2
+    assert [ln["supplier_part_id"] for ln in shop.context()["cart"]["lines"]] == ["P3"]
+
+
+@pytest.mark.parametrize(
+    ("cart", "location"),
+    [
+        ({"lines": [line(quantity="-1")]}, "lines.0.quantity"),
+        ({"lines": [line(quantity="0")]}, "lines.0.quantity"),
+        ({"lines": [line(price="abc")]}, "lines.0.unit_price"),
+        ({"lines": [line(), {"quantity": "1", "unit_price": "1", "description": "x"}]}, "lines.1.supplier_part_id"),
+        ({"lines": [line(description="")]}, "lines.0.description"),
+        ({"lines": [line(currency="usd")]}, "lines.0.currency"),
+        ({"lines": [line(unexpected="field")]}, "lines.0.unexpected"),
+        ({"lines": [line()], "currency": "EURO"}, "currency"),
+        ({"lines": "not a list"}, "lines"),
+    ],
+    ids=[
+        "negative",
+        "zero",
+        "price",
+        "missing-part",
+        "empty-description",
+        "currency-case",
+        "extra",
+        "cart-currency",
+        "lines",
+    ],
+)
+def test_invalid_cart_is_422_with_locations(shop: Shop, cart: dict[str, Any], location: str) -> None:
+    # Given an open session
+    # When the shop stores an invalid cart
+    response = shop.put(cart)
+    # Then it is refused with 422, naming where each problem is
+    assert response["statusCode"] == 422, response
+    errors = body_json(response)["error"]["errors"]
+    assert location in [e["location"] for e in errors], errors
+    assert shop.context()["cart"] is None
+
+
+@pytest.mark.parametrize("body", ["", "not json", "null", "[]"], ids=["empty", "text", "null", "list"])
+def test_cart_body_that_is_not_an_object_is_422(shop: Shop, body: str) -> None:
+    # Given an open session
+    # When the shop sends a body that is not a cart object
+    response = shop.put(body)
+    # Then it is refused with 422
+    assert response["statusCode"] == 422
+
+
+def test_mixed_currencies_are_422(shop: Shop) -> None:
+    # Given an open session
+    # When the shop stores lines in two currencies
+    response = shop.put({"lines": [line("P1", currency="USD"), line("P2", currency="EUR")]})
+    # Then it is refused: a cXML cart has one Total and one currency
+    assert response["statusCode"] == 422
+    assert "currency" in body_json(response)["error"]["message"]
+
+
+def test_line_currency_must_match_the_cart_currency(shop: Shop) -> None:
+    # Given an open session
+    # When the cart says EUR but a line says USD
+    response = shop.put({"currency": "EUR", "lines": [line("P1", currency="USD")]})
+    # Then it is refused
+    assert response["statusCode"] == 422
+
+
+def test_lines_in_one_foreign_currency_make_the_cart_currency(shop: Shop) -> None:
+    # Given a partner whose default currency is USD
+    # When every line is in EUR and the cart names no currency
+    summary = body_json(shop.put_lines(line("P1", currency="EUR"), line("P2", currency="EUR")))
+    # Then the cart is in EUR
+    assert summary["currency"] == "EUR"
+
+
+def test_line_without_classification_needs_a_partner_default(table: Table, shop_headers: dict[str, str]) -> None:
+    # Given a partner without a default classification
+    register(table, default_classification=None)
+    session_id, _ = open_session()
+    # When the shop stores a line without classification
+    response = Shop(shop_headers, session_id).put({"lines": [line("P1"), line("P2")]})
+    # Then it is refused, naming the line
+    assert response["statusCode"] == 422
+    assert "P1" in body_json(response)["error"]["message"]
+
+
+def test_line_with_classification_needs_no_partner_default(table: Table, shop_headers: dict[str, str]) -> None:
+    # Given a partner without a default classification
+    register(table, default_classification=None)
+    session_id, _ = open_session()
+    # When every line brings its own classification
+    response = Shop(shop_headers, session_id).put({"lines": [line("P1", classification={"value": "44121700"})]})
+    # Then the cart is stored
+    assert response["statusCode"] == 200
+
+
+def test_cart_over_the_line_limit_is_422(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given carts limited to 3 lines
+    configure(monkeypatch, MAX_CART_LINES="3")
+    # When the shop stores 4
+    response = shop.put({"lines": [line(f"P{i}") for i in range(4)]})
+    # Then it is refused
+    assert response["statusCode"] == 422
+
+
+# --- transfer -------------------------------------------------------------------------------------
+
+
+def test_transfer_returns_a_one_time_return_url(shop: Shop) -> None:
+    # Given a stored cart
+    shop.put_lines(line())
+    # When the shop transfers it
+    response = shop.transfer()
+    # Then it gets the return URL to send the browser to
+    assert response["statusCode"] == 200
+    assert body_json(response)["return_url"].startswith(f"{BASE_URL}/punchout/return/")
+
+
+def test_transfer_freezes_the_session(shop: Shop) -> None:
+    # Given a transferred cart
+    shop.put_lines(line())
+    shop.return_url()
+    # When the shop reads the session
+    # Then it is transferred
+    assert shop.context()["status"] == "transferred"
+
+
+def test_transfer_twice_is_409(shop: Shop) -> None:
+    # Given a transferred cart
+    shop.put_lines(line())
+    shop.return_url()
+    # When the shop transfers again
+    response = shop.transfer()
+    # Then it conflicts
+    assert response["statusCode"] == 409
+
+
+def test_put_after_transfer_is_409(shop: Shop) -> None:
+    # Given a transferred cart
+    shop.put_lines(line())
+    shop.return_url()
+    # When the shop changes the cart
+    response = shop.put({"lines": [line("P9")]})
+    # Then it conflicts, and the transferred cart stays
+    assert response["statusCode"] == 409
+    assert [ln["supplier_part_id"] for ln in shop.context()["cart"]["lines"]] == ["P1"]
+
+
+def test_cancel_returns_an_empty_cart(shop: Shop, partner: Any) -> None:
+    # Given a stored cart
+    shop.put_lines(line("P1", "2", "5.00"))
+    # When the shop cancels, and the browser follows the return link
+    page = ReturnPage.of(follow(shop.return_url(cancel=True)))
+    # Then an empty cart is posted: no lines, total 0
+    posted = message_tree(page.document(partner))
+    assert posted.xpath("count(//ItemIn)") == 0
+    assert Decimal(posted.xpath("string(//PunchOutOrderMessageHeader/Total/Money)")) == 0
+    assert shop.context()["status"] == "cancelled"
+
+
+def test_transfer_after_cancel_is_409(shop: Shop) -> None:
+    # Given a cancelled session
+    shop.return_url(cancel=True)
+    # When the shop transfers
+    # Then it conflicts
+    assert shop.transfer()["statusCode"] == 409
+
+
+def test_transfer_without_a_cart_returns_an_empty_cart(shop: Shop, partner: Any) -> None:
+    # Given a session where the shop stored nothing
+    # When it transfers
+    page = ReturnPage.of(follow(shop.return_url()))
+    # Then an empty cart is posted
+    assert message_tree(page.document(partner)).xpath("count(//ItemIn)") == 0
+
+
+def test_transfer_body_with_unknown_fields_is_422(shop: Shop) -> None:
+    # Given an open session
+    # When the transfer body has a field the API does not know
+    response = call("POST", f"/shop/sessions/{shop.session_id}/transfer", '{"cancle": true}', shop.headers)
+    # Then it is refused, and nothing was transferred
+    assert response["statusCode"] == 422
+    assert shop.context()["status"] == "open"
+
+
+def test_transfer_of_an_unknown_session_is_404(partner: Any, shop_headers: dict[str, str]) -> None:
+    # Given no such session
+    # When the shop transfers it
+    response = Shop(shop_headers, "nosuchsession0123456789abcdefghijklmnopqrs").transfer()
+    # Then it is a 404
+    assert response["statusCode"] == 404
+
+
+# --- OpenAPI --------------------------------------------------------------------------------------
+
+
+def test_openapi_document_is_served_without_a_key(partner: Any) -> None:
+    # Given the committed OpenAPI document
+    committed = (Path(openapi.__file__).with_name("openapi.json")).read_text(encoding="utf-8")
+    # When anyone fetches /shop/openapi.json
+    response = call("GET", "/shop/openapi.json")
+    # Then it is that document, as JSON
+    assert response["statusCode"] == 200
+    assert response_header(response, "Content-Type") == "application/json"
+    assert response["body"] == committed
+
+
+def test_committed_openapi_document_is_up_to_date() -> None:
+    # Given the committed OpenAPI document
+    committed = openapi.DOCUMENT.read_text(encoding="utf-8")
+    # When it is generated again from the models
+    # Then nothing changed (else: run `python -m order_message.openapi`)
+    assert committed == openapi.render()
+
+
+def test_openapi_document_describes_every_shop_route() -> None:
+    # Given the generated OpenAPI document
+    document = json.loads(openapi.render())
+    # When its paths are listed
+    # Then every shop route is described, behind the x-api-key scheme
+    assert {(p, m) for p, ms in document["paths"].items() for m in ms} == {
+        ("/shop/sessions/{id}", "get"),
+        ("/shop/sessions/{id}/cart", "put"),
+        ("/shop/sessions/{id}/transfer", "post"),
+        ("/shop/openapi.json", "get"),
+    }
+    assert document["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "x-api-key",
+    }
+
+
+def test_shop_key_of_one_shop_reads_any_session(table: Table, partner: Any) -> None:
+    # Given two API keys (two shops of the same supplier)
+    session_id, _ = open_session()
+    # When the second reads a session
+    response = Shop(shop_key(table), session_id).get()
+    # Then it may (keys are per supplier, not per session)
+    assert response["statusCode"] == 200
+    assert builders.SECRET not in response["body"]

@@ -1,0 +1,61 @@
+"""Order tests: the gateway's moto table plus the FIFO order queue and its dead-letter queue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from punchout.settings import clear_settings_cache
+from punchout.store.queue import sqs_client
+from tests.unit.gateway.conftest import _moto, aws, table  # noqa: F401 - fixtures shared with the gateway tests
+
+
+def _clear() -> None:
+    import order_request.handler
+
+    clear_settings_cache()
+    sqs_client.cache_clear()
+    order_request.handler.service.cache_clear()
+    order_request.handler.api_keys.cache_clear()
+
+
+@pytest.fixture
+def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # noqa: F811
+    client = boto3.client("sqs")
+    dead = client.create_queue(QueueName="orders-dlq.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
+    dead_arn = client.get_queue_attributes(QueueUrl=dead, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = client.create_queue(
+        QueueName="orders.fifo",
+        Attributes={
+            "FifoQueue": "true",
+            "ContentBasedDeduplication": "false",
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dead_arn, "maxReceiveCount": "5"}),
+        },
+    )["QueueUrl"]
+    monkeypatch.setenv("ORDER_QUEUE_URL", url)
+    monkeypatch.setenv("ORDER_DISPATCH_WAIT_SECONDS", "2")
+    monkeypatch.setenv("ORDER_DISPATCH_LEASE_SECONDS", "1")
+    _clear()
+    yield url
+    client.delete_queue(QueueUrl=url)
+    client.delete_queue(QueueUrl=dead)
+    _clear()
+
+
+def drain(url: str) -> list[dict[str, Any]]:
+    """Every message in the queue (received and deleted), as parsed JSON with its attributes."""
+    client = boto3.client("sqs")
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+        ).get("Messages", [])
+        if not batch:
+            return messages
+        for message in batch:
+            messages.append({"body": json.loads(message["Body"]), "attributes": message["Attributes"]})
+            client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

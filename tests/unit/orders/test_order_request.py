@@ -1,0 +1,199 @@
+"""OrderRequest intake: stored, queued once, reconciled with the cart (issue 4)."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from punchout.store.orders import OrderRepository
+from tests.support import builders
+from tests.unit.gateway.helpers import body_json, call, cxml, open_session, register, shop_key
+from tests.unit.orders.conftest import drain
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[3] / "functions/punchout/schemas/punchout.order.v1.json").read_text()
+)
+
+
+def post_order(body: bytes, content_type: str = "text/xml") -> dict[str, Any]:
+    import order_request.handler
+    from tests.support.events import LambdaContext, api_event
+
+    event = api_event("POST", "/cxml/order", body=body, headers={"Content-Type": content_type}, binary=True)
+    return order_request.handler.lambda_handler(event, LambdaContext())
+
+
+def status_of(response: dict[str, Any]) -> int:
+    return cxml(response).status.code
+
+
+def test_new_order_is_answered_200_and_queued_once_with_a_valid_message(table, queue_url):
+    # Given a registered partner
+    register(table)
+    # When it sends a new order
+    response = post_order(builders.order_request("PO-1", [builders.item_out("P1", "2", price="10.00")]))
+    # Then it gets 200 and the shop exactly one message that matches the published schema
+    assert status_of(response) == 200
+    assert response["statusCode"] == 200
+    messages = drain(queue_url)
+    assert len(messages) == 1
+    message = messages[0]["body"]
+    jsonschema.validate(message, SCHEMA)
+    assert message["order_id"] == "PO-1"
+    assert message["complete"] is True
+    assert message["reconciliation"]["from_punchout"] is False
+    assert [line["status"] for line in message["reconciliation"]["lines"]] == ["unmatched"]
+
+
+def test_same_document_again_is_200_without_a_second_message(table, queue_url):
+    register(table)
+    document = builders.order_request("PO-2", [builders.item_out("P1", "1", price="5.00")])
+    assert status_of(post_order(document)) == 200
+    assert status_of(post_order(document)) == 200
+    assert len(drain(queue_url)) == 1
+
+
+def test_same_key_with_other_content_is_409(table, queue_url):
+    register(table)
+    assert status_of(post_order(builders.order_request("PO-3", [builders.item_out("P1", "1", price="5.00")]))) == 200
+    changed = builders.order_request("PO-3", [builders.item_out("P1", "9", price="5.00")])
+    response = post_order(changed)
+    assert status_of(response) == 409
+    assert response["statusCode"] == 409
+    assert len(drain(queue_url)) == 1
+
+
+def test_update_of_an_unknown_order_is_417_and_nothing_is_queued(table, queue_url):
+    register(table)
+    update = builders.order_request(
+        "PO-404", [builders.item_out("P1", "1", price="5.00")], order_type="update", version=2, reference="x@y"
+    )
+    assert status_of(post_order(update)) == 417
+    assert drain(queue_url) == []
+
+
+def test_update_and_delete_follow_the_new_order_in_version_order(table, queue_url):
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    assert status_of(post_order(builders.order_request("PO-5", lines))) == 200
+    assert status_of(post_order(builders.order_request("PO-5", lines, order_type="update", version=2))) == 200
+    assert status_of(post_order(builders.order_request("PO-5", lines, order_type="delete", version=3))) == 200
+    messages = drain(queue_url)
+    assert [(m["body"]["type"], m["body"]["order_version"]) for m in messages] == [
+        ("new", 1),
+        ("update", 2),
+        ("delete", 3),
+    ]
+    assert len({m["attributes"]["MessageGroupId"] for m in messages}) == 1
+
+
+def test_pcard_number_is_masked_in_message_and_storage(table, queue_url):
+    register(table)
+    document = builders.order_request("PO-6", [builders.item_out("P1", "1", price="5.00")])
+    document = document.replace(
+        b"</BillTo>", b'</BillTo><Payment><PCard number="4111111111111111" expiration="2027-01-31"/></Payment>'
+    )
+    assert status_of(post_order(document)) == 200
+    message = drain(queue_url)[0]["body"]
+    assert message["payment_card"] == "************1111"
+    dump = json.dumps(table.client.scan(TableName=table.name)["Items"], default=str)
+    assert "4111111111111111" not in dump
+    record = OrderRepository(table).find(message["message_id"])
+    assert record is not None
+    raw = OrderRepository(table).raw(record)
+    assert b"4111111111111111" not in raw
+    assert builders.SECRET.encode() not in raw
+    assert b"************1111" in raw
+
+
+def test_round_trip_reconciliation_reports_exactly_the_four_differences(table, queue_url):
+    # Given a punchout cart of three lines, transferred and returned
+    register(table)
+    headers = shop_key(table)
+    session_id, _ = open_session()
+    cart = {
+        "lines": [
+            {"supplier_part_id": "A", "quantity": "1", "unit_price": "10.00", "description": "Alpha"},
+            {"supplier_part_id": "B", "quantity": "2", "unit_price": "20.00", "description": "Beta"},
+            {"supplier_part_id": "C", "quantity": "3", "unit_price": "30.00", "description": "Gamma"},
+            {"supplier_part_id": "D", "quantity": "4", "unit_price": "40.00", "description": "Delta"},
+        ]
+    }
+    assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
+    context = body_json(call("GET", f"/shop/sessions/{session_id}", headers=headers))
+    assert call("POST", f"/shop/sessions/{session_id}/transfer", "", headers)["statusCode"] == 200
+    # the returned lines carry our references <cart ref>-<line>
+    from punchout.store.sessions import SessionRepository
+
+    ref = SessionRepository(table).get(session_id).cart_ref  # type: ignore[union-attr]
+    assert context["id"] == session_id
+    # When approval changes one quantity (A), one price (B), removes one line (C), keeps D and adds E
+    order = builders.order_request(
+        "PO-RT",
+        [
+            builders.item_out("A", "5", auxiliary=f"{ref}-1", price="10.00", line=1),
+            builders.item_out("B", "2", auxiliary=f"{ref}-2", price="18.50", line=2),
+            builders.item_out("D", "4", auxiliary=f"{ref}-4", price="40.00", line=3),
+            builders.item_out("E", "1", price="7.00", line=4),
+        ],
+    )
+    assert status_of(post_order(order)) == 200
+    # Then the message shows exactly those four differences, cart and order values side by side
+    message = drain(queue_url)[0]["body"]
+    jsonschema.validate(message, SCHEMA)
+    reconciliation = message["reconciliation"]
+    assert reconciliation["from_punchout"] is True
+    by_part = {line["supplier_part_id"]: line for line in reconciliation["lines"]}
+    assert {part: line["status"] for part, line in by_part.items()} == {
+        "A": "quantity_changed",
+        "B": "price_changed",
+        "C": "removed",
+        "D": "unchanged",
+        "E": "added",
+    }
+    assert Decimal(by_part["A"]["cart"]["quantity"]) == 1 and Decimal(by_part["A"]["order"]["quantity"]) == 5
+    assert Decimal(by_part["B"]["cart"]["unit_price"]) == Decimal("20.00")
+    assert Decimal(by_part["B"]["order"]["unit_price"]) == Decimal("18.50")
+    assert by_part["C"]["order"] is None and Decimal(by_part["C"]["cart"]["quantity"]) == 3
+    assert by_part["E"]["cart"] is None
+    assert message["sessions"][0]["id"] == session_id
+    assert message["sessions"][0]["user"]["email"] == "jane.buyer@acme.example"
+
+
+def test_large_order_travels_as_a_claim_check_and_the_shop_can_fetch_it(table, queue_url):
+    register(table)
+    headers = shop_key(table)
+    items = [builders.item_out(f"P{n}", "1", price="1.00", line=n) for n in range(1, 2001)]
+    assert status_of(post_order(builders.order_request("PO-BIG", items, total="2000.00"))) == 200
+    message = drain(queue_url)[0]["body"]
+    jsonschema.validate(message, SCHEMA)
+    assert message["complete"] is False
+    assert message["lines"] is None
+    assert message["line_count"] == 2000
+    full = call("GET", f"/shop/orders/{message['message_id']}", headers=headers)
+    assert full["statusCode"] == 200, full
+    complete = body_json(full)
+    jsonschema.validate(complete, SCHEMA)
+    assert complete["complete"] is True
+    assert len(complete["lines"]) == 2000
+
+
+def test_shop_order_route_needs_the_api_key(table, queue_url):
+    register(table)
+    assert status_of(post_order(builders.order_request("PO-7", [builders.item_out("P1", "1", price="5.00")]))) == 200
+    message = drain(queue_url)[0]["body"]
+    response = call("GET", f"/shop/orders/{message['message_id']}")
+    assert response["statusCode"] == 401
+
+
+@pytest.mark.parametrize("secret", ["wrong", None])
+def test_orders_authenticate_like_setup(table, queue_url, secret):
+    register(table)
+    document = builders.order_request("PO-8", [builders.item_out("P1", "1", price="5.00")], secret=secret)
+    assert status_of(post_order(document)) == 401
+    assert drain(queue_url) == []
