@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,30 @@ def is_condition_failure(error: ClientError) -> bool:
     return False
 
 
+def _expressions(
+    condition: str | None, values: Mapping[str, Any] | None, names: Mapping[str, str] | None
+) -> dict[str, Any]:
+    arguments: dict[str, Any] = {}
+    if condition:
+        arguments["ConditionExpression"] = condition
+    if values:
+        arguments["ExpressionAttributeValues"] = dict(values)
+    if names:
+        arguments["ExpressionAttributeNames"] = dict(names)
+    return arguments
+
+
+@contextmanager
+def _conditional(condition: str | None) -> Iterator[None]:
+    """Turn DynamoDB's failed-condition errors into ConditionFailed; anything else propagates."""
+    try:
+        yield
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise ConditionFailed(condition) from None
+        raise
+
+
 class Table:
     """Thin typed helpers over one DynamoDB table."""
 
@@ -92,19 +117,9 @@ class Table:
         values: Mapping[str, Any] | None = None,
         names: Mapping[str, str] | None = None,
     ) -> None:
-        arguments: dict[str, Any] = {"TableName": self.name, "Item": item}
-        if condition:
-            arguments["ConditionExpression"] = condition
-        if values:
-            arguments["ExpressionAttributeValues"] = dict(values)
-        if names:
-            arguments["ExpressionAttributeNames"] = dict(names)
-        try:
-            self.client.put_item(**arguments)
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise ConditionFailed(condition) from None
-            raise
+        arguments = _expressions(condition, values, names)
+        with _conditional(condition):
+            self.client.put_item(TableName=self.name, Item=item, **arguments)
 
     def update(
         self,
@@ -116,35 +131,19 @@ class Table:
         values: Mapping[str, Any] | None = None,
         names: Mapping[str, str] | None = None,
     ) -> Item:
-        arguments: dict[str, Any] = {
-            "TableName": self.name,
-            "Key": key(pk, sk),
-            "UpdateExpression": expression,
-            "ReturnValues": "ALL_NEW",
-        }
-        if condition:
-            arguments["ConditionExpression"] = condition
-        if values:
-            arguments["ExpressionAttributeValues"] = dict(values)
-        if names:
-            arguments["ExpressionAttributeNames"] = dict(names)
-        try:
-            return self.client.update_item(**arguments)["Attributes"]
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise ConditionFailed(condition) from None
-            raise
+        arguments = _expressions(condition, values, names)
+        with _conditional(condition):
+            response = self.client.update_item(
+                TableName=self.name, Key=key(pk, sk), UpdateExpression=expression, ReturnValues="ALL_NEW", **arguments
+            )
+        return response["Attributes"]
 
     def delete(self, pk: str, sk: str) -> None:
         self.client.delete_item(TableName=self.name, Key=key(pk, sk))
 
     def transact(self, items: list[TransactWriteItemTypeDef]) -> None:
-        try:
+        with _conditional("transaction"):
             self.client.transact_write_items(TransactItems=items)
-        except ClientError as error:
-            if is_condition_failure(error):
-                raise ConditionFailed("transaction") from None
-            raise
 
     def query(self, pk: str, sk_prefix: str) -> Iterator[Item]:
         arguments: dict[str, Any] = {
