@@ -141,7 +141,8 @@ class OrderMessage(Model):
     lines: list[OrderLine] | None
     reconciliation: Reconciliation | None
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # The published schema marks every field required: the shop always receives all of them.
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_serialization_defaults_required=True)
 
 
 # --- identity -------------------------------------------------------------------------------------
