@@ -6,6 +6,8 @@ be among them (PROTOCOL.md section 9).
 
 from __future__ import annotations
 
+from copy import deepcopy
+
 from lxml import etree
 
 from .models import mask_card_number
@@ -28,5 +30,5 @@ def redact_tree(root: etree._Element) -> etree._Element:
 
 def redacted_bytes(root: etree._Element) -> bytes:
     """A redacted copy of the parsed document, serialised as UTF-8 (the original is untouched)."""
-    copy = redact_tree(etree.fromstring(etree.tostring(root)))
-    return etree.tostring(copy, xml_declaration=True, encoding="UTF-8")
+    # A deep copy, not a re-parse: no second parser to harden.
+    return etree.tostring(redact_tree(deepcopy(root)), xml_declaration=True, encoding="UTF-8")
