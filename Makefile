@@ -11,6 +11,15 @@ STAMP := $(VENV)/.installed
 SAM := $(BIN)/sam
 SAM_CONFIG := infra/samconfig.toml
 REGION ?= us-east-1
+# checkov has heavy, tightly pinned dependencies: it lives in its own venv so that it cannot
+# conflict with aws-sam-cli or the runtime pins in .venv.
+TOOLS_VENV := .venv-tools
+TOOLS_BIN := $(CURDIR)/$(TOOLS_VENV)/bin
+CHECKOV_VERSION := 3.3.30
+# The Lambda package built for this machine's architecture (`make build-host`): lxml and
+# pydantic-core from the aarch64 build cannot load on x86_64, so the smoke test and the cold-start
+# benchmark import this twin of .aws-sam/build instead.
+HOST_BUILD_DIR := .aws-sam/build-host
 # xdist spreads the suite over both cores; `make test PYTEST_ARGS=` runs it in one process.
 PYTEST_ARGS ?= -n auto
 
@@ -28,10 +37,10 @@ find_python312 = for c in python3.12 \
 	  fi; \
 	done
 
-.PHONY: help venv lint validate test bench build deploy dev dev-reset clean
+.PHONY: help venv tools lint validate checkov test bench build build-host deploy dev dev-reset clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 venv: $(STAMP) ## Create .venv (Python 3.12) and install the project with its dev tools
 
@@ -64,23 +73,44 @@ lint: venv ## ruff check, ruff format --check, mypy
 
 # `sam validate` without --lint builds an AWS client: it needs a region, and dummy credentials (with
 # the instance-metadata lookup disabled) keep botocore from searching for real ones. It calls no AWS API.
-validate: venv ## sam validate --lint, then the SAM transform itself
+validate: venv ## sam validate --lint (cfn-lint), then the SAM transform itself
 	$(SAM) validate --lint --template template.yaml
 	AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
 	  AWS_EC2_METADATA_DISABLED=true AWS_DEFAULT_REGION=$(REGION) \
 	  $(SAM) validate --region $(REGION) --template template.yaml
 
-test: lint validate ## Everything CI runs: lint, template validation, the whole pytest suite
-	$(BIN)/pytest $(PYTEST_ARGS)
+tools: $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION) ## Create .venv-tools with checkov
 
-bench: venv ## Run every tests/benchmarks/bench_*.py
+$(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION): | $(BIN)/python
+	rm -rf $(TOOLS_VENV)
+	"$$(readlink -f $(BIN)/python)" -m venv $(TOOLS_VENV)
+	$(TOOLS_BIN)/python -m pip install --quiet --progress-bar off --upgrade pip
+	$(TOOLS_BIN)/python -m pip install --quiet --progress-bar off 'checkov==$(CHECKOV_VERSION)'
+	touch $@
+
+# Findings that do not apply are waived in template.yaml itself (`Metadata: checkov: skip:` with the
+# reason). --skip-download: no calls to the vendor's platform (there is no network for it in CI).
+checkov: tools ## checkov on template.yaml (every finding fixed or waived in the template)
+	$(TOOLS_BIN)/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
+
+# The whole suite, with the smoke test of the built package (tests/smoke) made mandatory: without
+# PUNCHOUT_REQUIRE_BUILD it skips when no build exists.
+test: lint validate checkov build build-host ## Everything CI runs: lint, template checks, sam build, the whole pytest suite
+	PUNCHOUT_REQUIRE_BUILD=1 $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: build-host ## Run every tests/benchmarks/bench_*.py (cold start against the host build)
 	$(BIN)/python -m tests.benchmarks
 
 # sam build looks for `python3.12` on PATH: the venv's and the interpreter it was made from come first
-# (a pyenv shim further down the PATH would fail).
-build: venv ## sam build (no container)
-	PATH="$(BIN):$$(dirname "$$(readlink -f $(BIN)/python)"):$$PATH" \
+# (a pyenv shim further down the PATH would fail). infra/build/Makefile does the packaging.
+SAM_BUILD = PATH="$(BIN):$$(dirname "$$(readlink -f $(BIN)/python)"):$$PATH" \
 	  $(SAM) build --template template.yaml --config-file $(SAM_CONFIG)
+
+build: venv ## sam build (no container): aarch64 wheels and bytecode into .aws-sam/build
+	$(SAM_BUILD)
+
+build-host: venv ## The same package with this machine's wheels, into .aws-sam/build-host (smoke test, bench)
+	LAMBDA_BUILD_PLATFORM=host $(SAM_BUILD) --build-dir $(HOST_BUILD_DIR)
 
 deploy: build ## sam deploy with infra/samconfig.toml (needs AWS credentials)
 	$(SAM) deploy --config-file $(SAM_CONFIG)
@@ -91,6 +121,6 @@ dev: venv ## Serve the whole gateway locally on http://127.0.0.1:$${PORT:-3000} 
 dev-reset: ## Forget the local DynamoDB data (kept under .local/dynamodb between runs)
 	rm -rf .local/dynamodb
 
-clean: ## Remove the venv, build output and caches
-	rm -rf $(VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis test-results
+clean: ## Remove the venvs, build output and caches
+	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis test-results
 	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +

@@ -11,7 +11,6 @@ import base64
 import html
 from urllib.parse import urlsplit
 
-from .cxml import new_envelope, render
 from .cxml.models import (
     Classification,
     Credential,
@@ -73,6 +72,8 @@ def item_in(session: Session, partner: TradingPartner, currency: str, number: in
 
 def order_message(session: Session, partner: TradingPartner, cart: Cart | None, payload_domain: str) -> MessageDocument:
     """The cart as a document; ``cart=None`` (cancelled, or nothing chosen) is an empty cart."""
+    from .cxml.writer import new_envelope  # see render_cart
+
     cart = cart or Cart()
     currency = partner.money_currency(cart.currency)
     lang = _language(session)
@@ -167,4 +168,8 @@ def return_page(session: Session, partner: TradingPartner, document: bytes) -> t
 
 
 def render_cart(session: Session, partner: TradingPartner, cart: Cart | None, payload_domain: str) -> bytes:
+    # Imported here, not at the top: PUT cart and transfer use this module too (line_classification)
+    # and never need the writer, nor lxml, which would lengthen their cold starts.
+    from .cxml.writer import render
+
     return render(order_message(session, partner, cart, payload_domain), session.cxml_version)

@@ -12,6 +12,8 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +30,11 @@ from .partners import (
 )
 from .store.api_keys import ApiKeyRepository
 from .store.dynamo import Table
+from .store.gateway_keys import GatewayKeys
 from .store.partners import PartnerConflict, PartnerRepository
 
 LOCAL_STACK = Path(".local/stack.json")
+TABLE_LOGICAL_ID = "PunchOutTable"  # template.yaml
 
 
 class CliError(Exception):
@@ -40,14 +44,19 @@ class CliError(Exception):
 # --- where the table is ---------------------------------------------------------------------------
 
 
-def _stack_output(stack: str, key: str) -> str:
+@lru_cache(maxsize=4)
+def _stack_outputs(stack: str) -> dict[str, str]:
     import boto3
 
     outputs = boto3.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
-    for output in outputs:
-        if output["OutputKey"] == key:
-            return output["OutputValue"]
-    raise CliError(f"stack {stack} has no output {key}")
+    return {output["OutputKey"]: output["OutputValue"] for output in outputs if "OutputKey" in output}
+
+
+def _stack_output(stack: str, key: str) -> str:
+    value = _stack_outputs(stack).get(key)
+    if not value:
+        raise CliError(f"stack {stack} has no output {key}")
+    return value
 
 
 def resolve_table(arguments: argparse.Namespace) -> Table:
@@ -58,14 +67,18 @@ def resolve_table(arguments: argparse.Namespace) -> Table:
     if os.environ.get("TABLE_NAME"):
         return Table(os.environ["TABLE_NAME"])
     if LOCAL_STACK.exists():
+        # As `LocalStack.describe()` writes it: {"dynamodb": {"endpoint_url"}, "tables": {"PunchOutTable": {"name"}}}.
         stack = json.loads(LOCAL_STACK.read_text(encoding="utf-8"))
-        endpoint = stack.get("dynamodb_endpoint")
+        endpoint = (stack.get("dynamodb") or {}).get("endpoint_url")
+        table = ((stack.get("tables") or {}).get(TABLE_LOGICAL_ID) or {}).get("name")
+        if not table:
+            raise CliError(f"{LOCAL_STACK} names no {TABLE_LOGICAL_ID}: restart the local stack (`make dev`)")
         if endpoint and not os.environ.get("AWS_ENDPOINT_URL") and not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
             os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
         for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
             os.environ.setdefault(name, value)
         os.environ.setdefault("AWS_DEFAULT_REGION", stack.get("region", "us-east-1"))
-        return Table(stack["table_name"])
+        return Table(table)
     raise CliError("no table: pass --table or --stack, set TABLE_NAME, or run `make dev` for the local stack")
 
 
@@ -233,21 +246,48 @@ def cmd_list(arguments: argparse.Namespace, partners: PartnerRepository) -> None
         sys.stdout.write(f"{partner.id:<24} {state:<9} {modes:<16} {partner.name}\n")
 
 
-def cmd_api_key_create(arguments: argparse.Namespace, keys: ApiKeyRepository) -> None:
-    api_key, raw = keys.create(arguments.name)
+@dataclass(frozen=True)
+class ShopKeys:
+    """Where the shop's API keys live: the table always; on a deployed stack (--stack) also API
+    Gateway, whose usage plan must know the same value before a request reaches the function."""
+
+    repository: ApiKeyRepository
+    gateway: GatewayKeys | None = None
+
+
+def resolve_gateway(arguments: argparse.Namespace) -> GatewayKeys | None:
+    if not arguments.stack:
+        return None  # the local stack (or a bare --table) has no usage plan
+    import boto3
+
+    return GatewayKeys(boto3.client("apigateway"), _stack_output(arguments.stack, "UsagePlanId"), arguments.stack)
+
+
+def cmd_api_key_create(arguments: argparse.Namespace, keys: ShopKeys) -> None:
+    api_key, raw = keys.repository.create(arguments.name)
+    if keys.gateway is not None:
+        try:
+            keys.gateway.create(api_key.id, raw, arguments.name)
+        except Exception as error:
+            keys.repository.revoke(api_key.id)  # half a key would be refused anyway: do not keep it
+            raise CliError(f"API Gateway refused the key ({error}); it was revoked in the table too") from error
     _print(api_key.model_dump(mode="json"))
     sys.stdout.write(f"\nAPI key for the shop (x-api-key), shown once:\n{raw}\n")
 
 
-def cmd_api_key_list(arguments: argparse.Namespace, keys: ApiKeyRepository) -> None:
-    _print([api_key.model_dump(mode="json") for _, api_key in keys.list()])
+def cmd_api_key_list(arguments: argparse.Namespace, keys: ShopKeys) -> None:
+    _print([api_key.model_dump(mode="json") for _, api_key in keys.repository.list()])
 
 
-def cmd_api_key_revoke(arguments: argparse.Namespace, keys: ApiKeyRepository) -> None:
+def cmd_api_key_revoke(arguments: argparse.Namespace, keys: ShopKeys) -> None:
     try:
-        _print(keys.revoke(arguments.key_id).model_dump(mode="json"))
+        revoked = keys.repository.revoke(arguments.key_id)
     except KeyError:
         raise CliError(f"no API key {arguments.key_id}") from None
+    if keys.gateway is not None and not keys.gateway.disable(arguments.key_id):
+        missing = keys.gateway.name(arguments.key_id)
+        sys.stderr.write(f"punchout: API Gateway has no key {missing}; revoked in the table only\n")
+    _print(revoked.model_dump(mode="json"))
 
 
 # --- argument parsing -----------------------------------------------------------------------------
@@ -283,7 +323,9 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
         parser.add_argument(
             "--no-secret", action="store_true", help="the buyer sends no SharedSecret (needs --source-network)"
         )
-    parser.add_argument("--shop-url", required=adding, help="the shop's PunchOut entry URL")
+    parser.add_argument(
+        "--shop-url", help="the shop's PunchOut entry URL (default: the stack's ShopEntryUrl, DEFAULT_SHOP_URL)"
+    )
     parser.add_argument(
         "--post-host", action="append", metavar="HOST", help="allowed BrowserFormPost host (repeatable)"
     )
@@ -303,7 +345,10 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="punchout", description=__doc__.splitlines()[0] if __doc__ else None)
     root.add_argument("--table", help="DynamoDB table name")
-    root.add_argument("--stack", help="CloudFormation stack whose TableName output to use")
+    root.add_argument(
+        "--stack",
+        help="a deployed stack: its TableName output, and for api-keys its UsagePlanId (keys go to API Gateway too)",
+    )
     groups = root.add_subparsers(dest="group", required=True)
 
     partners = groups.add_parser("partners", help="trading partners").add_subparsers(dest="command", required=True)
@@ -348,7 +393,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     try:
         table = resolve_table(arguments)
-        target = ApiKeyRepository(table) if getattr(arguments, "keys", False) else PartnerRepository(table)
+        target: ShopKeys | PartnerRepository
+        if getattr(arguments, "keys", False):
+            target = ShopKeys(ApiKeyRepository(table), resolve_gateway(arguments))
+        else:
+            target = PartnerRepository(table)
         arguments.run(arguments, target)
     except (CliError, PartnerConflict) as error:
         sys.stderr.write(f"punchout: {error}\n")

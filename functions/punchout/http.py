@@ -19,8 +19,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
-from .cxml import StatusCode, render_status, status_for
-from .cxml.errors import CXMLError
+from .cxml.errors import CXMLError, status_for
+from .cxml.status import StatusCode
 from .observability import logger, metrics
 from .settings import GatewaySettings
 
@@ -76,6 +76,9 @@ def cxml_response(document: bytes, status: StatusCode = StatusCode.OK) -> Respon
 
 def cxml_error(error: BaseException) -> Response[str]:
     """The cXML answer for any failure; unexpected ones are logged with their trace, never sent."""
+    # Imported here: the shop's JSON routes share this module and never need the writer (nor lxml).
+    from .cxml.writer import render_status
+
     status, text = status_for(error)
     if not isinstance(error, CXMLError):
         logger.exception("Unexpected failure answering a cXML request")

@@ -7,11 +7,12 @@ document's ``Comments/Attachment/URL`` elements reference as ``cid:<Content-ID>`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
-from email.parser import BytesParser
+from typing import TYPE_CHECKING
 
 from .cxml.errors import MalformedXML
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ def _content_id(part: EmailMessage) -> str:
 
 def split_related(content_type: str, body: bytes) -> tuple[bytes, list[MimePart]]:
     """The cXML document and the attachments of a ``multipart/related`` body."""
+    # Imported here: the email package costs a cold start tens of milliseconds, and few requests are multipart.
+    from email import policy
+    from email.message import EmailMessage
+    from email.parser import BytesParser
+
     head = f"MIME-Version: 1.0\r\nContent-Type: {content_type}\r\n\r\n".encode("latin-1", errors="replace")
     message = BytesParser(policy=policy.default).parsebytes(head + body)
     if not isinstance(message, EmailMessage) or not message.is_multipart():

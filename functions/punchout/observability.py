@@ -42,5 +42,7 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
 
 
 logger = Logger(logger_formatter=RedactingFormatter())
-tracer = Tracer()
+# Only botocore is patched (the functions make no other calls worth a subsegment): patch_all would
+# import sqlite3, http.client and every other supported library at every cold start.
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics(namespace=NAMESPACE)

@@ -104,7 +104,8 @@ class TradingPartner(BaseModel):
     default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     default_classification: Classification | None = None
     unit_of_measure_map: dict[str, str] = Field(default_factory=dict)
-    shop_url: str
+    # The shop's PunchOut entry URL; None: the deployment's default (DEFAULT_SHOP_URL).
+    shop_url: str | None = None
     created_at: datetime | None = None
     updated_at: datetime | None = None
     revision: int = 0

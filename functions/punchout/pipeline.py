@@ -36,7 +36,10 @@ Answer = ProfileResponse | PunchOutSetupResponse | None
 
 @dataclass(frozen=True)
 class Delivery:
-    """What arrived besides the model: the parsed tree (for the redacted copy) and attachments."""
+    """What arrived besides the model: the parsed tree and attachments.
+
+    The tree is the handler's to use last: the order function redacts it in place and stores it.
+    """
 
     root: etree._Element
     attachments: list[MimePart] = field(default_factory=list)

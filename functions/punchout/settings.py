@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class GatewaySettings(BaseModel):
@@ -27,6 +27,14 @@ class GatewaySettings(BaseModel):
     cxml_max_bytes: int = Field(default=10 * 1024 * 1024, alias="CXML_MAX_BYTES", gt=0)
     max_cart_lines: int = Field(default=5000, alias="MAX_CART_LINES", gt=0)
     payload_id_domain: str = Field(default="punchout-gateway", alias="PAYLOAD_ID_DOMAIN")
+    # The shop's entry URL for partners registered without their own (template parameter ShopEntryUrl).
+    default_shop_url: str | None = Field(default=None, alias="DEFAULT_SHOP_URL")
+
+    @field_validator("public_base_url", "default_shop_url", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # CloudFormation cannot leave a variable out conditionally everywhere; "" means unset.
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class OrderSettings(GatewaySettings):

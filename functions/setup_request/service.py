@@ -7,13 +7,14 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from punchout.auth import Authenticated
-from punchout.cxml.errors import Forbidden, InvalidDocument, NotImplementedRequest, PreconditionFailed
+from punchout.cxml.errors import CXMLError, Forbidden, InvalidDocument, NotImplementedRequest, PreconditionFailed
 from punchout.cxml.models import (
     Extrinsic,
     ItemOut,
     PunchOutSetupRequest,
     RequestDocument,
 )
+from punchout.cxml.status import StatusCode
 from punchout.sessions import (
     BuyerUser,
     Cart,
@@ -97,6 +98,11 @@ class SetupService:
             raise NotImplementedRequest("PunchOutSetupRequest operation source is not supported")
         if request.operation != "create" and _PERMISSIONS[request.operation] > _PERMISSIONS[partner.operation_allowed]:
             raise PreconditionFailed(f"This supplier's carts do not allow {request.operation}")
+        shop_url = partner.shop_url or self.settings.default_shop_url
+        if not shop_url:
+            raise ShopUrlMissing(
+                "The supplier has not configured a shop URL for this buyer; please retry later or contact the supplier"
+            )
         return_url = self._return_url(request, auth)
         restored = self._restore(request, auth)
         now = datetime.now(UTC)
@@ -120,7 +126,7 @@ class SetupService:
             earlier_items=restored.items,
             restored_from=restored.refs,
             cart_ref=new_cart_ref(),
-            shop_url=partner.shop_url,
+            shop_url=shop_url,
             base_url=base_url,
             created_at=now,
             expires_at=now + timedelta(seconds=self.settings.session_ttl_seconds),
@@ -143,10 +149,14 @@ class SetupService:
     @staticmethod
     def _return_url(request: PunchOutSetupRequest, auth: Authenticated) -> str | None:
         partner = auth.partner
+        parts = urlsplit((request.browser_form_post or "").strip())
+        if request.browser_form_post and (parts.scheme.lower() not in ("http", "https") or not parts.netloc):
+            # Not a URL at all (test tools send template placeholders such as "HOOK PLACEHOLDER"):
+            # the partner's default return URL stands in, as for a request without BrowserFormPost.
+            if partner.default_return_url:
+                return partner.default_return_url
+            raise InvalidDocument("The BrowserFormPost URL is not an absolute http(s) URL")
         if request.browser_form_post:
-            parts = urlsplit(request.browser_form_post.strip())
-            if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-                raise InvalidDocument("The BrowserFormPost URL is not an absolute http(s) URL")
             if not partner.allows_return_url(request.browser_form_post):
                 raise Forbidden(
                     f"BrowserFormPost URL {parts.scheme}://{parts.netloc} is not allowed for this trading partner"
@@ -215,6 +225,14 @@ def _earlier(item: ItemOut, *, restored: bool) -> EarlierItem:
 
 class SessionExpired(Exception):
     pass
+
+
+class ShopUrlMissing(CXMLError):
+    """Neither the partner nor the deployment (DEFAULT_SHOP_URL) names the shop: a supplier-side fault.
+
+    A 500, which buyers retry: once the supplier configures a URL, the same request succeeds."""
+
+    status = StatusCode.INTERNAL_SERVER_ERROR
 
 
 def with_query(url: str, **params: str) -> str:

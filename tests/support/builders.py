@@ -11,6 +11,7 @@ from punchout.cxml.models import (
     Address,
     BillTo,
     Classification,
+    Comments,
     Contact,
     Credential,
     Description,
@@ -166,6 +167,7 @@ def order_request(
     version: int | None = 1,
     reference: str | None = None,
     total: str = "100.00",
+    comments: list[Comments] | None = None,
     **header_changes: Any,
 ) -> bytes:
     document = RequestDocument(
@@ -181,6 +183,7 @@ def order_request(
                 ship_to=ship_to(),
                 bill_to=BillTo(address=ship_to().address),
                 document_reference=DocumentReference(payload_id=reference) if reference else None,
+                comments=comments or [],
             ),
             items=items,
         ),

@@ -1,12 +1,15 @@
 """template.yaml and the code it deploys agree: every Handler imports from the single CodeUri."""
 
 import importlib
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cfnlint.decode import decode
+from lxml import etree
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -55,3 +58,248 @@ def test_handler_resolves_and_answers_an_unknown_route_with_404(function_name: s
 
     # Then the resolver answers 404
     assert response["statusCode"] == 404
+
+
+# --- the two APIs ---------------------------------------------------------------------------------
+
+BUYER_ROUTES = {
+    ("POST", "/cxml/setup"),
+    ("POST", "/cxml/profile"),
+    ("POST", "/cxml/order"),
+    ("GET", "/punchout/start/{token}"),
+    ("GET", "/punchout/return/{token}"),
+}
+SHOP_ROUTES = {
+    ("GET", "/shop/sessions/{id}"),
+    ("PUT", "/shop/sessions/{id}/cart"),
+    ("POST", "/shop/sessions/{id}/transfer"),
+    ("GET", "/shop/orders/{id}"),
+    ("GET", "/shop/openapi.json"),
+}
+TRANSIENT_RESPONSES = {"THROTTLED", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "DEFAULT_5XX"}
+CONTEXT = {
+    "$context.requestId": "c0ffee00-1234-5678-9abc-def012345678",
+    "$context.error.responseType": "THROTTLED",
+    "$context.error.messageString": '"Too Many Requests"',
+}
+
+
+def routes() -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+    """(method, path) → (API logical id, event properties), for every Api event."""
+    found = {}
+    for properties in functions().values():
+        for event in properties["Events"].values():
+            assert event["Type"] == "Api"
+            route = event["Properties"]
+            found[(route["Method"], route["Path"])] = (route["RestApiId"]["Ref"], route)
+    return found
+
+
+def gateway_responses(api: str) -> dict[str, Any]:
+    return dict(template()["Resources"][api]["Properties"]["GatewayResponses"])
+
+
+def substituted(text: str) -> str:
+    for variable, value in sorted(CONTEXT.items(), key=lambda item: -len(item[0])):
+        text = text.replace(variable, value)
+    return text
+
+
+def status_of(body: str) -> tuple[int, str, str]:
+    """Status@code, Status@text and the message of a gateway response body."""
+    status = etree.fromstring(substituted(body).encode("utf-8")).find("Response/Status")
+    assert status is not None
+    return int(status.get("code", "0")), status.get("text", ""), status.text or ""
+
+
+def test_buyer_routes_are_on_the_buyer_api_and_shop_routes_on_the_shop_api() -> None:
+    # Given every route of the template
+    by_api: dict[str, set[tuple[str, str]]] = {}
+    for route, (api, _) in routes().items():
+        by_api.setdefault(api, set()).add(route)
+
+    # Then cXML and browser routes are on BuyerApi, the shop's JSON routes on ShopApi
+    assert by_api == {"BuyerApi": BUYER_ROUTES, "ShopApi": SHOP_ROUTES}
+
+
+def test_shop_routes_need_an_api_key_except_the_openapi_document() -> None:
+    # Given the shop API and its routes
+    shop = template()["Resources"]["ShopApi"]["Properties"]
+    assert shop["Auth"]["ApiKeyRequired"] is True
+
+    # Then only the OpenAPI description opts out; no buyer route needs a key
+    opted_out = {r for r, (_, p) in routes().items() if p.get("Auth", {}).get("ApiKeyRequired") is False}
+    assert opted_out & SHOP_ROUTES == {("GET", "/shop/openapi.json")}
+    assert template()["Resources"]["BuyerApi"]["Properties"]["Auth"]["ApiKeyRequired"] is False
+
+
+def test_the_shop_usage_plan_throttles_the_shop_api_stage() -> None:
+    # Given the explicit usage plan (not SAM's, which would create an unused key)
+    plan = template()["Resources"]["ShopUsagePlan"]["Properties"]
+
+    # Then it covers the shop API's stage, with throttling and a quota
+    assert plan["ApiStages"] == [{"ApiId": {"Ref": "ShopApi"}, "Stage": {"Ref": "ShopApi.Stage"}}]
+    assert set(plan["Throttle"]) == {"RateLimit", "BurstLimit"}
+    assert plan["Quota"]["Period"] == "DAY"
+    assert "UsagePlan" not in template()["Resources"]["ShopApi"]["Properties"]["Auth"]
+
+
+def test_cxml_bodies_reach_the_functions_as_binary() -> None:
+    # Given the buyer API's binary media types (SAM writes / as ~1)
+    media = template()["Resources"]["BuyerApi"]["Properties"]["BinaryMediaTypes"]
+
+    # Then XML and multipart bodies arrive base64-encoded, their bytes intact
+    assert {m.replace("~1", "/") for m in media} == {"text/xml", "application/xml", "multipart/related"}
+
+
+def test_every_buyer_gateway_response_is_the_same_cxml_status_for_every_content_type() -> None:
+    # Given the buyer API's gateway responses
+    for response_type, response in gateway_responses("BuyerApi").items():
+        headers = response["ResponseParameters"]["Headers"]
+        bodies = set(response["ResponseTemplates"].values())
+
+        # Then each is a text/xml cXML document, the same whatever the client accepts
+        assert headers["Content-Type"] == "'text/xml; charset=UTF-8'", response_type
+        assert set(response["ResponseTemplates"]) >= {"application/json", "application/xml", "text/xml"}
+        assert len(bodies) == 1, response_type
+        (body,) = bodies
+        assert body.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE cXML SYSTEM ')
+        root = etree.fromstring(substituted(body).encode("utf-8"))
+        assert root.tag == "cXML"
+        assert root.get("payloadID", "").startswith(CONTEXT["$context.requestId"])
+        assert root.find("Response/Status") is not None, response_type
+
+
+def test_buyers_retry_exactly_the_transient_gateway_answers() -> None:
+    # Given the buyer API's gateway responses
+    for response_type, response in gateway_responses("BuyerApi").items():
+        (body,) = set(response["ResponseTemplates"].values())
+        code, _, _ = status_of(body)
+        http = int(response.get("StatusCode", 0))
+
+        # Then throttling, timeouts and backend failures are a cXML 5xx over an HTTP 5xx (retried) ...
+        if response_type in TRANSIENT_RESPONSES:
+            assert code in (500, 560), response_type
+            assert http == 0 or http >= 500, response_type
+        # ... and everything else a final 4xx, over an HTTP 4xx
+        else:
+            assert 400 <= code < 500, response_type
+            assert http == 0 or 400 <= http < 500, response_type
+    responses = gateway_responses("BuyerApi")
+    assert (responses["THROTTLED"]["StatusCode"], responses["REQUEST_TOO_LARGE"]["StatusCode"]) == ("503", "413")
+    assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
+
+
+def test_buyer_gateway_responses_look_like_the_gateway_own_status_documents() -> None:
+    # Given the documents the functions render for a refusal
+    from punchout.cxml import render_status
+
+    def normalised(document: str) -> str:
+        document = re.sub(r'payloadID="[^"]*"', 'payloadID=""', document)
+        return re.sub(r'timestamp="[^"]*"', 'timestamp=""', document).strip()
+
+    # Then each gateway response is the same document but for payloadID and timestamp
+    for response_type, response in gateway_responses("BuyerApi").items():
+        (body,) = set(response["ResponseTemplates"].values())
+        code, text, message = status_of(body)
+        own = render_status(code, text, message).decode("utf-8")
+        assert normalised(substituted(body)) == normalised(own), response_type
+
+
+@pytest.mark.conformance
+def test_buyer_gateway_responses_are_valid_for_the_cxml_dtd(dtd: Any) -> None:
+    # Given the official DTD of the version the responses declare
+    for response_type, response in gateway_responses("BuyerApi").items():
+        (body,) = set(response["ResponseTemplates"].values())
+        root = etree.fromstring(substituted(body).encode("utf-8"))
+
+        # Then each response is valid
+        assert dtd(root.get("version")).validate(root), response_type
+
+
+def test_shop_gateway_responses_are_json() -> None:
+    # Given the shop API's gateway responses
+    for response_type, response in gateway_responses("ShopApi").items():
+        # Then each is a JSON error object, like the function's own errors
+        assert response["ResponseParameters"]["Headers"]["Content-Type"] == "'application/json'"
+        document = json.loads(substituted(response["ResponseTemplates"]["application/json"]))
+        assert set(document) == {"error"}, response_type
+        assert document["error"]["request_id"] == CONTEXT["$context.requestId"]
+
+
+# --- functions, data, alarms, outputs -------------------------------------------------------------
+
+
+def test_functions_run_python312_on_arm64_with_tracing_and_a_bytecode_build() -> None:
+    globals_ = template()["Globals"]["Function"]
+    assert (globals_["Runtime"], globals_["Architectures"], globals_["Tracing"]) == ("python3.12", ["arm64"], "Active")
+    assert globals_["Environment"]["Variables"]["POWERTOOLS_LOGGER_LOG_EVENT"] == "false"
+    for name, resource in template()["Resources"].items():
+        if resource["Type"] == "AWS::Serverless::Function":
+            assert resource["Metadata"]["BuildMethod"] == "makefile", name
+            assert resource["Metadata"]["ContextPath"] == "infra/build", name
+
+
+def test_each_function_logs_to_its_own_group_with_retention() -> None:
+    resources = template()["Resources"]
+    for name, properties in functions().items():
+        group = properties["LoggingConfig"]["LogGroup"]["Ref"]
+        assert resources[group]["Type"] == "AWS::Logs::LogGroup", name
+        assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_the_order_function_answers_before_buyers_and_api_gateway_give_up() -> None:
+    timeouts = {
+        name: properties.get("Timeout", template()["Globals"]["Function"]["Timeout"])
+        for name, properties in functions().items()
+    }
+    assert timeouts["OrderRequestFunction"] <= 25
+    assert max(timeouts.values()) < 29  # API Gateway's own limit
+
+
+def test_no_function_environment_refers_to_an_api() -> None:
+    # A function that names its own API's URL makes a cycle (API → function → API)
+    environments = [template()["Globals"]["Function"]["Environment"]]
+    environments += [p["Environment"] for p in functions().values() if "Environment" in p]
+    text = json.dumps(environments)
+    assert "BuyerApi" not in text and "ShopApi" not in text
+
+
+def test_the_table_keeps_orders_safe() -> None:
+    table = template()["Resources"]["PunchOutTable"]
+    properties = table["Properties"]
+    assert (table["DeletionPolicy"], properties["BillingMode"]) == ("Retain", "PAY_PER_REQUEST")
+    assert properties["DeletionProtectionEnabled"] == {"Ref": "TableDeletionProtection"}
+    assert properties["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert properties["SSESpecification"]["SSEEnabled"] is True
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+
+
+def test_alarms_watch_the_dead_letter_queue_cxml_5xx_and_every_function() -> None:
+    alarms = [r["Properties"] for r in template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    watched = {(a["Namespace"], a["MetricName"], json.dumps(a["Dimensions"], sort_keys=True)) for a in alarms}
+    assert any(n == "AWS/SQS" and "OrderDeadLetterQueue" in d for n, _, d in watched)
+    for name in functions():
+        for metric in ("Errors", "Throttles"):
+            assert ("AWS/Lambda", metric, json.dumps([{"Name": "FunctionName", "Value": {"Ref": name}}])) in watched
+    # The EMF metric the functions emit, in their namespace and with Powertools' service dimension
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    service = json.dumps([{"Name": "service", "Value": variables["POWERTOOLS_SERVICE_NAME"]}])
+    assert (variables["POWERTOOLS_METRICS_NAMESPACE"], "CxmlServerErrors", service) in watched
+    assert 'name="CxmlServerErrors"' in (ROOT / "functions" / "punchout" / "http.py").read_text(encoding="utf-8")
+    assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+
+
+def test_outputs_name_what_buyers_the_shop_and_the_cli_need() -> None:
+    outputs = set(template()["Outputs"])
+    assert outputs >= {
+        "SetupUrl",
+        "OrderUrl",
+        "ProfileUrl",
+        "ShopApiUrl",
+        "TableName",
+        "OrderQueueUrl",
+        "OrderQueueName",
+        "OrderDeadLetterQueueUrl",
+        "UsagePlanId",
+    }

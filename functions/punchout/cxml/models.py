@@ -21,7 +21,7 @@ OrderType = Literal["new", "update", "delete"]
 
 
 class CXMLModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 # --- Timestamps -----------------------------------------------------------------------------------

@@ -1,13 +1,16 @@
 """API keys of the supplier's shop for the shop routes (``x-api-key``).
 
 Keys are 256 random bits, so a plain SHA-256 is a safe way to store them: ``APIKEY#<sha256>/APIKEY``.
-The key itself is shown once, when it is created.
+The key itself is shown once, when it is created. Keys are alphanumeric because a deployed stack
+registers the same value as an API Gateway API key (``punchout --stack``), which allows no other
+characters.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import string
 from datetime import UTC, datetime
 
 from pydantic import BaseModel
@@ -22,6 +25,14 @@ class ApiKey(BaseModel):
     created_at: datetime
 
 
+_ALPHABET = string.ascii_letters + string.digits
+_KEY_CHARACTERS = 43  # 43 * log2(62) > 256 bits
+
+
+def generate_api_key() -> str:
+    return "pk" + "".join(secrets.choice(_ALPHABET) for _ in range(_KEY_CHARACTERS))
+
+
 def _digest(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
@@ -31,7 +42,7 @@ class ApiKeyRepository:
         self.table = table
 
     def create(self, name: str) -> tuple[ApiKey, str]:
-        raw = "pk_" + secrets.token_urlsafe(32)
+        raw = generate_api_key()
         digest = _digest(raw)
         api_key = ApiKey(id=digest[:12], name=name, created_at=datetime.now(UTC))
         self.table.put(

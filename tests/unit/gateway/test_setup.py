@@ -149,12 +149,24 @@ def test_http_browser_form_post_is_accepted_when_the_partner_allows_http(table: 
 
 
 def test_browser_form_post_that_is_not_a_url_is_400(partner: Any) -> None:
-    # Given a registered partner
+    # Given a registered partner without a default return URL
     # When the BrowserFormPost holds no URL at all (a template placeholder)
     code, message = _setup(browser_form_post="HOOK PLACEHOLDER")
     # Then it is a bad request, and the text says what is wrong
     assert code == 400
     assert "BrowserFormPost" in message
+
+
+def test_browser_form_post_that_is_not_a_url_falls_back_to_the_default(
+    table: Table, shop_headers: dict[str, str]
+) -> None:
+    # Given a partner with a default return URL
+    register(table, default_return_url=DEFAULT_RETURN_URL)
+    # When the BrowserFormPost holds a template placeholder, and the cart is returned
+    session_id, _ = open_session(browser_form_post="HOOK PLACEHOLDER")
+    page = ReturnPage.of(Shop(shop_headers, session_id).checkout(line()))
+    # Then the cart goes to the default return URL
+    assert page.form.get("action") == DEFAULT_RETURN_URL
 
 
 def test_without_browser_form_post_the_default_return_url_is_used(table: Table, shop_headers: dict[str, str]) -> None:

@@ -1,0 +1,196 @@
+"""Cold start: a fresh python3.12 imports each function from the build output and answers one request.
+
+Run from the repository root after `make build-host`: ``python -m tests.benchmarks.bench_cold_start``
+(``make bench`` builds it first).
+
+For each function, a new process (as a new Lambda execution environment) imports the handler from
+.aws-sam/build-host/<Function> (the build with this machine's wheels; see tests/support/built_lambda.py)
+and answers its typical first request against moto's server on loopback; beside it, the floor: a new
+process that only imports boto3 and creates a DynamoDB client, which any boto3 function pays. Lambda's
+environment is reproduced (LAMBDA_TASK_ROOT, a trace header: Powertools and the X-Ray SDK behave as
+deployed). The partner's secret is hashed with the production PBKDF2 work factor, so authenticated
+requests include one real key derivation.
+
+Each figure is the median of RUNS runs, the cases taking turns within each run. CPU time (the child's
+process time) is the headline: on a busy machine wall time mostly measures the wait for a core. The
+target is at most TARGET_RATIO times the floor; a miss is reported, never raised.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+try:
+    import punchout  # noqa: F401 - the editable install makes functions/ importable
+except ImportError:  # a plain checkout
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
+
+from lxml import etree
+
+from punchout.partners import hash_secret
+from punchout.store.api_keys import ApiKeyRepository
+from punchout.store.dynamo import Table
+from punchout.store.partners import PartnerRepository
+from tests.support import builders
+from tests.support.built_lambda import (
+    BuildMissing,
+    ChildRun,
+    MotoProcess,
+    Provisioned,
+    host_build_dir,
+    lambda_environment,
+    provision,
+    run_fresh,
+)
+from tests.support.events import api_event
+
+RUNS = 7
+TARGET_RATIO = 1.3
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    function: str  # logical id; "" for the floor
+    event: Callable[[], dict[str, Any] | None]
+
+
+def _cxml(path: str, body: bytes) -> dict[str, Any]:
+    return api_event("POST", path, body=body, headers={"Content-Type": "text/xml"}, binary=True)
+
+
+def _order_lines(count: int) -> list[Any]:
+    return [builders.item_out(f"P{i:04d}", "2", price="10.00", line=i) for i in range(1, count + 1)]
+
+
+def _register(aws: Provisioned, moto: MotoProcess) -> str:
+    """The default partner (production PBKDF2 work factor); returns a new shop API key."""
+    table = Table(aws.table_name, client=moto.client("dynamodb"))
+    partner = builders.partner()
+    credentials = {
+        mode: credential_set.model_copy(
+            update={"secret_hashes": [hash_secret(builders.SECRET if mode == "production" else "unused")]}
+        )
+        for mode, credential_set in partner.credentials.items()
+    }
+    PartnerRepository(table).create(partner.model_copy(update={"credentials": credentials}))
+    _, api_key = ApiKeyRepository(table).create("bench")
+    return api_key
+
+
+def _open_session(build: Path, aws: Provisioned) -> str:
+    """A session for the cart function's request, opened through the built setup function."""
+    environment = lambda_environment("SetupRequestFunction", build, aws)
+    setup = run_fresh(build, "SetupRequestFunction", _cxml("/cxml/setup", builders.setup_request()), environment)
+    assert setup.response is not None and setup.response["statusCode"] == 200, setup.response
+    document = etree.fromstring(setup.response["body"].encode("utf-8"))
+    start_url = document.findtext("Response/PunchOutSetupResponse/StartPage/URL") or ""
+    token = start_url.rsplit("/", 1)[1]
+    start = run_fresh(build, "SetupRequestFunction", api_event("GET", f"/punchout/start/{token}"), environment)
+    assert start.response is not None and start.response["statusCode"] == 303, start.response
+    headers = {
+        **start.response.get("headers", {}),
+        **{k: v[0] for k, v in start.response.get("multiValueHeaders", {}).items()},
+    }
+    location = headers["Location"]
+    return parse_qs(urlsplit(location).query)["punchout_session"][0]
+
+
+def cases(session_id: str, api_key: str) -> list[Case]:
+    shop = {"x-api-key": api_key}
+    return [
+        Case("floor: import boto3, create a DynamoDB client", "", lambda: None),
+        Case(
+            "setup: PunchOutSetupRequest",
+            "SetupRequestFunction",
+            lambda: _cxml("/cxml/setup", builders.setup_request()),
+        ),
+        Case(
+            "setup: ProfileRequest",
+            "SetupRequestFunction",
+            lambda: _cxml("/cxml/profile", builders.profile_request()),
+        ),
+        Case(
+            "cart: GET /shop/sessions/{id}",
+            "OrderMessageFunction",
+            lambda: api_event("GET", f"/shop/sessions/{session_id}", resource="/shop/sessions/{id}", headers=shop),
+        ),
+        Case("cart: GET /shop/openapi.json", "OrderMessageFunction", lambda: api_event("GET", "/shop/openapi.json")),
+        Case(
+            "order: OrderRequest, 10 lines",
+            "OrderRequestFunction",
+            lambda: _cxml("/cxml/order", builders.order_request(f"PO-{uuid.uuid4().hex[:10]}", _order_lines(10))),
+        ),
+    ]
+
+
+def measure(build: Path, aws: Provisioned, all_cases: list[Case]) -> dict[str, list[ChildRun]]:
+    runs: dict[str, list[ChildRun]] = {case.name: [] for case in all_cases}
+    environments = {
+        case.name: lambda_environment(case.function or "SetupRequestFunction", build, aws) for case in all_cases
+    }
+    for _ in range(RUNS):
+        for case in all_cases:
+            event = case.event()
+            run = run_fresh(build, case.function or "SetupRequestFunction", event, environments[case.name])
+            if event is not None:
+                status = (run.response or {}).get("statusCode")
+                if status not in (200, 303):
+                    raise RuntimeError(f"{case.name}: HTTP {status}: {(run.response or {}).get('body', '')[:500]}")
+            runs[case.name].append(run)
+    return runs
+
+
+def main() -> None:
+    try:
+        build = host_build_dir()
+    except BuildMissing as missing:
+        print(f"bench_cold_start: {missing}")
+        return
+    saved = dict(os.environ)
+    try:
+        with MotoProcess() as moto:
+            aws = provision(moto)
+            api_key = _register(aws, moto)
+            session_id = _open_session(build, aws)
+            all_cases = cases(session_id, api_key)
+            runs = measure(build, aws, all_cases)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+    def median(name: str, field: str) -> float:
+        return statistics.median(getattr(run, field) for run in runs[name]) * 1000
+
+    floor_name = all_cases[0].name
+    floor_cpu, floor_wall = median(floor_name, "total_cpu_s"), median(floor_name, "total_s")
+    print(f"Cold start from {build.relative_to(Path.cwd()) if build.is_relative_to(Path.cwd()) else build}")
+    print(f"median of {RUNS} fresh python3.12 processes; CPU = the child's process time; target <= {TARGET_RATIO}x")
+    print(f"{'':46} {'import':>8} {'+answer':>8} {'CPU ms':>8} {'ratio':>6} {'wall ms':>8} {'ratio':>6}  modules")
+    misses = []
+    for case in all_cases:
+        cpu, wall = median(case.name, "total_cpu_s"), median(case.name, "total_s")
+        import_cpu = median(case.name, "import_cpu_s")
+        modules = statistics.median(run.modules for run in runs[case.name])
+        ratio = cpu / floor_cpu
+        if case.function and ratio > TARGET_RATIO:
+            misses.append(case.name)
+        print(
+            f"{case.name:46} {import_cpu:8.0f} {cpu - import_cpu:8.0f} {cpu:8.0f} {ratio:5.2f}x "
+            f"{wall:8.0f} {wall / floor_wall:5.2f}x  {modules:.0f}"
+        )
+    if misses:
+        print(f"MISSED the {TARGET_RATIO}x target: {', '.join(misses)}")
+    print("command: make bench  (or: make build-host && .venv/bin/python -m tests.benchmarks.bench_cold_start)")
+
+
+if __name__ == "__main__":
+    main()

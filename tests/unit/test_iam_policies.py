@@ -1,0 +1,139 @@
+"""Every AWS action a function performs is granted by its policies in template.yaml.
+
+The functions get SAM policy templates narrower than DynamoDBCrudPolicy (no DeleteItem, no
+ConditionCheckItem). moto does not enforce IAM, so a call outside the grant would pass every other
+test and fail only when deployed (AccessDenied: a cXML 500 for every buyer). This test drives a
+round trip, a ProfileRequest and a repeated order through the handlers, records each function's
+calls, and checks them against the statements the policy templates expand to.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from fnmatch import fnmatchcase as fnmatch
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from cfnlint.decode import decode
+from moto import mock_aws
+
+from punchout.store.api_keys import ApiKeyRepository
+from punchout.store.dynamo import Table, dynamodb_client
+from punchout.store.partners import PartnerRepository
+from punchout.store.queue import sqs_client
+from tests.support import builders
+from tests.support.events import LambdaContext, api_event
+from tests.support.round_trip import FUNCTIONS, Recorder, RoundTrip
+from tests.unit.gateway.conftest import ENVIRONMENT, TABLE_NAME, clear_caches, table_definition
+
+TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
+# The policy templates SAM expands, as shipped with the translator sam validate and sam build use.
+_TRANSLATOR = find_spec("samtranslator")
+assert _TRANSLATOR is not None and _TRANSLATOR.origin is not None
+POLICY_TEMPLATES = Path(_TRANSLATOR.origin).parent / "policy_templates_data" / "policy_templates.json"
+
+pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
+
+
+def granted_actions() -> dict[str, set[str]]:
+    """Function logical id → the actions its Policies (SAM policy templates) allow."""
+    template, problems = decode(str(TEMPLATE))
+    assert not problems, problems
+    assert template is not None
+    definitions = json.loads(POLICY_TEMPLATES.read_text(encoding="utf-8"))["Templates"]
+    granted: dict[str, set[str]] = {}
+    for name, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        actions: set[str] = set()
+        for policy in resource["Properties"].get("Policies", []):
+            assert isinstance(policy, dict) and len(policy) == 1, f"{name}: only policy templates are expected"
+            (policy_template,) = policy
+            for statement in definitions[policy_template]["Definition"]["Statement"]:
+                listed = statement["Action"]
+                actions.update([listed] if isinstance(listed, str) else listed)
+        granted[name] = actions
+    return granted
+
+
+def _clear_all() -> None:
+    import order_request.handler
+
+    clear_caches(client=True)
+    sqs_client.cache_clear()
+    order_request.handler.service.cache_clear()
+    order_request.handler.api_keys.cache_clear()
+
+
+@pytest.fixture
+def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+    """moto with the template's table, the order queue, a partner and a shop key; clients recorded."""
+    for name, value in ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SQS", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    with mock_aws():
+        _clear_all()
+        boto3.client("dynamodb").create_table(TableName=TABLE_NAME, **table_definition())
+        queue = boto3.client("sqs").create_queue(
+            QueueName="orders.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "false"}
+        )
+        monkeypatch.setenv("ORDER_QUEUE_URL", queue["QueueUrl"])
+        table = Table(TABLE_NAME)
+        PartnerRepository(table).create(builders.partner())
+        recording = Recorder(TABLE_NAME)
+        recording.attach(dynamodb_client())
+        recording.attach(sqs_client())
+        try:
+            yield recording
+        finally:
+            _clear_all()
+
+
+def _cxml(path: str, document: bytes) -> dict[str, Any]:
+    return api_event("POST", path, body=document, headers={"Content-Type": "text/xml"}, binary=True)
+
+
+def test_every_call_of_every_function_is_granted_by_its_policies(recorder: Recorder):
+    # Given the handlers with recorded clients, and the shop's key
+    _, key = ApiKeyRepository(Table(TABLE_NAME)).create("shop")
+    trip = RoundTrip(recorder, key)
+
+    # When a round trip runs (setup, start, session, cart, transfer, return page, order), a
+    # ProfileRequest reaches both cXML functions, and the buyer sends the same order again
+    trip.run()
+    for function, path in (("SetupRequestFunction", "/cxml/profile"), ("OrderRequestFunction", "/cxml/order")):
+        with recorder.step(function, usage := _usage()):
+            response = trip.handlers[function](_cxml(path, builders.profile_request()), LambdaContext())
+        assert response["statusCode"] == 200, response
+        assert usage.actions
+    order = builders.order_request("PO-REPEATED", [builders.item_out("P0001", "1", price="10.00", line=1)])
+    for _ in range(2):
+        with recorder.step("OrderRequestFunction", _usage()):
+            response = trip.handlers["OrderRequestFunction"](_cxml("/cxml/order", order), LambdaContext())
+        assert response["statusCode"] == 200, response
+
+    # Then each function used only actions its policies grant
+    granted = granted_actions()
+    assert set(granted) == set(FUNCTIONS)
+    for function, used in recorder.by_function.items():
+        assert used, f"{function} made no AWS call: the test did not exercise it"
+        missing = sorted(action for action in used if not any(fnmatch(action, grant) for grant in granted[function]))
+        assert not missing, f"{function} needs {missing}"
+
+
+def test_no_function_may_delete_items_directly():
+    # Given the functions' grants
+    # Then none includes DeleteItem (chunks are removed through BatchWriteItem)
+    for function, actions in granted_actions().items():
+        assert "dynamodb:DeleteItem" not in actions, function
+
+
+def _usage() -> Any:
+    from tests.support.round_trip import Usage
+
+    return Usage()
