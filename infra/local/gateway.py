@@ -177,7 +177,8 @@ class Gateway:
         self.dev_routes: dict[str, DevRoute] = {}
         for prefix, page in (dev_routes or {}).items():
             self.add_dev_route(prefix, page)
-        self.api_keys: dict[str, str] = dict(api_keys or {})
+        # Looked up per request: the stack passes a view of the table (keys made by the CLI work).
+        self.api_keys: Mapping[str, str] = api_keys if api_keys is not None else {}
         self._address = (host, port)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, Self
 
 import boto3
 
+from infra.local.api_keys import TableApiKeys
 from infra.local.dynamodb_local import (
     DEFAULT_CACHE_DIR,
     DUMMY_ACCESS_KEY_ID,
@@ -138,6 +139,10 @@ class LocalStack:
             aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
         )
 
+    def on_stop(self, callback: Callable[[], object]) -> None:
+        """Run `callback` at stop, before everything started so far (ready hooks stop their threads here)."""
+        self._cleanup.callback(callback)
+
     def __enter__(self) -> Self:
         self.start()
         return self
@@ -178,6 +183,8 @@ class LocalStack:
                 port=self.port,
                 stage=self.stage,
                 environment=self.function_environment,
+                # No usage plan locally: x-api-key is looked up in the table, like the functions do.
+                api_keys=TableApiKeys(self.function_environment["TABLE_NAME"]),
             )
         )
         for hook in self.ready_hooks:
@@ -244,8 +251,13 @@ class LocalStack:
         }
 
     def write_state(self, path: Path) -> None:
+        """Write stack.json atomically (scripts poll for it) and owner-only (it may hold credentials)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(self.describe(), indent=2) + "\n")
+        temporary = path.with_name(f".{path.name}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(json.dumps(self.describe(), indent=2) + "\n")
+        temporary.replace(path)
 
 
 def _template_stage(template: Template, intrinsics: Intrinsics) -> str:
@@ -270,16 +282,34 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
     )
     parser.add_argument("--in-memory", action="store_true", help="keep no DynamoDB data across restarts")
     parser.add_argument("--dynamodb", choices=["auto", "dynamodb-local", "moto"], default="auto")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="where stack.json, the demo credentials and DynamoDB data go (default: .local)",
+    )
+    parser.add_argument("--no-dev-tools", action="store_true", help="no demo data, buyer simulator or demo shop")
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log: every SDK call
+    logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found endpoint ... via environment" per client
 
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         stopping.set()
 
-    with LocalStack(port=arguments.port, persistent=not arguments.in_memory, dynamodb=arguments.dynamodb) as stack:
+    # Imported here: the dev tools import the gateway's library, which nothing else in this module needs.
+    from infra.local.dev import install as install_dev_tools
+
+    with LocalStack(
+        port=arguments.port,
+        persistent=not arguments.in_memory,
+        dynamodb=arguments.dynamodb,
+        state_dir=arguments.state_dir,
+        state_file=arguments.state_dir / "stack.json",
+        ready_hooks=[] if arguments.no_dev_tools else [install_dev_tools],
+    ) as stack:
         for signum in (signal.SIGINT, signal.SIGTERM):
             signal.signal(signum, request_stop)
         description = stack.describe()
@@ -293,7 +323,12 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
         for logical_id, queue in description["queues"].items():
             print(f"  {logical_id}: {queue['url']}")
         if stack.state_file:
-            print(f"State: {stack.state_file}")
+            print(f"State: {stack.state_file} (the demo partners' secrets and the shop's API key are there)")
+        if urls := stack.extra.get("urls"):
+            print("\nOpen:")
+            print(f"  buyer simulator  {urls['buyer_simulator']}")
+            print(f"  demo shop        {urls['demo_shop']}")
+            print(f"  shop's orders    {urls['shop_orders']}")
         print("Ctrl-C stops.", flush=True)
         stopping.wait()
         print("\nStopping...", flush=True)
