@@ -1,8 +1,22 @@
 """Integration tier: the local stack (DynamoDB Local, moto's SQS, the local gateway) on loopback.
 
-`local_stack` starts the real stack from template.yaml once per test process (each pytest-xdist
-worker has its own, on free ports) with DynamoDB Local in memory, and stops it, Java included, at the
-end of the session.
+Two fixtures start it, once per test process (each pytest-xdist worker has its own, on free ports,
+DynamoDB Local in memory), and stop it, Java included, at the end of the session:
+
+- `stack`: the stack in a child process (`tests/support/stack_process.py`). The gateway, the
+  handlers, moto's backends and the SDK environment live there, so nothing the tests' process does —
+  a unit test's `mock_aws`, which resets moto's process-wide backends when it stops, another tier's
+  stack, cached settings — can reach them, whichever order or worker xdist gives a test. The
+  application tests (`test_*_http.py`) use it through HTTP and the `punchout` CLI only.
+- `local_stack`: `LocalStack` in this process, for `test_local_stack.py`, which tests that class
+  itself (the environment it sets, its resources, its state file).
+
+`local_stack` shares this process with every other test the worker runs, so the order matters for
+it: it must not start while a `mock_aws` is active nor have one started after it. Integration tests
+therefore run last (`pytest_collection_modifyitems`); xdist's default `load` scheduling hands each
+worker tests in collection order, so no unit test follows an integration test in a worker. (Modes
+that reorder a worker's tests, such as `--dist worksteal` or `--ff`, can break that; the child-process
+`stack` is immune.)
 """
 
 from collections.abc import Iterator
@@ -11,14 +25,15 @@ from pathlib import Path
 import pytest
 
 from infra.local.stack import LocalStack
+from tests.support.stack_process import StackProcess
 
 INTEGRATION_DIR = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # The session's local stack leaves its environment (endpoints, dummy credentials, the functions'
-    # variables) in place until the session ends; running this tier after the others keeps faster,
-    # environment-free tiers from seeing it.
+    # The session's in-process stack leaves its environment (endpoints, dummy credentials, the
+    # functions' variables) in place until the session ends; running this tier after the others
+    # keeps faster, environment-free tiers from seeing it.
     items.sort(key=lambda item: Path(str(item.path)).is_relative_to(INTEGRATION_DIR))
 
 
@@ -30,3 +45,16 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
         yield stack
     if java_pid is not None:
         assert not Path(f"/proc/{java_pid}").exists(), f"DynamoDB Local (pid {java_pid}) outlived the stack"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
+    """The local stack in a child process; its log is `stack.log` in the fixture's temporary directory."""
+    with StackProcess(tmp_path_factory.mktemp("stack-process")) as running:
+        pids = [running.pid, running.java_pid]
+        yield running
+    for pid in pids:
+        if pid is not None:
+            # A zombie (exited, not yet reaped by its parent) has no cmdline; a live process does.
+            cmdline = Path(f"/proc/{pid}/cmdline")
+            assert not cmdline.exists() or not cmdline.read_bytes(), f"process {pid} outlived the stack"

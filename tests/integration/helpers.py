@@ -1,0 +1,218 @@
+"""Talking to the local stack the way buyers, browsers, shops and operators do: HTTP and the CLI.
+
+Everything here goes through a socket or a child process (stdlib `http.client`, the installed
+`punchout` console script); nothing calls a handler directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from email.message import Message
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from punchout.cxml import StatusCode, read_document
+from punchout.cxml.models import ResponseDocument
+from tests.support.stack_process import StackProcess, clean_environment
+
+CXML = "text/xml; charset=UTF-8"
+
+
+# --- HTTP -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: Message
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8")
+
+
+def connection(url: str, timeout: float = 120.0) -> http.client.HTTPConnection:
+    parts = urlsplit(url)
+    return http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
+
+
+def send(
+    conn: http.client.HTTPConnection,
+    method: str,
+    url: str,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> Answer:
+    """One request on an open connection (redirects are not followed: a browser's next step is the test's)."""
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    conn.request(method, target, body=body, headers=headers or {})
+    response = conn.getresponse()
+    return Answer(response.status, response.headers, response.read())
+
+
+def request(method: str, url: str, body: bytes | str | None = None, headers: dict[str, str] | None = None) -> Answer:
+    conn = connection(url)
+    try:
+        return send(conn, method, url, body.encode("utf-8") if isinstance(body, str) else body, headers)
+    finally:
+        conn.close()
+
+
+def post_cxml(url: str, document: bytes, content_type: str = CXML) -> Answer:
+    return request("POST", url, document, {"Content-Type": content_type})
+
+
+def cxml_answer(answer: Answer) -> ResponseDocument:
+    """The answer as cXML, checked: the XML content type, well-formed, and the HTTP status its code maps to."""
+    assert answer.content_type.startswith("text/xml"), (answer.status, answer.content_type, answer.body[:500])
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    etree.fromstring(answer.body, parser)  # well-formed, or this raises
+    document = read_document(answer.body)
+    assert isinstance(document, ResponseDocument), document
+    assert answer.status == StatusCode(document.status.code).http_status, (answer.status, document.status)
+    return document
+
+
+# --- the browser ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PostedForm:
+    """What the return page makes the browser post: where, the field's name and value."""
+
+    action: str
+    field: str
+    value: str
+
+    @classmethod
+    def of(cls, page: Answer) -> PostedForm:
+        assert page.status == 200, (page.status, page.body[:500])
+        assert page.content_type.startswith("text/html"), page.content_type
+        tree: Any = lxml.html.document_fromstring(page.body)
+        (form,) = tree.xpath("//form")
+        (field,) = form.xpath(".//input[@type='hidden']")
+        return cls(action=form.get("action"), field=field.get("name"), value=field.get("value"))
+
+    def document(self, encoding: str) -> bytes:
+        """The PunchOutOrderMessage as the buyer receives it: form-encoded by the browser, then decoded."""
+        posted = parse_qs(urlencode({self.field: self.value}), keep_blank_values=True)[self.field][0]
+        if encoding == "base64":
+            return base64.b64decode(posted, validate=True)
+        return posted.encode("utf-8")
+
+
+def query_parameter(url: str, name: str) -> str:
+    values = parse_qs(urlsplit(url).query).get(name)
+    assert values, f"no {name} in {url}"
+    return values[0]
+
+
+# --- the operator's CLI ---------------------------------------------------------------------------
+
+
+def punchout_cli() -> list[str]:
+    """The installed console script beside this interpreter, else the module."""
+    script = Path(sys.executable).parent / "punchout"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "punchout.cli"]
+
+
+def run_cli(stack: StackProcess, *arguments: str, table: bool = True) -> str:
+    """`punchout [--table T] ...` against the stack; its stdout. `table=False`: found through stack.json."""
+    environment = clean_environment(stack.sdk_environment() if table else {})
+    environment.pop("TABLE_NAME", None)
+    command = [*punchout_cli(), *(["--table", stack.table_name] if table else []), *arguments]
+    result = subprocess.run(
+        command, cwd=stack.work_dir, env=environment, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, (command, result.stdout, result.stderr)
+    return result.stdout
+
+
+def shown_once(output: str) -> str:
+    """The secret or API key the CLI prints once, on the last line after '... shown once:'."""
+    match = re.search(r"shown once:\n(\S+)\n?\Z", output)
+    assert match, output
+    return match.group(1)
+
+
+@dataclass(frozen=True)
+class Buyer:
+    """A trading partner registered through the CLI, with the secret the CLI generated and printed once."""
+
+    partner_id: str
+    identity: str  # its From credential: NetworkID:<identity>
+    secret: str
+    encoding: str = "urlencoded"
+    field_name: str = "cxml-urlencoded"
+
+    @property
+    def credentials(self) -> dict[str, Any]:
+        """The builders' header arguments (tests/support/builders.py) that authenticate as this buyer."""
+        return {"domain": "NetworkID", "identity": self.identity, "secret": self.secret}
+
+
+RETURN_HOST = "buyer.example.com"
+RETURN_URL = f"https://{RETURN_HOST}/punchout/return?session=42"
+SHOP_URL = "https://shop.example.com/punchout?store=1"
+
+
+def register_buyer(
+    stack: StackProcess,
+    partner_id: str,
+    *,
+    encoding: str = "urlencoded",
+    field_name: str | None = None,
+    extra: tuple[str, ...] = (),
+) -> Buyer:
+    """`punchout partners add` without --secret: the CLI generates the shared secret and shows it once."""
+    identity = f"AN-{partner_id.upper()}"
+    field_name = field_name or f"cxml-{encoding}"
+    output = run_cli(
+        stack,
+        "partners",
+        "add",
+        partner_id,
+        "--name",
+        f"Buyer {partner_id}",
+        "--from",
+        f"NetworkID:{identity}",
+        "--shop-url",
+        SHOP_URL,
+        "--post-host",
+        RETURN_HOST,
+        "--encoding",
+        encoding,
+        "--field-name",
+        field_name,
+        "--cxml-version",
+        "1.2.069",
+        "--unspsc",
+        "44120000",
+        *extra,
+    )
+    return Buyer(partner_id, identity, shown_once(output), encoding, field_name)
+
+
+def create_api_key(stack: StackProcess, name: str) -> dict[str, str]:
+    """`punchout api-keys create`: the shop's headers with the key shown once."""
+    raw = shown_once(run_cli(stack, "api-keys", "create", "--name", name))
+    return {"x-api-key": raw, "Content-Type": "application/json"}

@@ -1,0 +1,444 @@
+"""OrderRequest intake over HTTP against DynamoDB Local and the local SQS FIFO queue (issue 4).
+
+The buyer's side is HTTP only (`POST /cxml/order`), the shop's side is the queue and
+`GET /shop/orders/{message_id}`, the partner and the shop's key come from the `punchout` CLI.
+
+The concurrency test needs concurrent handlers, which one local gateway never runs (one invocation
+per function at a time, like one Lambda execution environment): `environments` adds gateway
+processes against the same DynamoDB Local and queue, and the deliveries are spread over them, as
+API Gateway spreads concurrent requests over execution environments.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from punchout.cxml import read_document
+from punchout.cxml.models import Comments
+from punchout.orders import OrderKey
+from punchout.store.dynamo import Table
+from punchout.store.orders import OrderRepository
+from punchout.store.queue import MAX_MESSAGE_BYTES, group_id
+from tests.integration.helpers import (
+    CXML,
+    Answer,
+    Buyer,
+    connection,
+    create_api_key,
+    cxml_answer,
+    post_cxml,
+    register_buyer,
+    request,
+    send,
+)
+from tests.support import builders
+from tests.support.stack_process import StackProcess, stop_all
+
+pytestmark = pytest.mark.integration
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "functions/punchout/schemas/punchout.order.v1.json").read_text()
+)
+ENVIRONMENTS = 5  # the stack's own gateway and four more processes
+DELIVERIES = 20
+SQS_MESSAGE_LIMIT = 256 * 1024
+DYNAMODB_ITEM_LIMIT = 400 * 1024
+
+
+@pytest.fixture(scope="module")
+def buyer(stack: StackProcess) -> Buyer:
+    return register_buyer(stack, "orders-http")
+
+
+@pytest.fixture(scope="module")
+def shop_headers(stack: StackProcess) -> dict[str, str]:
+    return create_api_key(stack, "orders test shop")
+
+
+@pytest.fixture(scope="module")
+def orders(stack: StackProcess) -> OrderRepository:
+    """The stored orders, read with the product's own repository (on this process's own client)."""
+    return OrderRepository(Table(stack.table_name, client=stack.dynamodb))
+
+
+class Queue:
+    """The shop's side of the FIFO order queue."""
+
+    def __init__(self, stack: StackProcess) -> None:
+        self.url = stack.queue_url("OrderQueue")
+        self.sqs = stack.sqs
+
+    def drain(self) -> list[dict[str, Any]]:
+        """Every message now in the queue, in delivery order, deleted once read (as a consumer does)."""
+        messages: list[dict[str, Any]] = []
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return messages
+            for message in batch:
+                messages.append(
+                    {
+                        "raw": message["Body"],
+                        "body": json.loads(message["Body"]),
+                        "attributes": message.get("Attributes", {}),
+                        "message_attributes": message.get("MessageAttributes", {}),
+                    }
+                )
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@pytest.fixture
+def queue(stack: StackProcess) -> Queue:
+    """The order queue, emptied of whatever an earlier test left in it."""
+    fifo = Queue(stack)
+    fifo.drain()
+    return fifo
+
+
+def items_of(orders: OrderRepository, pk: str) -> list[dict[str, Any]]:
+    """Every item of one partition (an order: its versions and their payload chunks)."""
+    pages = orders.table.client.get_paginator("query").paginate(
+        TableName=orders.table.name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+        ConsistentRead=True,
+    )
+    return [item for page in pages for item in page["Items"]]
+
+
+def item_size(item: dict[str, Any]) -> int:
+    """An item's size as DynamoDB counts it, roughly: attribute names plus values."""
+    size = 0
+    for name, value in item.items():
+        (kind, content), *_ = value.items()
+        size += len(name) + (len(content) if kind == "B" else len(str(content).encode("utf-8")))
+    return size
+
+
+def post_order(stack: StackProcess, document: bytes, content_type: str = CXML) -> Answer:
+    return post_cxml(f"{stack.base_url}/cxml/order", document, content_type)
+
+
+def payload_id(document: bytes) -> str:
+    return read_document(document).envelope.payload_id
+
+
+def order(buyer: Buyer, order_id: str, *lines: tuple[str, str], **options: Any) -> bytes:
+    """An OrderRequest of `buyer` with lines (part, quantity) at 10.00 each."""
+    items = [builders.item_out(part, quantity, price="10.00", line=n) for n, (part, quantity) in enumerate(lines, 1)]
+    return builders.order_request(order_id, items, **options, **buyer.credentials)
+
+
+# --- concurrency ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def environments(stack: StackProcess, buyer: Buyer) -> Iterator[list[str]]:
+    """Base URLs of ENVIRONMENTS gateways sharing the stack's DynamoDB Local and queue, each one warm."""
+    extra = [stack.gateway_process(f"orders-{n}") for n in range(1, ENVIRONMENTS)]
+    try:
+        for gateway in extra:
+            gateway.launch()
+        for gateway in extra:
+            gateway.wait_ready()
+        urls = [stack.base_url, *(gateway.base_url for gateway in extra)]
+        # Warm each one as a Lambda environment is after its first request: handler imported, DynamoDB
+        # client built, the buyer's secret derived once — so that the deliveries below race each other
+        # rather than the cold starts.
+        profile = builders.profile_request(**buyer.credentials)
+        with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+            warm = list(pool.map(lambda url: post_cxml(f"{url}/cxml/order", profile), urls))
+        assert [cxml_answer(answer).status.code for answer in warm] == [200] * len(urls)
+        yield urls
+    finally:
+        stop_all(extra)
+
+
+@dataclass
+class Delivery:
+    environment: str
+    started: float
+    finished: float
+    answer: Answer
+
+
+def deliver_at_once(urls: list[str], document: bytes, count: int) -> list[Delivery]:
+    """`count` POSTs of `document`, spread over `urls`, released together once every connection is open."""
+    barrier = threading.Barrier(count)
+
+    def deliver(number: int) -> Delivery:
+        url = f"{urls[number % len(urls)]}/cxml/order"
+        conn = connection(url)
+        try:
+            conn.connect()
+            barrier.wait(timeout=60)
+            started = time.monotonic()
+            answer = send(conn, "POST", url, document, {"Content-Type": CXML})
+            return Delivery(url, started, time.monotonic(), answer)
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(deliver, range(count)))
+
+
+def most_in_flight(deliveries: list[Delivery]) -> int:
+    """The most requests that were sent and not yet answered at one moment."""
+    moments = sorted([(d.started, 1) for d in deliveries] + [(d.finished, -1) for d in deliveries])
+    in_flight = most = 0
+    for _, change in moments:
+        in_flight += change
+        most = max(most, in_flight)
+    return most
+
+
+def test_twenty_concurrent_deliveries_of_one_order_queue_exactly_one_message(
+    stack: StackProcess, buyer: Buyer, environments: list[str], queue: Queue, orders: OrderRepository
+) -> None:
+    # Given one OrderRequest
+    document = order(buyer, "PO-RACE-1", ("P1", "2"), ("P2", "1"))
+
+    # When twenty deliveries of it arrive at once, spread over five execution environments
+    deliveries = deliver_at_once(environments, document, DELIVERIES)
+
+    # Then they were concurrent: requests to several environments were in flight at once
+    assert len({d.environment for d in deliveries}) == ENVIRONMENTS
+    assert most_in_flight(deliveries) >= 2, [(d.started, d.finished) for d in deliveries]
+    # And every delivery is answered 200 — no retryable 5xx either: the deliveries that lose the race
+    # to create the order record find it, and wait (ORDER_DISPATCH_WAIT_SECONDS, 8 s) for the one
+    # holding the dispatch lease to queue the message, which takes milliseconds here
+    codes = Counter(cxml_answer(d.answer).status.code for d in deliveries)
+    assert codes == {200: DELIVERIES}, [d.answer.body[:600] for d in deliveries if d.answer.status != 200]
+    # And the FIFO queue holds exactly one message for the shop
+    messages = queue.drain()
+    assert [m["body"]["order_id"] for m in messages] == ["PO-RACE-1"]
+    # And one record was stored, holding the only payloads kept: the losers' were deleted
+    key = OrderKey(partner_id=buyer.partner_id, order_id="PO-RACE-1", type="new", version="1")
+    record = orders.get(key)
+    assert record is not None and record.status == "queued"
+    assert record.message_id == messages[0]["body"]["message_id"]
+    items = items_of(orders, f"ORDER#{buyer.partner_id}#PO-RACE-1")
+    blobs = {item["sk"]["S"].split("#")[1] for item in items if item["sk"]["S"].startswith("BLOB#")}
+    assert blobs == {record.blob_id}
+    assert [item["sk"]["S"] for item in items if item["sk"]["S"].startswith("VERSION#")] == ["VERSION#new#1"]
+
+
+# --- idempotency and ordering ---------------------------------------------------------------------
+
+
+def test_new_update_and_delete_arrive_in_version_order_in_one_message_group(
+    stack: StackProcess, buyer: Buyer, queue: Queue
+) -> None:
+    # Given an order, then an update and a delete of it, each pointing at the version before
+    new = order(buyer, "PO-SEQ-1", ("P1", "1"), ("P2", "1"))
+    update = order(
+        buyer, "PO-SEQ-1", ("P1", "3"), order_type="update", version=2, reference=payload_id(new), total="30.00"
+    )
+    delete = order(
+        buyer, "PO-SEQ-1", ("P1", "3"), order_type="delete", version=3, reference=payload_id(update), total="30.00"
+    )
+
+    # When the buyer sends them in turn
+    codes = [cxml_answer(post_order(stack, document)).status.code for document in (new, update, delete)]
+
+    # Then each is accepted, and the shop receives them in version order, in one message group
+    assert codes == [200, 200, 200]
+    messages = queue.drain()
+    assert [(m["body"]["type"], m["body"]["order_version"]) for m in messages] == [
+        ("new", 1),
+        ("update", 2),
+        ("delete", 3),
+    ]
+    assert {m["attributes"]["MessageGroupId"] for m in messages} == {group_id(buyer.partner_id, "PO-SEQ-1")}
+    assert [m["body"]["document_reference"] for m in messages] == [None, payload_id(new), payload_id(update)]
+    # deduplicated by the idempotency key (partner + order + type + version), which is the message id
+    assert [m["attributes"]["MessageDeduplicationId"] for m in messages] == [m["body"]["message_id"] for m in messages]
+    assert [m["message_attributes"]["schema"]["StringValue"] for m in messages] == ["punchout.order.v1"] * 3
+
+
+def test_the_same_document_again_is_200_without_a_second_message(
+    stack: StackProcess, buyer: Buyer, queue: Queue
+) -> None:
+    document = order(buyer, "PO-AGAIN-1", ("P1", "1"))
+
+    first, second = (post_order(stack, document) for _ in range(2))
+
+    assert (cxml_answer(first).status.code, cxml_answer(second).status.code) == (200, 200)
+    assert len(queue.drain()) == 1
+
+
+def test_the_same_order_version_with_other_content_is_409(stack: StackProcess, buyer: Buyer, queue: Queue) -> None:
+    # Given an accepted order
+    assert cxml_answer(post_order(stack, order(buyer, "PO-CONFLICT-1", ("P1", "1")))).status.code == 200
+
+    # When the same partner + orderID + type + version arrives with another quantity
+    answer = post_order(stack, order(buyer, "PO-CONFLICT-1", ("P1", "9")))
+
+    # Then it is refused with 409, in the cXML body and the HTTP status, and the shop got only the first
+    assert cxml_answer(answer).status.code == 409
+    assert answer.status == 409
+    assert [m["body"]["lines"][0]["quantity"] for m in queue.drain()] == ["1"]
+
+
+@pytest.mark.parametrize("order_type", ["update", "delete"])
+def test_a_change_of_an_order_never_received_is_417(
+    stack: StackProcess, buyer: Buyer, queue: Queue, order_type: str
+) -> None:
+    # When an update or delete arrives for an order that was never received
+    document = order(
+        buyer, f"PO-UNKNOWN-{order_type}", ("P1", "1"), order_type=order_type, version=2, reference="1.2.3@buyer"
+    )
+    answer = post_order(stack, document)
+
+    # Then it is refused with 417 (a referenced document is unknown), and nothing reaches the shop
+    assert cxml_answer(answer).status.code == 417
+    assert answer.status == 417
+    assert queue.drain() == []
+
+
+# --- size -----------------------------------------------------------------------------------------
+
+LARGE_LINES = 5000
+
+
+def test_a_5000_line_order_is_accepted_queued_as_a_claim_check_and_fetched_whole(
+    stack: StackProcess, buyer: Buyer, queue: Queue, orders: OrderRepository, shop_headers: dict[str, str]
+) -> None:
+    # One test, not one per aspect: pytest-xdist would build a shared module fixture once per worker.
+    # Given an OrderRequest of 5,000 lines: megabytes of XML, far over DynamoDB's item limit
+    items = [
+        builders.item_out(f"SKU-{n:06d}-{secrets.token_hex(4)}", str(1 + n % 7), price=f"{n % 997 + 0.99:.2f}", line=n)
+        for n in range(1, LARGE_LINES + 1)
+    ]
+    document = builders.order_request("PO-LARGE-1", items, total="1234567.89", **buyer.credentials)
+    assert len(document) > 1024 * 1024
+
+    # When the buyer sends it
+    started = time.monotonic()
+    answer = post_order(stack, document)
+    print(f"\n5,000-line OrderRequest: {len(document):,} bytes answered in {time.monotonic() - started:.1f} s")
+
+    # Then it is accepted
+    assert cxml_answer(answer).status.code == 200
+    # And stored in compressed chunk items, each well below 400 KB (DynamoDB Local refuses larger ones)
+    sizes = {item["sk"]["S"]: item_size(item) for item in items_of(orders, f"ORDER#{buyer.partner_id}#PO-LARGE-1")}
+    assert max(sizes.values()) < DYNAMODB_ITEM_LIMIT, sizes
+    assert any("#MESSAGE#" in sk for sk in sizes) and any("#RAW#" in sk for sk in sizes), sorted(sizes)
+    # And the shop gets one message below the queue's limit: the order without its lines (a claim check)
+    (message,) = queue.drain()
+    assert len(message["raw"].encode("utf-8")) <= min(MAX_MESSAGE_BYTES, SQS_MESSAGE_LIMIT)
+    claim = message["body"]
+    jsonschema.validate(claim, SCHEMA)
+    assert (claim["complete"], claim["lines"], claim["reconciliation"]) == (False, None, None)
+    assert claim["line_count"] == LARGE_LINES
+
+    # When the shop asks for the whole order with its API key, and with a wrong one
+    full = request("GET", f"{stack.base_url}/shop/orders/{claim['message_id']}", headers=shop_headers)
+    refused = request("GET", f"{stack.base_url}/shop/orders/{claim['message_id']}", headers={"x-api-key": "pk_wrong"})
+
+    # Then it gets every line, in a message valid against the published schema
+    assert full.status == 200, full.body[:500]
+    order_message = full.json()
+    jsonschema.validate(order_message, SCHEMA)
+    assert (order_message["complete"], order_message["message_id"]) == (True, claim["message_id"])
+    assert [line["line_number"] for line in order_message["lines"]] == list(range(1, LARGE_LINES + 1))
+    assert {line["status"] for line in order_message["reconciliation"]["lines"]} == {"unmatched"}
+    # And the claim check is exactly that message without its lines
+    assert claim == {**order_message, "complete": False, "lines": None, "reconciliation": None}
+    # And without a valid key nothing: API Gateway's key check (403) where the API requires keys, else
+    # the function's (401)
+    assert refused.status in (401, 403), refused.status
+    assert b"PO-LARGE-1" not in refused.body
+
+
+# --- attachments ----------------------------------------------------------------------------------
+
+ATTACHMENT = bytes(range(256)) * 64 + b"\r\n--not-a-boundary\r\n\n\r"  # binary, with line ends and dashes
+
+
+def multipart_related(document: bytes, parts: list[tuple[str, str, str, bytes, str]]) -> tuple[bytes, str]:
+    """A multipart/related body: the cXML document first, then (cid, type, filename, data, transfer encoding)."""
+    import base64
+
+    boundary = f"----=_Part_{secrets.token_hex(12)}"
+    chunks = [
+        f"--{boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-ID: <order@buyer.example>\r\n\r\n".encode(),
+        document,
+        b"\r\n",
+    ]
+    for cid, content_type, filename, data, encoding in parts:
+        payload = base64.encodebytes(data) if encoding == "base64" else data
+        chunks += [
+            (
+                f"--{boundary}\r\nContent-Type: {content_type}\r\nContent-Transfer-Encoding: {encoding}\r\n"
+                f'Content-ID: <{cid}>\r\nContent-Disposition: attachment; filename="{filename}"\r\n\r\n'
+            ).encode(),
+            payload,
+            b"\r\n",
+        ]
+    chunks.append(f"--{boundary}--\r\n".encode())
+    content_type = f'multipart/related; boundary="{boundary}"; type="text/xml"; start="<order@buyer.example>"'
+    return b"".join(chunks), content_type
+
+
+@pytest.mark.parametrize("transfer_encoding", ["binary", "base64"])
+def test_a_multipart_order_with_a_cid_attachment_is_accepted_and_the_attachment_kept(
+    stack: StackProcess,
+    buyer: Buyer,
+    queue: Queue,
+    orders: OrderRepository,
+    shop_headers: dict[str, str],
+    transfer_encoding: str,
+) -> None:
+    # Given an OrderRequest whose Comments reference an attachment sent beside it as a MIME part
+    cid = f"drawing-{transfer_encoding}@buyer.example"
+    document = order(
+        buyer,
+        f"PO-MIME-{transfer_encoding}",
+        ("P1", "1"),
+        comments=[Comments(text="See the drawing", lang="en", attachments=[f"cid:{cid}"])],
+    )
+    body, content_type = multipart_related(
+        document, [(cid, "application/pdf", "drawing.pdf", ATTACHMENT, transfer_encoding)]
+    )
+
+    # When the buyer posts it as multipart/related
+    answer = post_order(stack, body, content_type)
+
+    # Then it is accepted
+    assert cxml_answer(answer).status.code == 200
+    # And the shop's message lists the attachment and the comment that references it
+    (message,) = queue.drain()
+    expected = {
+        "content_id": cid,
+        "content_type": "application/pdf",
+        "filename": "drawing.pdf",
+        "size": len(ATTACHMENT),
+    }
+    assert message["body"]["attachments"] == [expected]
+    assert message["body"]["comments"][0]["attachments"] == [f"cid:{cid}"]
+    jsonschema.validate(message["body"], SCHEMA)
+    # And the stored attachment is the very bytes that were sent
+    record = orders.find(message["body"]["message_id"])
+    assert record is not None
+    assert orders.attachment(record, 0) == ATTACHMENT
+    # And the stored raw document is the cXML part, not the whole multipart body, without the secret
+    raw = orders.raw(record)
+    assert raw.lstrip().startswith(b"<?xml") and b"cid:" + cid.encode() in raw
+    assert buyer.secret.encode() not in raw and b"<SharedSecret>[redacted]</SharedSecret>" in raw
+    full = request("GET", f"{stack.base_url}/shop/orders/{message['body']['message_id']}", headers=shop_headers)
+    assert full.json()["attachments"] == [expected]
