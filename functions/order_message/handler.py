@@ -10,17 +10,17 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from punchout.http import SECURITY_HEADERS, html_page, json_error, json_response
+from punchout.http import SECURITY_HEADERS, html_page, json_response
 from punchout.observability import logger, metrics, tracer
+from punchout.resolver import gateway_app, link_page
 from punchout.sessions import CartInput, TransferRequest
 from punchout.settings import gateway_settings
-from punchout.shop_api import ShopError, authorise, parse_body, shop_error_response
+from punchout.shop_api import authorise, parse_body
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from punchout.store.partners import PartnerRepository
@@ -28,7 +28,7 @@ from punchout.store.sessions import SessionRepository, TokenProblem, TokenRefuse
 
 from .service import CartService, ReturnRefused
 
-app = APIGatewayRestResolver()
+app = gateway_app(error_page="Please go back to the shop and try again.")
 
 
 @lru_cache(maxsize=1)
@@ -81,48 +81,21 @@ def openapi() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=_openapi())
 
 
-_LINK_PAGES = {
-    TokenProblem.USED: (
-        410,
-        "This link was already used",
-        "The cart was already returned to your procurement system; open it there.",
-    ),
-    TokenProblem.EXPIRED: (410, "This link has expired", "Go back to the shop and return the cart again."),
-    TokenProblem.UNKNOWN: (404, "This link is not valid", "Go back to the shop and return the cart again."),
-}
-
-
 @app.get("/punchout/return/<token>")
 def punchout_return(token: str) -> Response[str]:
     try:
         page, headers = service().return_page(token)
     except TokenRefused as refused:
-        return html_page(*_LINK_PAGES[refused.problem])
+        what_next = {
+            TokenProblem.USED: "The cart was already returned to your procurement system; open it there.",
+        }.get(refused.problem, "Go back to the shop and return the cart again.")
+        return link_page(refused.problem, what_next)
     except ReturnRefused:
         return html_page(410, "This PunchOut session has ended", "Start PunchOut again from your procurement system.")
     metrics.add_metric(name="CartsReturned", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=200, content_type="text/html; charset=utf-8", body=page, headers={**SECURITY_HEADERS, **headers}
     )
-
-
-@app.exception_handler(ShopError)  # type: ignore[untyped-decorator]
-def shop_error(error: ShopError) -> Response[str]:
-    return shop_error_response(error)
-
-
-@app.not_found
-def not_found(error: NotFoundError) -> Response[str]:
-    # Without it, the catch-all below would turn an unknown route into a 500.
-    return json_error(404, "No such route")
-
-
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(error: Exception) -> Response[str]:
-    logger.exception("Unexpected failure")
-    if app.current_event.path.startswith("/shop/"):
-        return json_error(500, "Internal error; retry later")
-    return html_page(500, "Something went wrong", "Please go back to the shop and try again.")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

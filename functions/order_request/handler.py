@@ -9,20 +9,20 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from punchout.auth import Authenticated
 from punchout.cxml.models import ProfileResponse, RequestDocument
-from punchout.http import base_url, json_error
+from punchout.http import base_url
 from punchout.observability import logger, metrics, tracer
 from punchout.pipeline import Delivery, handle_cxml, partner_repository
 from punchout.profile import profile_response
+from punchout.resolver import gateway_app
 from punchout.settings import order_settings
-from punchout.shop_api import NotFound, ShopError, authorise, shop_error_response
+from punchout.shop_api import NotFound, authorise
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from punchout.store.orders import OrderRepository
@@ -31,7 +31,7 @@ from punchout.store.sessions import SessionRepository
 
 from .service import OrderService
 
-app = APIGatewayRestResolver()
+app = gateway_app(error_page="Please retry later.")
 
 
 @lru_cache(maxsize=1)
@@ -74,22 +74,6 @@ def get_order(message_id: str) -> Response[str]:
     if record is None:
         raise NotFound("No order with this message id")
     return Response(status_code=200, content_type="application/json", body=orders.message(record).decode("utf-8"))
-
-
-@app.not_found
-def not_found(error: NotFoundError) -> Response[str]:
-    return json_error(404, "No such route")
-
-
-@app.exception_handler(ShopError)  # type: ignore[untyped-decorator]
-def shop_error(error: ShopError) -> Response[str]:
-    return shop_error_response(error)
-
-
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(error: Exception) -> Response[str]:
-    logger.exception("Unexpected failure")
-    return json_error(500, "Internal error; retry later")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

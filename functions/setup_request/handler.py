@@ -9,25 +9,25 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
-from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from punchout.auth import Authenticated
 from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse, RequestDocument
-from punchout.http import base_url, html_page, json_error, redirect
+from punchout.http import base_url, html_page, redirect
 from punchout.observability import logger, metrics, tracer
 from punchout.pipeline import Delivery, handle_cxml, partner_repository
 from punchout.profile import profile_response
+from punchout.resolver import gateway_app, link_page
 from punchout.settings import gateway_settings
 from punchout.store.dynamo import Table
-from punchout.store.sessions import SessionRepository, TokenProblem, TokenRefused
+from punchout.store.sessions import SessionRepository, TokenRefused
 
 from .service import SessionExpired, SetupService
 
-app = APIGatewayRestResolver()
+app = gateway_app(error_page="Please try again, or start PunchOut again from your procurement system.")
 
 
 @lru_cache(maxsize=1)
@@ -63,37 +63,15 @@ def cxml_profile() -> Response[str]:
     return handle_cxml(app.current_event, settings, partner_repository(settings), {"ProfileRequest": _profile})
 
 
-_LINK_PAGES = {
-    TokenProblem.USED: ("This link was already used", "Start PunchOut again from your procurement system."),
-    TokenProblem.EXPIRED: ("This link has expired", "Start PunchOut again from your procurement system."),
-    TokenProblem.UNKNOWN: ("This link is not valid", "Start PunchOut again from your procurement system."),
-}
-
-
 @app.get("/punchout/start/<token>")
 def punchout_start(token: str) -> Response[str]:
     try:
         location = service().start(token)
     except TokenRefused as refused:
-        title, message = _LINK_PAGES[refused.problem]
-        return html_page(410 if refused.problem is not TokenProblem.UNKNOWN else 404, title, message)
+        return link_page(refused.problem, "Start PunchOut again from your procurement system.")
     except SessionExpired:
         return html_page(410, "This PunchOut session has expired", "Start PunchOut again from your procurement system.")
     return redirect(location)
-
-
-@app.not_found
-def not_found(error: NotFoundError) -> Response[str]:
-    # Without it, the catch-all below would turn an unknown route into a 500.
-    return json_error(404, "No such route")
-
-
-@app.exception_handler(Exception)  # type: ignore[untyped-decorator]
-def unexpected(error: Exception) -> Response[str]:
-    logger.exception("Unexpected failure")
-    return html_page(
-        500, "Something went wrong", "Please try again, or start PunchOut again from your procurement system."
-    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

@@ -56,12 +56,13 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Final, Self
+from typing import IO, Final
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+
+from infra.local.lifecycle import Service
 
 PACKAGE: Final = "amplify-dynamodb-simulator"
 PACKAGE_VERSION: Final = "2.9.30"
@@ -225,7 +226,7 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
-class DynamoDBLocal:
+class DynamoDBLocal(Service):
     """One DynamoDB Local process: `with DynamoDBLocal() as db: db.endpoint_url`.
 
     `db_path=None` keeps the data in memory (tests); a directory keeps it across restarts (`make dev`).
@@ -258,15 +259,6 @@ class DynamoDBLocal:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         java = find_java()

@@ -39,11 +39,11 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any, Final, Self
+from typing import Any, Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.local.environ import patched_environ
+from infra.local.lifecycle import Service
 from infra.local.template import ACCOUNT_ID, REGION, FunctionSpec, Intrinsics, Template, functions
 
 DEV_PREFIX: Final = "/_dev/"
@@ -156,7 +156,7 @@ class MalformedResponse(Exception):
     """The handler's return value is not a proxy response API Gateway would accept."""
 
 
-class Gateway:
+class Gateway(Service):
     """Serves `routes` on http://host:port (port 0: a free one) in a background thread."""
 
     def __init__(
@@ -201,15 +201,6 @@ class Gateway:
         if not prefix.startswith(DEV_PREFIX):
             raise ValueError(f"local-only routes live under {DEV_PREFIX}, got {prefix!r}")
         self.dev_routes[prefix] = page
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         # One process serves every function: their environments are set once, before any import.

@@ -10,13 +10,12 @@ therefore not share a process, or at least not interleave.
 
 from __future__ import annotations
 
-from types import TracebackType
-from typing import Self
-
 from moto.server import ThreadedMotoServer
 
+from infra.local.lifecycle import Service
 
-class MotoServer:
+
+class MotoServer(Service):
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self._host = host
         self._requested_port = port
@@ -28,15 +27,6 @@ class MotoServer:
         if self._server is None:
             raise RuntimeError("the moto server is not running")
         return f"http://{self._host}:{self.port}"
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         server = ThreadedMotoServer(ip_address=self._host, port=self._requested_port, verbose=False)

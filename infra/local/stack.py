@@ -28,8 +28,8 @@ import warnings
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
-from types import FrameType, TracebackType
-from typing import TYPE_CHECKING, Any, Final, Literal, Self
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 import boto3
 
@@ -44,6 +44,7 @@ from infra.local.dynamodb_local import (
 )
 from infra.local.environ import patched_environ
 from infra.local.gateway import Gateway, routes_from_template
+from infra.local.lifecycle import Service
 from infra.local.resources import DEFAULT_PREFIX, QUEUE_TYPE, LocalResource, create_resources
 from infra.local.sqs_local import MotoServer
 from infra.local.template import (
@@ -73,7 +74,7 @@ ReadyHook = Callable[["LocalStack"], None]
 logger = logging.getLogger(__name__)
 
 
-class LocalStack:
+class LocalStack(Service):
     def __init__(
         self,
         *,
@@ -142,15 +143,6 @@ class LocalStack:
     def on_stop(self, callback: Callable[[], object]) -> None:
         """Run `callback` at stop, before everything started so far (ready hooks stop their threads here)."""
         self._cleanup.callback(callback)
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         try:

@@ -31,10 +31,11 @@ import time
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from types import TracebackType
-from typing import IO, TYPE_CHECKING, Any, Self
+from typing import IO, TYPE_CHECKING, Any
 
 import boto3
+
+from infra.local.lifecycle import Service
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -70,7 +71,7 @@ class ChildFailed(RuntimeError):
     """A child did not come up; the message carries the end of its log."""
 
 
-class _Child:
+class _Child(Service):
     """A `python -m tests.support.stack_process <role>` child: started, awaited, stopped, logged."""
 
     role = ""
@@ -87,15 +88,6 @@ class _Child:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
-
-    def __enter__(self) -> Self:
-        self.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
     def start(self) -> None:
         self.launch()

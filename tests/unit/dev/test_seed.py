@@ -12,7 +12,7 @@ import pytest
 from cfnlint.decode import decode
 from moto import mock_aws
 
-from infra.local.dev.api_keys import TableApiKeys
+from infra.local.api_keys import TableApiKeys
 from infra.local.dev.seed import CREDENTIALS_FILE, DEMO_PARTNERS, seed
 from punchout.partners import hash_secret, verify_any
 from punchout.store.api_keys import ApiKeyRepository

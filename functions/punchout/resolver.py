@@ -1,0 +1,52 @@
+"""The Powertools resolver every function uses, with the answers they share.
+
+- an unknown route: 404 JSON (without it, the catch-all would turn it into a 500);
+- a refusal of the shop API (``ShopError``): its JSON error;
+- anything unexpected: logged with its trace, then a JSON 500 on shop routes or a plain HTML page on
+  the browser's routes, never a stack trace. (cXML routes never get here: the pipeline answers every
+  outcome itself, as cXML.)
+- a one-time link that cannot be used: the plain "already used" / "expired" / "not valid" page.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+
+from .http import html_page, json_error
+from .observability import logger
+from .shop_api import ShopError, shop_error_response
+from .store.sessions import TokenProblem
+
+_LINK_TITLES = {
+    TokenProblem.USED: (410, "This link was already used"),
+    TokenProblem.EXPIRED: (410, "This link has expired"),
+    TokenProblem.UNKNOWN: (404, "This link is not valid"),
+}
+
+
+def link_page(problem: TokenProblem, what_next: str) -> Response[str]:
+    status, title = _LINK_TITLES[problem]
+    return html_page(status, title, what_next)
+
+
+def gateway_app(*, error_page: str) -> APIGatewayRestResolver:
+    """A resolver with the shared error answers; ``error_page`` tells the browser what to do next."""
+    app = APIGatewayRestResolver()
+
+    @app.not_found
+    def not_found(error: NotFoundError) -> Response[str]:
+        return json_error(404, "No such route")
+
+    @app.exception_handler(ShopError)  # type: ignore[untyped-decorator]
+    def shop_error(error: ShopError) -> Response[str]:
+        return shop_error_response(error)
+
+    @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
+    def unexpected(error: Exception) -> Response[str]:
+        logger.exception("Unexpected failure")
+        if app.current_event.path.startswith("/shop/"):
+            return json_error(500, "Internal error; retry later")
+        return html_page(500, "Something went wrong", error_page)
+
+    return app
