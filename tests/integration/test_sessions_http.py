@@ -360,20 +360,7 @@ LARGE_LINES = 5000
 
 
 def large_cart_lines() -> list[dict[str, Any]]:
-    # Realistic, poorly compressible content: ~100-character descriptions with random parts.
-    return [
-        {
-            "supplier_part_id": f"SKU-{n:06d}-{secrets.token_hex(4)}",
-            "quantity": str(1 + n % 7),
-            "unit_price": f"{(n % 997) + 0.99:.2f}",
-            "description": f"Item {n}: {secrets.token_urlsafe(48)} \u2013 stainless, 10 mm",
-            "unit_of_measure": "EA",
-            "manufacturer_name": "Acme Manufacturing",
-            "manufacturer_part_id": secrets.token_hex(6),
-            "classification": {"domain": "UNSPSC", "value": "31161500"},
-        }
-        for n in range(1, LARGE_LINES + 1)
-    ]
+    return builders.large_cart_lines(LARGE_LINES)
 
 
 def test_dynamodb_local_enforces_the_400_kb_item_limit(stack: StackProcess) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -189,3 +190,21 @@ def order_request(
         ),
     )
     return render(document, "1.2.014")
+
+
+def large_cart_lines(count: int = 5000) -> list[dict[str, Any]]:
+    """Shop cart lines (JSON) with realistic, poorly compressible content: ~100-character descriptions
+    with random parts, so chunking is tested on sizes a real catalogue produces."""
+    return [
+        {
+            "supplier_part_id": f"SKU-{n:06d}-{secrets.token_hex(4)}",
+            "quantity": str(1 + n % 7),
+            "unit_price": f"{(n % 997) + 0.99:.2f}",
+            "description": f"Item {n}: {secrets.token_urlsafe(48)} \u2013 stainless, 10 mm",
+            "unit_of_measure": "EA",
+            "manufacturer_name": "Acme Manufacturing",
+            "manufacturer_part_id": secrets.token_hex(6),
+            "classification": {"domain": "UNSPSC", "value": "31161500"},
+        }
+        for n in range(1, count + 1)
+    ]

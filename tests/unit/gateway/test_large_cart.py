@@ -6,7 +6,6 @@ One cart is built per module (it takes a few seconds) and every test reads a dif
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ import pytest
 from lxml import etree
 
 from punchout.store.dynamo import Table
+from tests.support import builders
 from tests.unit.gateway.conftest import TABLE_NAME, clear_caches, table_definition
 from tests.unit.gateway.helpers import (
     ReturnPage,
@@ -34,20 +34,7 @@ LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 
 
 def _lines() -> list[dict[str, Any]]:
-    # Realistic, poorly compressible content: descriptions of ~100 characters with random parts.
-    return [
-        {
-            "supplier_part_id": f"SKU-{n:06d}-{secrets.token_hex(4)}",
-            "quantity": str(1 + n % 7),
-            "unit_price": f"{(n % 997) + 0.99:.2f}",
-            "description": f"Item {n}: {secrets.token_urlsafe(48)} \u2013 stainless, 10 mm",
-            "unit_of_measure": "EA",
-            "manufacturer_name": "Acme Manufacturing",
-            "manufacturer_part_id": secrets.token_hex(6),
-            "classification": {"domain": "UNSPSC", "value": "31161500"},
-        }
-        for n in range(1, LINES + 1)
-    ]
+    return builders.large_cart_lines(LINES)
 
 
 @dataclass
