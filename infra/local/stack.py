@@ -31,8 +31,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any, Final, Literal
 
-import boto3
-
+from infra.local import clients
 from infra.local.api_keys import TableApiKeys
 from infra.local.dynamodb_local import (
     DEFAULT_CACHE_DIR,
@@ -123,22 +122,10 @@ class LocalStack(Service):
         return self.gateway.base_url
 
     def dynamodb_client(self) -> DynamoDBClient:
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=self.dynamodb_endpoint,
-            region_name=REGION,
-            aws_access_key_id=DUMMY_ACCESS_KEY_ID,
-            aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
-        )
+        return clients.dynamodb_client(self.dynamodb_endpoint)
 
     def sqs_client(self) -> SQSClient:
-        return boto3.client(
-            "sqs",
-            endpoint_url=self.sqs_endpoint,
-            region_name=REGION,
-            aws_access_key_id=DUMMY_ACCESS_KEY_ID,
-            aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
-        )
+        return clients.sqs_client(self.sqs_endpoint)
 
     def on_stop(self, callback: Callable[[], object]) -> None:
         """Run `callback` at stop, before everything started so far (ready hooks stop their threads here)."""

@@ -20,18 +20,12 @@ from __future__ import annotations
 
 import os
 import statistics
-import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-try:
-    import punchout  # noqa: F401 - the editable install makes functions/ importable
-except ImportError:  # a plain checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
 
 from lxml import etree
 

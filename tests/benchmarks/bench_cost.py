@@ -21,16 +21,9 @@ from __future__ import annotations
 import math
 import os
 import statistics
-import sys
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-try:
-    import punchout  # noqa: F401 - the editable install makes functions/ importable
-except ImportError:  # a plain checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
 
 from punchout.partners import hash_secret
 from punchout.store.api_keys import ApiKeyRepository

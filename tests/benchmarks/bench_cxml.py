@@ -13,20 +13,13 @@ The target is at most TARGET_RATIO times the floor at 1,000 lines; a miss is rep
 from __future__ import annotations
 
 import gc
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
-
-try:
-    import punchout  # noqa: F401 - the editable install makes functions/ importable
-except ImportError:  # a plain checkout: import from functions/, as Lambda does
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
 
 from punchout.cxml import read_document, render
 from punchout.cxml.models import (

@@ -43,11 +43,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-try:
-    import punchout  # noqa: F401 - the editable install makes functions/ importable
-except ImportError:  # a plain checkout: import from functions/, as Lambda does
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
-
 from punchout.cxml import new_envelope, render
 from punchout.cxml.models import (
     Accounting,

@@ -33,17 +33,17 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-import boto3
-
+from infra.local import clients
+from infra.local.dynamodb_local import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 from infra.local.lifecycle import Service
+from infra.local.template import REGION
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
-DUMMY_KEY = "testing"
+
 START_TIMEOUT = 600.0  # ~6 s; a clean checkout first fetches DynamoDB Local (57 MB) through npm
 STOP_TIMEOUT = 20.0
 
@@ -53,8 +53,8 @@ def sdk_environment(dynamodb_endpoint: str, sqs_endpoint: str) -> dict[str, str]
     return {
         "AWS_ENDPOINT_URL_DYNAMODB": dynamodb_endpoint,
         "AWS_ENDPOINT_URL_SQS": sqs_endpoint,
-        "AWS_ACCESS_KEY_ID": DUMMY_KEY,
-        "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
+        "AWS_ACCESS_KEY_ID": DUMMY_ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": DUMMY_SECRET_ACCESS_KEY,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -232,23 +232,11 @@ class StackProcess(_Child):
 
     @cached_property
     def dynamodb(self) -> DynamoDBClient:
-        return boto3.client(
-            "dynamodb",
-            endpoint_url=self.dynamodb_endpoint,
-            region_name=REGION,
-            aws_access_key_id=DUMMY_KEY,
-            aws_secret_access_key=DUMMY_KEY,
-        )
+        return clients.dynamodb_client(self.dynamodb_endpoint)
 
     @cached_property
     def sqs(self) -> SQSClient:
-        return boto3.client(
-            "sqs",
-            endpoint_url=self.sqs_endpoint,
-            region_name=REGION,
-            aws_access_key_id=DUMMY_KEY,
-            aws_secret_access_key=DUMMY_KEY,
-        )
+        return clients.sqs_client(self.sqs_endpoint)
 
     def gateway_process(self, name: str) -> GatewayProcess:
         """Another execution environment of every function, against this stack's endpoints (not started)."""
