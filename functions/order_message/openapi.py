@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from punchout.model import GatewayModel
 from punchout.sessions import CartInput, TransferRequest
 
 from .service import CartSummary, SessionContext, TransferResult
@@ -21,18 +22,18 @@ from .service import CartSummary, SessionContext, TransferResult
 DOCUMENT = Path(__file__).with_name("openapi.json")
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(GatewayModel):
     location: str
     message: str
 
 
-class ErrorBody(BaseModel):
+class ErrorBody(GatewayModel):
     status: int
     message: str
     errors: list[ErrorDetail] | None = None
 
 
-class Error(BaseModel):
+class Error(GatewayModel):
     error: ErrorBody
 
 

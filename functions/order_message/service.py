@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pydantic import BaseModel
-
 from punchout.cart_message import MissingClassification, line_classification, render_cart, return_page
 from punchout.cxml.models import Address, Contact, DeploymentMode, SetupOperation
+from punchout.model import GatewayModel
 from punchout.partners import TradingPartner
 from punchout.sessions import (
     BuyerUser,
@@ -43,12 +42,12 @@ class ReturnRefused(Exception):
     """The return link cannot produce a cart (session gone); the browser gets a plain page."""
 
 
-class PartnerSummary(BaseModel):
+class PartnerSummary(GatewayModel):
     id: str
     name: str
 
 
-class SessionContext(BaseModel):
+class SessionContext(GatewayModel):
     """``GET /shop/sessions/{id}``: what the shop needs to serve this buyer."""
 
     id: str
@@ -67,14 +66,14 @@ class SessionContext(BaseModel):
     expires_at: datetime
 
 
-class CartSummary(BaseModel):
+class CartSummary(GatewayModel):
     line_count: int
     currency: str
     total: str
     revision: int
 
 
-class TransferResult(BaseModel):
+class TransferResult(GatewayModel):
     return_url: str
 
 

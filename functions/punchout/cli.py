@@ -26,6 +26,7 @@ from .partners import (
     CredentialSet,
     TradingPartner,
     generate_secret,
+    hash_generated_secret,
     hash_secret,
 )
 from .store.api_keys import ApiKeyRepository
@@ -115,10 +116,12 @@ def _mapping(text: str) -> tuple[str, str]:
 # --- commands -------------------------------------------------------------------------------------
 
 
-def _new_secret(arguments: argparse.Namespace) -> tuple[str, bool]:
+def _new_secret(arguments: argparse.Namespace) -> tuple[str, str, bool]:
+    """The secret, its stored hash, and whether it was generated (and must be shown once)."""
     if arguments.secret:
-        return arguments.secret, False
-    return generate_secret(), True
+        return arguments.secret, hash_secret(arguments.secret), False
+    secret = generate_secret()
+    return secret, hash_generated_secret(secret), True
 
 
 def _settings(arguments: argparse.Namespace) -> dict[str, Any]:
@@ -151,11 +154,11 @@ def _settings(arguments: argparse.Namespace) -> dict[str, Any]:
 def cmd_add(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
     if arguments.no_secret and not arguments.source_network:
         raise CliError("--no-secret needs --source-network: the buyer must be authenticated somehow")
-    secret, generated = ("", False) if arguments.no_secret else _new_secret(arguments)
+    secret, stored, generated = ("", "", False) if arguments.no_secret else _new_secret(arguments)
     credential_set = CredentialSet(
         from_credentials=arguments.from_credential,
         sender_identities=arguments.sender or [],
-        secret_hashes=[] if arguments.no_secret else [hash_secret(secret)],
+        secret_hashes=[stored] if stored else [],
         source_networks=arguments.source_network or [],
     )
     partner = TradingPartner(id=arguments.id, credentials={arguments.mode: credential_set}, **_settings(arguments))
@@ -182,8 +185,8 @@ def cmd_update(arguments: argparse.Namespace, partners: PartnerRepository) -> No
         if current is None:
             if not arguments.from_credential:
                 raise CliError(f"{arguments.mode} credentials need at least one --from")
-            secret, generated = _new_secret(arguments)
-            current = CredentialSet(from_credentials=arguments.from_credential, secret_hashes=[hash_secret(secret)])
+            secret, stored, generated = _new_secret(arguments)
+            current = CredentialSet(from_credentials=arguments.from_credential, secret_hashes=[stored])
         credentials[arguments.mode] = current.model_copy(
             update={
                 "from_credentials": arguments.from_credential or current.from_credentials,
@@ -210,12 +213,12 @@ def cmd_rotate_secret(arguments: argparse.Namespace, partners: PartnerRepository
     current = partner.credentials.get(arguments.mode)
     if current is None:
         raise CliError(f"{partner.id} has no {arguments.mode} credentials")
-    secret, generated = _new_secret(arguments)
+    secret, stored, generated = _new_secret(arguments)
     # Keep the newest old secret alongside the new one (until --replace), so the buyer can switch.
     kept = [] if arguments.replace else current.secret_hashes[-(MAX_ACTIVE_SECRETS - 1) :]
     credentials = {
         **partner.credentials,
-        arguments.mode: current.model_copy(update={"secret_hashes": [*kept, hash_secret(secret)]}),
+        arguments.mode: current.model_copy(update={"secret_hashes": [*kept, stored]}),
     }
     updated = partners.update(partner.model_copy(update={"credentials": credentials}))
     _print(describe(updated))

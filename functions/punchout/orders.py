@@ -15,7 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from .cxml.models import (
     Address,
@@ -31,6 +31,7 @@ from .cxml.models import (
     Shipping,
     Tax,
 )
+from .model import GatewayModel
 from .sessions import BuyerUser, Cart, CartLine, line_reference, parse_line_reference
 
 SCHEMA_ID: Literal["punchout.order.v1"] = "punchout.order.v1"
@@ -40,7 +41,7 @@ LineStatus = Literal[
 ]
 
 
-class Model(BaseModel):
+class Model(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
 

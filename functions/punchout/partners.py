@@ -1,8 +1,8 @@
 """Trading partners (buyer connections) and how their shared secrets are kept.
 
 A partner is identified by any of its ``From`` credentials and proves itself with a ``Sender``
-SharedSecret. Secrets are stored only as salted PBKDF2 hashes, at most two at a time, so that a
-secret can be rotated without downtime: add the new one, let the buyer switch, retire the old one.
+SharedSecret. Secrets are stored only as salted hashes, at most two at a time, so that a secret can
+be rotated without downtime: add the new one, let the buyer switch, retire the old one.
 """
 
 from __future__ import annotations
@@ -18,19 +18,21 @@ from functools import lru_cache
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .cxml.models import DeploymentMode, OperationAllowed
+from .model import GatewayModel
 
 MAX_ACTIVE_SECRETS = 2
-# PBKDF2-HMAC-SHA256. Shared secrets are sometimes chosen by people, so a slow hash; the count is
-# stored with each hash and can be raised without invalidating old ones.
+# PBKDF2-HMAC-SHA256 for secrets chosen by people (generated ones need no slow hash, see
+# hash_generated_secret); the count is stored with each hash and can be raised without invalidating old ones.
 PBKDF2_ITERATIONS = 120_000
+GENERATED_SECRET_LENGTH = 43  # secrets.token_urlsafe(32)
 CartEncoding = Literal["urlencoded", "base64"]
 _PLAIN_AUTHORITY = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?")
 
 
-class CredentialRef(BaseModel):
+class CredentialRef(GatewayModel):
     """A (domain, identity) pair. Domains are compared case-insensitively (PROTOCOL.md section 2)."""
 
     model_config = ConfigDict(frozen=True)
@@ -51,7 +53,7 @@ class CredentialRef(BaseModel):
         return self.domain.lower() == domain.strip().lower() and self.identity == identity.strip()
 
 
-class CredentialSet(BaseModel):
+class CredentialSet(GatewayModel):
     """What one deployment mode (``production`` or ``test``) of a partner authenticates with."""
 
     from_credentials: list[CredentialRef] = Field(min_length=1)
@@ -83,12 +85,12 @@ class CredentialSet(BaseModel):
         return any(ip in ipaddress.ip_network(network) for network in self.source_networks)
 
 
-class Classification(BaseModel):
+class Classification(GatewayModel):
     domain: str = "UNSPSC"
     value: str = Field(min_length=1)
 
 
-class TradingPartner(BaseModel):
+class TradingPartner(GatewayModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     name: str = Field(min_length=1)
     enabled: bool = True
@@ -174,11 +176,26 @@ def generate_secret() -> str:
 
 
 def hash_secret(secret: str, *, iterations: int = PBKDF2_ITERATIONS) -> str:
+    """The stored form of a secret a person chose: salted PBKDF2, slow against dictionary guessing."""
     salt = secrets.token_bytes(16)
     digest = hashlib.pbkdf2_hmac("sha256", secret.encode("utf-8"), salt, iterations)
-    return "$".join(
-        ("pbkdf2_sha256", str(iterations), base64.b64encode(salt).decode(), base64.b64encode(digest).decode())
-    )
+    return "$".join(("pbkdf2_sha256", str(iterations), _b64(salt), _b64(digest)))
+
+
+def hash_generated_secret(secret: str) -> str:
+    """The stored form of a secret from ``generate_secret``: a salted HMAC-SHA256.
+
+    256 random bits cannot be guessed, fast hash or slow (the same reasoning as for shop API keys),
+    so a generated secret does not pay a PBKDF2 derivation on each cold start.
+    """
+    if len(secret) < GENERATED_SECRET_LENGTH:
+        raise ValueError("not a generated secret: too short for the fast hash")
+    salt = secrets.token_bytes(16)
+    return "$".join(("hmac_sha256", _b64(salt), _b64(hmac.digest(salt, secret.encode("utf-8"), "sha256"))))
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
 
 
 # A warm Lambda remembers derived keys so that a buyer's repeated requests do not pay the slow
@@ -199,13 +216,16 @@ def _derive(secret: str, salt: bytes, iterations: int) -> bytes:
 
 
 def verify_secret(secret: str, stored: str) -> bool:
-    """Constant-time check of ``secret`` against one stored hash."""
+    """Constant-time check of ``secret`` against one stored hash (either scheme)."""
     try:
-        scheme, iterations, salt, digest = stored.split("$")
-        if scheme != "pbkdf2_sha256":
-            return False
+        match stored.split("$"):
+            case ["hmac_sha256", salt, digest]:
+                derived = hmac.digest(base64.b64decode(salt), secret.encode("utf-8"), "sha256")
+            case ["pbkdf2_sha256", iterations, salt, digest]:
+                derived = _derive(secret, base64.b64decode(salt), int(iterations))
+            case _:
+                return False
         expected = base64.b64decode(digest)
-        derived = _derive(secret, base64.b64decode(salt), int(iterations))
     except ValueError:
         return False
     return hmac.compare_digest(derived, expected)
@@ -213,11 +233,12 @@ def verify_secret(secret: str, stored: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _dummy_hash() -> str:
-    return hash_secret(generate_secret())
+    return hash_generated_secret(generate_secret())
 
 
 def verify_any(secret: str, stored_hashes: list[str]) -> bool:
     """True if ``secret`` matches any active hash; every hash is checked, whatever the outcome."""
-    # An unknown partner still pays one hash, so timing does not tell it from a wrong secret.
+    # An unknown partner is still checked against a hash of the usual (generated) kind: timing does
+    # not tell it from a wrong secret, and unknown From identities cannot make us run PBKDF2.
     results = [verify_secret(secret, stored) for stored in stored_hashes or [_dummy_hash()]]
     return any(results) and bool(stored_hashes)

@@ -14,9 +14,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 from .cxml.models import Address, Contact, Credential, DeploymentMode, SetupOperation
+from .model import GatewayModel
 
 SessionStatus = Literal["open", "transferred", "cancelled"]
 _CART_REFERENCE = re.compile(r"^([a-z2-7]{16})-(\d{1,6})$")
@@ -48,7 +49,7 @@ def parse_line_reference(auxiliary_id: str | None) -> tuple[str, int] | None:
     return (match.group(1), int(match.group(2))) if match else None
 
 
-class BuyerUser(BaseModel):
+class BuyerUser(GatewayModel):
     """The person punching out. Not standardised: gathered from Extrinsics, Contact and ShipTo."""
 
     email: str | None = None
@@ -61,17 +62,17 @@ class BuyerUser(BaseModel):
 # --- carts (the shop's JSON, validated) -----------------------------------------------------------
 
 
-class CartClassification(BaseModel):
+class CartClassification(GatewayModel):
     domain: str = Field(default="UNSPSC", min_length=1, max_length=40)
     value: str = Field(min_length=1, max_length=40)
 
 
-class CartCharge(BaseModel):
+class CartCharge(GatewayModel):
     amount: Decimal = Field(ge=0, max_digits=18, decimal_places=4)
     description: str = Field(min_length=1, max_length=500)
 
 
-class CartLine(BaseModel):
+class CartLine(GatewayModel):
     """One line of the shop's cart. Prices come from the shop's server, never from the browser."""
 
     model_config = ConfigDict(extra="forbid")
@@ -90,7 +91,7 @@ class CartLine(BaseModel):
     url: str | None = Field(default=None, max_length=2000)
 
 
-class CartInput(BaseModel):
+class CartInput(GatewayModel):
     """The body of ``PUT /shop/sessions/{id}/cart``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -112,7 +113,7 @@ class Cart(CartInput):
         return sum((line.quantity * line.unit_price for line in self.lines), Decimal(0))
 
 
-class TransferRequest(BaseModel):
+class TransferRequest(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
     cancel: bool = False
@@ -121,7 +122,7 @@ class TransferRequest(BaseModel):
 # --- sessions -------------------------------------------------------------------------------------
 
 
-class EarlierItem(BaseModel):
+class EarlierItem(GatewayModel):
     """An ``ItemOut`` of an edit/inspect request, and what we restored from it."""
 
     supplier_part_id: str
@@ -130,7 +131,7 @@ class EarlierItem(BaseModel):
     restored: bool  # found in one of our earlier carts
 
 
-class Session(BaseModel):
+class Session(GatewayModel):
     id: str
     partner_id: str
     operation: SetupOperation

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
+
+from .model import GatewayModel
 
 
-class GatewaySettings(BaseModel):
+class GatewaySettings(GatewayModel):
     model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
 
     table_name: str = Field(alias="TABLE_NAME", min_length=1)

@@ -6,10 +6,12 @@ Run from the repository root after `make build-host`: ``python -m tests.benchmar
 For each function, a new process (as a new Lambda execution environment) imports the handler from
 .aws-sam/build-host/<Function> (the build with this machine's wheels; see tests/support/built_lambda.py)
 and answers its typical first request against moto's server on loopback; beside it, the floor: a new
-process that only imports boto3 and creates a DynamoDB client, which any boto3 function pays. Lambda's
-environment is reproduced (LAMBDA_TASK_ROOT, a trace header: Powertools and the X-Ray SDK behave as
-deployed). The partner's secret is hashed with the production PBKDF2 work factor, so authenticated
-requests include one real key derivation.
+process that only imports boto3 and creates a DynamoDB client, which any boto3 function pays. A second
+reference, "libraries", adds the libraries every function loads whatever its route (Powertools, pydantic,
+lxml): the least any handler built on this product's fixed stack can cost. Lambda's environment is
+reproduced (LAMBDA_TASK_ROOT, a trace header: Powertools and the X-Ray SDK behave as deployed). The
+partner's secret is a generated one, stored as `punchout partners add` stores it; a second partner with
+a secret a person chose (PBKDF2, the production work factor) shows the cost of one key derivation.
 
 Each figure is the median of RUNS runs, the cases taking turns within each run. CPU time (the child's
 process time) is the headline: on a busy machine wall time mostly measures the wait for a core. The
@@ -29,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from lxml import etree
 
-from punchout.partners import hash_secret
+from punchout.partners import CredentialRef, generate_secret, hash_generated_secret, hash_secret
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from punchout.store.partners import PartnerRepository
@@ -50,11 +52,15 @@ RUNS = 7
 TARGET_RATIO = 1.3
 
 
+CHOSEN_IDENTITY = "AN01000000002"
+
+
 @dataclass(frozen=True)
 class Case:
     name: str
-    function: str  # logical id; "" for the floor
+    function: str  # logical id; "" for a reference process
     event: Callable[[], dict[str, Any] | None]
+    reference: str = "floor"  # which reference process, when function is ""
 
 
 def _cxml(path: str, body: bytes) -> dict[str, Any]:
@@ -65,25 +71,37 @@ def _order_lines(count: int) -> list[Any]:
     return [builders.item_out(f"P{i:04d}", "2", price="10.00", line=i) for i in range(1, count + 1)]
 
 
-def _register(aws: Provisioned, moto: MotoProcess) -> str:
-    """The default partner (production PBKDF2 work factor); returns a new shop API key."""
-    table = Table(aws.table_name, client=moto.client("dynamodb"))
+def _register(aws: Provisioned, moto: MotoProcess, secret: str) -> str:
+    """The default partner with a generated ``secret``, and one whose secret a person chose (PBKDF2 at
+    the production work factor); returns a new shop API key."""
+    partners = PartnerRepository(Table(aws.table_name, client=moto.client("dynamodb")))
     partner = builders.partner()
-    credentials = {
-        mode: credential_set.model_copy(
-            update={"secret_hashes": [hash_secret(builders.SECRET if mode == "production" else "unused")]}
+    production = partner.credentials["production"]
+    partners.create(
+        partner.model_copy(
+            update={
+                "credentials": {
+                    "production": production.model_copy(update={"secret_hashes": [hash_generated_secret(secret)]})
+                }
+            }
         )
-        for mode, credential_set in partner.credentials.items()
-    }
-    PartnerRepository(table).create(partner.model_copy(update={"credentials": credentials}))
-    _, api_key = ApiKeyRepository(table).create("bench")
+    )
+    chosen = production.model_copy(
+        update={
+            "from_credentials": [CredentialRef(domain=builders.BUYER_DOMAIN, identity=CHOSEN_IDENTITY)],
+            "secret_hashes": [hash_secret(builders.SECRET)],
+        }
+    )
+    partners.create(builders.partner("chosen", credentials={"production": chosen}))
+    _, api_key = ApiKeyRepository(Table(aws.table_name, client=moto.client("dynamodb"))).create("bench")
     return api_key
 
 
-def _open_session(build: Path, aws: Provisioned) -> str:
+def _open_session(build: Path, aws: Provisioned, secret: str) -> str:
     """A session for the cart function's request, opened through the built setup function."""
     environment = lambda_environment("SetupRequestFunction", build, aws)
-    setup = run_fresh(build, "SetupRequestFunction", _cxml("/cxml/setup", builders.setup_request()), environment)
+    request = _cxml("/cxml/setup", builders.setup_request(secret=secret))
+    setup = run_fresh(build, "SetupRequestFunction", request, environment)
     assert setup.response is not None and setup.response["statusCode"] == 200, setup.response
     document = etree.fromstring(setup.response["body"].encode("utf-8"))
     start_url = document.findtext("Response/PunchOutSetupResponse/StartPage/URL") or ""
@@ -98,19 +116,25 @@ def _open_session(build: Path, aws: Provisioned) -> str:
     return parse_qs(urlsplit(location).query)["punchout_session"][0]
 
 
-def cases(session_id: str, api_key: str) -> list[Case]:
+def cases(session_id: str, api_key: str, secret: str) -> list[Case]:
     shop = {"x-api-key": api_key}
     return [
         Case("floor: import boto3, create a DynamoDB client", "", lambda: None),
+        Case("libraries: floor + Powertools, pydantic, lxml", "", lambda: None, reference="libraries"),
         Case(
             "setup: PunchOutSetupRequest",
             "SetupRequestFunction",
-            lambda: _cxml("/cxml/setup", builders.setup_request()),
+            lambda: _cxml("/cxml/setup", builders.setup_request(secret=secret)),
+        ),
+        Case(
+            "setup: the same, secret chosen (PBKDF2)",
+            "SetupRequestFunction",
+            lambda: _cxml("/cxml/setup", builders.setup_request(identity=CHOSEN_IDENTITY)),
         ),
         Case(
             "setup: ProfileRequest",
             "SetupRequestFunction",
-            lambda: _cxml("/cxml/profile", builders.profile_request()),
+            lambda: _cxml("/cxml/profile", builders.profile_request(secret=secret)),
         ),
         Case(
             "cart: GET /shop/sessions/{id}",
@@ -121,7 +145,9 @@ def cases(session_id: str, api_key: str) -> list[Case]:
         Case(
             "order: OrderRequest, 10 lines",
             "OrderRequestFunction",
-            lambda: _cxml("/cxml/order", builders.order_request(f"PO-{uuid.uuid4().hex[:10]}", _order_lines(10))),
+            lambda: _cxml(
+                "/cxml/order", builders.order_request(f"PO-{uuid.uuid4().hex[:10]}", _order_lines(10), secret=secret)
+            ),
         ),
     ]
 
@@ -134,7 +160,9 @@ def measure(build: Path, aws: Provisioned, all_cases: list[Case]) -> dict[str, l
     for _ in range(RUNS):
         for case in all_cases:
             event = case.event()
-            run = run_fresh(build, case.function or "SetupRequestFunction", event, environments[case.name])
+            run = run_fresh(
+                build, case.function or "SetupRequestFunction", event, environments[case.name], case.reference
+            )
             if event is not None:
                 status = (run.response or {}).get("statusCode")
                 if status not in (200, 303):
@@ -153,9 +181,10 @@ def main() -> None:
     try:
         with MotoProcess() as moto:
             aws = provision(moto)
-            api_key = _register(aws, moto)
-            session_id = _open_session(build, aws)
-            all_cases = cases(session_id, api_key)
+            secret = generate_secret()
+            api_key = _register(aws, moto, secret)
+            session_id = _open_session(build, aws, secret)
+            all_cases = cases(session_id, api_key, secret)
             runs = measure(build, aws, all_cases)
     finally:
         os.environ.clear()

@@ -13,12 +13,11 @@ import secrets
 import string
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
-
+from ..model import GatewayModel
 from .dynamo import ConditionFailed, Table, key, s
 
 
-class ApiKey(BaseModel):
+class ApiKey(GatewayModel):
     id: str  # the first 12 hex digits of the hash: enough to name it, useless to use it
     name: str
     enabled: bool = True

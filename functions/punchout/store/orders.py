@@ -16,15 +16,16 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import Field
 
+from ..model import GatewayModel
 from ..orders import OrderKey
 from .dynamo import ConditionFailed, Item, Table, key, n, now, s
 
 OrderStatus = Literal["received", "queued"]
 
 
-class StoredAttachment(BaseModel):
+class StoredAttachment(GatewayModel):
     content_id: str
     content_type: str
     filename: str | None = None
@@ -32,7 +33,7 @@ class StoredAttachment(BaseModel):
     chunks: int
 
 
-class OrderRecord(BaseModel):
+class OrderRecord(GatewayModel):
     blob_id: str  # the delivery attempt whose payloads this record points at
     partner_id: str
     order_id: str
@@ -44,7 +45,7 @@ class OrderRecord(BaseModel):
     received_at: datetime
     message_chunks: int
     raw_chunks: int
-    attachments: list[StoredAttachment] = []
+    attachments: list[StoredAttachment] = Field(default_factory=list)
     status: OrderStatus = "received"
 
     @property

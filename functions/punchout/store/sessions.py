@@ -17,8 +17,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel
-
+from ..model import GatewayModel
 from ..sessions import BuyerUser, Cart, Session, SessionStatus
 from .dynamo import ConditionFailed, Item, Table, key, n, now, s
 
@@ -40,7 +39,7 @@ class TokenRefused(Exception):
         self.problem = problem
 
 
-class CartState(BaseModel):
+class CartState(GatewayModel):
     """The cart's header item."""
 
     ref: str

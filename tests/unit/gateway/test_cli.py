@@ -408,12 +408,23 @@ def test_revoking_an_unknown_key_fails(punchout: Run) -> None:
 # --- the real hash --------------------------------------------------------------------------------
 
 
-def test_cli_stores_slow_hashes_by_default(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_stores_a_chosen_secret_as_a_slow_hash(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
     # Given the CLI as installed (120,000 PBKDF2 rounds)
-    # When a partner is added
+    # When a partner is added with a secret a person chose
     assert cli.main(["--table", TABLE_NAME, *ADD, "--secret", "s3cret value"]) == 0
     # Then its secret is stored as a PBKDF2-SHA256 hash of at least 120,000 rounds
     [stored] = _stored_hashes(table)
     scheme, rounds, _, _ = stored.split("$")
     assert scheme == "pbkdf2_sha256"
     assert int(rounds) >= 120_000
+
+
+def test_cli_stores_a_generated_secret_as_a_salted_hmac(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given the CLI as installed
+    # When a partner is added without --secret, and then the secret is rotated
+    assert cli.main(["--table", TABLE_NAME, *ADD]) == 0
+    assert cli.main(["--table", TABLE_NAME, "partners", "rotate-secret", "acme"]) == 0
+    # Then both generated secrets are stored as salted HMAC-SHA256 hashes, each with its own salt
+    hashes = _stored_hashes(table)
+    assert [h.split("$")[0] for h in hashes] == ["hmac_sha256", "hmac_sha256"]
+    assert len({h.split("$")[1] for h in hashes}) == 2

@@ -1,0 +1,11 @@
+"""The base of the gateway's own pydantic models (the cXML models have theirs in ``cxml.models``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class GatewayModel(BaseModel):
+    # A model's validator is built on first use, not at import: each function imports models that
+    # only some of its routes use, and building them all would lengthen every cold start.
+    model_config = ConfigDict(defer_build=True)
