@@ -6,27 +6,31 @@ use case and maps the outcome. Shop errors are JSON; browser pages are HTML.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from punchout.coldstart import loading
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+# The collector stays paused while the modules load (see punchout.coldstart).
+with loading():
+    from functools import lru_cache
+    from pathlib import Path
+    from typing import Any
 
-from punchout.http import SECURITY_HEADERS, html_page, json_response
-from punchout.observability import logger, metrics, tracer
-from punchout.resolver import gateway_app, link_page
-from punchout.sessions import CartInput, TransferRequest
-from punchout.settings import gateway_settings
-from punchout.shop_api import authorise, parse_body
-from punchout.store.api_keys import ApiKeyRepository
-from punchout.store.dynamo import Table
-from punchout.store.partners import PartnerRepository
-from punchout.store.sessions import SessionRepository, TokenProblem, TokenRefused
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .service import CartService, ReturnRefused
+    from punchout.http import SECURITY_HEADERS, html_page, json_response
+    from punchout.observability import logger, metrics, tracer
+    from punchout.resolver import gateway_app, link_page
+    from punchout.sessions import CartInput, TransferRequest
+    from punchout.settings import gateway_settings
+    from punchout.shop_api import authorise, parse_body
+    from punchout.store.api_keys import ApiKeyRepository
+    from punchout.store.dynamo import Table
+    from punchout.store.partners import PartnerRepository
+    from punchout.store.sessions import SessionRepository, TokenProblem, TokenRefused
+
+    from .service import CartService, ReturnRefused
 
 app = gateway_app(error_page="Please go back to the shop and try again.")
 

@@ -6,30 +6,34 @@ serves the full order message (the claim check of orders too large for the queue
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from punchout.coldstart import loading
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+# The collector stays paused while the modules load (see punchout.coldstart).
+with loading():
+    from functools import lru_cache
+    from typing import Any
 
-from punchout.auth import Authenticated
-from punchout.cxml.models import ProfileResponse, RequestDocument
-from punchout.http import base_url
-from punchout.observability import logger, metrics, tracer
-from punchout.pipeline import Delivery, handle_cxml, partner_repository
-from punchout.profile import profile_response
-from punchout.resolver import gateway_app
-from punchout.settings import order_settings
-from punchout.shop_api import NotFound, authorise
-from punchout.store.api_keys import ApiKeyRepository
-from punchout.store.dynamo import Table
-from punchout.store.orders import OrderRepository
-from punchout.store.queue import OrderQueue
-from punchout.store.sessions import SessionRepository
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .service import OrderService
+    from punchout.auth import Authenticated
+    from punchout.cxml.models import ProfileResponse, RequestDocument
+    from punchout.http import base_url
+    from punchout.observability import logger, metrics, tracer
+    from punchout.pipeline import Delivery, handle_cxml, partner_repository
+    from punchout.profile import profile_response
+    from punchout.resolver import gateway_app
+    from punchout.settings import order_settings
+    from punchout.shop_api import NotFound, authorise
+    from punchout.store.api_keys import ApiKeyRepository
+    from punchout.store.dynamo import Table
+    from punchout.store.orders import OrderRepository
+    from punchout.store.queue import OrderQueue
+    from punchout.store.sessions import SessionRepository
+
+    from .service import OrderService
 
 app = gateway_app(error_page="Please retry later.")
 

@@ -6,26 +6,30 @@ the outcome to a response.
 
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Any
+from punchout.coldstart import loading
 
-from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.typing import LambdaContext
+# The collector stays paused while the modules load (see punchout.coldstart).
+with loading():
+    from functools import lru_cache
+    from typing import Any
 
-from punchout.auth import Authenticated
-from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse, RequestDocument
-from punchout.http import base_url, html_page, redirect
-from punchout.observability import logger, metrics, tracer
-from punchout.pipeline import Delivery, handle_cxml, partner_repository
-from punchout.profile import profile_response
-from punchout.resolver import gateway_app, link_page
-from punchout.settings import gateway_settings
-from punchout.store.dynamo import Table
-from punchout.store.sessions import SessionRepository, TokenRefused
+    from aws_lambda_powertools.event_handler import Response
+    from aws_lambda_powertools.logging import correlation_paths
+    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from .service import SessionExpired, SetupService
+    from punchout.auth import Authenticated
+    from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse, RequestDocument
+    from punchout.http import base_url, html_page, redirect
+    from punchout.observability import logger, metrics, tracer
+    from punchout.pipeline import Delivery, handle_cxml, partner_repository
+    from punchout.profile import profile_response
+    from punchout.resolver import gateway_app, link_page
+    from punchout.settings import gateway_settings
+    from punchout.store.dynamo import Table
+    from punchout.store.sessions import SessionRepository, TokenRefused
+
+    from .service import SessionExpired, SetupService
 
 app = gateway_app(error_page="Please try again, or start PunchOut again from your procurement system.")
 

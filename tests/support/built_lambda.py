@@ -46,7 +46,8 @@ ORDER_QUEUE = "punchout-built-orders.fifo"
 
 # Reference processes that answer nothing: "floor" is what any boto3 function pays; "libraries" adds
 # the libraries every function of this product loads whatever its route (Powertools' logger,
-# metrics, tracer and event handler, pydantic, lxml): the least any handler built on them can cost.
+# metrics, tracer and event handler, pydantic, lxml), loaded as the handlers load them (with the
+# collector paused, see punchout.coldstart): the least any handler built on them can cost.
 REFERENCES = ("floor", "libraries")
 
 # Runs in the child; argv: handler ("module.attribute", or a reference), event file, result file.
@@ -60,9 +61,11 @@ if handler_name in ("floor", "libraries"):
     import boto3
     boto3.client("dynamodb")
     if handler_name == "libraries":
-        from aws_lambda_powertools import Logger, Metrics, Tracer
-        Logger(), Metrics(), Tracer()
-        import aws_lambda_powertools.event_handler, pydantic.main, lxml.etree
+        from punchout.coldstart import loading  # as the handlers load them
+        with loading():
+            from aws_lambda_powertools import Logger, Metrics, Tracer
+            Logger(), Metrics(), Tracer()
+            import aws_lambda_powertools.event_handler, pydantic.main, lxml.etree
     imported = answered = time.perf_counter()
     imported_cpu = answered_cpu = time.process_time()
     response = None
