@@ -6,11 +6,14 @@ So elements are found by name wherever they sit among their siblings, unknown el
 ignored, and only what the gateway cannot work without is refused (cXML 400).
 
 The tree is turned into plain dicts and validated by pydantic in one call per document: for a
-1,000-line order that is several times faster than building each model on its own.
+1,000-line order that is several times faster than building each model on its own. The lines,
+which are nearly all of a large document, are read by code tuned for that (see "order and cart
+lines" below).
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -19,12 +22,24 @@ from pydantic import ValidationError
 
 from ._gc import paused_gc
 from .errors import InvalidDocument, NotImplementedRequest
-from .models import MessageDocument, RequestDocument, ResponseDocument, parse_datetime
+from .models import (
+    Accounting,
+    AccountingSegment,
+    Classification,
+    MessageDocument,
+    RequestDocument,
+    ResponseDocument,
+    parse_datetime,
+)
 from .parser import DEFAULT_LIMITS, ParseLimits, parse_xml
 
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 Element = etree._Element
+
+# The list of an element's children, built by lxml in C: iterating the element instead creates an
+# iterator object per element, which makes reading a large order noticeably slower.
+_children: Callable[[Element], list[Element]] = operator.itemgetter(slice(None))
 Data = dict[str, Any]
 Document = RequestDocument | MessageDocument | ResponseDocument
 
@@ -40,7 +55,7 @@ class _Children:
     def __init__(self, element: Element) -> None:
         self.element = element
         index: dict[Any, list[Element]] = {}
-        for child in element:
+        for child in _children(element):
             tag = child.tag
             if tag in index:
                 index[tag].append(child)
@@ -82,7 +97,7 @@ def _own_text(element: Element) -> str:
     """Mixed content (``Description``, ``Comments``): the text around child elements, not inside them."""
     if len(element) == 0:
         return (element.text or "").strip()
-    return ((element.text or "") + "".join([child.tail or "" for child in element])).strip()
+    return ((element.text or "") + "".join([child.tail or "" for child in _children(element)])).strip()
 
 
 def _attribute(element: Element, name: str) -> str:
@@ -107,39 +122,48 @@ def _timestamp(text: str | None) -> Data | None:
 # --- building blocks ------------------------------------------------------------------------------
 
 
+def _first(element: Element, tag: str) -> Element | None:
+    """The first child named ``tag`` (faster than ``iterchildren`` for the few children cXML has)."""
+    for child in _children(element):
+        if child.tag == tag:
+            return child
+    return None
+
+
 def read_money(element: Element) -> Data:
     """``element`` is a ``Money`` or an element holding one (``Total``, ``UnitPrice``, ``Charge``...)."""
-    if element.tag == "Money":
-        money: Element | None = element
-    elif len(element) and element[0].tag == "Money":  # where the DTD puts it: first
-        money = element[0]
-    else:
-        money = next(element.iterchildren("Money"), None)
+    money = element if element.tag == "Money" else _first(element, "Money")
     if money is None:
         raise InvalidDocument(f"{element.tag} has no Money")
-    alternate = money.get("alternateAmount")
-    return {
+    money_data: Data = {
         "amount": (money.text or "").strip(),
         "currency": _attribute(money, "currency").upper(),
-        "alternate_amount": alternate,
-        "alternate_currency": money.get("alternateCurrency"),
     }
+    # Absent attributes are left out rather than passed as None: pydantic then skips the field.
+    alternate = money.get("alternateAmount")
+    if alternate is not None:
+        money_data["alternate_amount"] = alternate
+    alternate_currency = money.get("alternateCurrency")
+    if alternate_currency is not None:
+        money_data["alternate_currency"] = alternate_currency
+    return money_data
 
 
 def read_description(element: Element | None) -> Data:
     if element is None:
         return {"text": ""}
+    description: Data = {"lang": (element.get(XML_LANG) or "").strip() or "en"}
     if len(element):
-        short = next(element.iterchildren("ShortName"), None)
-        text = _own_text(element)
+        children = _children(element)
+        # Mixed content: the text around the child elements, not inside them.
+        description["text"] = ((element.text or "") + "".join([child.tail or "" for child in children])).strip()
+        for child in children:
+            if child.tag == "ShortName":
+                description["short_name"] = _text(child)
+                break
     else:
-        short = None
-        text = (element.text or "").strip()
-    return {
-        "text": text,
-        "lang": (element.get(XML_LANG) or "").strip() or "en",
-        "short_name": _text(short) if short is not None else None,
-    }
+        description["text"] = (element.text or "").strip()
+    return description
 
 
 def read_extrinsics(children: _Children) -> list[Data]:
@@ -283,37 +307,76 @@ def read_comments(element: Element) -> Data:
     }
 
 
-# The line readers below run once per order or cart line: they find their children in one pass,
-# dispatching on the tag (the first occurrence wins, as with ``_Children.first``), instead of
-# building a ``_Children`` index per element. Same results, far fewer Python calls per line.
+# --- order and cart lines -------------------------------------------------------------------------
+# These run once per line, thousands of times for a large order, so they trade some repetition for
+# speed: children are found in one pass per element, dispatching on the tag (the first occurrence
+# wins, as with ``_Children.first``); leaf text is read without a helper call; keys whose value
+# would be the model's default are left out, which pydantic then does not validate; and the
+# Classification and Accounting values that lines repeat are validated once per document and the
+# frozen models shared (see ``_Shared``).
+
+
+class _Shared:
+    """The frozen models a document's lines repeat, validated once per document.
+
+    Large orders repeat the same UNSPSC code and cost centre on most lines. Pydantic takes a model
+    instance as it is, so a shared one costs a type check where a dict costs a new model. Sharing
+    is safe because models are frozen values (``Accounting.segments`` is then one list for all the
+    lines that share it: like every list in a model, it is never mutated).
+    """
+
+    __slots__ = ("accountings", "classifications")
+
+    def __init__(self) -> None:
+        self.classifications: dict[tuple[str, str], Classification] = {}
+        self.accountings: dict[tuple[str, tuple[tuple[str, str, str], ...]], Accounting] = {}
+
+    def classification(self, element: Element) -> Classification:
+        key = ((element.get("domain") or "").strip(), _text(element) if len(element) else (element.text or "").strip())
+        found = self.classifications.get(key)
+        if found is None:
+            found = self.classifications[key] = Classification(domain=key[0], value=key[1])
+        return found
+
+    def accounting(self, name: str, segments: tuple[tuple[str, str, str], ...]) -> Accounting:
+        key = (name, segments)
+        found = self.accountings.get(key)
+        if found is None:
+            found = self.accountings[key] = Accounting(
+                name=name,
+                segments=[AccountingSegment(id=i, type=t, description=d) for i, t, d in segments],
+            )
+        return found
 
 
 def read_item_id(element: Element) -> Data:
     part_id: Element | None = None
     auxiliary_id: Element | None = None
-    for child in element:
+    for child in _children(element):
         tag = child.tag
         if tag == "SupplierPartID":
             if part_id is None:
                 part_id = child
         elif tag == "SupplierPartAuxiliaryID" and auxiliary_id is None:
             auxiliary_id = child
-    return {
-        "supplier_part_id": _text(part_id) if part_id is not None else "",
-        "supplier_part_auxiliary_id": _text(auxiliary_id) if auxiliary_id is not None else None,
+    data: Data = {
+        "supplier_part_id": ""
+        if part_id is None
+        else (_text(part_id) if len(part_id) else (part_id.text or "").strip())
     }
+    if auxiliary_id is not None:
+        data["supplier_part_auxiliary_id"] = (
+            _text(auxiliary_id) if len(auxiliary_id) else (auxiliary_id.text or "").strip()
+        )
+    return data
 
 
-def _classification(element: Element) -> Data:
-    return {"domain": (element.get("domain") or "").strip(), "value": _text(element)}
-
-
-def read_item_detail(element: Element) -> Data:
+def read_item_detail(element: Element, shared: _Shared) -> Data:
     unit_price = unit_of_measure = part_id = manufacturer = url = lead_time = None
     descriptions: list[Element] = []
     classifications: list[Element] = []
     extrinsics: list[Element] = []
-    for child in element:
+    for child in _children(element):
         tag = child.tag
         if tag == "Description":
             descriptions.append(child)
@@ -340,40 +403,49 @@ def read_item_detail(element: Element) -> Data:
             lead_time = child
     if unit_price is None:
         raise InvalidDocument(f"{element.tag} has no UnitPrice")
-    return {
+    detail: Data = {
         "unit_price": read_money(unit_price),
         "descriptions": [read_description(d) for d in descriptions],
-        "unit_of_measure": _text(unit_of_measure) if unit_of_measure is not None else "",
-        "classifications": [_classification(c) for c in classifications],
-        "manufacturer_part_id": _text(part_id) if part_id is not None else None,
-        "manufacturer_name": _text(manufacturer) if manufacturer is not None else None,
-        "url": _text(url) if url is not None else None,
-        "lead_time": (_text(lead_time) or None) if lead_time is not None else None,
-        "extrinsics": _extrinsics(extrinsics),
+        "unit_of_measure": ""
+        if unit_of_measure is None
+        else (_text(unit_of_measure) if len(unit_of_measure) else (unit_of_measure.text or "").strip()),
+        "classifications": [shared.classification(c) for c in classifications],
     }
+    if part_id is not None:
+        detail["manufacturer_part_id"] = _text(part_id) if len(part_id) else (part_id.text or "").strip()
+    if manufacturer is not None:
+        detail["manufacturer_name"] = _text(manufacturer) if len(manufacturer) else (manufacturer.text or "").strip()
+    if url is not None:
+        detail["url"] = _text(url)
+    if lead_time is not None:
+        detail["lead_time"] = _text(lead_time) or None
+    if extrinsics:
+        detail["extrinsics"] = _extrinsics(extrinsics)
+    return detail
 
 
-def _segment(segment: Element) -> Data | None:
-    if segment.tag == "Segment":
-        return {
-            "id": (segment.get("id") or "").strip(),
-            "type": segment.get("type") or "",
-            "description": segment.get("description") or "",
-        }
-    if segment.tag == "AccountingSegment":
+def _segment(segment: Element) -> tuple[str, str, str] | None:
+    tag = segment.tag
+    if tag == "Segment":
+        return (
+            (segment.get("id") or "").strip(),
+            segment.get("type") or "",
+            segment.get("description") or "",
+        )
+    if tag == "AccountingSegment":
         named = _Children(segment)
-        return {
-            "id": (segment.get("id") or "").strip(),
-            "type": named.text("Name") or "",
-            "description": named.text("Description") or "",
-        }
+        return (
+            (segment.get("id") or "").strip(),
+            named.text("Name") or "",
+            named.text("Description") or "",
+        )
     return None
 
 
-def read_distribution(element: Element) -> Data:
+def read_distribution(element: Element, shared: _Shared) -> Data:
     accounting: Element | None = None
     charge: Element | None = None
-    for child in element:
+    for child in _children(element):
         tag = child.tag
         if tag == "Accounting":
             if accounting is None:
@@ -382,94 +454,87 @@ def read_distribution(element: Element) -> Data:
             charge = child
     if accounting is None:
         raise InvalidDocument(f"{element.tag} has no Accounting")
-    segments = [segment for segment in map(_segment, accounting) if segment is not None]
+    segments = tuple([segment for segment in map(_segment, _children(accounting)) if segment is not None])
     if not segments:
         raise InvalidDocument("Accounting has no Segment or AccountingSegment")
     if charge is None:
         raise InvalidDocument(f"{element.tag} has no Charge")
     return {
-        "accounting": {"name": accounting.get("name") or "", "segments": segments},
+        "accounting": shared.accounting(accounting.get("name") or "", segments),
         "charge": read_money(charge),
     }
 
 
-class _Line:
-    """The children of an ``ItemOut`` or ``ItemIn``, found in one pass."""
+def _read_line(element: Element, shared: _Shared, *, order_line: bool) -> Data:
+    """What an ``ItemOut`` (``order_line``) and an ``ItemIn`` share; refuses a line without ItemID."""
+    item_id = item_detail = ship_to = shipping = tax = comments = None
+    distributions: list[Element] = []
+    contacts: list[Element] = []
+    for child in _children(element):
+        tag = child.tag
+        if tag == "ItemID":
+            if item_id is None:
+                item_id = child
+        elif tag == "ItemDetail":
+            if item_detail is None:
+                item_detail = child
+        elif tag == "Distribution":
+            distributions.append(child)
+        elif tag == "ShipTo":
+            if ship_to is None:
+                ship_to = child
+        elif tag == "Shipping":
+            if shipping is None:
+                shipping = child
+        elif tag == "Tax":
+            if tax is None:
+                tax = child
+        elif tag == "Contact":
+            contacts.append(child)
+        elif tag == "Comments" and comments is None:
+            comments = child
+    if item_id is None:
+        raise InvalidDocument(f"{element.tag} has no ItemID")
+    if item_detail is None and not order_line:
+        raise InvalidDocument(f"{element.tag} has no ItemDetail")
+    line: Data = {"item_id": read_item_id(item_id)}
+    number = element.get("lineNumber")
+    if number:
+        line["line_number"] = number
+    if item_detail is not None:
+        line["item_detail"] = read_item_detail(item_detail, shared)
+    if ship_to is not None:
+        line["ship_to"] = read_ship_to(ship_to)
+    if shipping is not None:
+        line["shipping"] = read_shipping(shipping)
+    if tax is not None:
+        line["tax"] = read_tax(tax)
+    if order_line:
+        if distributions:
+            line["distributions"] = [read_distribution(d, shared) for d in distributions]
+        if contacts:
+            line["contacts"] = [read_contact(c) for c in contacts]
+        if comments is not None:
+            line["comments"] = read_comments(comments)
+    return line
 
-    __slots__ = ("comments", "contacts", "distributions", "item_detail", "item_id", "ship_to", "shipping", "tax")
 
-    def __init__(self, element: Element) -> None:
-        item_id = item_detail = ship_to = shipping = tax = comments = None
-        distributions: list[Element] = []
-        contacts: list[Element] = []
-        for child in element:
-            tag = child.tag
-            if tag == "ItemID":
-                if item_id is None:
-                    item_id = child
-            elif tag == "ItemDetail":
-                if item_detail is None:
-                    item_detail = child
-            elif tag == "Distribution":
-                distributions.append(child)
-            elif tag == "ShipTo":
-                if ship_to is None:
-                    ship_to = child
-            elif tag == "Shipping":
-                if shipping is None:
-                    shipping = child
-            elif tag == "Tax":
-                if tax is None:
-                    tax = child
-            elif tag == "Contact":
-                contacts.append(child)
-            elif tag == "Comments" and comments is None:
-                comments = child
-        if item_id is None:
-            raise InvalidDocument(f"{element.tag} has no ItemID")
-        self.item_id: Element = item_id
-        self.item_detail: Element | None = item_detail
-        self.ship_to: Element | None = ship_to
-        self.shipping: Element | None = shipping
-        self.tax: Element | None = tax
-        self.comments: Element | None = comments
-        self.distributions = distributions
-        self.contacts = contacts
-
-
-def read_item_out(element: Element, *, quantity_required: bool) -> Data:
+def read_item_out(element: Element, shared: _Shared, *, quantity_required: bool) -> Data:
     quantity = element.get("quantity")
     if quantity is None and quantity_required:
         raise InvalidDocument("ItemOut has no quantity attribute")
-    line = _Line(element)
-    return {
-        "quantity": quantity,
-        "line_number": element.get("lineNumber") or None,
-        "requested_delivery_date": _timestamp(element.get("requestedDeliveryDate")),
-        "item_id": read_item_id(line.item_id),
-        "item_detail": read_item_detail(line.item_detail) if line.item_detail is not None else None,
-        "ship_to": read_ship_to(line.ship_to),
-        "shipping": read_shipping(line.shipping),
-        "tax": read_tax(line.tax),
-        "distributions": [read_distribution(d) for d in line.distributions],
-        "contacts": [read_contact(c) for c in line.contacts],
-        "comments": read_comments(line.comments) if line.comments is not None else None,
-    }
+    line = _read_line(element, shared, order_line=True)
+    line["quantity"] = quantity
+    delivery = element.get("requestedDeliveryDate")
+    if delivery is not None:
+        line["requested_delivery_date"] = {"text": delivery, "value": parse_datetime(delivery)}
+    return line
 
 
-def read_item_in(element: Element) -> Data:
-    line = _Line(element)
-    if line.item_detail is None:
-        raise InvalidDocument(f"{element.tag} has no ItemDetail")
-    return {
-        "quantity": element.get("quantity"),
-        "line_number": element.get("lineNumber") or None,
-        "item_id": read_item_id(line.item_id),
-        "item_detail": read_item_detail(line.item_detail),
-        "ship_to": read_ship_to(line.ship_to),
-        "shipping": read_shipping(line.shipping),
-        "tax": read_tax(line.tax),
-    }
+def read_item_in(element: Element, shared: _Shared) -> Data:
+    line = _read_line(element, shared, order_line=False)
+    line["quantity"] = element.get("quantity")
+    return line
 
 
 def _url(element: Element | None) -> str | None:
@@ -483,6 +548,7 @@ def _url(element: Element | None) -> str | None:
 
 def read_punchout_setup_request(element: Element) -> Data:
     parts = _Children(element)
+    shared = _Shared()
     operation = (element.get("operation") or "").strip()
     if operation not in ("create", "edit", "inspect", "source"):
         raise InvalidDocument(f"PunchOutSetupRequest has an unknown operation {operation[:20]!r}")
@@ -499,7 +565,7 @@ def read_punchout_setup_request(element: Element) -> Data:
         "supplier_setup_url": _url(parts.first("SupplierSetup")),
         "ship_to": read_ship_to(parts.first("ShipTo")),
         "selected_item": read_item_id(_Children(selected).required("ItemID")) if selected is not None else None,
-        "items": [read_item_out(i, quantity_required=False) for i in parts.all("ItemOut")],
+        "items": [read_item_out(i, shared, quantity_required=False) for i in parts.all("ItemOut")],
     }
 
 
@@ -510,7 +576,8 @@ def read_order_request(element: Element) -> Data:
     order_type = (header.get("type") or "new").strip()
     if order_type not in ("new", "update", "delete"):
         raise InvalidDocument(f"OrderRequestHeader has an unknown type {order_type[:20]!r}")
-    items = [read_item_out(i, quantity_required=True) for i in parts.all("ItemOut")]
+    shared = _Shared()
+    items = [read_item_out(i, shared, quantity_required=True) for i in parts.all("ItemOut")]
     if not items:
         raise InvalidDocument("OrderRequest has no ItemOut")
     reference = head.first("DocumentReference")
@@ -551,6 +618,7 @@ def read_order_request(element: Element) -> Data:
 
 def read_punchout_order_message(element: Element) -> Data:
     parts = _Children(element)
+    shared = _Shared()
     header = parts.required("PunchOutOrderMessageHeader")
     head = _Children(header)
     allowed = (header.get("operationAllowed") or "").strip()
@@ -569,7 +637,7 @@ def read_punchout_order_message(element: Element) -> Data:
             "tax": read_tax(head.first("Tax")),
             "supplier_order_id": supplier_order.get("orderID") if supplier_order is not None else None,
         },
-        "items": [read_item_in(i) for i in parts.all("ItemIn")],
+        "items": [read_item_in(i, shared) for i in parts.all("ItemIn")],
     }
 
 
