@@ -31,6 +31,7 @@ from tests.support.built_lambda import (
     BuildMissing,
     MotoProcess,
     Provisioned,
+    botocore_services,
     function_handlers,
     host_build_dir,
     lambda_environment,
@@ -119,6 +120,12 @@ def test_the_package_holds_the_code_and_aarch64_wheels_but_no_tests_or_metadata(
     assert not [p for p in root.rglob("tests") if p.is_dir() and p.parent.name in OUR_PACKAGES]
     assert not list(root.glob("*.egg-info"))
     assert not (root / "bin").exists()
+    # ... and botocore's data for the services the code calls only, with the files all clients read
+    data = root / "botocore" / "data"
+    assert {p.name for p in data.iterdir() if p.is_dir()} == set(botocore_services())
+    assert {"endpoints.json", "partitions.json", "sdk-default-configuration.json", "_retry.json"} <= {
+        p.name for p in data.iterdir() if p.is_file()
+    }
     # ... and its native code is for Lambda's arm64
     natives = sorted(root.rglob("*.so"))
     assert natives

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -44,11 +45,14 @@ REGION = "us-east-1"
 TABLE_NAME = "punchout-built"
 ORDER_QUEUE = "punchout-built-orders.fifo"
 
-# Reference processes that answer nothing: "floor" is what any boto3 function pays; "libraries" adds
+# Reference processes that answer nothing: "floor" is what any boto3 function pays: boto3 as
+# published, with botocore's data for every service, as the Lambda runtime carries it (the
+# package's own boto3 keeps only the services the functions call; "package-floor" measures that
+# one); "libraries" adds
 # the libraries every function of this product loads whatever its route (Powertools' logger,
 # metrics, tracer and event handler, pydantic, lxml), loaded as the handlers load them (with the
 # collector paused, see punchout.coldstart): the least any handler built on them can cost.
-REFERENCES = ("floor", "libraries")
+REFERENCES = ("floor", "package-floor", "libraries")
 
 # Runs in the child; argv: handler ("module.attribute", or a reference), event file, result file.
 CHILD = r"""
@@ -57,7 +61,7 @@ started, started_cpu = time.perf_counter(), time.process_time()
 import json, os, sys
 
 handler_name, event_file, result_file = sys.argv[1:4]
-if handler_name in ("floor", "libraries"):
+if handler_name in ("floor", "package-floor", "libraries"):
     import boto3
     boto3.client("dynamodb")
     if handler_name == "libraries":
@@ -118,6 +122,25 @@ os._exit(0)
 
 class BuildMissing(Exception):
     pass
+
+
+def published_boto3_path() -> Path:
+    """boto3 as published: the build's shared install for this machine, before the package trims
+    botocore's data (infra/build/Makefile), compiled like the package."""
+    site = REPO_ROOT / ".aws-sam" / "lambda-deps" / "host" / "site"
+    data = site / "botocore" / "data"
+    if not data.is_dir() or len([p for p in data.iterdir() if p.is_dir()]) < 100:
+        raise BuildMissing(f"{site} holds no complete botocore: run `make build-host`")
+    return site
+
+
+@cache
+def botocore_services() -> tuple[str, ...]:
+    """The services whose botocore data the build keeps (BOTOCORE_SERVICES in infra/build/Makefile)."""
+    makefile = (REPO_ROOT / "infra" / "build" / "Makefile").read_text(encoding="utf-8")
+    match = re.search(r"^BOTOCORE_SERVICES := (.+)$", makefile, re.MULTILINE)
+    assert match, "infra/build/Makefile defines no BOTOCORE_SERVICES"
+    return tuple(match.group(1).split())
 
 
 def python312() -> str:
@@ -308,8 +331,8 @@ def run_fresh(
 ) -> ChildRun:
     """One cold start: a new python3.12 imports the function's handler and answers ``event``.
 
-    ``event=None`` runs a reference process instead (see REFERENCES): ``floor`` imports boto3 and
-    creates a DynamoDB client, nothing else.
+    ``event=None`` runs a reference process instead (see REFERENCES): ``floor`` imports the published
+    boto3 and creates a DynamoDB client, nothing else.
     """
     task_root = build_dir / logical_id
     if not (task_root / "punchout").is_dir():
@@ -320,9 +343,13 @@ def run_fresh(
     with tempfile.TemporaryDirectory() as scratch:
         event_file, result_file = Path(scratch, "event.json"), Path(scratch, "result.json")
         event_file.write_text(json.dumps(event), encoding="utf-8")
+        if event is None and reference == "floor":
+            cwd, environment = scratch, {**environment, "PYTHONPATH": str(published_boto3_path())}
+        else:
+            cwd = str(task_root)
         completed = subprocess.run(
             [python312(), "-S", "-s", "-c", CHILD, handler, str(event_file), str(result_file)],
-            cwd=task_root,
+            cwd=cwd,
             env=environment,
             capture_output=True,
             text=True,

@@ -26,6 +26,7 @@ from punchout.store.dynamo import Table, dynamodb_client
 from punchout.store.partners import PartnerRepository
 from punchout.store.queue import sqs_client
 from tests.support import builders
+from tests.support.built_lambda import botocore_services
 from tests.support.events import LambdaContext, api_event
 from tests.support.round_trip import FUNCTIONS, Recorder, RoundTrip
 from tests.unit.gateway.conftest import ENVIRONMENT, TABLE_NAME, clear_caches, table_definition
@@ -117,7 +118,10 @@ def test_every_call_of_every_function_is_granted_by_its_policies(recorder: Recor
             response = trip.handlers["OrderRequestFunction"](_cxml("/cxml/order", order), LambdaContext())
         assert response["statusCode"] == 200, response
 
-    # Then each function used only actions its policies grant
+    # Then each function called only services whose botocore data the build keeps
+    called = {action.split(":")[0] for used in recorder.by_function.values() for action in used}
+    assert called <= set(botocore_services()), f"add {sorted(called - set(botocore_services()))} to BOTOCORE_SERVICES"
+    # ... and used only actions its policies grant
     granted = granted_actions()
     assert set(granted) == set(FUNCTIONS)
     for function, used in recorder.by_function.items():
