@@ -758,8 +758,9 @@ def _describe(error: ValidationError) -> str:
 def read_tree(cxml: Element) -> Document:
     """The model of a parsed document; refuses what is not a usable cXML document (400/450)."""
     with paused_gc():
-        model, data = _read(cxml)
         try:
+            # Inside the try: the models lines share are validated while the tree is read.
+            model, data = _read(cxml)
             return model.model_validate(data)
         except ValidationError as error:
             raise InvalidDocument(_describe(error)) from None
