@@ -1,7 +1,10 @@
-"""Strict writing: models rendered element by element in DTD order, never by string concatenation.
+"""Strict writing: models rendered in DTD order into an lxml tree, never by string concatenation.
 
 The writer targets one cXML version per document (partners differ in what they accept) and
 refuses, with ``RenderError``, a model that would not be valid for the DTD it declares.
+
+It records the document as shapes and values (``_shapes``), which lxml then builds: a line of the
+same shape as an earlier one is a copy of that line's subtree with its own values set.
 """
 
 from __future__ import annotations
@@ -9,13 +12,14 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
 
 from lxml import etree
 
 from ._gc import paused_gc
+from ._shapes import END, TAIL, TEXT, Line, Var, build
 from .models import (
     Address,
     Comments,
@@ -53,7 +57,6 @@ from .models import (
 from .reader import XML_LANG
 
 Element = etree._Element
-_SubElement = etree.SubElement
 
 DEFAULT_VERSION = "1.2.014"
 DEFAULT_LANG = "en-US"
@@ -74,6 +77,12 @@ def doctype(version: str) -> str:
     return f'<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/{version}/cXML.dtd">'
 
 
+def _plain(value: Decimal) -> str:
+    """``format(value, "f")``: ``str`` gives the same text, three times faster, unless it uses an exponent."""
+    text = str(value)
+    return format(value, "f") if "E" in text or "e" in text else text
+
+
 def new_payload_id(host: str = "punchout-gateway") -> str:
     """``time.pid.random@host``, the form cXML recommends; 64 random bits make it globally unique."""
     return f"{time.time_ns()}.{os.getpid()}.{secrets.token_hex(8)}@{host}"
@@ -83,7 +92,17 @@ def new_envelope(host: str = "punchout-gateway", lang: str = DEFAULT_LANG) -> En
     return Envelope(payload_id=new_payload_id(host), timestamp=Timestamp.of(datetime.now(UTC)), lang=lang)
 
 
+# Attributes that differ from line to line: their values go with the texts, so that lines differing
+# only in them share a shape (see _shapes). Every other attribute value is part of the shape.
+_QUANTITY = Var("quantity")
+_LINE_NUMBER = Var("lineNumber")
+_REQUESTED_DELIVERY_DATE = Var("requestedDeliveryDate")
+_ALTERNATE_AMOUNT = Var("alternateAmount")
+
+
 class _Writer:
+    """Records a document as a shape and its values (see ``_shapes``), in DTD order."""
+
     def __init__(self, version: str) -> None:
         self.version = version
         parts = version_tuple(version)
@@ -91,66 +110,72 @@ class _Writer:
         self.has_municipality = parts >= (1, 2, 36)
         # OrderRequestHeader allows Comments* from 1.2.063 (Comments? before).
         self.has_repeated_comments = parts >= (1, 2, 63)
+        self.shape: list[object] = []
+        self.values: list[str | None] = []
 
     # -- primitives --------------------------------------------------------------------------------
 
-    @staticmethod
-    def el(parent: Element, tag: str, content: str | None = None, /, **attributes: str | None) -> Element:
-        element = _SubElement(parent, tag)
+    def open(self, tag: str, /, **attributes: str | None) -> None:
+        shape = self.shape
+        shape.append(tag)
         for name, value in attributes.items():
             if value is not None:
-                element.set(XML_LANG if name == "xml_lang" else name, value)
-        if content is not None:
-            element.text = content
-        return element
+                shape.append((XML_LANG if name == "xml_lang" else name, value))
 
-    @staticmethod
-    def number(value: Decimal) -> str:
-        return format(value, "f")
+    def close(self) -> None:
+        self.shape.append(END)
+
+    def leaf(self, tag: str, content: str | None = None, /, **attributes: str | None) -> None:
+        self.open(tag, **attributes)
+        if content is not None:
+            self.shape.append(TEXT)
+            self.values.append(content)
+        self.shape.append(END)
 
     @staticmethod
     def timestamp(value: Timestamp) -> str:
         return format_datetime(value.value) if value.value is not None else value.text
 
-    # The primitives and line writers below run once or more per order or cart line: they call
-    # lxml directly (``SubElement``, ``set``, ``text``) rather than through ``el`` and its keyword
-    # dictionary. ``set`` per attribute is cheaper in lxml than passing an attribute dictionary.
+    # The writers below run once or more per order or cart line: they extend the shape with tuples
+    # rather than through ``open`` and its keyword dictionary.
 
-    @staticmethod
-    def money(parent: Element, money: Money) -> None:
-        element = _SubElement(parent, "Money")
-        element.set("currency", money.currency)
-        if money.alternate_amount is not None:
-            element.set("alternateAmount", format(money.alternate_amount, "f"))
-            if money.alternate_currency is not None:
-                element.set("alternateCurrency", money.alternate_currency)
-        element.text = format(money.amount, "f")
+    def money(self, money: Money) -> None:
+        shape = self.shape
+        if money.alternate_amount is None:
+            shape += ("Money", ("currency", money.currency), TEXT, END)
+            self.values.append(_plain(money.amount))
+            return
+        shape += ("Money", ("currency", money.currency), _ALTERNATE_AMOUNT)
+        if money.alternate_currency is not None:
+            shape.append(("alternateCurrency", money.alternate_currency))
+        shape += (TEXT, END)
+        self.values += (_plain(money.alternate_amount), _plain(money.amount))
 
-    def wrapped_money(self, parent: Element, tag: str, money: Money) -> None:
-        self.money(_SubElement(parent, tag), money)
+    def wrapped_money(self, tag: str, money: Money) -> None:
+        self.shape.append(tag)
+        self.money(money)
+        self.shape.append(END)
 
-    @staticmethod
-    def description(parent: Element, description: Description) -> None:
-        element = _SubElement(parent, "Description")
-        element.set(XML_LANG, description.lang)
-        if description.short_name is not None:
-            short_name = _SubElement(element, "ShortName")
-            short_name.text = description.short_name
-            short_name.tail = description.text
+    def description(self, description: Description) -> None:
+        if description.short_name is None:
+            self.shape += ("Description", (XML_LANG, description.lang), TEXT, END)
+            self.values.append(description.text)
         else:
-            element.text = description.text
+            self.shape += ("Description", (XML_LANG, description.lang), "ShortName", TEXT, END, TAIL, END)
+            self.values += (description.short_name, description.text)
 
-    @staticmethod
-    def extrinsics(parent: Element, extrinsics: Iterable[Extrinsic]) -> None:
+    def extrinsics(self, extrinsics: Iterable[Extrinsic]) -> None:
+        shape, values = self.shape, self.values
         for extrinsic in extrinsics:
             if not extrinsic.name:
                 raise RenderError("Extrinsic needs a name")
-            element = _SubElement(parent, "Extrinsic")
-            element.set("name", extrinsic.name)
-            element.text = extrinsic.value
+            shape += ("Extrinsic", ("name", extrinsic.name), TEXT, END)
+            values.append(extrinsic.value)
 
-    def url(self, parent: Element, tag: str, url: str) -> None:
-        self.el(self.el(parent, tag), "URL", url)
+    def url(self, tag: str, url: str) -> None:
+        self.open(tag)
+        self.leaf("URL", url)
+        self.close()
 
     # -- envelope ----------------------------------------------------------------------------------
 
@@ -162,235 +187,292 @@ class _Writer:
         root.set(XML_LANG, envelope.lang or DEFAULT_LANG)
         return root
 
-    def credential(self, parent: Element, credential: Credential) -> None:
-        element = self.el(parent, "Credential", domain=credential.domain, type=credential.type)
-        self.el(element, "Identity", credential.identity)
+    def credential(self, credential: Credential) -> None:
+        self.open("Credential", domain=credential.domain, type=credential.type)
+        self.leaf("Identity", credential.identity)
         if credential.shared_secret is not None:
-            self.el(element, "SharedSecret", credential.shared_secret.get_secret_value())
+            self.leaf("SharedSecret", credential.shared_secret.get_secret_value())
+        self.close()
 
-    def header(self, parent: Element, header: Header | None) -> None:
+    def header(self, header: Header | None) -> None:
         if header is None or not (header.from_credentials and header.to_credentials and header.sender_credentials):
             raise RenderError("Header needs From, To and Sender credentials")
-        element = self.el(parent, "Header")
+        self.open("Header")
         for tag, credentials in (
             ("From", header.from_credentials),
             ("To", header.to_credentials),
             ("Sender", header.sender_credentials),
         ):
-            part = self.el(element, tag)
+            if tag != "From":
+                self.close()
+            self.open(tag)
             for credential in credentials:
-                self.credential(part, credential)
-        self.el(part, "UserAgent", header.user_agent)
+                self.credential(credential)
+        self.leaf("UserAgent", header.user_agent)  # in Sender
+        self.close()
+        self.close()
 
-    def status(self, parent: Element, status: Status) -> None:
-        self.el(parent, "Status", status.message or None, code=str(status.code), text=status.text, xml_lang=status.lang)
+    def status(self, status: Status) -> None:
+        self.leaf("Status", status.message or None, code=str(status.code), text=status.text, xml_lang=status.lang)
 
     # -- addresses and contacts --------------------------------------------------------------------
 
-    def phone(self, parent: Element, phone: Phone) -> None:
-        number = self.el(self.el(parent, "Phone", name=phone.name), "TelephoneNumber")
+    def phone(self, phone: Phone) -> None:
         telephone = phone.telephone_number
         if not telephone.iso_country_code:
             raise RenderError("CountryCode needs an isoCountryCode")
-        self.el(number, "CountryCode", telephone.country_code, isoCountryCode=telephone.iso_country_code)
-        self.el(number, "AreaOrCityCode", telephone.area_or_city_code)
-        self.el(number, "Number", telephone.number)
+        self.open("Phone", name=phone.name)
+        self.open("TelephoneNumber")
+        self.leaf("CountryCode", telephone.country_code, isoCountryCode=telephone.iso_country_code)
+        self.leaf("AreaOrCityCode", telephone.area_or_city_code)
+        self.leaf("Number", telephone.number)
         if telephone.extension is not None:
-            self.el(number, "Extension", telephone.extension)
+            self.leaf("Extension", telephone.extension)
+        self.close()
+        self.close()
 
-    def postal_address(self, parent: Element, address: PostalAddress) -> None:
+    def postal_address(self, address: PostalAddress) -> None:
         if not address.street:
             raise RenderError("PostalAddress needs at least one Street")
         if not address.iso_country_code:
             raise RenderError("Country needs an isoCountryCode")
-        element = self.el(parent, "PostalAddress", name=address.name)
+        self.open("PostalAddress", name=address.name)
         for deliver_to in address.deliver_to:
-            self.el(element, "DeliverTo", deliver_to)
+            self.leaf("DeliverTo", deliver_to)
         for street in address.street:
-            self.el(element, "Street", street)
-        city = address.city
+            self.leaf("Street", street)
+        city: str | None = address.city
         if address.municipality is not None:
             if self.has_municipality:
-                self.el(element, "City", city)
-                self.el(element, "Municipality", address.municipality)
-                city = None  # type: ignore[assignment]
+                self.leaf("City", city)
+                self.leaf("Municipality", address.municipality)
+                city = None
             else:  # older DTDs have no Municipality: keep it with the city rather than lose it
                 city = f"{city}, {address.municipality}" if city else address.municipality
         if city is not None:
-            self.el(element, "City", city)
+            self.leaf("City", city)
         if address.state is not None:
-            self.el(element, "State", address.state)
+            self.leaf("State", address.state)
         if address.postal_code is not None:
-            self.el(element, "PostalCode", address.postal_code)
-        self.el(element, "Country", address.country, isoCountryCode=address.iso_country_code)
+            self.leaf("PostalCode", address.postal_code)
+        self.leaf("Country", address.country, isoCountryCode=address.iso_country_code)
+        self.close()
 
-    def address(self, parent: Element, address: Address) -> None:
-        element = self.el(parent, "Address", isoCountryCode=address.iso_country_code, addressID=address.address_id)
-        self.el(element, "Name", address.name, xml_lang=address.name_lang)
+    def address(self, address: Address) -> None:
+        self.open("Address", isoCountryCode=address.iso_country_code, addressID=address.address_id)
+        self.leaf("Name", address.name, xml_lang=address.name_lang)
         if address.postal_address is not None:
-            self.postal_address(element, address.postal_address)
+            self.postal_address(address.postal_address)
         if address.email is not None:
-            self.el(element, "Email", address.email)
+            self.leaf("Email", address.email)
         if address.phone is not None:
-            self.phone(element, address.phone)
+            self.phone(address.phone)
         if address.url is not None:
-            self.el(element, "URL", address.url)
+            self.leaf("URL", address.url)
+        self.close()
 
-    def ship_to(self, parent: Element, ship_to: ShipTo | None) -> None:
+    def ship_to(self, ship_to: ShipTo | None) -> None:
         if ship_to is not None:
-            self.address(self.el(parent, "ShipTo"), ship_to.address)
+            self.open("ShipTo")
+            self.address(ship_to.address)
+            self.close()
 
-    def contact(self, parent: Element, contact: Contact) -> None:
-        element = self.el(parent, "Contact", role=contact.role)
-        self.el(element, "Name", contact.name, xml_lang=contact.name_lang)
+    def contact(self, contact: Contact) -> None:
+        self.open("Contact", role=contact.role)
+        self.leaf("Name", contact.name, xml_lang=contact.name_lang)
         for postal in contact.postal_addresses:
-            self.postal_address(element, postal)
+            self.postal_address(postal)
         for email in contact.emails:
-            self.el(element, "Email", email)
+            self.leaf("Email", email)
         for phone in contact.phones:
-            self.phone(element, phone)
+            self.phone(phone)
         for url in contact.urls:
-            self.el(element, "URL", url)
+            self.leaf("URL", url)
+        self.close()
 
-    def shipping(self, parent: Element, shipping: Shipping | None) -> None:
+    def shipping(self, shipping: Shipping | None) -> None:
         if shipping is not None:
-            element = self.el(
-                parent, "Shipping", trackingDomain=shipping.tracking_domain, trackingId=shipping.tracking_id
-            )
-            self.money(element, shipping.money)
-            self.description(element, shipping.description)
+            self.open("Shipping", trackingDomain=shipping.tracking_domain, trackingId=shipping.tracking_id)
+            self.money(shipping.money)
+            self.description(shipping.description)
+            self.close()
 
-    def tax(self, parent: Element, tax: Tax | None) -> None:
+    def tax(self, tax: Tax | None) -> None:
         if tax is not None:
-            element = self.el(parent, "Tax")
-            self.money(element, tax.money)
-            self.description(element, tax.description)
+            self.open("Tax")
+            self.money(tax.money)
+            self.description(tax.description)
+            self.close()
 
-    def comments(self, parent: Element, comments: Comments) -> None:
-        element = self.el(parent, "Comments", comments.text or None, xml_lang=comments.lang)
+    def comments(self, comments: Comments) -> None:
+        self.open("Comments", xml_lang=comments.lang)
+        if comments.text:
+            self.shape.append(TEXT)
+            self.values.append(comments.text)
         for attachment in comments.attachments:
-            self.url(element, "Attachment", attachment)
+            self.url("Attachment", attachment)
+        self.close()
 
     # -- lines -------------------------------------------------------------------------------------
 
-    @staticmethod
-    def item_id(parent: Element, item_id: ItemID) -> None:
-        element = _SubElement(parent, "ItemID")
-        _SubElement(element, "SupplierPartID").text = item_id.supplier_part_id
-        if item_id.supplier_part_auxiliary_id is not None:
-            _SubElement(element, "SupplierPartAuxiliaryID").text = item_id.supplier_part_auxiliary_id
+    def lines[T](self, write: Callable[[T], None], items: Iterable[T]) -> None:
+        """Each line recorded on its own, so that lines of the same shape can be copies (see _shapes)."""
+        outer_shape, outer_values = self.shape, self.values
+        append = outer_shape.append
+        for item in items:
+            shape: list[object] = []
+            values: list[str | None] = []
+            self.shape, self.values = shape, values
+            write(item)
+            append(Line(tuple(shape), values))
+        self.shape, self.values = outer_shape, outer_values
 
-    def item_detail(self, parent: Element, detail: ItemDetail) -> None:
+    def item_id(self, item_id: ItemID) -> None:
+        if item_id.supplier_part_auxiliary_id is None:
+            self.shape += ("ItemID", "SupplierPartID", TEXT, END, END)
+            self.values.append(item_id.supplier_part_id)
+        else:
+            self.shape += ("ItemID", "SupplierPartID", TEXT, END, "SupplierPartAuxiliaryID", TEXT, END, END)
+            self.values += (item_id.supplier_part_id, item_id.supplier_part_auxiliary_id)
+
+    def item_detail(self, detail: ItemDetail) -> None:
         if not detail.descriptions or not detail.classifications:
             raise RenderError("ItemDetail needs a Description and a Classification")
-        element = _SubElement(parent, "ItemDetail")
-        self.money(_SubElement(element, "UnitPrice"), detail.unit_price)
+        shape, values = self.shape, self.values
+        shape += ("ItemDetail", "UnitPrice")
+        self.money(detail.unit_price)
+        shape.append(END)
         for description in detail.descriptions:
-            self.description(element, description)
-        _SubElement(element, "UnitOfMeasure").text = detail.unit_of_measure
+            self.description(description)
+        shape += ("UnitOfMeasure", TEXT, END)
+        values.append(detail.unit_of_measure)
         for classification in detail.classifications:
-            child = _SubElement(element, "Classification")
-            child.set("domain", classification.domain)
-            child.text = classification.value
+            shape += ("Classification", ("domain", classification.domain), TEXT, END)
+            values.append(classification.value)
         if detail.manufacturer_part_id is not None:
-            _SubElement(element, "ManufacturerPartID").text = detail.manufacturer_part_id
+            shape += ("ManufacturerPartID", TEXT, END)
+            values.append(detail.manufacturer_part_id)
         if detail.manufacturer_name is not None:
-            _SubElement(element, "ManufacturerName").text = detail.manufacturer_name
+            shape += ("ManufacturerName", TEXT, END)
+            values.append(detail.manufacturer_name)
         if detail.url is not None:
-            _SubElement(element, "URL").text = detail.url
+            shape += ("URL", TEXT, END)
+            values.append(detail.url)
         if detail.lead_time is not None:
-            _SubElement(element, "LeadTime").text = str(detail.lead_time)
+            shape += ("LeadTime", TEXT, END)
+            values.append(str(detail.lead_time))
         if detail.extrinsics:
-            self.extrinsics(element, detail.extrinsics)
+            self.extrinsics(detail.extrinsics)
+        shape.append(END)
 
-    def distribution(self, parent: Element, distribution: Distribution) -> None:
-        element = _SubElement(parent, "Distribution")
-        accounting = _SubElement(element, "Accounting")
-        accounting.set("name", distribution.accounting.name)
-        for segment in distribution.accounting.segments:
-            child = _SubElement(accounting, "Segment")
-            child.set("type", segment.type)
-            child.set("id", segment.id)
-            child.set("description", segment.description)
-        self.money(_SubElement(element, "Charge"), distribution.charge)
+    def distribution(self, distribution: Distribution) -> None:
+        shape = self.shape
+        accounting = distribution.accounting
+        shape += ("Distribution", "Accounting", ("name", accounting.name))
+        for segment in accounting.segments:
+            shape += (
+                "Segment",
+                ("type", segment.type),
+                ("id", segment.id),
+                ("description", segment.description),
+                END,
+            )
+        shape += (END, "Charge")
+        self.money(distribution.charge)
+        shape += (END, END)
 
-    def item_in(self, parent: Element, item: ItemIn) -> None:
-        element = _SubElement(parent, "ItemIn")
-        element.set("quantity", format(item.quantity, "f"))
+    def item_in(self, item: ItemIn) -> None:
+        shape, values = self.shape, self.values
+        shape += ("ItemIn", _QUANTITY)
+        values.append(_plain(item.quantity))
         if item.line_number is not None:
-            element.set("lineNumber", str(item.line_number))
-        self.item_id(element, item.item_id)
-        self.item_detail(element, item.item_detail)
-        self.ship_to(element, item.ship_to)
-        self.shipping(element, item.shipping)
-        self.tax(element, item.tax)
+            shape.append(_LINE_NUMBER)
+            values.append(str(item.line_number))
+        self.item_id(item.item_id)
+        self.item_detail(item.item_detail)
+        if item.ship_to is not None:
+            self.ship_to(item.ship_to)
+        if item.shipping is not None:
+            self.shipping(item.shipping)
+        if item.tax is not None:
+            self.tax(item.tax)
+        shape.append(END)
 
-    def item_out(self, parent: Element, item: ItemOut) -> None:
+    def item_out(self, item: ItemOut) -> None:
         if item.quantity is None:
             raise RenderError("ItemOut needs a quantity")
-        element = _SubElement(parent, "ItemOut")
-        element.set("quantity", format(item.quantity, "f"))
+        shape, values = self.shape, self.values
+        shape += ("ItemOut", _QUANTITY)
+        values.append(_plain(item.quantity))
         if item.line_number is not None:
-            element.set("lineNumber", str(item.line_number))
+            shape.append(_LINE_NUMBER)
+            values.append(str(item.line_number))
         if item.requested_delivery_date is not None:
-            element.set("requestedDeliveryDate", self.timestamp(item.requested_delivery_date))
-        self.item_id(element, item.item_id)
+            shape.append(_REQUESTED_DELIVERY_DATE)
+            values.append(self.timestamp(item.requested_delivery_date))
+        self.item_id(item.item_id)
         if item.item_detail is not None:
-            self.item_detail(element, item.item_detail)
+            self.item_detail(item.item_detail)
         if item.ship_to is not None:
-            self.ship_to(element, item.ship_to)
+            self.ship_to(item.ship_to)
         if item.shipping is not None:
-            self.shipping(element, item.shipping)
+            self.shipping(item.shipping)
         if item.tax is not None:
-            self.tax(element, item.tax)
+            self.tax(item.tax)
         for distribution in item.distributions:
-            self.distribution(element, distribution)
+            self.distribution(distribution)
         for contact in item.contacts:
-            self.contact(element, contact)
+            self.contact(contact)
         if item.comments is not None:
-            self.comments(element, item.comments)
+            self.comments(item.comments)
+        shape.append(END)
 
     # -- payloads ----------------------------------------------------------------------------------
 
-    def punchout_setup_request(self, parent: Element, request: PunchOutSetupRequest) -> None:
-        element = self.el(parent, "PunchOutSetupRequest", operation=request.operation)
-        self.el(element, "BuyerCookie", request.buyer_cookie)
-        self.extrinsics(element, request.extrinsics)
+    def punchout_setup_request(self, request: PunchOutSetupRequest) -> None:
+        self.open("PunchOutSetupRequest", operation=request.operation)
+        self.leaf("BuyerCookie", request.buyer_cookie)
+        self.extrinsics(request.extrinsics)
         if request.browser_form_post is not None:
-            self.url(element, "BrowserFormPost", request.browser_form_post)
+            self.url("BrowserFormPost", request.browser_form_post)
         for contact in request.contacts:
-            self.contact(element, contact)
+            self.contact(contact)
         if request.supplier_setup_url is not None:
-            self.url(element, "SupplierSetup", request.supplier_setup_url)
-        self.ship_to(element, request.ship_to)
+            self.url("SupplierSetup", request.supplier_setup_url)
+        self.ship_to(request.ship_to)
         if request.selected_item is not None:
-            self.item_id(self.el(element, "SelectedItem"), request.selected_item)
-        for item in request.items:
-            self.item_out(element, item)
+            self.open("SelectedItem")
+            self.item_id(request.selected_item)
+            self.close()
+        self.lines(self.item_out, request.items)
+        self.close()
 
-    def order_request(self, parent: Element, order: OrderRequest) -> None:
+    def order_request(self, order: OrderRequest) -> None:
         header = order.header
         if header.bill_to is None:
             raise RenderError("OrderRequestHeader needs a BillTo")
-        element = self.el(parent, "OrderRequest")
-        head = self.el(
-            element,
+        self.open("OrderRequest")
+        self.open(
             "OrderRequestHeader",
             orderID=header.order_id,
             orderDate=self.timestamp(header.order_date),
             type=header.type,
             orderVersion=str(header.order_version) if header.order_version is not None else None,
         )
-        self.wrapped_money(head, "Total", header.total)
-        self.ship_to(head, header.ship_to)
-        self.address(self.el(head, "BillTo"), header.bill_to.address)
-        self.shipping(head, header.shipping)
-        self.tax(head, header.tax)
+        self.wrapped_money("Total", header.total)
+        self.ship_to(header.ship_to)
+        self.open("BillTo")
+        self.address(header.bill_to.address)
+        self.close()
+        self.shipping(header.shipping)
+        self.tax(header.tax)
         if header.payment is not None and header.payment.pcard is not None:
             card = header.payment.pcard
-            self.el(self.el(head, "Payment"), "PCard", number=card.number, expiration=card.expiration, name=card.name)
+            self.open("Payment")
+            self.leaf("PCard", number=card.number, expiration=card.expiration, name=card.name)
+            self.close()
         for contact in header.contacts:
-            self.contact(head, contact)
+            self.contact(contact)
         comments = list(header.comments)
         if len(comments) > 1 and not self.has_repeated_comments:
             comments = [
@@ -401,78 +483,86 @@ class _Writer:
                 )
             ]
         for comment in comments:
-            self.comments(head, comment)
+            self.comments(comment)
         if header.document_reference is not None:
-            self.el(head, "DocumentReference", payloadID=header.document_reference.payload_id)
-        self.extrinsics(head, header.extrinsics)
-        for item in order.items:
-            self.item_out(element, item)
+            self.leaf("DocumentReference", payloadID=header.document_reference.payload_id)
+        self.extrinsics(header.extrinsics)
+        self.close()
+        self.lines(self.item_out, order.items)
+        self.close()
 
-    def punchout_order_message(self, parent: Element, message: PunchOutOrderMessage) -> None:
+    def punchout_order_message(self, message: PunchOutOrderMessage) -> None:
         header = message.header
         if header.operation_allowed is None:
             raise RenderError("PunchOutOrderMessageHeader needs operationAllowed")
-        element = self.el(parent, "PunchOutOrderMessage")
-        self.el(element, "BuyerCookie", message.buyer_cookie or "")
-        head = self.el(
-            element,
+        self.open("PunchOutOrderMessage")
+        self.leaf("BuyerCookie", message.buyer_cookie or "")
+        self.open(
             "PunchOutOrderMessageHeader",
             operationAllowed=header.operation_allowed,
             quoteStatus=header.quote_status,
         )
-        self.wrapped_money(head, "Total", header.total)
-        self.ship_to(head, header.ship_to)
-        self.shipping(head, header.shipping)
-        self.tax(head, header.tax)
+        self.wrapped_money("Total", header.total)
+        self.ship_to(header.ship_to)
+        self.shipping(header.shipping)
+        self.tax(header.tax)
         if header.supplier_order_id is not None:
-            self.el(head, "SupplierOrderInfo", orderID=header.supplier_order_id)
-        for item in message.items:
-            self.item_in(element, item)
+            self.leaf("SupplierOrderInfo", orderID=header.supplier_order_id)
+        self.close()
+        self.lines(self.item_in, message.items)
+        self.close()
 
-    def options(self, parent: Element, options: Iterable[Option]) -> None:
+    def options(self, options: Iterable[Option]) -> None:
         for option in options:
-            self.el(parent, "Option", option.value, name=option.name)
+            self.leaf("Option", option.value, name=option.name)
 
-    def profile_response(self, parent: Element, profile: ProfileResponse) -> None:
-        element = self.el(
-            parent,
+    def profile_response(self, profile: ProfileResponse) -> None:
+        self.open(
             "ProfileResponse",
             effectiveDate=self.timestamp(profile.effective_date),
             lastRefresh=self.timestamp(profile.last_refresh) if profile.last_refresh is not None else None,
         )
-        self.options(element, profile.options)
+        self.options(profile.options)
         for transaction in profile.transactions:
-            entry = self.el(element, "Transaction", requestName=transaction.request_name)
-            self.el(entry, "URL", transaction.url)
-            self.options(entry, transaction.options)
+            self.open("Transaction", requestName=transaction.request_name)
+            self.leaf("URL", transaction.url)
+            self.options(transaction.options)
+            self.close()
+        self.close()
 
     # -- documents ---------------------------------------------------------------------------------
 
     def document(self, document: RequestDocument | MessageDocument | ResponseDocument) -> Element:
         root = self.root(document.envelope)
         if isinstance(document, ResponseDocument):
-            response = self.el(root, "Response")
-            self.status(response, document.status)
+            self.open("Response")
+            self.status(document.status)
             if isinstance(document.response, PunchOutSetupResponse):
-                self.url(self.el(response, "PunchOutSetupResponse"), "StartPage", document.response.start_page_url)
+                self.open("PunchOutSetupResponse")
+                self.url("StartPage", document.response.start_page_url)
+                self.close()
             elif isinstance(document.response, ProfileResponse):
-                self.profile_response(response, document.response)
-            return root
-        self.header(root, document.header)
-        if isinstance(document, MessageDocument):
-            message = self.el(root, "Message", deploymentMode=document.deployment_mode, inReplyTo=document.in_reply_to)
+                self.profile_response(document.response)
+            self.close()
+        elif isinstance(document, MessageDocument):
+            self.header(document.header)
+            self.open("Message", deploymentMode=document.deployment_mode, inReplyTo=document.in_reply_to)
             if document.status is not None:
-                self.status(message, document.status)
-            self.punchout_order_message(message, document.message)
-            return root
-        request = self.el(root, "Request", deploymentMode=document.deployment_mode)
-        payload = document.request
-        if isinstance(payload, PunchOutSetupRequest):
-            self.punchout_setup_request(request, payload)
-        elif isinstance(payload, OrderRequest):
-            self.order_request(request, payload)
-        elif isinstance(payload, ProfileRequest):
-            self.el(request, "ProfileRequest")
+                self.status(document.status)
+            self.punchout_order_message(document.message)
+            self.close()
+        else:
+            self.header(document.header)
+            self.open("Request", deploymentMode=document.deployment_mode)
+            payload = document.request
+            if isinstance(payload, PunchOutSetupRequest):
+                self.punchout_setup_request(payload)
+            elif isinstance(payload, OrderRequest):
+                self.order_request(payload)
+            elif isinstance(payload, ProfileRequest):
+                self.leaf("ProfileRequest")
+            self.close()
+        build(root, self.shape, self.values)
         return root
 
 
