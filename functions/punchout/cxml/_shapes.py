@@ -2,8 +2,8 @@
 
 The writer walks the models in DTD order and records two lists per part: its *shape* (element
 starts and ends, attributes whose values are taken as constant, and where each value goes) and its
-*values* (texts, tails and the attributes that differ from line to line). ``build`` makes the tree
-with lxml from both, element by element.
+*values* (texts, tails and the attributes that differ from line to line). ``Builder`` makes the
+tree with lxml from both, element by element, as the writer goes.
 
 Order and cart lines repeat a handful of shapes (the same children, currency, language,
 classification domain...). The first line of each shape is built element by element; every later
@@ -16,6 +16,9 @@ elements, constant attributes and value slots; a wrong guess of what is constant
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import compress, count
+from operator import ne
+from typing import Any
 
 from lxml import etree
 
@@ -51,68 +54,57 @@ class Var:
         return f"Var({self.name!r})"
 
 
-class Line:
-    """One order or cart line in the shape of its document: its own shape (the cache key) and values."""
+class Leaf:
+    """An element with no attributes nor children whose text is the next value: one token for three."""
 
-    __slots__ = ("shape", "values")
+    __slots__ = ("tag",)
 
-    def __init__(self, shape: tuple[object, ...], values: list[str | None]) -> None:
-        self.shape = shape
-        self.values = values
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+
+    def __repr__(self) -> str:
+        return f"Leaf({self.tag!r})"
 
 
 # Where each value of a shape goes: (node index in document order, TEXT, TAIL or an attribute name).
 _Slot = tuple[int, object]
-# The first line built for a shape, its values, and its slots.
-_Built = tuple[Element, list[str | None], list[_Slot]]
 
 
-def build(parent: Element, shape: Sequence[object], values: Sequence[str | None]) -> None:
-    """Build ``shape`` with ``values`` under ``parent``, copying repeated lines."""
-    _build(parent, shape, values, {})
+class Builder:
+    """Builds a document under ``root`` as the writer records it, part after part.
 
+    ``add`` takes any part (it may open elements that a later part closes); ``line`` takes one whole
+    line, and copies the first line built of the same shape when there is one.
+    """
 
-def _build(
-    parent: Element, shape: Sequence[object], values: Sequence[str | None], lines: dict[tuple[object, ...], _Built]
-) -> None:
-    value = iter(values).__next__
-    node = last = parent
-    for token in shape:
-        kind = token.__class__
-        if kind is str:
-            node = _SubElement(node, token)  # type: ignore[arg-type]
-        elif token is END:
-            last = node
-            node = node.getparent()  # type: ignore[assignment]
-        elif token is TEXT:
-            node.text = value()
-        elif kind is tuple:
-            node.set(*token)  # type: ignore[misc]
-        elif kind is Var:
-            node.set(token.name, value())  # type: ignore[attr-defined, arg-type]
-        elif token is TAIL:
-            last.tail = value()
-        elif kind is Line:
-            _line(node, token, lines)  # type: ignore[arg-type]
-        else:
-            raise TypeError(f"Not a shape token: {token!r}")
+    __slots__ = ("ancestors", "last", "lines", "node")
 
+    def __init__(self, root: Element) -> None:
+        self.node = self.last = root
+        # The open elements' proxies, kept alive: getparent() would make each one anew.
+        self.ancestors: list[Element] = []
+        # By shape: the first line built, its values, and its slots (worked out for the second).
+        self.lines: dict[tuple[object, ...], list[Any]] = {}
 
-def _line(parent: Element, line: Line, lines: dict[tuple[object, ...], _Built]) -> None:
-    values = line.values
-    built = lines.get(line.shape)
-    if built is None:
-        _build(parent, line.shape, values, lines)
-        lines[line.shape] = (parent[-1], values, _slots(line.shape))
-        return
-    source, first, slots = built
-    copy = source.__copy__()  # type: ignore[attr-defined]  # the whole subtree, in C; copy.copy adds a lookup
-    parent.append(copy)
-    # The copy has the first line's values: set only those that differ (units, currencies,
-    # classifications and quantities often repeat), and make proxies only if a child needs one.
-    nodes: list[Element] = []
-    for index, value in enumerate(values):
-        if value != first[index]:
+    def add(self, shape: Sequence[object], values: Sequence[str | None]) -> None:
+        self.node, self.last = _build(self.node, self.ancestors, self.last, shape, values)
+
+    def line(self, shape: tuple[object, ...], values: Sequence[str | None]) -> None:
+        parent = self.node
+        built = self.lines.get(shape)
+        if built is None:
+            _build(parent, [], parent, shape, values)
+            self.lines[shape] = [parent[-1], list(values), None]
+            return
+        source, first, slots = built
+        if slots is None:
+            slots = built[2] = _slots(shape)
+        copy = source.__copy__()  # the whole subtree, in C; copy.copy would add a lookup
+        parent.append(copy)
+        # The copy has the first line's values: set only those that differ (units, currencies,
+        # classifications and quantities often repeat), and make proxies only if a child needs one.
+        nodes: list[Element] = []
+        for index in compress(count(), map(ne, values, first)):
             node, kind = slots[index]
             if node:
                 if not nodes:
@@ -121,11 +113,40 @@ def _line(parent: Element, line: Line, lines: dict[tuple[object, ...], _Built]) 
             else:
                 target = copy
             if kind is TEXT:
-                target.text = value
+                target.text = values[index]
             elif kind is TAIL:
-                target.tail = value
+                target.tail = values[index]
             else:
-                target.set(kind, value)  # type: ignore[arg-type]
+                target.set(kind, values[index])
+
+
+def _build(
+    node: Element, ancestors: list[Element], last: Element, shape: Sequence[object], values: Sequence[str | None]
+) -> tuple[Element, Element]:
+    """Build ``shape`` from ``node``, element by element; the open element and the last closed one after."""
+    value = iter(values).__next__
+    for token in shape:
+        kind = token.__class__
+        if kind is Leaf:
+            last = _SubElement(node, token.tag)  # type: ignore[attr-defined]
+            last.text = value()
+        elif kind is str:
+            ancestors.append(node)
+            node = _SubElement(node, token)  # type: ignore[arg-type]
+        elif token is END:
+            last = node
+            node = ancestors.pop()
+        elif token is TEXT:
+            node.text = value()
+        elif kind is tuple:
+            node.set(*token)  # type: ignore[misc]
+        elif kind is Var:
+            node.set(token.name, value())  # type: ignore[attr-defined, arg-type]
+        elif token is TAIL:
+            last.tail = value()
+        else:
+            raise TypeError(f"Not a shape token: {token!r}")
+    return node, last
 
 
 def _slots(shape: tuple[object, ...]) -> list[_Slot]:
@@ -138,6 +159,10 @@ def _slots(shape: tuple[object, ...]) -> list[_Slot]:
         if token.__class__ is str:
             started += 1
             open_nodes.append(started)
+        elif token.__class__ is Leaf:
+            started += 1
+            last = started
+            slots.append((started, TEXT))
         elif token is END:
             last = open_nodes.pop()
         elif token is TEXT:

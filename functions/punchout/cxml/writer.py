@@ -19,7 +19,7 @@ from decimal import Decimal
 from lxml import etree
 
 from ._gc import paused_gc
-from ._shapes import END, TAIL, TEXT, Line, Var, build
+from ._shapes import END, TAIL, TEXT, Builder, Leaf, Var
 from .models import (
     Address,
     Comments,
@@ -99,6 +99,17 @@ _LINE_NUMBER = Var("lineNumber")
 _REQUESTED_DELIVERY_DATE = Var("requestedDeliveryDate")
 _ALTERNATE_AMOUNT = Var("alternateAmount")
 
+# What every line repeats, as shape tokens built once.
+_ITEM_ID = ("ItemID", Leaf("SupplierPartID"), END)
+_ITEM_ID_WITH_AUXILIARY = ("ItemID", Leaf("SupplierPartID"), Leaf("SupplierPartAuxiliaryID"), END)
+_UNIT_OF_MEASURE = Leaf("UnitOfMeasure")
+_MANUFACTURER_PART_ID = Leaf("ManufacturerPartID")
+_MANUFACTURER_NAME = Leaf("ManufacturerName")
+_URL = Leaf("URL")
+_LEAD_TIME = Leaf("LeadTime")
+_TEXT_END = (TEXT, END)
+_SHORT_NAME = (Leaf("ShortName"), TAIL, END)
+
 
 class _Writer:
     """Records a document as a shape and its values (see ``_shapes``), in DTD order."""
@@ -112,6 +123,7 @@ class _Writer:
         self.has_repeated_comments = parts >= (1, 2, 63)
         self.shape: list[object] = []
         self.values: list[str | None] = []
+        self.builder: Builder
 
     # -- primitives --------------------------------------------------------------------------------
 
@@ -148,7 +160,7 @@ class _Writer:
         shape += ("Money", ("currency", money.currency), _ALTERNATE_AMOUNT)
         if money.alternate_currency is not None:
             shape.append(("alternateCurrency", money.alternate_currency))
-        shape += (TEXT, END)
+        shape += _TEXT_END
         self.values += (_plain(money.alternate_amount), _plain(money.amount))
 
     def wrapped_money(self, tag: str, money: Money) -> None:
@@ -157,11 +169,13 @@ class _Writer:
         self.shape.append(END)
 
     def description(self, description: Description) -> None:
+        shape = self.shape
+        shape += ("Description", (XML_LANG, description.lang))
         if description.short_name is None:
-            self.shape += ("Description", (XML_LANG, description.lang), TEXT, END)
+            shape += _TEXT_END
             self.values.append(description.text)
         else:
-            self.shape += ("Description", (XML_LANG, description.lang), "ShortName", TEXT, END, TAIL, END)
+            shape += _SHORT_NAME
             self.values += (description.short_name, description.text)
 
     def extrinsics(self, extrinsics: Iterable[Extrinsic]) -> None:
@@ -316,23 +330,25 @@ class _Writer:
     # -- lines -------------------------------------------------------------------------------------
 
     def lines[T](self, write: Callable[[T], None], items: Iterable[T]) -> None:
-        """Each line recorded on its own, so that lines of the same shape can be copies (see _shapes)."""
-        outer_shape, outer_values = self.shape, self.values
-        append = outer_shape.append
+        """Each line recorded and built on its own, so that lines of the same shape can be copies."""
+        builder = self.builder
+        builder.add(self.shape, self.values)  # up to the lines' parent
+        shape: list[object] = []
+        values: list[str | None] = []
+        self.shape, self.values = shape, values
         for item in items:
-            shape: list[object] = []
-            values: list[str | None] = []
-            self.shape, self.values = shape, values
             write(item)
-            append(Line(tuple(shape), values))
-        self.shape, self.values = outer_shape, outer_values
+            builder.line(tuple(shape), values)
+            shape.clear()
+            values.clear()
+        self.shape, self.values = [], []
 
     def item_id(self, item_id: ItemID) -> None:
         if item_id.supplier_part_auxiliary_id is None:
-            self.shape += ("ItemID", "SupplierPartID", TEXT, END, END)
+            self.shape += _ITEM_ID
             self.values.append(item_id.supplier_part_id)
         else:
-            self.shape += ("ItemID", "SupplierPartID", TEXT, END, "SupplierPartAuxiliaryID", TEXT, END, END)
+            self.shape += _ITEM_ID_WITH_AUXILIARY
             self.values += (item_id.supplier_part_id, item_id.supplier_part_auxiliary_id)
 
     def item_detail(self, detail: ItemDetail) -> None:
@@ -344,22 +360,22 @@ class _Writer:
         shape.append(END)
         for description in detail.descriptions:
             self.description(description)
-        shape += ("UnitOfMeasure", TEXT, END)
+        shape.append(_UNIT_OF_MEASURE)
         values.append(detail.unit_of_measure)
         for classification in detail.classifications:
             shape += ("Classification", ("domain", classification.domain), TEXT, END)
             values.append(classification.value)
         if detail.manufacturer_part_id is not None:
-            shape += ("ManufacturerPartID", TEXT, END)
+            shape.append(_MANUFACTURER_PART_ID)
             values.append(detail.manufacturer_part_id)
         if detail.manufacturer_name is not None:
-            shape += ("ManufacturerName", TEXT, END)
+            shape.append(_MANUFACTURER_NAME)
             values.append(detail.manufacturer_name)
         if detail.url is not None:
-            shape += ("URL", TEXT, END)
+            shape.append(_URL)
             values.append(detail.url)
         if detail.lead_time is not None:
-            shape += ("LeadTime", TEXT, END)
+            shape.append(_LEAD_TIME)
             values.append(str(detail.lead_time))
         if detail.extrinsics:
             self.extrinsics(detail.extrinsics)
@@ -534,6 +550,7 @@ class _Writer:
 
     def document(self, document: RequestDocument | MessageDocument | ResponseDocument) -> Element:
         root = self.root(document.envelope)
+        self.builder = Builder(root)
         if isinstance(document, ResponseDocument):
             self.open("Response")
             self.status(document.status)
@@ -562,7 +579,7 @@ class _Writer:
             elif isinstance(payload, ProfileRequest):
                 self.leaf("ProfileRequest")
             self.close()
-        build(root, self.shape, self.values)
+        self.builder.add(self.shape, self.values)
         return root
 
 
