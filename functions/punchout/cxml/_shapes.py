@@ -7,17 +7,16 @@ tree with lxml from both, element by element, as the writer goes.
 
 Order and cart lines repeat a handful of shapes (the same children, currency, language,
 classification domain...). The first line of each shape is built element by element; every later
-line of that shape is a copy of it (one C call for the whole subtree) with its own values set. A
-line's shape is its cache key, so a copy can only be used for a line with exactly the same
-elements, constant attributes and value slots; a wrong guess of what is constant costs speed
-(more lines built element by element), never correctness.
+line of that shape is a copy of a template made from it (one C call for the whole subtree) with
+its own values set. A line's shape is its cache key, so a copy can only be used for a line with
+exactly the same elements, constant attributes and value slots; a wrong guess of what is constant
+costs speed (more lines built element by element), never correctness.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from itertools import compress, count
-from operator import ne
 from typing import Any
 
 from lxml import etree
@@ -66,15 +65,11 @@ class Leaf:
         return f"Leaf({self.tag!r})"
 
 
-# Where each value of a shape goes: (node index in document order, TEXT, TAIL or an attribute name).
-_Slot = tuple[int, object]
-
-
 class Builder:
     """Builds a document under ``root`` as the writer records it, part after part.
 
     ``add`` takes any part (it may open elements that a later part closes); ``line`` takes one whole
-    line, and copies the first line built of the same shape when there is one.
+    line, and copies the template of its shape when an earlier line had that shape.
     """
 
     __slots__ = ("ancestors", "last", "lines", "node")
@@ -83,7 +78,8 @@ class Builder:
         self.node = self.last = root
         # The open elements' proxies, kept alive: getparent() would make each one anew.
         self.ancestors: list[Element] = []
-        # By shape: the first line built, its values, and its slots (worked out for the second).
+        # By shape: the first line built (then the template made from it for the second line),
+        # the first line's values, and where the values go (worked out for the second line).
         self.lines: dict[tuple[object, ...], list[Any]] = {}
 
     def add(self, shape: Sequence[object], values: Sequence[str | None]) -> None:
@@ -96,28 +92,24 @@ class Builder:
             _build(parent, [], parent, shape, values)
             self.lines[shape] = [parent[-1], list(values), None]
             return
-        source, first, slots = built
-        if slots is None:
+        template, first, slots = built
+        if slots is None:  # the second line of this shape: make the template the others copy
             slots = built[2] = _slots(shape)
-        copy = source.__copy__()  # the whole subtree, in C; copy.copy would add a lookup
-        parent.append(copy)
-        # The copy has the first line's values: set only those that differ (units, currencies,
-        # classifications and quantities often repeat), and make proxies only if a child needs one.
-        nodes: list[Element] = []
-        for index in compress(count(), map(ne, values, first)):
-            node, kind = slots[index]
-            if node:
-                if not nodes:
-                    nodes = list(copy.iter())
-                target = nodes[node]
-            else:
-                target = copy
-            if kind is TEXT:
-                target.text = values[index]
-            elif kind is TAIL:
-                target.tail = values[index]
-            else:
-                target.set(kind, values[index])
+            template = built[0] = _template(template, slots)
+        texts, tails, attributes = slots
+        line = template.__copy__()  # the whole subtree, in C; copy.copy would add a lookup
+        parent.append(line)
+        nodes = list(line.iter())
+        for node, index in texts:
+            nodes[node].text = values[index]
+        for node, index in tails:
+            nodes[node].tail = values[index]
+        # Attributes are dearer to set than texts, and quantities often repeat: set them only
+        # when they differ from the first line's (which the template has).
+        for node, name, index in attributes:
+            value = values[index]
+            if value != first[index]:
+                nodes[node].set(name, value)
 
 
 def _build(
@@ -149,26 +141,51 @@ def _build(
     return node, last
 
 
-def _slots(shape: tuple[object, ...]) -> list[_Slot]:
-    """Where a shape's values go, by node index in document order (the order of ``iter()``)."""
-    slots: list[_Slot] = []
+# Where a shape's values go: texts and tails as (node index, value index), attributes as (node
+# index, name, value index). Node indexes are in document order, the order of ``iter()``.
+_Slots = tuple[list[tuple[int, int]], list[tuple[int, int]], list[tuple[int, str, int]]]
+
+
+def _slots(shape: tuple[object, ...]) -> _Slots:
+    texts: list[tuple[int, int]] = []
+    tails: list[tuple[int, int]] = []
+    attributes: list[tuple[int, str, int]] = []
     started = -1
     open_nodes: list[int] = []
     last = -1
+    value = 0
     for token in shape:
         if token.__class__ is str:
             started += 1
             open_nodes.append(started)
-        elif token.__class__ is Leaf:
+            continue
+        if token.__class__ is Leaf:
             started += 1
             last = started
-            slots.append((started, TEXT))
+            texts.append((started, value))
         elif token is END:
             last = open_nodes.pop()
+            continue
         elif token is TEXT:
-            slots.append((open_nodes[-1], TEXT))
+            texts.append((open_nodes[-1], value))
         elif token is TAIL:
-            slots.append((last, TAIL))
+            tails.append((last, value))
         elif isinstance(token, Var):
-            slots.append((open_nodes[-1], token.name))
-    return slots
+            attributes.append((open_nodes[-1], token.name, value))
+        else:  # a constant attribute
+            continue
+        value += 1
+    return texts, tails, attributes
+
+
+def _template(line: Element, slots: _Slots) -> Element:
+    """A copy of ``line`` without its texts and tails, which every copy of it sets anew: copying them
+    too would only make nodes to throw away. Its attributes stay, to keep their order."""
+    template = copy.copy(line)
+    nodes = list(template.iter())
+    texts, tails, _ = slots
+    for node, _index in texts:
+        nodes[node].text = None
+    for node, _index in tails:
+        nodes[node].tail = None
+    return template

@@ -355,11 +355,22 @@ class _Writer:
         if not detail.descriptions or not detail.classifications:
             raise RenderError("ItemDetail needs a Description and a Classification")
         shape, values = self.shape, self.values
-        shape += ("ItemDetail", "UnitPrice")
-        self.money(detail.unit_price)
-        shape.append(END)
+        price = detail.unit_price
+        if price.alternate_amount is None:  # money(), inlined for the usual price
+            shape += ("ItemDetail", "UnitPrice", "Money", ("currency", price.currency), TEXT, END, END)
+            values.append(_plain(price.amount))
+        else:
+            shape += ("ItemDetail", "UnitPrice")
+            self.money(price)
+            shape.append(END)
         for description in detail.descriptions:
-            self.description(description)
+            shape += ("Description", (XML_LANG, description.lang))  # description(), inlined
+            if description.short_name is None:
+                shape += _TEXT_END
+                values.append(description.text)
+            else:
+                shape += _SHORT_NAME
+                values += (description.short_name, description.text)
         shape.append(_UNIT_OF_MEASURE)
         values.append(detail.unit_of_measure)
         for classification in detail.classifications:
