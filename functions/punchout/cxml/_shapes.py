@@ -15,7 +15,6 @@ costs speed (more lines built element by element), never correctness.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from typing import Any
 
@@ -181,7 +180,7 @@ def _slots(shape: tuple[object, ...]) -> _Slots:
 def _template(line: Element, slots: _Slots) -> Element:
     """A copy of ``line`` without its texts and tails, which every copy of it sets anew: copying them
     too would only make nodes to throw away. Its attributes stay, to keep their order."""
-    template = copy.copy(line)
+    template: Element = line.__copy__()  # type: ignore[attr-defined]  # (copy.copy: one more import)
     nodes = list(template.iter())
     texts, tails, _ = slots
     for node, _index in texts:
