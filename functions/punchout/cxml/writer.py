@@ -92,12 +92,17 @@ def new_envelope(host: str = "punchout-gateway", lang: str = DEFAULT_LANG) -> En
     return Envelope(payload_id=new_payload_id(host), timestamp=Timestamp.of(datetime.now(UTC)), lang=lang)
 
 
-# Attributes that differ from line to line: their values go with the texts, so that lines differing
-# only in them share a shape (see _shapes). Every other attribute value is part of the shape.
+# Attributes that may differ from line to line: their values go with the texts, so that lines
+# differing only in them share a shape (see _shapes). Every other attribute value is part of the
+# shape: lines that differ in one are built element by element.
 _QUANTITY = Var("quantity")
 _LINE_NUMBER = Var("lineNumber")
 _REQUESTED_DELIVERY_DATE = Var("requestedDeliveryDate")
 _ALTERNATE_AMOUNT = Var("alternateAmount")
+_SEGMENT_ID = Var("id")  # cost centres and accounts often change from line to line
+_SEGMENT_DESCRIPTION = Var("description")
+_ADDRESS_ID = Var("addressID")
+_TRACKING_ID = Var("trackingId")
 
 # What every line repeats, as shape tokens built once.
 _ITEM_ID = ("ItemID", Leaf("SupplierPartID"), END)
@@ -136,6 +141,11 @@ class _Writer:
 
     def close(self) -> None:
         self.shape.append(END)
+
+    def var(self, attribute: Var, value: str | None) -> None:
+        if value is not None:
+            self.shape.append(attribute)
+            self.values.append(value)
 
     def leaf(self, tag: str, content: str | None = None, /, **attributes: str | None) -> None:
         self.open(tag, **attributes)
@@ -273,7 +283,8 @@ class _Writer:
         self.close()
 
     def address(self, address: Address) -> None:
-        self.open("Address", isoCountryCode=address.iso_country_code, addressID=address.address_id)
+        self.open("Address", isoCountryCode=address.iso_country_code)
+        self.var(_ADDRESS_ID, address.address_id)
         self.leaf("Name", address.name, xml_lang=address.name_lang)
         if address.postal_address is not None:
             self.postal_address(address.postal_address)
@@ -306,7 +317,8 @@ class _Writer:
 
     def shipping(self, shipping: Shipping | None) -> None:
         if shipping is not None:
-            self.open("Shipping", trackingDomain=shipping.tracking_domain, trackingId=shipping.tracking_id)
+            self.open("Shipping", trackingDomain=shipping.tracking_domain)
+            self.var(_TRACKING_ID, shipping.tracking_id)
             self.money(shipping.money)
             self.description(shipping.description)
             self.close()
@@ -393,17 +405,12 @@ class _Writer:
         shape.append(END)
 
     def distribution(self, distribution: Distribution) -> None:
-        shape = self.shape
+        shape, values = self.shape, self.values
         accounting = distribution.accounting
         shape += ("Distribution", "Accounting", ("name", accounting.name))
         for segment in accounting.segments:
-            shape += (
-                "Segment",
-                ("type", segment.type),
-                ("id", segment.id),
-                ("description", segment.description),
-                END,
-            )
+            shape += ("Segment", ("type", segment.type), _SEGMENT_ID, _SEGMENT_DESCRIPTION, END)
+            values += (segment.id, segment.description)
         shape += (END, "Charge")
         self.money(distribution.charge)
         shape += (END, END)
