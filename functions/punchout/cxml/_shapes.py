@@ -118,19 +118,19 @@ def _build(
     value = iter(values).__next__
     for token in shape:
         kind = token.__class__
-        if kind is Leaf:
-            last = _SubElement(node, token.tag)  # type: ignore[attr-defined]
-            last.text = value()
-        elif kind is str:
+        if kind is str:
             ancestors.append(node)
             node = _SubElement(node, token)  # type: ignore[arg-type]
         elif token is END:
             last = node
             node = ancestors.pop()
-        elif token is TEXT:
-            node.text = value()
         elif kind is tuple:
             node.set(*token)  # type: ignore[misc]
+        elif token is TEXT:
+            node.text = value()
+        elif kind is Leaf:
+            last = _SubElement(node, token.tag)  # type: ignore[attr-defined]
+            last.text = value()
         elif kind is Var:
             node.set(token.name, value())  # type: ignore[attr-defined, arg-type]
         elif token is TAIL:
