@@ -424,12 +424,9 @@ class _Writer:
             values.append(str(item.line_number))
         self.item_id(item.item_id)
         self.item_detail(item.item_detail)
-        if item.ship_to is not None:
-            self.ship_to(item.ship_to)
-        if item.shipping is not None:
-            self.shipping(item.shipping)
-        if item.tax is not None:
-            self.tax(item.tax)
+        self.ship_to(item.ship_to)
+        self.shipping(item.shipping)
+        self.tax(item.tax)
         shape.append(END)
 
     def item_out(self, item: ItemOut) -> None:
@@ -447,12 +444,9 @@ class _Writer:
         self.item_id(item.item_id)
         if item.item_detail is not None:
             self.item_detail(item.item_detail)
-        if item.ship_to is not None:
-            self.ship_to(item.ship_to)
-        if item.shipping is not None:
-            self.shipping(item.shipping)
-        if item.tax is not None:
-            self.tax(item.tax)
+        self.ship_to(item.ship_to)
+        self.shipping(item.shipping)
+        self.tax(item.tax)
         for distribution in item.distributions:
             self.distribution(distribution)
         for contact in item.contacts:
