@@ -38,33 +38,12 @@ import tempfile
 import time
 import tracemalloc
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from punchout.cxml import new_envelope, render
-from punchout.cxml.models import (
-    Accounting,
-    AccountingSegment,
-    Address,
-    BillTo,
-    Classification,
-    Credential,
-    Description,
-    Distribution,
-    Header,
-    ItemDetail,
-    ItemID,
-    ItemOut,
-    Money,
-    OrderRequest,
-    OrderRequestHeader,
-    PostalAddress,
-    RequestDocument,
-    ShipTo,
-    Timestamp,
-)
+from punchout.cxml.models import Credential, Header, OrderRequest
+from tests.benchmarks import bench_cxml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMED = {1: 20, 1_000: 7}  # lines -> runs
@@ -74,75 +53,34 @@ TARGET_MB = 256
 PARTNER_ID = "bench"
 IDENTITY = "AN-BENCH"
 SECRET = "bench shared secret, not a real one"
-VERSION = "1.2.014"
 MB = 1024 * 1024
 
 
 # --- documents ------------------------------------------------------------------------------------
 
 
-def money(amount: Decimal) -> Money:
-    return Money(amount=amount, currency="EUR")
-
-
-def address() -> Address:
-    return Address(
-        name="Acme SAS",
-        postal_address=PostalAddress(
-            street=["1 Rue de l'Exemple"], city="Lyon", postal_code="69001", country="France", iso_country_code="FR"
-        ),
-    )
-
-
 def order_document(order_id: str, lines: int) -> bytes:
-    """A realistic OrderRequest: every line with ItemDetail, classification and an accounting split."""
-    items = [
-        ItemOut(
-            quantity=Decimal(2),
-            line_number=line,
-            item_id=ItemID(supplier_part_id=f"SKU-{100000 + line}", supplier_part_auxiliary_id=f"shop-{line}"),
-            item_detail=ItemDetail(
-                unit_price=money(Decimal("12.50") + line),
-                descriptions=[Description(text=f"Ballpoint pen, blue, box of 10 (line {line})", lang="en")],
-                unit_of_measure="BX",
-                classifications=[Classification(domain="UNSPSC", value="44121704")],
-                manufacturer_part_id=f"BP-{line:05d}",
-                manufacturer_name="Pens Inc.",
-            ),
-            distributions=[
-                Distribution(
-                    accounting=Accounting(
-                        name="DistributionCharge",
-                        segments=[AccountingSegment(id="6100", type="G/L Account", description="Office supplies")],
-                    ),
-                    charge=money(Decimal("25.00") + 2 * line),
-                )
-            ],
-        )
-        for line in range(1, lines + 1)
-    ]
+    """bench_cxml's realistic OrderRequest (every line with ItemDetail, classification and an
+    accounting split), as the registered partner sends it: its credentials, a fresh payloadID."""
+    document = bench_cxml.order_request(lines)
+    order = document.request
+    assert isinstance(order, OrderRequest)
     credential = Credential(domain="NetworkID", identity=IDENTITY)
+    header = Header(
+        from_credentials=[credential],
+        to_credentials=[Credential(domain="DUNS", identity="123456789")],
+        sender_credentials=[Credential(domain="NetworkID", identity=IDENTITY, shared_secret=SECRET)],  # type: ignore[arg-type]
+        user_agent="Bench 1.0",
+    )
     return render(
-        RequestDocument(
-            envelope=new_envelope("bench.example"),
-            header=Header(
-                from_credentials=[credential],
-                to_credentials=[Credential(domain="DUNS", identity="123456789")],
-                sender_credentials=[Credential(domain="NetworkID", identity=IDENTITY, shared_secret=SECRET)],  # type: ignore[arg-type]
-                user_agent="Bench 1.0",
-            ),
-            request=OrderRequest(
-                header=OrderRequestHeader(
-                    order_id=order_id,
-                    order_date=Timestamp.of(datetime(2026, 1, 31, 10, 0, tzinfo=UTC)),
-                    total=money(Decimal("25.00") * lines),
-                    ship_to=ShipTo(address=address()),
-                    bill_to=BillTo(address=address()),
-                ),
-                items=items,
-            ),
+        document.model_copy(
+            update={
+                "envelope": new_envelope("bench.example"),
+                "header": header,
+                "request": order.model_copy(update={"header": order.header.model_copy(update={"order_id": order_id})}),
+            }
         ),
-        VERSION,
+        bench_cxml.VERSION,
     )
 
 
