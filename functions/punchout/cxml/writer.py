@@ -10,6 +10,7 @@ same shape as an earlier one is a copy of that line's subtree with its own value
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -60,6 +61,14 @@ Element = etree._Element
 
 DEFAULT_VERSION = "1.2.014"
 DEFAULT_LANG = "en-US"
+
+# XML 1.0 (fifth edition) Nmtoken: the one attribute type the DTD checks in what we render
+# (Contact@role); a role with a space or a slash in it would make the document invalid.
+_NMTOKEN = re.compile(
+    "[-.0-9:A-Z_a-z\u00b7\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u037d\u037f-\u1fff\u200c\u200d"
+    "\u203f\u2040\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
+    "\U00010000-\U000effff]+"
+)
 
 
 class RenderError(ValueError):
@@ -212,6 +221,8 @@ class _Writer:
         return root
 
     def credential(self, credential: Credential) -> None:
+        if credential.type not in (None, "marketplace"):
+            raise RenderError(f"Credential type must be marketplace or absent, not {credential.type[:40]!r}")
         self.open("Credential", domain=credential.domain, type=credential.type)
         self.leaf("Identity", credential.identity)
         if credential.shared_secret is not None:
@@ -303,6 +314,8 @@ class _Writer:
             self.close()
 
     def contact(self, contact: Contact) -> None:
+        if contact.role is not None and not _NMTOKEN.fullmatch(contact.role):
+            raise RenderError(f"Contact role must be a single name token, not {contact.role[:40]!r}")
         self.open("Contact", role=contact.role)
         self.leaf("Name", contact.name, xml_lang=contact.name_lang)
         for postal in contact.postal_addresses:

@@ -27,6 +27,7 @@ from ._support import (
     dtd_errors,
     envelope,
     order_message_document,
+    order_of,
     order_request_document,
     profile_request_document,
     profile_response_document,
@@ -152,3 +153,54 @@ def test_postal_address_with_municipality_is_valid(dtd: LoadDTD, version: str) -
 
     # Then it is valid for every version
     assert_valid(dtd, data)
+
+
+def _with_contact_role(document: Any, role: str) -> Any:
+    order = order_of(document)
+    (line,) = order.items
+    (contact,) = line.contacts
+    line = line.model_copy(update={"contacts": [contact.model_copy(update={"role": role})]})
+    return document.model_copy(update={"request": order.model_copy(update={"items": [line]})})
+
+
+# Contact@role is an NMTOKEN: name characters only, including letters beyond ASCII.
+NMTOKEN_ROLES = ["endUser", "buyer.contact", "ship-to_2", "Käufer", "·réception", "12", "ns:role", "€uro"]
+NOT_NMTOKEN_ROLES = ["end user", "buyer/contact", "", "role,2", "a\tb", "2\u00d73"]  # a multiplication sign
+
+
+@pytest.mark.parametrize("role", NMTOKEN_ROLES + NOT_NMTOKEN_ROLES)
+def test_contact_role_is_rendered_exactly_when_the_dtd_accepts_it(dtd: LoadDTD, role: str) -> None:
+    # Given an order line whose Contact has this role, and the DTD's verdict on that role
+    # (set into an otherwise valid document by hand, past the writer)
+    document = _with_contact_role(order_request_document(), role)
+    valid = etree.fromstring(render(order_request_document(), "1.2.069"))
+    (contact,) = valid.iterfind("Request/OrderRequest/ItemOut/Contact")
+    contact.set("role", role)
+    dtd_accepts = dtd("1.2.069").validate(valid)
+    assert dtd_accepts == (role in NMTOKEN_ROLES)
+
+    # When the writer renders it
+    # Then it renders a valid document when the DTD accepts the role, and refuses otherwise
+    if dtd_accepts:
+        assert_valid(dtd, render(document, "1.2.069"))
+    else:
+        with pytest.raises(RenderError, match="Contact role must be a single name token"):
+            render(document, "1.2.069")
+
+
+@pytest.mark.parametrize("credential_type", ["marketplace", "Marketplace", "network"])
+def test_credential_type_is_rendered_exactly_when_the_dtd_accepts_it(dtd: LoadDTD, credential_type: str) -> None:
+    # Given an order whose From credential has this type; the DTD allows only "marketplace"
+    document = order_request_document()
+    assert document.header is not None
+    sender = document.header.from_credentials[0].model_copy(update={"type": credential_type})
+    header = document.header.model_copy(update={"from_credentials": [sender]})
+    document = document.model_copy(update={"header": header})
+
+    # When the writer renders it
+    # Then it renders a valid document for "marketplace" and refuses anything else
+    if credential_type == "marketplace":
+        assert_valid(dtd, render(document, "1.2.069"))
+    else:
+        with pytest.raises(RenderError, match="Credential type must be marketplace"):
+            render(document, "1.2.069")
