@@ -10,15 +10,19 @@ What the handlers see follows the deployed API:
   as requested. `requestContext.domainName` is the Host header, port included, so that handlers
   building absolute URLs from it point back at this server.
 - `X-Forwarded-For`, `-Port` and `-Proto` are added as API Gateway adds them.
-- The body is passed as text, or base64 (`isBase64Encoded`) when it is not UTF-8 or is multipart/*.
-  (The deployed API decides by its BinaryMediaTypes; this project's API declares none.)
+- The body is passed base64-encoded (`isBase64Encoded`) when its Content-Type is one of the route's
+  API's BinaryMediaTypes, as deployed; otherwise as text, or base64 if it is not UTF-8 (API Gateway
+  would garble such bytes; locally they arrive intact).
 - One invocation at a time per function, as one Lambda execution environment handles one event at a
   time: module-level state (Powertools' resolver keeps the current event on the app) stays safe.
-- An unknown route answers 404 `{"message": "Missing Authentication Token"}` (the deployed REST API
-  sends that body with 403); a handler that raises, or returns a malformed response, answers 502
-  `{"message": "Internal server error"}` with the reason logged.
+- API Gateway's own answers come from the API's GatewayResponses (`infra/local/rest_api.py`), else
+  are its JSON: an unknown route is MISSING_AUTHENTICATION_TOKEN (403 `{"message": "Missing
+  Authentication Token"}`; the API is the one whose routes share the path's first segment); a body
+  over 10 MB is REQUEST_TOO_LARGE (413); a handler that raises, or returns a malformed response, gets
+  502 with the API's DEFAULT_5XX (`{"message": "Internal server error"}`) and the reason logged.
 - API keys: routes whose event (or API) sets `Auth.ApiKeyRequired` need an `x-api-key` header whose
-  value is registered in `Gateway.api_keys` (value → key id), otherwise 403 `{"message": "Forbidden"}`.
+  value is registered in `Gateway.api_keys` (value → key id), otherwise INVALID_API_KEY (403
+  `{"message": "Forbidden"}`).
 
 Local-only pages hang off `/_dev/` prefixes (`Gateway.dev_routes`); they never shadow a template route.
 """
@@ -28,7 +32,6 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib
-import json
 import logging
 import re
 import threading
@@ -44,13 +47,22 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from infra.local.environ import patched_environ
 from infra.local.lifecycle import Service
+from infra.local.rest_api import (
+    FUNCTION_FAILED,
+    INVALID_API_KEY,
+    MISSING_AUTHENTICATION_TOKEN,
+    PLAIN_API,
+    REQUEST_TOO_LARGE,
+    GatewayError,
+    RestApi,
+    api_of_event,
+    rest_apis,
+)
 from infra.local.template import ACCOUNT_ID, REGION, FunctionSpec, Intrinsics, Template, functions
 
 DEV_PREFIX: Final = "/_dev/"
-MISSING_TOKEN: Final = {"message": "Missing Authentication Token"}
-UNKNOWN_ROUTE_STATUS: Final = 404
-INTERNAL_ERROR: Final = {"message": "Internal server error"}
-FORBIDDEN: Final = {"message": "Forbidden"}
+# API Gateway's payload limit for REST APIs.
+MAX_REQUEST_BYTES: Final = 10 * 1024 * 1024
 # Hop-by-hop and length headers are the server's business, not the handler's.
 _RESPONSE_HEADERS_DROPPED: Final = frozenset({"content-length", "transfer-encoding", "connection"})
 
@@ -67,6 +79,7 @@ class Route:
     method: str  # upper case, or ANY
     function: FunctionSpec
     api_key_required: bool = False
+    api: RestApi = field(default=PLAIN_API, compare=False)
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _parameters: tuple[str, ...] = field(init=False, repr=False, compare=False)
     # Orders the routes matching one path: per segment, literal (0) < {param} (1) < {param+} (2).
@@ -96,6 +109,7 @@ class Route:
 
 def routes_from_template(template: Template, intrinsics: Intrinsics | None = None) -> list[Route]:
     intrinsics = intrinsics or Intrinsics(template)
+    apis = rest_apis(template, intrinsics)
     routes = []
     for spec in functions(template, intrinsics).values():
         for event_name, event in spec.events.items():
@@ -112,6 +126,7 @@ def routes_from_template(template: Template, intrinsics: Intrinsics | None = Non
                     method=method.upper(),
                     function=spec,
                     api_key_required=_api_key_required(template, properties),
+                    api=apis.get(api_of_event(properties), PLAIN_API),
                 )
             )
     return routes
@@ -236,17 +251,24 @@ class Gateway(Service):
                 self._serve_dev_route(request, page)
                 return
 
-        body = _read_body(request)
         found = self._match(request.command, target.path)
+        api = found[0].api if found is not None else self._api_of_path(target.path)
+        declared_length = int(request.headers.get("Content-Length") or 0)
+        if declared_length > MAX_REQUEST_BYTES:
+            request.close_connection = True  # the body is left unread
+            self._send_error(request, api, REQUEST_TOO_LARGE, request_id)
+            return
+        body = _read_body(request)
+        if len(body) > MAX_REQUEST_BYTES:
+            self._send_error(request, api, REQUEST_TOO_LARGE, request_id)
+            return
         if found is None:
-            self._send_json(
-                request, UNKNOWN_ROUTE_STATUS, MISSING_TOKEN, request_id, "MissingAuthenticationTokenException"
-            )
+            self._send_error(request, api, MISSING_AUTHENTICATION_TOKEN, request_id)
             return
         route, path, parameters = found
         api_key = request.headers.get("x-api-key")
         if route.api_key_required and (api_key is None or api_key not in self.api_keys):
-            self._send_json(request, 403, FORBIDDEN, request_id, "ForbiddenException")
+            self._send_error(request, api, INVALID_API_KEY, request_id)
             return
 
         event = self._event(request, route, path, parameters, body, request_id, api_key)
@@ -254,21 +276,31 @@ class Gateway(Service):
             status, headers, payload = _http_response(self._invoke(route.function, event))
         except MalformedResponse as error:
             logger.error("%s %s: malformed Lambda proxy response: %s", request.command, target.path, error)
-            self._send_json(request, 502, INTERNAL_ERROR, request_id, "InternalServerErrorException")
+            self._send_error(request, api, FUNCTION_FAILED, request_id)
             return
         except Exception:
             # API Gateway hides the error from the caller; the function's log has the traceback.
             logger.exception("%s %s: %s raised", request.command, target.path, route.function.handler)
-            self._send_json(request, 502, INTERNAL_ERROR, request_id, "InternalServerErrorException")
+            self._send_error(request, api, FUNCTION_FAILED, request_id)
             return
         self._send(request, status, headers, payload, request_id)
 
-    def _match(self, method: str, raw_path: str) -> tuple[Route, str, dict[str, str]] | None:
-        candidates = [raw_path]
+    def _api_of_path(self, raw_path: str) -> RestApi:
+        """For a path no route serves: the API whose routes start with the same segment, if only one does."""
+        first = _first_segment(self._without_stage(raw_path) or raw_path)
+        apis = {route.api.logical_id: route.api for route in self.routes if _first_segment(route.path) == first}
+        return next(iter(apis.values())) if len(apis) == 1 else PLAIN_API
+
+    def _without_stage(self, raw_path: str) -> str | None:
+        """``raw_path`` without its stage prefix (an execute-api URL), or None if it has none."""
         stage_prefix = f"/{self.stage}"
         if raw_path == stage_prefix or raw_path.startswith(stage_prefix + "/"):
-            candidates.append(raw_path[len(stage_prefix) :] or "/")
-        for path in candidates:
+            return raw_path[len(stage_prefix) :] or "/"
+        return None
+
+    def _match(self, method: str, raw_path: str) -> tuple[Route, str, dict[str, str]] | None:
+        without_stage = self._without_stage(raw_path)
+        for path in [raw_path] if without_stage is None else [raw_path, without_stage]:
             for route in self.routes:
                 if route.method not in (method, "ANY"):
                     continue
@@ -305,7 +337,7 @@ class Gateway(Service):
             multi_query.setdefault(name, []).append(value)
 
         content_type = request.headers.get("Content-Type", "")
-        encoded_body, is_base64 = _event_body(body, content_type)
+        encoded_body, is_base64 = _event_body(body, content_type, route.api)
         now = datetime.now(UTC)
         domain = request.headers.get("Host") or f"{self._address[0]}:{self.port}"
         return {
@@ -387,13 +419,11 @@ class Gateway(Service):
             page(request)
         except Exception:
             logger.exception("%s %s: local-only page raised", request.command, request.path)
-            self._send_json(request, 500, INTERNAL_ERROR, str(uuid.uuid4()), "InternalServerErrorException")
+            self._send_error(request, PLAIN_API, FUNCTION_FAILED, str(uuid.uuid4()))
 
-    def _send_json(
-        self, request: BaseHTTPRequestHandler, status: int, body: dict[str, str], request_id: str, error_type: str
-    ) -> None:
-        headers = [("Content-Type", "application/json"), ("x-amzn-ErrorType", error_type)]
-        self._send(request, status, headers, json.dumps(body).encode(), request_id)
+    def _send_error(self, request: BaseHTTPRequestHandler, api: RestApi, error: GatewayError, request_id: str) -> None:
+        answer = api.answer(error, request_id=request_id, accept=request.headers.get("Accept", ""))
+        self._send(request, answer.status, answer.headers, answer.body, request_id)
 
     @staticmethod
     def _send(
@@ -409,6 +439,10 @@ class Gateway(Service):
             request.wfile.write(body)
 
 
+def _first_segment(path: str) -> str:
+    return path.strip("/").split("/", 1)[0]
+
+
 def _read_body(request: BaseHTTPRequestHandler) -> bytes:
     if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
         chunks = []
@@ -422,10 +456,10 @@ def _read_body(request: BaseHTTPRequestHandler) -> bytes:
     return request.rfile.read(length) if length > 0 else b""
 
 
-def _event_body(body: bytes, content_type: str) -> tuple[str | None, bool]:
+def _event_body(body: bytes, content_type: str, api: RestApi) -> tuple[str | None, bool]:
     if not body:
         return None, False
-    if not content_type.lower().startswith("multipart/"):
+    if not api.is_binary(content_type):
         try:
             return body.decode("utf-8"), False
         except UnicodeDecodeError:

@@ -11,7 +11,7 @@ published, with botocore's data for every service (the boto3 the Lambda runtime 
 references: the same with the package's own boto3, whose botocore keeps only the services the functions
 call (infra/build/Makefile), and "libraries", which adds what every function loads whatever its route
 (Powertools, pydantic, lxml) and validates one one-field pydantic model: the least any handler built on
-this product's fixed stack can cost.
+this product's fixed stack that validates its input can cost.
 Lambda's environment is reproduced (LAMBDA_TASK_ROOT, a trace header: Powertools and the X-Ray SDK
 behave as deployed). The partner's secret is a generated one, stored as `punchout partners add` stores
 it; a second partner with a secret a person chose (PBKDF2, the production work factor) shows the cost

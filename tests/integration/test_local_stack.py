@@ -10,7 +10,9 @@ import http.client
 import json
 import logging
 import os
+import re
 import shutil
+import socket
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,6 +39,8 @@ from infra.local.gateway import Gateway, routes_from_template
 from infra.local.resources import QUEUE_TYPE, TABLE_TYPES, create_resources
 from infra.local.stack import LocalStack
 from infra.local.template import Intrinsics, function_environment, load_template, resources_of_type
+from punchout.cxml import read_document
+from punchout.cxml.models import ResponseDocument
 from tests.integration.fixtures.fake_handler import PNG_SIGNATURE
 
 pytestmark = pytest.mark.integration
@@ -92,6 +96,39 @@ Resources:
       Handler: {FAKE}.malformed
       Events:
         Malformed: {{Type: Api, Properties: {{Path: /malformed, Method: get}}}}
+  # An API of its own, with binary media types and gateway responses (as the buyer API has).
+  XmlApi:
+    Type: AWS::Serverless::Api
+    Properties:
+      StageName: test
+      BinaryMediaTypes: [text~1xml, application~1octet-stream]
+      GatewayResponses:
+        DEFAULT_4XX:
+          ResponseParameters: {{Headers: {{Content-Type: "'text/xml'"}}}}
+          ResponseTemplates:
+            application/json: '<refused id="$context.requestId" type="$context.error.responseType"/>'
+        DEFAULT_5XX:
+          ResponseParameters: {{Headers: {{Content-Type: "'text/xml'", Cache-Control: "'no-store'"}}}}
+          ResponseTemplates:
+            application/json: '<failed id="$context.requestId" unknown="$context.stage"/>'
+            text/xml: '<failed as="text/xml" id="$context.requestId"/>'
+        MISSING_AUTHENTICATION_TOKEN:
+          StatusCode: "404"
+          ResponseParameters: {{Headers: {{Content-Type: "'text/xml'"}}}}
+          ResponseTemplates:
+            application/json: '<unknown id="$context.requestId" message=$context.error.messageString/>'
+  XmlFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {FAKE}.echo
+      Events:
+        Echo: {{Type: Api, Properties: {{RestApiId: !Ref XmlApi, Path: /xml/echo, Method: post}}}}
+  XmlBoomFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {FAKE}.boom
+      Events:
+        Boom: {{Type: Api, Properties: {{RestApiId: !Ref XmlApi, Path: /xml/boom, Method: post}}}}
 """
 API_KEY = "local-test-key"
 
@@ -372,8 +409,32 @@ def test_the_stack_gateway_answers_an_unknown_route_like_api_gateway(local_stack
     response = call(local_stack.base_url, "GET", "/no/such/route")
 
     # Then the answer is API Gateway's
-    assert response.status == 404
+    assert response.status == 403
     assert response.json() == {"message": "Missing Authentication Token"}
+
+
+def test_the_stack_gateway_answers_an_unknown_cxml_route_in_cxml(local_stack: LocalStack):
+    # When a procurement system posts to a cXML URL that does not exist
+    response = call(local_stack.base_url, "POST", "/cxml/nowhere", body=b"<cXML/>", headers=[("Accept", "*/*")])
+
+    # Then the buyer API's gateway response answers: HTTP 404 and a cXML 400 the hardened reader accepts
+    assert response.status == 404
+    assert response.headers["Content-Type"] == "text/xml; charset=UTF-8"
+    document = read_document(response.body)
+    assert isinstance(document, ResponseDocument)
+    assert document.status.code == 400
+    assert "no cXML endpoint" in document.status.message
+    assert document.envelope.payload_id == f"{response.headers['x-amzn-RequestId']}@punchout-gateway"
+
+
+def test_the_stack_gateway_answers_a_shop_call_without_a_key_in_the_shop_api_json(local_stack: LocalStack):
+    # When the shop calls its API without an API key
+    response = call(local_stack.base_url, "GET", "/shop/sessions/some-session")
+
+    # Then the shop API's gateway response answers, as deployed
+    assert response.status == 403
+    assert response.json()["error"]["type"] == "INVALID_API_KEY"
+    assert response.json()["error"]["request_id"] == response.headers["x-amzn-RequestId"]
 
 
 # --- DynamoDB Local itself ------------------------------------------------------------------------
@@ -540,13 +601,25 @@ def test_a_body_that_is_not_utf8_is_base64_encoded(gateway: Gateway):
     assert base64.b64decode(event["body"]) == body
 
 
-def test_a_multipart_body_is_base64_encoded_even_when_it_is_text(gateway: Gateway):
-    body = b'--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n'
-    headers = [("Content-Type", "multipart/form-data; boundary=x")]
-    event = call(gateway.base_url, "POST", "/items/1", body=body, headers=headers).event()
+@pytest.mark.parametrize("content_type", ["text/xml", "text/xml; charset=UTF-8", "Application/Octet-Stream"])
+def test_a_body_of_a_binary_media_type_of_the_api_is_base64_encoded_even_when_it_is_text(
+    gateway: Gateway, content_type: str
+):
+    # When UTF-8 text is posted with a Content-Type the route's API lists in BinaryMediaTypes
+    body = "<cXML>Grüße</cXML>".encode()
+    event = call(gateway.base_url, "POST", "/xml/echo", body=body, headers=[("Content-Type", content_type)]).event()
 
+    # Then the handler gets the bytes base64-encoded, as API Gateway passes them
     assert event["isBase64Encoded"] is True
     assert base64.b64decode(event["body"]) == body
+
+
+def test_a_body_of_another_media_type_is_text_on_an_api_with_binary_media_types(gateway: Gateway):
+    headers = [("Content-Type", "application/json")]
+    event = call(gateway.base_url, "POST", "/xml/echo", body=b'{"a": 1}', headers=headers).event()
+
+    assert event["isBase64Encoded"] is False
+    assert event["body"] == '{"a": 1}'
 
 
 def test_a_request_without_a_body_has_a_null_body(gateway: Gateway):
@@ -632,7 +705,7 @@ def test_a_base64_response_reaches_the_client_as_bytes(gateway: Gateway):
 def test_an_unknown_route_answers_missing_authentication_token(gateway: Gateway):
     response = call(gateway.base_url, "GET", "/nowhere")
 
-    assert response.status == 404
+    assert response.status == 403
     assert response.json() == {"message": "Missing Authentication Token"}
     assert response.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
 
@@ -640,8 +713,60 @@ def test_an_unknown_route_answers_missing_authentication_token(gateway: Gateway)
 def test_a_known_path_with_another_method_is_an_unknown_route(gateway: Gateway):
     response = call(gateway.base_url, "PUT", "/items/1", body=b"{}")
 
-    assert response.status == 404
+    assert response.status == 403
     assert response.json() == {"message": "Missing Authentication Token"}
+
+
+@pytest.mark.parametrize("path", ["/xml/nowhere", "/test/xml/nowhere", "/xml/echo/deeper"])
+def test_an_unknown_route_under_an_api_answers_that_api_gateway_response(gateway: Gateway, path: str):
+    # When a path no route serves starts like the routes of an API with gateway responses
+    response = call(gateway.base_url, "POST", path, body=b"<x/>")
+
+    # Then that API's MISSING_AUTHENTICATION_TOKEN answers: its status, headers and template,
+    # with the $context variables substituted
+    request_id = response.headers["x-amzn-RequestId"]
+    assert response.status == 404
+    assert response.headers["Content-Type"] == "text/xml"
+    assert response.body == f'<unknown id="{request_id}" message="Missing Authentication Token"/>'.encode()
+
+
+def test_a_raising_handler_on_an_api_with_gateway_responses_answers_its_default_5xx(gateway: Gateway):
+    # When a handler of that API raises
+    response = call(gateway.base_url, "POST", "/xml/boom", body=b"<x/>")
+
+    # Then the status stays 502 and the body is the API's DEFAULT_5XX template; a variable the
+    # local gateway does not know stays as written
+    request_id = response.headers["x-amzn-RequestId"]
+    assert response.status == 502
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.body == f'<failed id="{request_id}" unknown="$context.stage"/>'.encode()
+
+
+def test_the_gateway_response_template_follows_the_accept_header(gateway: Gateway):
+    response = call(gateway.base_url, "POST", "/xml/boom", body=b"<x/>", headers=[("Accept", "text/xml")])
+
+    assert response.body == f'<failed as="text/xml" id="{response.headers["x-amzn-RequestId"]}"/>'.encode()
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/xml/echo", b'<refused id="{id}" type="REQUEST_TOO_LARGE"/>'), ("/items/1", b'{"message": "Request Too Long"}')],
+)
+def test_a_body_over_10_mb_is_refused_unread(gateway: Gateway, path: str, expected: bytes):
+    # When a request announces a body over API Gateway's 10 MB limit (and sends none of it)
+    url = urlsplit(gateway.base_url)
+    with socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=15) as connection:
+        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 10485761\r\n\r\n".encode())
+        raw = b""
+        while chunk := connection.recv(65536):
+            raw += chunk
+
+    # Then the gateway answers 413 at once (with the API's DEFAULT_4XX where it has one) and closes
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    request_id = re.search(rb"x-amzn-RequestId: (\S+)", head)
+    assert request_id is not None
+    assert body == expected.replace(b"{id}", request_id.group(1))
 
 
 def test_a_raising_handler_answers_502_and_logs_the_traceback(gateway: Gateway, caplog: pytest.LogCaptureFixture):
@@ -670,6 +795,7 @@ def test_an_api_key_route_needs_a_registered_key(gateway: Gateway):
     # Then only the registered key gets through, and the handler sees which key it was
     assert refused.status == 403
     assert refused.json() == {"message": "Forbidden"}
+    assert refused.headers["x-amzn-ErrorType"] == "ForbiddenException"
     assert allowed.status == 200
     assert allowed.event()["requestContext"]["identity"]["apiKeyId"] == "key-id-1"
 

@@ -51,7 +51,8 @@ ORDER_QUEUE = "punchout-built-orders.fifo"
 # one); "libraries" adds the libraries every function of this product loads whatever its route
 # (Powertools' logger, metrics, tracer and event handler, pydantic, lxml), loaded as the handlers
 # load them (with the collector paused, see punchout.coldstart), and validates one one-field
-# pydantic model: the least any handler built on them can cost.
+# pydantic model: the least any handler built on them that validates its input can cost (a route
+# that validates nothing, such as the OpenAPI document, skips pydantic's first-model cost).
 REFERENCES = ("floor", "package-floor", "libraries")
 
 # Runs in the child; argv: handler ("module.attribute", or a reference), event file, result file.

@@ -1,0 +1,178 @@
+"""What a REST API of template.yaml adds around its functions: binary media types and gateway responses.
+
+The local gateway (``infra/local/gateway.py``) uses these so that a request meets locally what it
+meets deployed:
+- ``BinaryMediaTypes``: a body whose Content-Type matches one reaches the function base64-encoded
+  (``isBase64Encoded``), whatever its bytes.
+- ``GatewayResponses``: the answers API Gateway gives itself (unknown route, missing API key, body
+  too large, a function that failed) use the API's template for that response type, else its
+  ``DEFAULT_4XX`` / ``DEFAULT_5XX``, else API Gateway's own JSON. Only ``$context`` variables are
+  substituted, as API Gateway does in gateway responses.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from infra.local.template import Intrinsics, Template
+
+# SAM's implicit API, used by Api events that name no RestApiId (its settings are Globals.Api).
+IMPLICIT_API: Final = "ServerlessRestApi"
+
+
+@dataclass(frozen=True)
+class GatewayError:
+    """An answer API Gateway gives without (or instead of) the function's."""
+
+    response_type: str  # GatewayResponses key, e.g. MISSING_AUTHENTICATION_TOKEN
+    status: int  # API Gateway's default status for it
+    message: str  # API Gateway's default JSON body: {"message": ...}
+    error_type: str  # x-amzn-ErrorType
+
+    @property
+    def fallback_type(self) -> str:
+        return "DEFAULT_4XX" if self.status < 500 else "DEFAULT_5XX"
+
+
+MISSING_AUTHENTICATION_TOKEN: Final = GatewayError(
+    "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token", "MissingAuthenticationTokenException"
+)
+INVALID_API_KEY: Final = GatewayError("INVALID_API_KEY", 403, "Forbidden", "ForbiddenException")
+REQUEST_TOO_LARGE: Final = GatewayError("REQUEST_TOO_LARGE", 413, "Request Too Long", "RequestTooLargeException")
+# A function that raised or answered something that is not a proxy response: API Gateway says 502.
+# It names no response type of its own for that here, so the API's DEFAULT_5XX applies.
+FUNCTION_FAILED: Final = GatewayError("DEFAULT_5XX", 502, "Internal server error", "InternalServerErrorException")
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int | None
+    headers: Mapping[str, str]
+    templates: Mapping[str, str]  # media type -> body template
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class RestApi:
+    logical_id: str
+    binary_media_types: tuple[str, ...] = ()
+    gateway_responses: Mapping[str, GatewayResponse] = field(default_factory=dict)
+
+    def is_binary(self, content_type: str) -> bool:
+        """Whether a body of ``content_type`` reaches the function base64-encoded (``*/*`` and ``type/*`` included)."""
+        media_type = content_type.split(";", 1)[0].strip().lower()
+        if not media_type:
+            return False
+        major = media_type.split("/", 1)[0]
+        return any(binary in (media_type, "*/*", f"{major}/*") for binary in self.binary_media_types)
+
+    def answer(self, error: GatewayError, *, request_id: str, accept: str = "") -> Answer:
+        """API Gateway's answer for ``error`` on this API."""
+        specific = self.gateway_responses.get(error.response_type)
+        fallback = self.gateway_responses.get(error.fallback_type)
+        response = specific or fallback
+        status = (specific and specific.status) or (fallback and fallback.status) or error.status
+        headers = [("x-amzn-ErrorType", error.error_type)]
+        if response is None or not response.templates:
+            body = json.dumps({"message": error.message}).encode()
+            headers.append(("Content-Type", "application/json"))
+        else:
+            template = _template_for(response.templates, accept)
+            body = _substitute(template, request_id=request_id, error=error).encode("utf-8")
+        if response is not None:
+            headers += list(response.headers.items())
+        if not any(name.lower() == "content-type" for name, _ in headers):
+            headers.append(("Content-Type", "application/json"))
+        return Answer(status, headers, body)
+
+
+PLAIN_API: Final = RestApi("(none)")
+
+
+def rest_apis(template: Template, intrinsics: Intrinsics) -> dict[str, RestApi]:
+    """Every ``AWS::Serverless::Api`` of the template, and the implicit one (Globals.Api)."""
+    resources = template.get("Resources") or {}
+    apis = {
+        logical_id: _rest_api(logical_id, resource.get("Properties") or {}, intrinsics)
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::Serverless::Api"
+    }
+    globals_api = (template.get("Globals") or {}).get("Api") or {}
+    apis.setdefault(IMPLICIT_API, _rest_api(IMPLICIT_API, globals_api, intrinsics))
+    return apis
+
+
+def api_of_event(event_properties: Mapping[str, Any]) -> str:
+    """The logical id of the API an ``Api`` event belongs to."""
+    match event_properties.get("RestApiId"):
+        case {"Ref": str() as api_id}:
+            return api_id
+        case str() as api_id:
+            return api_id
+    return IMPLICIT_API
+
+
+def _rest_api(logical_id: str, properties: Mapping[str, Any], intrinsics: Intrinsics) -> RestApi:
+    resolved = intrinsics.resolve_known(dict(properties))
+    if not isinstance(resolved, dict):
+        resolved = {}
+    binary = tuple(
+        str(media_type).replace("~1", "/").lower()
+        for media_type in resolved.get("BinaryMediaTypes") or ()
+        if isinstance(media_type, str)
+    )
+    responses = {
+        str(response_type): _gateway_response(settings)
+        for response_type, settings in (resolved.get("GatewayResponses") or {}).items()
+        if isinstance(settings, dict)
+    }
+    return RestApi(logical_id, binary, responses)
+
+
+def _gateway_response(settings: Mapping[str, Any]) -> GatewayResponse:
+    status = settings.get("StatusCode")
+    headers = ((settings.get("ResponseParameters") or {}).get("Headers")) or {}
+    return GatewayResponse(
+        status=int(status) if status is not None else None,
+        # Values are mapping expressions: a static value is written in single quotes.
+        headers={str(name): _static_value(value) for name, value in headers.items()},
+        templates={str(media): str(body) for media, body in (settings.get("ResponseTemplates") or {}).items()},
+    )
+
+
+def _static_value(expression: Any) -> str:
+    text = str(expression)
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == "'" else text
+
+
+def _template_for(templates: Mapping[str, str], accept: str) -> str:
+    # The template of the media type the client accepts, else application/json (API Gateway's default).
+    for media_type in (part.split(";", 1)[0].strip().lower() for part in accept.split(",")):
+        if media_type in templates:
+            return templates[media_type]
+    return templates.get("application/json") or next(iter(templates.values()))
+
+
+_CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z][A-Za-z0-9.]*[A-Za-z0-9])")
+
+
+def _substitute(template: str, *, request_id: str, error: GatewayError) -> str:
+    values = {
+        "requestId": request_id,
+        "extendedRequestId": request_id,
+        "error.responseType": error.response_type,
+        "error.message": error.message,
+        "error.messageString": json.dumps(error.message),
+    }
+    # A variable the local gateway does not know stays as written, as Velocity leaves an unset one.
+    return _CONTEXT_VARIABLE.sub(lambda found: values.get(found.group(1), found.group(0)), template)
