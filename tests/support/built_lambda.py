@@ -48,11 +48,12 @@ ORDER_QUEUE = "punchout-built-orders.fifo"
 # Reference processes that answer nothing: "floor" is what any boto3 function pays: boto3 as
 # published, with botocore's data for every service, as the Lambda runtime carries it (the
 # package's own boto3 keeps only the services the functions call; "package-floor" measures that
-# one); "libraries" adds the libraries every function of this product loads whatever its route
-# (Powertools' logger, metrics, tracer and event handler, pydantic, lxml), loaded as the handlers
-# load them (with the collector paused, see punchout.coldstart), and validates one one-field
-# pydantic model: the least any handler built on them that validates its input can cost (a route
-# that validates nothing, such as the OpenAPI document, skips pydantic's first-model cost).
+# one); "libraries" creates the DynamoDB client as the functions do (botocore's, without importing
+# boto3: punchout.store.aws) and adds the libraries every function of this product loads whatever
+# its route (Powertools' logger, metrics, tracer and event handler, pydantic, lxml), loaded as the
+# handlers load them (with the collector paused, see punchout.coldstart), and validates one
+# one-field pydantic model: the least any handler built on them that validates its input can cost
+# (a route that validates nothing, such as the OpenAPI document, skips pydantic's first-model cost).
 REFERENCES = ("floor", "package-floor", "libraries")
 
 # Runs in the child; argv: handler ("module.attribute", or a reference), event file, result file.
@@ -63,10 +64,13 @@ import json, os, sys
 
 handler_name, event_file, result_file = sys.argv[1:4]
 if handler_name in ("floor", "package-floor", "libraries"):
-    import boto3
-    boto3.client("dynamodb")
-    if handler_name == "libraries":
+    if handler_name != "libraries":
+        import boto3
+        boto3.client("dynamodb")
+    else:
         from punchout.coldstart import loading  # as the handlers load them
+        from punchout.store.aws import client  # as the handlers make it (botocore's, without boto3)
+        client("dynamodb")
         with loading():
             from aws_lambda_powertools import Logger, Metrics, Tracer
             # As punchout.observability makes them (patch_all would import more)

@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
+
+from . import aws
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.client import DynamoDBClient
@@ -35,12 +35,9 @@ class ConditionFailed(Exception):
 
 @lru_cache(maxsize=1)
 def dynamodb_client() -> DynamoDBClient:
-    # Endpoint from AWS_ENDPOINT_URL_DYNAMODB when set (local stack). Standard retries with a small
-    # budget: buyers wait for the answer, and a cXML 5xx makes them retry anyway.
-    return boto3.client(
-        "dynamodb",
-        config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5),
-    )
+    # Endpoint from AWS_ENDPOINT_URL_DYNAMODB when set (local stack).
+    client: DynamoDBClient = aws.client("dynamodb")
+    return client
 
 
 def now() -> int:

@@ -6,8 +6,7 @@ import hashlib
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-import boto3
-from botocore.config import Config
+from . import aws
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.client import SQSClient
@@ -20,9 +19,8 @@ MAX_MESSAGE_BYTES = 200_000
 @lru_cache(maxsize=1)
 def sqs_client() -> SQSClient:
     # Endpoint from AWS_ENDPOINT_URL_SQS when set (local stack).
-    return boto3.client(
-        "sqs", config=Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
-    )
+    client: SQSClient = aws.client("sqs")
+    return client
 
 
 def group_id(partner_id: str, order_id: str) -> str:
