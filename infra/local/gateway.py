@@ -63,6 +63,8 @@ from infra.local.template import ACCOUNT_ID, REGION, FunctionSpec, Intrinsics, T
 DEV_PREFIX: Final = "/_dev/"
 # API Gateway's payload limit for REST APIs.
 MAX_REQUEST_BYTES: Final = 10 * 1024 * 1024
+# A local-only page that raised: not API Gateway's answer, a plain 500.
+_DEV_PAGE_FAILED: Final = GatewayError("DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException")
 # Hop-by-hop and length headers are the server's business, not the handler's.
 _RESPONSE_HEADERS_DROPPED: Final = frozenset({"content-length", "transfer-encoding", "connection"})
 
@@ -419,7 +421,7 @@ class Gateway(Service):
             page(request)
         except Exception:
             logger.exception("%s %s: local-only page raised", request.command, request.path)
-            self._send_error(request, PLAIN_API, FUNCTION_FAILED, str(uuid.uuid4()))
+            self._send_error(request, PLAIN_API, _DEV_PAGE_FAILED, str(uuid.uuid4()))
 
     def _send_error(self, request: BaseHTTPRequestHandler, api: RestApi, error: GatewayError, request_id: str) -> None:
         answer = api.answer(error, request_id=request_id, accept=request.headers.get("Accept", ""))
