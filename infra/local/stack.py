@@ -197,8 +197,8 @@ class LocalStack(Service):
         return dynamodb_local.endpoint_url
 
     def _sdk_environment(self) -> dict[str, str | None]:
-        # Every boto3 client in this process (the handlers' included) talks to the local endpoints with
-        # dummy credentials; a developer's profile or session token must not leak into them.
+        # Every AWS client in this process (the handlers' botocore ones included) talks to the local
+        # endpoints with dummy credentials; a developer's profile or session token must not leak into them.
         return {
             "AWS_ENDPOINT_URL_DYNAMODB": self.dynamodb_endpoint,
             "AWS_ENDPOINT_URL_SQS": self.sqs_endpoint,
