@@ -8,6 +8,7 @@ credentials, ``AWS_ENDPOINT_URL_<SERVICE>``). The CLI and the local stack keep u
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any
 
@@ -18,6 +19,10 @@ from botocore.session import Session, get_session
 # anyway. Short timeouts for the same reason.
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=2, read_timeout=5)
 
+# A botocore session is not thread-safe. Lambda runs one event at a time, but the local gateway runs
+# the functions in threads, whose first requests may make clients at the same moment.
+_creating = threading.Lock()
+
 
 @lru_cache(maxsize=1)
 def session() -> Session:
@@ -26,5 +31,6 @@ def session() -> Session:
 
 
 def client(service_name: str) -> Any:
-    """A client for ``service_name``; typed by the caller (``mypy_boto3_*``)."""
-    return session().create_client(service_name, config=CLIENT_CONFIG)
+    """A client for ``service_name``; typed by the caller (``mypy_boto3_*``). Clients are thread-safe."""
+    with _creating:
+        return session().create_client(service_name, config=CLIENT_CONFIG)
