@@ -63,6 +63,8 @@ from infra.local.template import ACCOUNT_ID, REGION, FunctionSpec, Intrinsics, T
 DEV_PREFIX: Final = "/_dev/"
 # API Gateway's payload limit for REST APIs.
 MAX_REQUEST_BYTES: Final = 10 * 1024 * 1024
+# A body whose length or chunks cannot be read: refused before any route sees it.
+_MALFORMED_REQUEST: Final = GatewayError("DEFAULT_4XX", 400, "Bad Request", "BadRequestException")
 # A local-only page that raised: not API Gateway's answer, a plain 500.
 _DEV_PAGE_FAILED: Final = GatewayError("DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException")
 # Hop-by-hop and length headers are the server's business, not the handler's.
@@ -254,15 +256,13 @@ class Gateway(Service):
                 return
 
         found = self._match(request.command, target.path)
-        api = found[0].api if found is not None else self._api_of_path(target.path)
-        declared_length = int(request.headers.get("Content-Length") or 0)
-        if declared_length > MAX_REQUEST_BYTES:
-            request.close_connection = True  # the body is left unread
-            self._send_error(request, api, REQUEST_TOO_LARGE, request_id)
-            return
-        body = _read_body(request)
-        if len(body) > MAX_REQUEST_BYTES:
-            self._send_error(request, api, REQUEST_TOO_LARGE, request_id)
+        api = self._api_of(found, target.path)
+        try:
+            body = _read_body(request)
+        except (_BodyTooLarge, _MalformedBody) as refused:
+            # What is left of the body stays unread, so the connection cannot carry another request.
+            error = REQUEST_TOO_LARGE if isinstance(refused, _BodyTooLarge) else _MALFORMED_REQUEST
+            self._send_error(request, api, error, request_id, close=True)
             return
         if found is None:
             self._send_error(request, api, MISSING_AUTHENTICATION_TOKEN, request_id)
@@ -287,8 +287,17 @@ class Gateway(Service):
             return
         self._send(request, status, headers, payload, request_id)
 
-    def _api_of_path(self, raw_path: str) -> RestApi:
-        """For a path no route serves: the API whose routes start with the same segment, if only one does."""
+    def refuse_too_large(self, request: BaseHTTPRequestHandler) -> None:
+        """Answer REQUEST_TOO_LARGE before reading any of the body (the client awaits 100 Continue)."""
+        path = urlsplit(request.path).path
+        api = self._api_of(self._match(request.command, path), path)
+        self._send_error(request, api, REQUEST_TOO_LARGE, str(uuid.uuid4()), close=True)
+
+    def _api_of(self, found: tuple[Route, str, dict[str, str]] | None, raw_path: str) -> RestApi:
+        """The matched route's API; for a path no route serves, the API whose routes start with the
+        same segment, if only one does."""
+        if found is not None:
+            return found[0].api
         first = _first_segment(self._without_stage(raw_path) or raw_path)
         apis = {route.api.logical_id: route.api for route in self.routes if _first_segment(route.path) == first}
         return next(iter(apis.values())) if len(apis) == 1 else PLAIN_API
@@ -423,9 +432,28 @@ class Gateway(Service):
             logger.exception("%s %s: local-only page raised", request.command, request.path)
             self._send_error(request, PLAIN_API, _DEV_PAGE_FAILED, str(uuid.uuid4()))
 
-    def _send_error(self, request: BaseHTTPRequestHandler, api: RestApi, error: GatewayError, request_id: str) -> None:
-        answer = api.answer(error, request_id=request_id, accept=request.headers.get("Accept", ""))
-        self._send(request, answer.status, answer.headers, answer.body, request_id)
+    def _send_error(
+        self,
+        request: BaseHTTPRequestHandler,
+        api: RestApi,
+        error: GatewayError,
+        request_id: str,
+        *,
+        close: bool = False,
+    ) -> None:
+        context = {
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "stage": self.stage,
+            "httpMethod": request.command,
+            "path": urlsplit(request.path).path,
+            "protocol": request.request_version,
+            "domainName": request.headers.get("Host") or f"{self._address[0]}:{self.port}",
+            "identity.sourceIp": request.client_address[0],
+        }
+        answer = api.answer(error, context=context, accept=request.headers.get("Accept", ""))
+        headers = [*answer.headers, ("Connection", "close")] if close else answer.headers
+        self._send(request, answer.status, headers, answer.body, request_id)
 
     @staticmethod
     def _send(
@@ -445,17 +473,53 @@ def _first_segment(path: str) -> str:
     return path.strip("/").split("/", 1)[0]
 
 
+class _BodyTooLarge(Exception):
+    """The body is over API Gateway's limit."""
+
+
+class _MalformedBody(Exception):
+    """The body's framing (Content-Length, chunk sizes) cannot be read."""
+
+
 def _read_body(request: BaseHTTPRequestHandler) -> bytes:
+    """The request body, up to MAX_REQUEST_BYTES (a chunked body's Content-Length is ignored, as HTTP/1.1 says)."""
     if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-        chunks = []
-        while size := int(request.rfile.readline(65537).split(b";")[0].strip() or b"0", 16):
+        chunks, total = [], 0
+        while True:
+            try:
+                size = int(request.rfile.readline(65537).split(b";")[0].strip() or b"0", 16)
+            except ValueError:
+                raise _MalformedBody from None
+            if size == 0:
+                break
+            total += size
+            if total > MAX_REQUEST_BYTES:
+                raise _BodyTooLarge
             chunks.append(request.rfile.read(size))
             request.rfile.readline()  # the CRLF after each chunk
         while request.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
             pass  # trailers
         return b"".join(chunks)
-    length = int(request.headers.get("Content-Length") or 0)
+    try:
+        length = int(request.headers.get("Content-Length") or 0)
+    except ValueError:
+        raise _MalformedBody from None
+    if length < 0:
+        raise _MalformedBody
+    if length > MAX_REQUEST_BYTES:
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            # The client is sending it: read it (up to a bound) so that it then reads the answer.
+            _discard(request, min(length, 4 * MAX_REQUEST_BYTES))
+        raise _BodyTooLarge
     return request.rfile.read(length) if length > 0 else b""
+
+
+def _discard(request: BaseHTTPRequestHandler, length: int) -> None:
+    while length > 0:
+        chunk = request.rfile.read(min(length, 1 << 20))
+        if not chunk:
+            return
+        length -= len(chunk)
 
 
 def _event_body(body: bytes, content_type: str, api: RestApi) -> tuple[str | None, bool]:
@@ -541,6 +605,17 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         self.server.gateway.handle(self)
+
+    def handle_expect_100(self) -> bool:
+        # A body over the limit is refused before the client is told to send it.
+        try:
+            too_large = int(self.headers.get("Content-Length") or 0) > MAX_REQUEST_BYTES
+        except ValueError:
+            too_large = False
+        if too_large:
+            self.server.gateway.refuse_too_large(self)
+            return False
+        return super().handle_expect_100()
 
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 

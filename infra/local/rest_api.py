@@ -7,7 +7,8 @@ meets deployed:
 - ``GatewayResponses``: the answers API Gateway gives itself (unknown route, missing API key, body
   too large, a function that failed) use the API's template for that response type, else its
   ``DEFAULT_4XX`` / ``DEFAULT_5XX``, else API Gateway's own JSON. Only ``$context`` variables are
-  substituted, as API Gateway does in gateway responses.
+  substituted, as API Gateway does in gateway responses (those the local gateway knows; the others
+  stay as written), and only literal header values (``'...'``) are sent.
 """
 
 from __future__ import annotations
@@ -76,19 +77,25 @@ class RestApi:
         major = media_type.split("/", 1)[0]
         return any(binary in (media_type, "*/*", f"{major}/*") for binary in self.binary_media_types)
 
-    def answer(self, error: GatewayError, *, request_id: str, accept: str = "") -> Answer:
-        """API Gateway's answer for ``error`` on this API."""
+    def answer(self, error: GatewayError, *, context: Mapping[str, str], accept: str = "") -> Answer:
+        """API Gateway's answer for ``error`` on this API; ``context`` holds the request's ``$context``
+        variables (``requestId``, ``stage``...)."""
         specific = self.gateway_responses.get(error.response_type)
         fallback = self.gateway_responses.get(error.fallback_type)
         response = specific or fallback
-        status = (specific and specific.status) or (fallback and fallback.status) or error.status
+        # A response of the type's own keeps the type's status unless it sets one; the fallback's
+        # status, when set, applies to every type of its class that has no response of its own.
+        if specific is not None:
+            status = specific.status or error.status
+        else:
+            status = (fallback and fallback.status) or error.status
         headers = [("x-amzn-ErrorType", error.error_type)]
         if response is None or not response.templates:
             body = json.dumps({"message": error.message}).encode()
             headers.append(("Content-Type", "application/json"))
         else:
             template = _template_for(response.templates, accept)
-            body = _substitute(template, request_id=request_id, error=error).encode("utf-8")
+            body = _substitute(template, context, error).encode("utf-8")
         if response is not None:
             headers += list(response.headers.items())
         if not any(name.lower() == "content-type" for name, _ in headers):
@@ -100,14 +107,14 @@ PLAIN_API: Final = RestApi("(none)")
 
 
 def rest_apis(template: Template, intrinsics: Intrinsics) -> dict[str, RestApi]:
-    """Every ``AWS::Serverless::Api`` of the template, and the implicit one (Globals.Api)."""
+    """Every ``AWS::Serverless::Api`` of the template, and the implicit one; Globals.Api applies to all."""
     resources = template.get("Resources") or {}
+    globals_api = (template.get("Globals") or {}).get("Api") or {}
     apis = {
-        logical_id: _rest_api(logical_id, resource.get("Properties") or {}, intrinsics)
+        logical_id: _rest_api(logical_id, {**globals_api, **(resource.get("Properties") or {})}, intrinsics)
         for logical_id, resource in resources.items()
         if resource.get("Type") == "AWS::Serverless::Api"
     }
-    globals_api = (template.get("Globals") or {}).get("Api") or {}
     apis.setdefault(IMPLICIT_API, _rest_api(IMPLICIT_API, globals_api, intrinsics))
     return apis
 
@@ -144,15 +151,16 @@ def _gateway_response(settings: Mapping[str, Any]) -> GatewayResponse:
     headers = ((settings.get("ResponseParameters") or {}).get("Headers")) or {}
     return GatewayResponse(
         status=int(status) if status is not None else None,
-        # Values are mapping expressions: a static value is written in single quotes.
-        headers={str(name): _static_value(value) for name, value in headers.items()},
+        # Values are mapping expressions: a static value is written in single quotes. Others
+        # (method.request.header.X...) are not evaluated locally, so those headers are left out.
+        headers={str(name): str(value)[1:-1] for name, value in headers.items() if _is_literal(value)},
         templates={str(media): str(body) for media, body in (settings.get("ResponseTemplates") or {}).items()},
     )
 
 
-def _static_value(expression: Any) -> str:
+def _is_literal(expression: Any) -> bool:
     text = str(expression)
-    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == "'" else text
+    return len(text) >= 2 and text[0] == text[-1] == "'"
 
 
 def _template_for(templates: Mapping[str, str], accept: str) -> str:
@@ -160,16 +168,17 @@ def _template_for(templates: Mapping[str, str], accept: str) -> str:
     for media_type in (part.split(";", 1)[0].strip().lower() for part in accept.split(",")):
         if media_type in templates:
             return templates[media_type]
-    return templates.get("application/json") or next(iter(templates.values()))
+    if "application/json" in templates:
+        return templates["application/json"]
+    return next(iter(templates.values()))
 
 
 _CONTEXT_VARIABLE = re.compile(r"\$context\.([A-Za-z][A-Za-z0-9.]*[A-Za-z0-9])")
 
 
-def _substitute(template: str, *, request_id: str, error: GatewayError) -> str:
+def _substitute(template: str, context: Mapping[str, str], error: GatewayError) -> str:
     values = {
-        "requestId": request_id,
-        "extendedRequestId": request_id,
+        **context,
         "error.responseType": error.response_type,
         "error.message": error.message,
         "error.messageString": json.dumps(error.message),

@@ -10,7 +10,6 @@ import http.client
 import json
 import logging
 import os
-import re
 import shutil
 import socket
 import textwrap
@@ -110,7 +109,7 @@ Resources:
         DEFAULT_5XX:
           ResponseParameters: {{Headers: {{Content-Type: "'text/xml'", Cache-Control: "'no-store'"}}}}
           ResponseTemplates:
-            application/json: '<failed id="$context.requestId" unknown="$context.stage"/>'
+            application/json: '<failed id="$context.requestId" stage="$context.stage" unknown="$context.authorizer.x"/>'
             text/xml: '<failed as="text/xml" id="$context.requestId"/>'
         MISSING_AUTHENTICATION_TOKEN:
           StatusCode: "404"
@@ -739,7 +738,7 @@ def test_a_raising_handler_on_an_api_with_gateway_responses_answers_its_default_
     request_id = response.headers["x-amzn-RequestId"]
     assert response.status == 502
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.body == f'<failed id="{request_id}" unknown="$context.stage"/>'.encode()
+    assert response.body == f'<failed id="{request_id}" stage="test" unknown="$context.authorizer.x"/>'.encode()
 
 
 def test_the_gateway_response_template_follows_the_accept_header(gateway: Gateway):
@@ -748,25 +747,67 @@ def test_the_gateway_response_template_follows_the_accept_header(gateway: Gatewa
     assert response.body == f'<failed as="text/xml" id="{response.headers["x-amzn-RequestId"]}"/>'.encode()
 
 
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [("/xml/echo", b'<refused id="{id}" type="REQUEST_TOO_LARGE"/>'), ("/items/1", b'{"message": "Request Too Long"}')],
-)
-def test_a_body_over_10_mb_is_refused_unread(gateway: Gateway, path: str, expected: bytes):
-    # When a request announces a body over API Gateway's 10 MB limit (and sends none of it)
-    url = urlsplit(gateway.base_url)
+OVER_THE_LIMIT = 10 * 1024 * 1024 + 1  # API Gateway's 10 MB, and one byte
+
+
+def raw_exchange(base_url: str, request: bytes) -> tuple[bytes, bytes]:
+    """Send ``request`` as is and read until the server closes: (status line and headers, body)."""
+    url = urlsplit(base_url)
     with socket.create_connection((url.hostname or "127.0.0.1", url.port or 80), timeout=15) as connection:
-        connection.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 10485761\r\n\r\n".encode())
+        connection.sendall(request)
         raw = b""
         while chunk := connection.recv(65536):
             raw += chunk
-
-    # Then the gateway answers 413 at once (with the API's DEFAULT_4XX where it has one) and closes
     head, _, body = raw.partition(b"\r\n\r\n")
+    return head, body
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("/xml/echo", '<refused id="{id}" type="REQUEST_TOO_LARGE"/>'), ("/items/1", '{"message": "Request Too Long"}')],
+)
+def test_a_body_over_10_mb_is_refused_and_the_client_reads_the_answer(gateway: Gateway, path: str, expected: str):
+    # When a client posts a body over API Gateway's 10 MB limit
+    response = call(gateway.base_url, "POST", path, body=b"x" * OVER_THE_LIMIT)
+
+    # Then it reads a 413 (with the API's DEFAULT_4XX where it has one), and the connection closes
+    assert response.status == 413
+    assert response.body == expected.replace("{id}", response.headers["x-amzn-RequestId"]).encode()
+    assert response.headers["Connection"] == "close"
+
+
+def test_a_chunked_body_over_10_mb_is_refused(gateway: Gateway):
+    url = urlsplit(gateway.base_url)
+    connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=15)
+    try:
+        connection.request(
+            "POST", "/xml/echo", body=iter([b"x" * (1 << 20)] * 11), headers={"Content-Type": "text/xml"}
+        )
+        response = connection.getresponse()
+        assert response.status == 413
+    finally:
+        connection.close()
+
+
+def test_a_body_over_10_mb_is_refused_before_the_client_is_told_to_send_it(gateway: Gateway):
+    # When a client announces a body over the limit and waits for 100 Continue before sending it
+    request = "POST /xml/echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: {}\r\n\r\n"
+    head, body = raw_exchange(gateway.base_url, request.format(OVER_THE_LIMIT).encode())
+
+    # Then the first and only answer is the 413
     assert head.startswith(b"HTTP/1.1 413")
-    request_id = re.search(rb"x-amzn-RequestId: (\S+)", head)
-    assert request_id is not None
-    assert body == expected.replace(b"{id}", request_id.group(1))
+    assert b"100 Continue" not in head + body
+    assert body.startswith(b'<refused id="')
+
+
+@pytest.mark.parametrize("length", ["ten", "-1"])
+def test_a_content_length_that_is_not_a_length_is_a_bad_request(gateway: Gateway, length: str):
+    head, body = raw_exchange(
+        gateway.base_url, f"POST /xml/echo HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode()
+    )
+
+    assert head.startswith(b"HTTP/1.1 400")
+    assert body.startswith(b'<refused id="') and b'type="DEFAULT_4XX"' in body
 
 
 def test_a_raising_handler_answers_502_and_logs_the_traceback(gateway: Gateway, caplog: pytest.LogCaptureFixture):

@@ -190,15 +190,19 @@ def test_contact_role_is_rendered_exactly_when_the_dtd_accepts_it(dtd: LoadDTD, 
 
 @pytest.mark.parametrize("credential_type", ["marketplace", "Marketplace", "network"])
 def test_credential_type_is_rendered_exactly_when_the_dtd_accepts_it(dtd: LoadDTD, credential_type: str) -> None:
-    # Given an order whose From credential has this type; the DTD allows only "marketplace"
+    # Given an order whose From credential has this type, and the DTD's verdict on that type
     document = order_request_document()
+    valid = etree.fromstring(render(document, "1.2.069"))
+    (credential, *_) = valid.iterfind("Header/From/Credential")
+    credential.set("type", credential_type)
+    assert dtd("1.2.069").validate(valid) == (credential_type == "marketplace")
     assert document.header is not None
     sender = document.header.from_credentials[0].model_copy(update={"type": credential_type})
     header = document.header.model_copy(update={"from_credentials": [sender]})
     document = document.model_copy(update={"header": header})
 
     # When the writer renders it
-    # Then it renders a valid document for "marketplace" and refuses anything else
+    # Then it renders a valid document when the DTD accepts the type, and refuses otherwise
     if credential_type == "marketplace":
         assert_valid(dtd, render(document, "1.2.069"))
     else:

@@ -52,7 +52,7 @@ def test_every_answer_of_the_buyer_api_is_a_cxml_status(
     apis: dict[str, RestApi], error: GatewayError, status: int, cxml_code: int
 ) -> None:
     # When API Gateway answers a buyer by itself
-    answer = apis["BuyerApi"].answer(error, request_id="req-1", accept="text/html")
+    answer = apis["BuyerApi"].answer(error, context={"requestId": "req-1"}, accept="text/html")
 
     # Then the status is the template's, and the body a cXML Status with the request id as payloadID
     assert answer.status == status
@@ -64,7 +64,7 @@ def test_every_answer_of_the_buyer_api_is_a_cxml_status(
 
 
 def test_the_shop_api_answers_a_missing_key_in_its_json(apis: dict[str, RestApi]) -> None:
-    answer = apis["ShopApi"].answer(INVALID_API_KEY, request_id="req-2")
+    answer = apis["ShopApi"].answer(INVALID_API_KEY, context={"requestId": "req-2"})
 
     assert answer.status == 403
     assert json.loads(answer.body)["error"] == {
@@ -87,9 +87,40 @@ def test_a_type_without_its_own_response_falls_back_to_the_default_of_its_class(
     )
 
     # When a missing key and a function failure are answered
-    refused, failed = api.answer(INVALID_API_KEY, request_id="r"), api.answer(FUNCTION_FAILED, request_id="r")
+    refused, failed = api.answer(INVALID_API_KEY, context={}), api.answer(FUNCTION_FAILED, context={})
 
     # Then the 4XX one uses DEFAULT_4XX (its status and template), the 5XX one API Gateway's own JSON
     assert (refused.status, refused.body) == (400, b"Forbidden")
     assert (failed.status, json.loads(failed.body)) == (502, {"message": "Internal server error"})
     assert ("x-amzn-ErrorType", "InternalServerErrorException") in failed.headers
+
+
+def test_globals_api_applies_to_every_api_and_only_literal_headers_are_sent() -> None:
+    # Given binary media types and a gateway response in Globals.Api, and an API of its own
+    template = {
+        "Globals": {
+            "Api": {
+                "BinaryMediaTypes": ["text~1xml"],
+                "GatewayResponses": {
+                    "MISSING_AUTHENTICATION_TOKEN": {
+                        "ResponseParameters": {
+                            "Headers": {"Content-Type": "'text/plain'", "X-Origin": "method.request.header.Origin"}
+                        },
+                        "ResponseTemplates": {"text/plain": "no route ($context.stage)"},
+                    }
+                },
+            }
+        },
+        "Resources": {"OwnApi": {"Type": "AWS::Serverless::Api", "Properties": {"StageName": "v1"}}},
+    }
+    own = rest_apis(template, Intrinsics(template))["OwnApi"]
+
+    # When its unknown route is answered
+    answer = own.answer(MISSING_AUTHENTICATION_TOKEN, context={"stage": "v1"})
+
+    # Then the global settings are the API's: its binary types, the response (with its type's own
+    # status, 403), and the literal header only (a request mapping is not evaluated locally)
+    assert own.is_binary("text/xml")
+    assert (answer.status, answer.body) == (403, b"no route (v1)")
+    assert ("Content-Type", "text/plain") in answer.headers
+    assert all(name != "X-Origin" for name, _ in answer.headers)
