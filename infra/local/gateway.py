@@ -18,8 +18,10 @@ What the handlers see follows the deployed API:
 - API Gateway's own answers come from the API's GatewayResponses (`infra/local/rest_api.py`), else
   are its JSON: an unknown route is MISSING_AUTHENTICATION_TOKEN (403 `{"message": "Missing
   Authentication Token"}`; the API is the one whose routes share the path's first segment); a body
-  over 10 MB is REQUEST_TOO_LARGE (413); a handler that raises, or returns a malformed response, gets
-  502 with the API's DEFAULT_5XX (`{"message": "Internal server error"}`) and the reason logged.
+  over 10 MB is REQUEST_TOO_LARGE (413, the connection then closes; a client awaiting `100 Continue`
+  is refused before it sends the body); a body whose length cannot be read is a 400; a handler that
+  raises, or returns a malformed response, gets 502 with the API's DEFAULT_5XX (`{"message":
+  "Internal server error"}`) and the reason logged.
 - API keys: routes whose event (or API) sets `Auth.ApiKeyRequired` need an `x-api-key` header whose
   value is registered in `Gateway.api_keys` (value → key id), otherwise INVALID_API_KEY (403
   `{"message": "Forbidden"}`).
