@@ -13,10 +13,12 @@ which turns the skip into a failure.
 
 from __future__ import annotations
 
+import gzip
 import importlib.util
 import json
 import os
 import struct
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +38,7 @@ from tests.support.built_lambda import (
     host_build_dir,
     lambda_environment,
     provision,
+    published_boto3_path,
     run_fresh,
 )
 from tests.support.events import api_event
@@ -71,12 +74,17 @@ def host_build() -> Path:
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[Provisioned]:
+def moto() -> Iterator[MotoProcess]:
+    with MotoProcess() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def aws(moto: MotoProcess) -> Provisioned:
     """moto's server with the template's table and queue, and the default partner registered."""
-    with MotoProcess() as moto:
-        provisioned = provision(moto)
-        PartnerRepository(Table(provisioned.table_name, client=moto.client("dynamodb"))).create(builders.partner())
-        yield provisioned
+    provisioned = provision(moto)
+    PartnerRepository(Table(provisioned.table_name, client=moto.client("dynamodb"))).create(builders.partner())
+    return provisioned
 
 
 def _files(root: Path) -> set[str]:
@@ -126,6 +134,17 @@ def test_the_package_holds_the_code_and_aarch64_wheels_but_no_tests_or_metadata(
     assert {"endpoints.json", "partitions.json", "sdk-default-configuration.json", "_retry.json"} <= {
         p.name for p in data.iterdir() if p.is_file()
     }
+    # ... slimmed (infra/build/slim_botocore.py): endpoints of those services only, in every partition
+    # botocore publishes, and models without documentation
+    endpoints = json.loads((data / "endpoints.json").read_text(encoding="utf-8"))
+    published = json.loads((published_boto3_path() / "botocore" / "data" / "endpoints.json").read_text("utf-8"))
+    assert [p["partition"] for p in endpoints["partitions"]] == [p["partition"] for p in published["partitions"]]
+    assert {name for p in endpoints["partitions"] for name in p["services"]} <= set(botocore_services())
+    models = sorted(data.glob("*/*/service-2.json*"))
+    assert {model.parts[-3] for model in models} == set(botocore_services())
+    for model in models:
+        text = gzip.decompress(model.read_bytes()) if model.suffix == ".gz" else model.read_bytes()
+        assert b'"documentation"' not in text and b'"operations"' in text, model
     # ... and its native code is for Lambda's arm64
     natives = sorted(root.rglob("*.so"))
     assert natives
@@ -193,4 +212,32 @@ def test_the_cart_function_serves_its_openapi_document_from_the_build_output(hos
     assert run.response is not None
     assert run.response["statusCode"] == 200, run.response
     assert json.loads(run.response["body"])["openapi"].startswith("3.")
+    assert run.foreign_modules == []
+
+
+def test_the_order_function_accepts_an_order_and_queues_it_from_the_build_output(
+    host_build: Path, aws: Provisioned, moto: MotoProcess
+):
+    # Given a fresh python3.12 that sees only the order function's package (its slimmed botocore data)
+    environment = lambda_environment("OrderRequestFunction", host_build, aws)
+    order_id = f"PO-SMOKE-{uuid.uuid4().hex[:8]}"
+    lines = [builders.item_out("P0001", "2", price="10.00", line=1)]
+    event = api_event(
+        "POST",
+        "/cxml/order",
+        body=builders.order_request(order_id, lines),
+        headers={"Content-Type": "text/xml"},
+        binary=True,
+    )
+
+    # When it answers an OrderRequest (DynamoDB writes, then the message to the FIFO queue)
+    run = run_fresh(host_build, "OrderRequestFunction", event, environment)
+
+    # Then the buyer gets cXML 200, and the shop's queue holds the order
+    assert run.response is not None
+    assert run.response["statusCode"] == 200, run.response
+    status = etree.fromstring(run.response["body"].encode("utf-8")).find("Response/Status")
+    assert status is not None and status.get("code") == "200"
+    received = moto.client("sqs").receive_message(QueueUrl=aws.order_queue_url, MaxNumberOfMessages=10)
+    assert [json.loads(m["Body"])["order_id"] for m in received.get("Messages", [])] == [order_id]
     assert run.foreign_modules == []
