@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
@@ -46,3 +47,6 @@ logger = Logger(logger_formatter=RedactingFormatter())
 # import sqlite3, http.client and every other supported library at every cold start.
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics(namespace=NAMESPACE)
+# Pages, GET routes and ProfileRequest count nothing, which is normal here; Powertools would warn
+# "No application metrics to publish" on stderr at the first such request of every environment.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)

@@ -213,6 +213,8 @@ def test_the_cart_function_serves_its_openapi_document_from_the_build_output(hos
     assert run.response["statusCode"] == 200, run.response
     assert json.loads(run.response["body"])["openapi"].startswith("3.")
     assert run.foreign_modules == []
+    # ... and a route that counts nothing leaves no warning on stderr (CloudWatch would log it)
+    assert "Warning" not in run.stderr, run.stderr
 
 
 def test_the_order_function_accepts_an_order_and_queues_it_from_the_build_output(

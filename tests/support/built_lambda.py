@@ -331,6 +331,7 @@ class ChildRun:
     foreign_modules: list[str]
     modules: int
     stdout: str
+    stderr: str
 
 
 def run_fresh(
@@ -372,4 +373,4 @@ def run_fresh(
                 f"{logical_id} failed in a fresh process (exit {completed.returncode}):\n{completed.stderr[-4000:]}"
             )
         result = json.loads(result_file.read_text(encoding="utf-8"))
-    return ChildRun(stdout=completed.stdout, **result)
+    return ChildRun(stdout=completed.stdout, stderr=completed.stderr, **result)
