@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from punchout.model import GatewayModel
+from punchout.orders import AttachmentContent, OrderMessage
 from punchout.sessions import CartInput, TransferRequest
 
 from .service import CartSummary, SessionContext, TransferResult
@@ -45,13 +46,16 @@ def _json(model: type[BaseModel]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": _ref(model)}}}
 
 
-def _errors(*codes: int) -> dict[str, Any]:
-    texts = {
-        401: "Missing or invalid x-api-key",
-        404: "No open session with this id (unknown or expired)",
-        409: "The session is read-only (inspect), already transferred, or the cart changed meanwhile",
-        422: "The body is invalid; `errors` lists each problem",
-    }
+_ERROR_TEXTS = {
+    401: "Missing or invalid x-api-key",
+    404: "No open session with this id (unknown or expired)",
+    409: "The session is read-only (inspect), already transferred, or the cart changed meanwhile",
+    422: "The body is invalid; `errors` lists each problem",
+}
+
+
+def _errors(*codes: int, not_found: str = _ERROR_TEXTS[404]) -> dict[str, Any]:
+    texts = {**_ERROR_TEXTS, 404: not_found}
     return {str(code): {"description": texts[code], **_json(Error)} for code in codes}
 
 
@@ -62,11 +66,21 @@ SESSION_ID = {
     "description": "The session id the shop received as `punchout_session` on its entry URL.",
     "schema": {"type": "string", "minLength": 32},
 }
+MESSAGE_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "The order message's `message_id`.",
+    "schema": {"type": "string"},
+}
 
 
 def document() -> dict[str, Any]:
     _, schemas = models_json_schema(
-        [(m, "serialization") for m in (SessionContext, CartSummary, TransferResult, Error)]
+        [
+            (m, "serialization")
+            for m in (SessionContext, CartSummary, TransferResult, Error, OrderMessage, AttachmentContent)
+        ]
         + [(m, "validation") for m in (CartInput, TransferRequest)],
         ref_template="#/components/schemas/{model}",
     )
@@ -77,7 +91,8 @@ def document() -> dict[str, Any]:
             "version": "1.0.0",
             "description": (
                 "Server-to-server API for the supplier's shop: read the PunchOut session, store the cart, "
-                "and transfer it back to the buyer's procurement system."
+                "and transfer it back to the buyer's procurement system; read an order message in full and "
+                "its attachments."
             ),
         },
         "components": {
@@ -115,6 +130,37 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "Send the browser to return_url", **_json(TransferResult)},
                         **_errors(401, 404, 409, 422),
+                    },
+                }
+            },
+            "/shop/orders/{id}": {
+                "get": {
+                    "operationId": "getOrder",
+                    "summary": "An order message in full (punchout.order.v1), also when the queued one was not",
+                    "parameters": [MESSAGE_ID],
+                    "responses": {
+                        "200": {"description": "The order message", **_json(OrderMessage)},
+                        **_errors(401, 404, not_found="No order with this message id"),
+                    },
+                }
+            },
+            "/shop/orders/{id}/attachments/{index}": {
+                "get": {
+                    "operationId": "getOrderAttachment",
+                    "summary": "One attachment of the order, its bytes base64-encoded",
+                    "parameters": [
+                        MESSAGE_ID,
+                        {
+                            "name": "index",
+                            "in": "path",
+                            "required": True,
+                            "description": "The attachment's position in the message's `attachments`, from 0.",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "The attachment", **_json(AttachmentContent)},
+                        **_errors(401, 404, not_found="No order with this message id, or no attachment at this index"),
                     },
                 }
             },

@@ -1,7 +1,7 @@
-"""Lambda entry point for ``POST /cxml/order`` (OrderRequest) and ``GET /shop/orders/{id}``.
+"""Lambda entry point for ``POST /cxml/order`` (OrderRequest) and the shop's ``GET /shop/orders/...``.
 
-Thin: the cXML pipeline parses and authenticates, ``OrderService`` stores and queues; the shop route
-serves the full order message (the claim check of orders too large for the queue).
+Thin: the cXML pipeline parses and authenticates, ``OrderService`` stores and queues; the shop routes
+serve the full order message (the claim check of orders too large for the queue) and its attachments.
 """
 
 from __future__ import annotations
@@ -78,6 +78,15 @@ def get_order(message_id: str) -> Response[str]:
     if record is None:
         raise NotFound("No order with this message id")
     return Response(status_code=200, content_type="application/json", body=orders.message(record).decode("utf-8"))
+
+
+@app.get("/shop/orders/<message_id>/attachments/<index>")
+def get_order_attachment(message_id: str, index: str) -> Response[str]:
+    authorise(app.current_event, api_keys())
+    attachment = service().attachment(message_id, index)
+    if attachment is None:
+        raise NotFound("No attachment at this index in this order")
+    return Response(status_code=200, content_type="application/json", body=attachment.model_dump_json())
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)

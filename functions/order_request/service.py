@@ -15,6 +15,7 @@ apart), so every step is idempotent:
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -31,6 +32,7 @@ from punchout.mime import MimePart
 from punchout.observability import logger
 from punchout.orders import (
     Attachment,
+    AttachmentContent,
     OrderKey,
     OrderMessage,
     PartnerRef,
@@ -117,6 +119,22 @@ class OrderService:
         if record.status != "queued":
             self._dispatch(record)
         return record
+
+    # -- the shop's reads --------------------------------------------------------------------------
+
+    def attachment(self, message_id: str, index: str) -> AttachmentContent | None:
+        """The attachment at ``index`` in the message's ``attachments`` (stored in that order), if any."""
+        record = self.orders.find(message_id)
+        if record is None or not (index.isascii() and index.isdigit()) or int(index) >= len(record.attachments):
+            return None
+        stored = record.attachments[int(index)]
+        return AttachmentContent(
+            content_id=stored.content_id,
+            content_type=stored.content_type,
+            filename=stored.filename,
+            size=stored.size,
+            content_base64=base64.b64encode(self.orders.attachment(record, int(index))).decode("ascii"),
+        )
 
     # -- storing -----------------------------------------------------------------------------------
 

@@ -109,6 +109,16 @@ class Attachment(Model):
     size: int
 
 
+class AttachmentContent(Attachment):
+    """``GET /shop/orders/{id}/attachments/{index}``: an order's attachment with its bytes.
+
+    Base64 inside JSON, so that the shop API needs no binary media types and every answer, errors
+    included, stays JSON.
+    """
+
+    content_base64: str
+
+
 class OrderMessage(Model):
     """The message the shop receives for every accepted ``OrderRequest`` (new, update or delete)."""
 

@@ -1,7 +1,7 @@
 """OrderRequest intake over HTTP against DynamoDB Local and the local SQS FIFO queue (issue 4).
 
 The buyer's side is HTTP only (`POST /cxml/order`), the shop's side is the queue and
-`GET /shop/orders/{message_id}`, the partner and the shop's key come from the `punchout` CLI.
+`GET /shop/orders/{message_id}` (and its attachments), the partner and the shop's key come from the `punchout` CLI.
 
 The concurrency test needs concurrent handlers, which one local gateway never runs (one invocation
 per function at a time, like one Lambda execution environment): `environments` adds gateway
@@ -11,6 +11,7 @@ API Gateway spreads concurrent requests over execution environments.
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import threading
@@ -370,31 +371,6 @@ def test_a_5000_line_order_is_accepted_queued_as_a_claim_check_and_fetched_whole
 ATTACHMENT = bytes(range(256)) * 64 + b"\r\n--not-a-boundary\r\n\n\r"  # binary, with line ends and dashes
 
 
-def multipart_related(document: bytes, parts: list[tuple[str, str, str, bytes, str]]) -> tuple[bytes, str]:
-    """A multipart/related body: the cXML document first, then (cid, type, filename, data, transfer encoding)."""
-    import base64
-
-    boundary = f"----=_Part_{secrets.token_hex(12)}"
-    chunks = [
-        f"--{boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-ID: <order@buyer.example>\r\n\r\n".encode(),
-        document,
-        b"\r\n",
-    ]
-    for cid, content_type, filename, data, encoding in parts:
-        payload = base64.encodebytes(data) if encoding == "base64" else data
-        chunks += [
-            (
-                f"--{boundary}\r\nContent-Type: {content_type}\r\nContent-Transfer-Encoding: {encoding}\r\n"
-                f'Content-ID: <{cid}>\r\nContent-Disposition: attachment; filename="{filename}"\r\n\r\n'
-            ).encode(),
-            payload,
-            b"\r\n",
-        ]
-    chunks.append(f"--{boundary}--\r\n".encode())
-    content_type = f'multipart/related; boundary="{boundary}"; type="text/xml"; start="<order@buyer.example>"'
-    return b"".join(chunks), content_type
-
-
 @pytest.mark.parametrize("transfer_encoding", ["binary", "base64"])
 def test_a_multipart_order_with_a_cid_attachment_is_accepted_and_the_attachment_kept(
     stack: StackProcess,
@@ -412,7 +388,7 @@ def test_a_multipart_order_with_a_cid_attachment_is_accepted_and_the_attachment_
         ("P1", "1"),
         comments=[Comments(text="See the drawing", lang="en", attachments=[f"cid:{cid}"])],
     )
-    body, content_type = multipart_related(
+    body, content_type = builders.multipart_related(
         document, [(cid, "application/pdf", "drawing.pdf", ATTACHMENT, transfer_encoding)]
     )
 
@@ -440,5 +416,11 @@ def test_a_multipart_order_with_a_cid_attachment_is_accepted_and_the_attachment_
     raw = orders.raw(record)
     assert raw.lstrip().startswith(b"<?xml") and b"cid:" + cid.encode() in raw
     assert buyer.secret.encode() not in raw and b"<SharedSecret>[redacted]</SharedSecret>" in raw
-    full = request("GET", f"{stack.base_url}/shop/orders/{message['body']['message_id']}", headers=shop_headers)
+    orders_url = f"{stack.base_url}/shop/orders/{message['body']['message_id']}"
+    full = request("GET", orders_url, headers=shop_headers)
     assert full.json()["attachments"] == [expected]
+    # And the shop downloads it through its API: the very bytes, base64 in JSON; there is no second one
+    fetched = request("GET", f"{orders_url}/attachments/0", headers=shop_headers)
+    assert fetched.status == 200, fetched.body
+    assert fetched.json() == {**expected, "content_base64": base64.b64encode(ATTACHMENT).decode("ascii")}
+    assert request("GET", f"{orders_url}/attachments/1", headers=shop_headers).status == 404

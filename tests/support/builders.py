@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -208,3 +209,26 @@ def large_cart_lines(count: int = 5000) -> list[dict[str, Any]]:
         }
         for n in range(1, count + 1)
     ]
+
+
+def multipart_related(document: bytes, parts: list[tuple[str, str, str, bytes, str]]) -> tuple[bytes, str]:
+    """A multipart/related body: the cXML document first, then (cid, type, filename, data, transfer encoding)."""
+    boundary = f"----=_Part_{secrets.token_hex(12)}"
+    chunks = [
+        f"--{boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-ID: <order@buyer.example>\r\n\r\n".encode(),
+        document,
+        b"\r\n",
+    ]
+    for cid, content_type, filename, data, encoding in parts:
+        payload = base64.encodebytes(data) if encoding == "base64" else data
+        chunks += [
+            (
+                f"--{boundary}\r\nContent-Type: {content_type}\r\nContent-Transfer-Encoding: {encoding}\r\n"
+                f'Content-ID: <{cid}>\r\nContent-Disposition: attachment; filename="{filename}"\r\n\r\n'
+            ).encode(),
+            payload,
+            b"\r\n",
+        ]
+    chunks.append(f"--{boundary}--\r\n".encode())
+    content_type = f'multipart/related; boundary="{boundary}"; type="text/xml"; start="<order@buyer.example>"'
+    return b"".join(chunks), content_type

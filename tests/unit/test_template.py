@@ -74,6 +74,7 @@ SHOP_ROUTES = {
     ("PUT", "/shop/sessions/{id}/cart"),
     ("POST", "/shop/sessions/{id}/transfer"),
     ("GET", "/shop/orders/{id}"),
+    ("GET", "/shop/orders/{id}/attachments/{index}"),
     ("GET", "/shop/openapi.json"),
 }
 TRANSIENT_RESPONSES = {"THROTTLED", "INTEGRATION_FAILURE", "INTEGRATION_TIMEOUT", "DEFAULT_5XX"}
@@ -131,6 +132,13 @@ def test_shop_routes_need_an_api_key_except_the_openapi_document() -> None:
     opted_out = {r for r, (_, p) in routes().items() if p.get("Auth", {}).get("ApiKeyRequired") is False}
     assert opted_out & SHOP_ROUTES == {("GET", "/shop/openapi.json")}
     assert template()["Resources"]["BuyerApi"]["Properties"]["Auth"]["ApiKeyRequired"] is False
+
+
+def test_the_shop_openapi_document_describes_exactly_the_shop_api_routes() -> None:
+    from order_message import openapi
+
+    described = {(m.upper(), p) for p, ms in openapi.document()["paths"].items() for m in ms}
+    assert described == {route for route, (api, _) in routes().items() if api == "ShopApi"}
 
 
 def test_the_shop_usage_plan_throttles_the_shop_api_stage() -> None:

@@ -53,6 +53,8 @@ def _resource(path: str) -> str:
         if rest.endswith("/transfer"):
             return "/shop/sessions/{id}/transfer"
         return "/shop/sessions/{id}"
+    if path.startswith("/shop/orders/") and "/attachments/" in path:
+        return "/shop/orders/{id}/attachments/{index}"
     for prefix, resource in ROUTES.items():
         if path.startswith(prefix):
             return resource

@@ -390,6 +390,8 @@ def test_openapi_document_describes_every_shop_route() -> None:
         ("/shop/sessions/{id}", "get"),
         ("/shop/sessions/{id}/cart", "put"),
         ("/shop/sessions/{id}/transfer", "post"),
+        ("/shop/orders/{id}", "get"),
+        ("/shop/orders/{id}/attachments/{index}", "get"),
         ("/shop/openapi.json", "get"),
     }
     assert document["components"]["securitySchemes"]["ApiKey"] == {

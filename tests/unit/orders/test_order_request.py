@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from punchout.cxml.models import Comments
 from punchout.store.orders import OrderRepository
 from tests.support import builders
 from tests.unit.gateway.helpers import body_json, call, cxml, open_session, register, shop_key
@@ -197,3 +199,55 @@ def test_orders_authenticate_like_setup(table, queue_url, secret):
     document = builders.order_request("PO-8", [builders.item_out("P1", "1", price="5.00")], secret=secret)
     assert status_of(post_order(document)) == 401
     assert drain(queue_url) == []
+
+
+# --- the shop downloads an order's attachments ------------------------------------------------------
+
+DRAWING = b"%PDF-1.7\r\n" + bytes(range(256)) * 8
+
+
+def _order_with_a_drawing(table, queue_url) -> tuple[str, dict[str, str]]:
+    register(table)
+    cid = "drawing-1@buyer.example"
+    document = builders.order_request(
+        "PO-ATT",
+        [builders.item_out("P1", "1", price="5.00")],
+        comments=[Comments(text="See the drawing", attachments=[f"cid:{cid}"])],
+    )
+    body, content_type = builders.multipart_related(
+        document, [(cid, "application/pdf", "drawing.pdf", DRAWING, "base64")]
+    )
+    assert status_of(post_order(body, content_type)) == 200
+    return drain(queue_url)[0]["body"]["message_id"], shop_key(table)
+
+
+def test_the_shop_downloads_an_attachment_listed_in_the_order_message(table, queue_url):
+    # Given an accepted order with one attachment
+    message_id, headers = _order_with_a_drawing(table, queue_url)
+    # When the shop asks for the message's first attachment
+    response = call("GET", f"/shop/orders/{message_id}/attachments/0", headers=headers)
+    # Then it gets what the message lists, with the very bytes, base64-encoded
+    assert response["statusCode"] == 200, response
+    assert body_json(response) == {
+        "content_id": "drawing-1@buyer.example",
+        "content_type": "application/pdf",
+        "filename": "drawing.pdf",
+        "size": len(DRAWING),
+        "content_base64": base64.b64encode(DRAWING).decode("ascii"),
+    }
+
+
+@pytest.mark.parametrize("index", ["1", "-1", "x", "01x", "\u0661"])
+def test_an_attachment_index_that_is_not_in_the_message_is_404(table, queue_url, index):
+    message_id, headers = _order_with_a_drawing(table, queue_url)
+    response = call("GET", f"/shop/orders/{message_id}/attachments/{index}", headers=headers)
+    assert response["statusCode"] == 404, response
+    assert body_json(response)["error"]["status"] == 404
+
+
+def test_attachments_of_an_unknown_order_are_404_and_need_the_api_key(table, queue_url):
+    message_id, headers = _order_with_a_drawing(table, queue_url)
+    assert call("GET", "/shop/orders/no-such-message/attachments/0", headers=headers)["statusCode"] == 404
+    refused = call("GET", f"/shop/orders/{message_id}/attachments/0")
+    assert refused["statusCode"] == 401
+    assert "content_base64" not in body_json(refused)
