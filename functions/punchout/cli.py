@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
 from .partners import (
@@ -180,6 +181,12 @@ def cmd_update(arguments: argparse.Namespace, partners: PartnerRepository) -> No
     fields = _settings(arguments)
     credentials = dict(partner.credentials)
     secret, generated = None, False
+    creating = arguments.mode not in credentials and bool(arguments.from_credential)
+    if arguments.secret and not creating:
+        raise CliError(
+            f"--secret sets the secret of new {arguments.mode} credentials only; "
+            f"`partners rotate-secret {partner.id} --secret ...` changes an existing one"
+        )
     if arguments.from_credential or arguments.sender is not None:
         current: CredentialSet | None = credentials.get(arguments.mode)
         if current is None:
@@ -226,6 +233,21 @@ def cmd_rotate_secret(arguments: argparse.Namespace, partners: PartnerRepository
         sys.stdout.write(f"\nNew shared secret for {updated.id} ({arguments.mode}), shown once:\n{secret}\n")
 
 
+def cmd_retire_secrets(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
+    """Keep only the newest secret: the end of a rotation, once the buyer uses the new one."""
+    partner = _load(partners, arguments.id)
+    current = partner.credentials.get(arguments.mode)
+    if current is None:
+        raise CliError(f"{partner.id} has no {arguments.mode} credentials")
+    if len(current.secret_hashes) > 1:
+        credentials = {
+            **partner.credentials,
+            arguments.mode: current.model_copy(update={"secret_hashes": current.secret_hashes[-1:]}),
+        }
+        partner = partners.update(partner.model_copy(update={"credentials": credentials}))
+    _print(describe(partner))
+
+
 def cmd_set_enabled(enabled: bool) -> Any:
     def command(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
         partner = _load(partners, arguments.id)
@@ -267,6 +289,11 @@ def resolve_gateway(arguments: argparse.Namespace) -> GatewayKeys | None:
 
 
 def cmd_api_key_create(arguments: argparse.Namespace, keys: ShopKeys) -> None:
+    if keys.gateway is None and (arguments.table or os.environ.get("TABLE_NAME")):
+        sys.stderr.write(
+            "punchout: the key goes to the table only; a deployed ShopApi refuses it until its usage plan "
+            "knows it too (create keys for a deployed stack with --stack)\n"
+        )
     api_key, raw = keys.repository.create(arguments.name)
     if keys.gateway is not None:
         try:
@@ -367,8 +394,18 @@ def parser() -> argparse.ArgumentParser:
     rotate.add_argument("id")
     rotate.add_argument("--mode", choices=["production", "test"], default="production")
     rotate.add_argument("--secret", help="use this shared secret instead of generating one")
-    rotate.add_argument("--replace", action="store_true", help="retire every older secret at once")
+    rotate.add_argument(
+        "--replace",
+        action="store_true",
+        help="the new secret replaces every older one at once (a leaked secret): the old ones stop working now",
+    )
     rotate.set_defaults(run=cmd_rotate_secret)
+    retire = partners.add_parser(
+        "retire-secrets", help="keep only the newest secret (after a rotation, once the buyer uses it)"
+    )
+    retire.add_argument("id")
+    retire.add_argument("--mode", choices=["production", "test"], default="production")
+    retire.set_defaults(run=cmd_retire_secrets)
     for name, enabled in (("disable", False), ("enable", True)):
         toggle = partners.add_parser(name, help=f"{name} a trading partner")
         toggle.add_argument("id")
@@ -404,6 +441,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments.run(arguments, target)
     except (CliError, PartnerConflict) as error:
         sys.stderr.write(f"punchout: {error}\n")
+        return 1
+    except (BotoCoreError, ClientError) as error:
+        sys.stderr.write(f"punchout: AWS: {error}\n")
         return 1
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_url=False))

@@ -256,6 +256,23 @@ def test_each_function_logs_to_its_own_group_with_retention() -> None:
         assert resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
+def test_each_api_with_execution_logs_has_its_group_with_retention() -> None:
+    resources = template()["Resources"]
+    groups = {
+        str(r["Properties"]["LogGroupName"].get("Fn::Sub")): r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Logs::LogGroup" and "LogGroupName" in r["Properties"]
+    }
+    apis = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::Serverless::Api"}
+    for name, properties in apis.items():
+        assert any(s.get("LoggingLevel", "OFF") != "OFF" for s in properties["MethodSettings"]), name
+        # The group API Gateway writes to: API-Gateway-Execution-Logs_{rest api id}/{stage name}
+        assert properties["StageName"] == {"Ref": "Stage"}, name
+        group = groups.get(f"API-Gateway-Execution-Logs_${{{name}}}/${{Stage}}")
+        assert group is not None, name
+        assert group["RetentionInDays"] == {"Ref": "LogRetentionDays"}, name
+
+
 def test_the_order_function_answers_before_buyers_and_api_gateway_give_up() -> None:
     timeouts = {
         name: properties.get("Timeout", template()["Globals"]["Function"]["Timeout"])

@@ -315,6 +315,42 @@ def test_rotation_with_replace_retires_every_older_secret(punchout: Run) -> None
     assert _setup_code(new) == 200
 
 
+def test_retiring_after_a_rotation_keeps_only_the_new_secret(punchout: Run, table: Table) -> None:
+    # Given a partner whose secret was rotated (two active secrets)
+    old = _printed_secret(punchout.ok(*ADD))
+    new = _printed_secret(punchout.ok("partners", "rotate-secret", "acme"))
+    # When the older secrets are retired
+    out = punchout.ok("partners", "retire-secrets", "acme")
+    # Then the new one still works and the old one no longer does; nothing secret is printed
+    assert _setup_code(new) == 200
+    assert _setup_code(old) == 401
+    assert json.loads(out)["credentials"]["production"]["active_secrets"] == 1
+    assert new not in out and len(_stored_hashes(table)) == 1
+
+
+def test_retiring_with_a_single_secret_changes_nothing(punchout: Run) -> None:
+    # Given a partner with one secret
+    secret = _printed_secret(punchout.ok(*ADD))
+    # When older secrets are retired twice
+    punchout.ok("partners", "retire-secrets", "acme")
+    punchout.ok("partners", "retire-secrets", "acme")
+    # Then its only secret still works
+    assert _setup_code(secret) == 200
+
+
+def test_update_refuses_a_secret_for_existing_credentials(punchout: Run, table: Table) -> None:
+    # Given a partner with production credentials
+    secret = _printed_secret(punchout.ok(*ADD))
+    before = _stored_hashes(table)
+    # When an update gives it a secret
+    code, _, err = punchout("partners", "update", "acme", "--secret", "Another-Secret-456")
+    # Then the command fails, says how to change a secret, and the stored secret is unchanged
+    assert code == 1
+    assert "rotate-secret" in err
+    assert _stored_hashes(table) == before
+    assert _setup_code(secret) == 200
+
+
 def test_rotation_of_a_missing_mode_fails(punchout: Run) -> None:
     # Given a partner with production credentials only
     punchout.ok(*ADD)
@@ -396,6 +432,26 @@ def test_revoked_api_key_is_refused(punchout: Run) -> None:
     assert revoked["enabled"] is False
     assert json.loads(punchout.ok("api-keys", "list"))[0]["enabled"] is False
     assert Shop({"x-api-key": raw}, session_id).get()["statusCode"] == 401
+
+
+def test_a_key_created_for_a_bare_table_warns_that_api_gateway_lacks_it(punchout: Run) -> None:
+    # Given a table named on the command line (no --stack: no usage plan to register the key with)
+    # When a key is created
+    code, out, err = punchout("api-keys", "create", "--name", "web shop")
+    # Then it is created, with a warning that a deployed ShopApi needs --stack
+    assert code == 0 and _printed_secret(out)
+    assert "--stack" in err
+
+
+def test_aws_errors_are_one_line_not_a_traceback(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a table name that does not exist
+    # When the partners are listed
+    code = cli.main(["--table", "no-such-table", "partners", "list"])
+    # Then the command fails with one line naming the problem
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("punchout: AWS: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
 
 
 def test_revoking_an_unknown_key_fails(punchout: Run) -> None:
