@@ -92,8 +92,8 @@ class CartService:
 
     def context(self, session_id: str) -> SessionContext:
         session, partner = self._session(session_id)
-        state = self.sessions.cart_state(session.cart_ref)
-        cart = self.sessions.load_cart(state) if state else None
+        current = self.sessions.current_cart(session.cart_ref)
+        cart = current[1] if current else None
         return SessionContext(
             id=session.id,
             partner=PartnerSummary(id=partner.id, name=partner.name),
@@ -189,7 +189,7 @@ class CartService:
             raise ReturnRefused(session_id)
         cart = None
         if session.status == "transferred":
-            state = self.sessions.cart_state(session.cart_ref)
-            cart = self.sessions.load_cart(state) if state else None
+            current = self.sessions.current_cart(session.cart_ref)
+            cart = current[1] if current else None
         document = render_cart(session, partner, cart, self.settings.payload_id_domain)
         return return_page(session, partner, document)

@@ -213,9 +213,9 @@ class OrderService:
         carts: dict[str, Cart] = {}
         sessions: list[SessionRef] = []
         for ref in referenced_carts(order):
-            state = self.sessions.cart_state(ref)
-            if state is not None and state.partner_id == partner.id:  # never another partner's cart
-                carts[ref] = self.sessions.load_cart(state)
+            current = self.sessions.current_cart(ref)
+            if current is not None and current[0].partner_id == partner.id:  # never another partner's cart
+                state, carts[ref] = current
                 sessions.append(SessionRef(id=state.session_id, cart_ref=ref, user=state.user))
         lines = [order_line(position, item) for position, item in enumerate(order.items, 1)]
         card = header.payment.pcard if header.payment else None

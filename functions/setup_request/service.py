@@ -181,9 +181,9 @@ class SetupService:
             reference = parse_line_reference(item.item_id.supplier_part_auxiliary_id)
             if reference is None or reference[0] in carts:
                 continue
-            state = self.sessions.cart_state(reference[0])
-            if state is not None and state.partner_id == auth.partner.id:
-                carts[reference[0]] = self.sessions.load_cart(state)
+            current = self.sessions.current_cart(reference[0])
+            if current is not None and current[0].partner_id == auth.partner.id:
+                carts[reference[0]] = current[1]
         earlier: list[EarlierItem] = []
         lines: list[CartLine] = []
         currency: str | None = None

@@ -33,6 +33,10 @@ class ConditionFailed(Exception):
     """A conditional write found the item in another state than expected."""
 
 
+class ChunksMissing(RuntimeError):
+    """Fewer chunk items than the header that named them said (deleted meanwhile by a newer write)."""
+
+
 @lru_cache(maxsize=1)
 def dynamodb_client() -> DynamoDBClient:
     # Endpoint from AWS_ENDPOINT_URL_DYNAMODB when set (local stack).
@@ -202,7 +206,7 @@ class Table:
     def get_chunks(self, pk: str, sk_prefix: str, count: int) -> bytes:
         parts = sorted(self.query(pk, sk_prefix), key=lambda item: item["sk"]["S"])
         if len(parts) != count:
-            raise RuntimeError(f"expected {count} chunks under {pk}/{sk_prefix}, found {len(parts)}")
+            raise ChunksMissing(f"expected {count} chunks under {pk}/{sk_prefix}, found {len(parts)}")
         return gzip.decompress(b"".join(part["data"]["B"] for part in parts))
 
     def delete_chunks(self, pk: str, sk_prefix: str) -> None:

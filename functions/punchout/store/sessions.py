@@ -5,21 +5,25 @@ Items:
 - ``TOKEN#<sha256(token)>/START|RETURN``: a one-time link, redeemed by a conditional update, so two
   clicks cannot both succeed; only the hash is stored, the link itself is a bearer key;
 - ``CART#<ref>/CART``: the cart's header (revision, status, counts), and
-  ``CART#<ref>/LINES#<revision>#<chunk>``: its lines, compressed and chunked (5,000-line carts).
-  A new revision's chunks are written before the header moves to it, so a reader never sees half
-  a cart; superseded chunks are deleted afterwards.
+  ``CART#<ref>/LINES#<revision>#<write>#<chunk>``: its lines, compressed and chunked (5,000-line
+  carts). A new revision's chunks are written before the header moves to it, so a reader never sees
+  half a cart; superseded chunks are deleted afterwards. Each write has its own ``<write>`` id, so
+  that of two concurrent writes of one revision the loser deletes only its own chunks.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
 from ..model import GatewayModel
 from ..sessions import BuyerUser, Cart, Session, SessionStatus
-from .dynamo import ConditionFailed, Item, Table, key, n, now, s
+from .dynamo import ChunksMissing, ConditionFailed, Item, Table, key, n, now, s
+
+_CART_READ_ATTEMPTS = 3
 
 
 class TokenKind(StrEnum):
@@ -52,6 +56,7 @@ class CartState(GatewayModel):
     currency: str | None
     total: Decimal
     user: BuyerUser | None = None  # who filled it: the order message names them after the session ends
+    lines_id: str = ""  # the write that stored this revision's chunks ("" for carts stored before it had one)
 
 
 def _token_pk(raw: str) -> str:
@@ -62,8 +67,10 @@ def _cart_pk(ref: str) -> str:
     return f"CART#{ref}"
 
 
-def _lines_prefix(revision: int) -> str:
-    return f"LINES#{revision:06d}#"
+def _lines_prefix(revision: int, lines_id: str | None = None) -> str:
+    """Where a revision's chunks are: those of one write (``lines_id``), or of all its writes."""
+    prefix = f"LINES#{revision:06d}#"
+    return f"{prefix}{lines_id}#" if lines_id else prefix
 
 
 class SessionRepository:
@@ -138,9 +145,29 @@ class SessionRepository:
         item = self.table.get(_cart_pk(ref), "CART")
         return None if item is None else CartState.model_validate_json(item["data"]["S"])
 
-    def load_cart(self, state: CartState) -> Cart:
-        payload = self.table.get_chunks(_cart_pk(state.ref), _lines_prefix(state.revision), state.chunk_count)
+    def _load_cart(self, state: CartState) -> Cart:
+        payload = self.table.get_chunks(
+            _cart_pk(state.ref), _lines_prefix(state.revision, state.lines_id), state.chunk_count
+        )
         return Cart.model_validate_json(payload)
+
+    def current_cart(self, ref: str) -> tuple[CartState, Cart] | None:
+        """The cart's header and lines as they are now.
+
+        A write that lands between reading the header and reading the lines deletes the lines the
+        header named: the header is then read again.
+        """
+        for _ in range(_CART_READ_ATTEMPTS):
+            state = self.cart_state(ref)
+            if state is None:
+                return None
+            try:
+                return state, self._load_cart(state)
+            except ChunksMissing:
+                latest = self.cart_state(ref)
+                if latest is None or latest.revision == state.revision:
+                    raise
+        raise ChunksMissing(f"The cart {ref} changed on every one of {_CART_READ_ATTEMPTS} reads")
 
     def save_cart(
         self,
@@ -157,7 +184,8 @@ class SessionRepository:
         revision = expected_revision + 1
         pk = _cart_pk(ref)
         expiry = int(expires_at.timestamp())
-        chunks = self.table.put_chunks(pk, _lines_prefix(revision), cart.model_dump_json().encode(), expiry)
+        lines_id = uuid.uuid4().hex[:16]
+        chunks = self.table.put_chunks(pk, _lines_prefix(revision, lines_id), cart.model_dump_json().encode(), expiry)
         state = CartState(
             ref=ref,
             session_id=session_id,
@@ -169,6 +197,7 @@ class SessionRepository:
             currency=cart.currency,
             total=cart.total,
             user=user,
+            lines_id=lines_id,
         )
         try:
             self.table.put(
@@ -180,9 +209,10 @@ class SessionRepository:
                 names={"#status": "status"} if expected_revision else None,
             )
         except ConditionFailed:
-            self.table.delete_chunks(pk, _lines_prefix(revision))
+            self.table.delete_chunks(pk, _lines_prefix(revision, lines_id))  # only this write's
             raise
         if expected_revision:
+            # Every write of the superseded revision: the previous winner's and any loser's leftovers.
             self.table.delete_chunks(pk, _lines_prefix(expected_revision))
         return state
 
