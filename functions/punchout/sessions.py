@@ -12,9 +12,9 @@ import re
 import secrets
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
 from .cxml.models import Address, Contact, Credential, DeploymentMode, SetupOperation
 from .model import GatewayModel
@@ -61,15 +61,33 @@ class BuyerUser(GatewayModel):
 
 # --- carts (the shop's JSON, validated) -----------------------------------------------------------
 
+# Characters XML 1.0 cannot carry (most C0 controls, U+FFFE/U+FFFF): JSON can, but a cart holding one
+# could never be rendered as the buyer's PunchOutOrderMessage, so it is refused when it is stored.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml_text(value: str) -> str:
+    found = _NOT_XML.search(value)
+    if found is not None:
+        raise ValueError(f"U+{ord(found.group()):04X} cannot be sent in cXML")
+    return value
+
+
+XmlText = Annotated[str, AfterValidator(_xml_text)]
+
 
 class CartClassification(GatewayModel):
-    domain: str = Field(default="UNSPSC", min_length=1, max_length=40)
-    value: str = Field(min_length=1, max_length=40)
+    model_config = ConfigDict(extra="forbid")
+
+    domain: XmlText = Field(default="UNSPSC", min_length=1, max_length=40)
+    value: XmlText = Field(min_length=1, max_length=40)
 
 
 class CartCharge(GatewayModel):
+    model_config = ConfigDict(extra="forbid")
+
     amount: Decimal = Field(ge=0, max_digits=18, decimal_places=4)
-    description: str = Field(min_length=1, max_length=500)
+    description: XmlText = Field(min_length=1, max_length=500)
 
 
 class CartLine(GatewayModel):
@@ -77,18 +95,18 @@ class CartLine(GatewayModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    supplier_part_id: str = Field(min_length=1, max_length=255)
-    supplier_part_auxiliary_id: str | None = Field(default=None, max_length=255)  # the shop's own
+    supplier_part_id: XmlText = Field(min_length=1, max_length=255)
+    supplier_part_auxiliary_id: XmlText | None = Field(default=None, max_length=255)  # the shop's own
     quantity: Decimal = Field(gt=0, max_digits=18, decimal_places=6)
     unit_price: Decimal = Field(ge=0, max_digits=18, decimal_places=6)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    description: str = Field(min_length=1, max_length=2000)
-    unit_of_measure: str = Field(default="EA", min_length=1, max_length=10)
+    description: XmlText = Field(min_length=1, max_length=2000)
+    unit_of_measure: XmlText = Field(default="EA", min_length=1, max_length=10)
     classification: CartClassification | None = None
-    manufacturer_part_id: str | None = Field(default=None, max_length=255)
-    manufacturer_name: str | None = Field(default=None, max_length=255)
+    manufacturer_part_id: XmlText | None = Field(default=None, max_length=255)
+    manufacturer_name: XmlText | None = Field(default=None, max_length=255)
     lead_time_days: int | None = Field(default=None, ge=0, le=3650)
-    url: str | None = Field(default=None, max_length=2000)
+    url: XmlText | None = Field(default=None, max_length=2000)
 
 
 class CartInput(GatewayModel):
@@ -100,7 +118,7 @@ class CartInput(GatewayModel):
     lines: list[CartLine] = Field(default_factory=list)
     shipping: CartCharge | None = None
     tax: CartCharge | None = None
-    comments: str | None = Field(default=None, max_length=4000)
+    comments: XmlText | None = Field(default=None, max_length=4000)
 
 
 class Cart(CartInput):

@@ -54,7 +54,10 @@ def authorise(event: APIGatewayProxyEvent, keys: ApiKeyRepository) -> None:
 
 
 def parse_body[M: BaseModel](event: APIGatewayProxyEvent, model: type[M], *, optional: bool = False) -> M:
-    raw = event.decoded_body if event.body else ""
+    try:
+        raw = event.decoded_body if event.body else ""
+    except UnicodeDecodeError:  # a body API Gateway passed on base64-encoded (its media type is binary)
+        raise Unprocessable("The request body is not UTF-8 JSON") from None
     if not raw and optional:
         return model()
     try:

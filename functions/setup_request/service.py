@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import ValidationError
 
 from punchout.auth import Authenticated
 from punchout.cxml.errors import CXMLError, Forbidden, InvalidDocument, NotImplementedRequest, PreconditionFailed
@@ -195,9 +198,7 @@ class SetupService:
                 index = reference[1] - 1
                 if 0 <= index < len(cart.lines) and cart.lines[index].supplier_part_id == item.item_id.supplier_part_id:
                     # The requisition's quantity wins (the buyer may have changed it); prices stay ours.
-                    line = cart.lines[index]
-                    if item.quantity is not None and item.quantity > 0:
-                        line = line.model_copy(update={"quantity": item.quantity})
+                    line = _with_quantity(cart.lines[index], item.quantity)
                     lines.append(line)
                     currency = currency or cart.currency
             earlier.append(_earlier(item, restored=line is not None))
@@ -212,6 +213,16 @@ class SetupService:
         if session is None:
             raise SessionExpired(session_id)
         return with_query(session.shop_url, punchout_session=session.id)
+
+
+def _with_quantity(line: CartLine, quantity: Decimal | None) -> CartLine:
+    """``line`` with the requisition's quantity, when that is one a cart line can hold."""
+    if quantity is None or quantity == line.quantity:
+        return line
+    try:
+        return CartLine.model_validate({**line.model_dump(), "quantity": quantity})
+    except ValidationError:  # zero, negative, or too many digits: the cart's own quantity stays
+        return line
 
 
 def _earlier(item: ItemOut, *, restored: bool) -> EarlierItem:

@@ -104,6 +104,20 @@ def test_edit_takes_quantities_from_the_item_out(earlier: Earlier, shop_headers:
     assert [Decimal(ln["quantity"]) for ln in cart["lines"]] == [Decimal(2), Decimal(7), Decimal(4)]
 
 
+@pytest.mark.parametrize("quantity", ["1.1234567", "12345678901234567", "0"])
+def test_edit_keeps_the_carts_quantity_when_the_item_outs_cannot_be_a_cart_line(
+    earlier: Earlier, shop_headers: dict[str, str], quantity: str
+) -> None:
+    # Given a returned cart, and an ItemOut whose quantity no cart line may hold
+    items = earlier.item_outs({"P-2": quantity})
+    # When the buyer edits it
+    shop = _reopened(shop_headers, "edit", items)
+    # Then the session works, with the cart's own quantity for that line, and can go back to the buyer
+    cart = shop.context()["cart"]
+    assert [Decimal(ln["quantity"]) for ln in cart["lines"]] == [Decimal(2), Decimal(1), Decimal(4)]
+    assert shop.transfer()["statusCode"] == 200
+
+
 def test_edit_keeps_the_shops_own_auxiliary_id(earlier: Earlier, shop_headers: dict[str, str]) -> None:
     # Given a returned cart whose first line had the shop's auxiliary id "shop-red"
     # When the buyer edits it

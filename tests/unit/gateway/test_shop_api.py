@@ -13,6 +13,7 @@ from order_message import openapi
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
+from tests.support.events import LambdaContext, api_event
 from tests.unit.gateway.helpers import (
     BASE_URL,
     ReturnPage,
@@ -183,6 +184,15 @@ def test_put_cart_replaces_the_previous_cart(shop: Shop) -> None:
         ({"lines": [line(unexpected="field")]}, "lines.0.unexpected"),
         ({"lines": [line()], "currency": "EURO"}, "currency"),
         ({"lines": "not a list"}, "lines"),
+        ({"lines": [line(description="Bolt\u000bM8")]}, "lines.0.description"),
+        ({"lines": [line(supplier_part_id="P\u0001")]}, "lines.0.supplier_part_id"),
+        ({"lines": [line(manufacturer_name="Pens\ufffe")]}, "lines.0.manufacturer_name"),
+        ({"lines": [line(classification={"value": "27-11", "Domain": "eCl@ss"})]}, "lines.0.classification.Domain"),
+        (
+            {"lines": [line()], "shipping": {"amount": "9.50", "description": "Freight", "currency": "EUR"}},
+            "shipping.currency",
+        ),
+        ({"lines": [line()], "tax": {"amount": "1", "description": "VAT\u001f"}}, "tax.description"),
     ],
     ids=[
         "negative",
@@ -194,6 +204,12 @@ def test_put_cart_replaces_the_previous_cart(shop: Shop) -> None:
         "extra",
         "cart-currency",
         "lines",
+        "control-character",
+        "control-character-in-part-id",
+        "non-character",
+        "classification-extra",
+        "shipping-extra",
+        "tax-control-character",
     ],
 )
 def test_invalid_cart_is_422_with_locations(shop: Shop, cart: dict[str, Any], location: str) -> None:
@@ -214,6 +230,26 @@ def test_cart_body_that_is_not_an_object_is_422(shop: Shop, body: str) -> None:
     response = shop.put(body)
     # Then it is refused with 422
     assert response["statusCode"] == 422
+
+
+def test_cart_body_that_is_not_utf8_is_422(shop: Shop) -> None:
+    # Given an open session, and a body API Gateway passes on base64-encoded (a binary media type)
+    body = b'{"lines": []}\xff'
+    event = api_event(
+        "PUT",
+        f"/shop/sessions/{shop.session_id}/cart",
+        resource="/shop/sessions/{id}/cart",
+        body=body,
+        headers={**shop.headers, "Content-Type": "application/xml"},
+        binary=True,
+    )
+    # When the shop sends bytes that are not UTF-8
+    import order_message.handler
+
+    response = order_message.handler.lambda_handler(event, LambdaContext())
+    # Then it is refused with 422, not a server error
+    assert response["statusCode"] == 422, response
+    assert "UTF-8" in body_json(response)["error"]["message"]
 
 
 def test_mixed_currencies_are_422(shop: Shop) -> None:
