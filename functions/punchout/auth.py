@@ -15,6 +15,10 @@ from .cxml.models import Credential, DeploymentMode, Header
 from .partners import CredentialSet, TradingPartner, verify_any
 
 UNAUTHORIZED_TEXT = "Authentication failed: credentials or shared secret not recognised"
+# Senders present one SharedSecret. Each one presented is checked against every stored hash (PBKDF2
+# for secrets a person chose), so a document repeating Sender credentials could buy seconds of CPU
+# with the partner's public identity alone: only the first ones are checked.
+MAX_PRESENTED_SECRETS = 2
 
 
 class PartnerLookup(Protocol):
@@ -36,7 +40,7 @@ def _presented_secrets(header: Header, credentials: CredentialSet | None) -> lis
         c.shared_secret.get_secret_value()
         for c in header.sender_credentials
         if c.shared_secret is not None and (not allowed or any(ref.matches(c.domain, c.identity) for ref in allowed))
-    ]
+    ][:MAX_PRESENTED_SECRETS]
 
 
 def authenticate(

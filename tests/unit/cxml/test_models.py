@@ -36,7 +36,19 @@ def test_timestamp_forms_buyers_send_are_parsed(text: str, value: datetime) -> N
     assert (timestamp.text, timestamp.value) == (text, value)
 
 
-@pytest.mark.parametrize("text", ["", "yesterday", "2019-06-20UTC12:52:15+00:00", "2026-13-01", "2026-01-31T25:00:00"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "yesterday",
+        "2019-06-20UTC12:52:15+00:00",
+        "2026-13-01",
+        "2026-01-31T25:00:00",
+        "2026-01-01T10:00:00+24:00",
+        "2026-01-01T10:00:00+2500",
+        "2026-01-01T10:00:00-99:00",
+    ],
+)
 def test_unreadable_timestamp_is_kept_without_value(text: str) -> None:
     # Given a timestamp that cannot be read
     # When it is parsed

@@ -6,13 +6,16 @@ the credential set of the request's deploymentMode. Every kind of failure answer
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from lxml import etree
 
 import order_message.handler
+import punchout.auth
 import setup_request.handler
 from punchout.auth import UNAUTHORIZED_TEXT
 from punchout.cxml.models import Credential
@@ -270,6 +273,30 @@ def test_retired_secret_is_refused(rotating_partner: Table) -> None:
     # When it presents a secret that was retired before them
     # Then it is refused
     assert _send("setup", secret=builders.SECRET)[0] == 401
+
+
+def test_a_document_repeating_sender_secrets_gets_only_the_first_ones_checked(
+    rotating_partner: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a partner with two slow (PBKDF2) hashes, and a document with fifty Sender secrets, the right
+    # one last
+    body = builders.setup_request(secret="new secret")
+    tree = etree.fromstring(body)
+    sender = tree.find("Header/Sender")
+    assert sender is not None
+    for n in range(49):
+        extra = copy.deepcopy(sender.find("Credential"))
+        assert extra is not None
+        extra.find("SharedSecret").text = f"guess {n}"  # type: ignore[union-attr]
+        sender.insert(0, extra)
+    checked: list[str] = []
+    verify_any = punchout.auth.verify_any
+    monkeypatch.setattr(punchout.auth, "verify_any", lambda s, h: checked.append(s) or verify_any(s, h))
+    # When it is sent
+    code = _send_body("setup", etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))[0]
+    # Then only the first two secrets are checked, so the right one, fiftieth, does not authenticate
+    assert checked == ["guess 48", "guess 47"]
+    assert code == 401
 
 
 # --- disabled partners ----------------------------------------------------------------------------
