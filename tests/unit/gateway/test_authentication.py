@@ -19,7 +19,7 @@ import punchout.auth
 import setup_request.handler
 from punchout.auth import UNAUTHORIZED_TEXT
 from punchout.cxml.models import Credential
-from punchout.partners import CredentialRef, CredentialSet, hash_secret
+from punchout.partners import CredentialRef, CredentialSet, hash_secret, verify_any
 from punchout.store.dynamo import Table
 from tests.support import builders
 from tests.unit.gateway.helpers import (
@@ -290,8 +290,12 @@ def test_a_document_repeating_sender_secrets_gets_only_the_first_ones_checked(
         extra.find("SharedSecret").text = f"guess {n}"  # type: ignore[union-attr]
         sender.insert(0, extra)
     checked: list[str] = []
-    verify_any = punchout.auth.verify_any
-    monkeypatch.setattr(punchout.auth, "verify_any", lambda s, h: checked.append(s) or verify_any(s, h))
+
+    def counted(secret: str, hashes: list[str]) -> bool:
+        checked.append(secret)
+        return verify_any(secret, hashes)
+
+    monkeypatch.setattr(punchout.auth, "verify_any", counted)
     # When it is sent
     code = _send_body("setup", etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))[0]
     # Then only the first two secrets are checked, so the right one, fiftieth, does not authenticate

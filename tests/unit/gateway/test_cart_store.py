@@ -9,7 +9,7 @@ import pytest
 
 from punchout.sessions import Cart, CartLine
 from punchout.store.dynamo import ConditionFailed, Table
-from punchout.store.sessions import SessionRepository
+from punchout.store.sessions import CartState, SessionRepository
 
 REF = "cart-ref-1"
 EXPIRES = datetime.now(UTC) + timedelta(days=1)
@@ -67,9 +67,9 @@ def test_a_write_landing_between_header_and_lines_is_read_whole(table: Table, mo
     sessions = SessionRepository(table)
     save(sessions, cart("old"), expected_revision=0)
     read_header = sessions.cart_state
-    landed = []
+    landed: list[bool] = []
 
-    def header_then_a_write(ref: str):  # type: ignore[no-untyped-def]
+    def header_then_a_write(ref: str) -> CartState | None:
         state = read_header(ref)
         if not landed:
             landed.append(True)
