@@ -102,12 +102,12 @@ class OrderService:
     ) -> OrderRecord:
         order = document.request
         assert isinstance(order, OrderRequest)  # noqa: S101 - the pipeline dispatches by type
-        key = OrderKey.of(auth.partner.id, order, document.envelope.payload_id)
+        key = OrderKey.of(auth.partner.id, order, document.envelope.payload_id, document.deployment_mode)
         logger.append_keys(order_id=key.order_id[:100], order_type=key.type, order_version=key.version[:100])
         digest = content_hash(order)
         record = self.orders.get(key)
         if record is None:
-            if key.type != "new" and not self.orders.exists(key.partner_id, key.order_id):
+            if key.type != "new" and not self.orders.exists(key):
                 raise ReferenceUnknown(
                     f"Order {key.order_id} was never received: an {key.type} needs the original order first"
                 )
@@ -177,6 +177,7 @@ class OrderService:
         record = OrderRecord(
             blob_id=blob_id,
             partner_id=key.partner_id,
+            deployment_mode=key.deployment_mode,
             order_id=key.order_id,
             type=key.type,
             version=key.version,
@@ -262,7 +263,7 @@ class OrderService:
                 try:
                     self.queue.send(
                         queue_body(self.orders.message(record)),
-                        group=group_id(record.partner_id, record.order_id),
+                        group=group_id(record.key.owner, record.order_id),
                         deduplication_id=record.message_id,
                     )
                     self.orders.mark_queued(record.key)

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field
 
+from .cxml.errors import InvalidDocument
 from .cxml.models import (
     Address,
     Comments,
@@ -159,24 +160,48 @@ class OrderMessage(Model):
 # --- identity -------------------------------------------------------------------------------------
 
 
+# DynamoDB keys hold at most 2,048 (partition) and 1,024 (sort) bytes; real ids are far shorter.
+MAX_ID_BYTES = 512
+
+
 @dataclass(frozen=True)
 class OrderKey:
-    """partner + orderID + type + version: one delivery to the shop per key (idempotency)."""
+    """partner + mode + orderID + type + version: one delivery to the shop per key (idempotency).
+
+    The deploymentMode is part of it: a buyer's test system is often a copy of production and sends
+    the same order numbers, which must not be taken for (or block) the production orders.
+    """
 
     partner_id: str
     order_id: str
     type: str
     version: str  # orderVersion, or "payload:<payloadID>" when the buyer sends none
+    deployment_mode: DeploymentMode = "production"
 
     @classmethod
-    def of(cls, partner_id: str, order: OrderRequest, payload_id: str) -> OrderKey:
+    def of(cls, partner_id: str, order: OrderRequest, payload_id: str, deployment_mode: DeploymentMode) -> OrderKey:
         header = order.header
         version = str(header.order_version) if header.order_version is not None else f"payload:{payload_id}"
-        return cls(partner_id=partner_id, order_id=header.order_id, type=header.type, version=version)
+        for name, value in (("orderID", header.order_id), ("payloadID", version)):
+            if len(value.encode("utf-8")) > MAX_ID_BYTES:
+                raise InvalidDocument(f"The {name} is longer than {MAX_ID_BYTES} bytes")
+        return cls(
+            partner_id=partner_id,
+            order_id=header.order_id,
+            type=header.type,
+            version=version,
+            deployment_mode=deployment_mode,
+        )
+
+    @property
+    def owner(self) -> str:
+        """Whose order numbers these are: the partner's production or its test system (``:`` is
+        never in a partner id)."""
+        return self.partner_id if self.deployment_mode == "production" else f"{self.partner_id}:test"
 
     @property
     def message_id(self) -> str:
-        text = "\x1f".join((self.partner_id, self.order_id, self.type, self.version))
+        text = "\x1f".join((self.owner, self.order_id, self.type, self.version))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 

@@ -170,11 +170,15 @@ def order_request(
     reference: str | None = None,
     total: str = "100.00",
     comments: list[Comments] | None = None,
+    mode: str = "production",
+    payload_id: str | None = None,
     **header_changes: Any,
 ) -> bytes:
+    envelope = new_envelope("buyer.example.com")
     document = RequestDocument(
-        envelope=new_envelope("buyer.example.com"),
+        envelope=envelope if payload_id is None else envelope.model_copy(update={"payload_id": payload_id}),
         header=header(**header_changes),
+        deployment_mode=mode,  # type: ignore[arg-type]
         request=OrderRequest(
             header=OrderRequestHeader(
                 order_id=order_id,

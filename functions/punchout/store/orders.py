@@ -1,7 +1,8 @@
 """Received orders: one record per partner + order + type + version, with its payloads.
 
 Items (none expire: orders are business records):
-- ``ORDER#<partner>#<orderID>/VERSION#<type>#<version>``: the record (content hash, status
+- ``ORDER#<partner>#<orderID>/VERSION#<type>#<version>``: the record (``<partner>:test`` for orders
+  sent in test mode: a buyer's test system may reuse the order numbers of production) (content hash, status
   ``received`` → ``queued``, a short dispatch lease), created once with a condition, which is what
   makes a delivery idempotent;
 - ``ORDER#<partner>#<orderID>/BLOB#<attempt>#<kind>#<chunk>``: the message for the shop, the raw
@@ -18,6 +19,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from ..cxml.models import DeploymentMode
 from ..model import GatewayModel
 from ..orders import OrderKey
 from .dynamo import ConditionFailed, Item, Table, key, n, now, s
@@ -36,6 +38,7 @@ class StoredAttachment(GatewayModel):
 class OrderRecord(GatewayModel):
     blob_id: str  # the delivery attempt whose payloads this record points at
     partner_id: str
+    deployment_mode: DeploymentMode = "production"
     order_id: str
     type: str
     version: str
@@ -50,11 +53,17 @@ class OrderRecord(GatewayModel):
 
     @property
     def key(self) -> OrderKey:
-        return OrderKey(partner_id=self.partner_id, order_id=self.order_id, type=self.type, version=self.version)
+        return OrderKey(
+            partner_id=self.partner_id,
+            order_id=self.order_id,
+            type=self.type,
+            version=self.version,
+            deployment_mode=self.deployment_mode,
+        )
 
 
-def _pk(partner_id: str, order_id: str) -> str:
-    return f"ORDER#{partner_id}#{order_id}"
+def _pk(order_key: OrderKey) -> str:
+    return f"ORDER#{order_key.owner}#{order_key.order_id}"
 
 
 def _sk(order_key: OrderKey) -> str:
@@ -70,7 +79,7 @@ class OrderRepository:
         self.table = table
 
     def get(self, order_key: OrderKey) -> OrderRecord | None:
-        item = self.table.get(_pk(order_key.partner_id, order_key.order_id), _sk(order_key))
+        item = self.table.get(_pk(order_key), _sk(order_key))
         return None if item is None else self._record(item)
 
     @staticmethod
@@ -78,9 +87,9 @@ class OrderRepository:
         record = OrderRecord.model_validate_json(item["data"]["S"])
         return record.model_copy(update={"status": item["status"]["S"]})
 
-    def exists(self, partner_id: str, order_id: str) -> bool:
-        """Whether any version of the order was received (updates and deletes need one)."""
-        return next(self.table.query(_pk(partner_id, order_id), "VERSION#"), None) is not None
+    def exists(self, order_key: OrderKey) -> bool:
+        """Whether any version of the key's order was received (updates and deletes need one)."""
+        return next(self.table.query(_pk(order_key), "VERSION#"), None) is not None
 
     def store_payloads(
         self,
@@ -94,7 +103,7 @@ class OrderRepository:
 
         Each delivery attempt writes under its own ``blob_id``: concurrent duplicates never overwrite
         the payloads of the attempt whose record won."""
-        pk = _pk(order_key.partner_id, order_key.order_id)
+        pk = _pk(order_key)
         forever = None  # orders are kept: no TTL
         message_chunks = self.table.put_chunks(pk, _blob(blob_id, "MESSAGE"), message, forever)
         raw_chunks = self.table.put_chunks(pk, _blob(blob_id, "RAW"), raw, forever)
@@ -108,7 +117,7 @@ class OrderRepository:
 
     def create(self, record: OrderRecord) -> None:
         """Create the record; ConditionFailed if this order version was already received."""
-        pk = _pk(record.partner_id, record.order_id)
+        pk = _pk(record.key)
         item: Item = {
             **key(pk, _sk(record.key)),
             "data": s(record.model_dump_json()),
@@ -145,7 +154,7 @@ class OrderRepository:
         moment = now()
         try:
             self.table.update(
-                _pk(order_key.partner_id, order_key.order_id),
+                _pk(order_key),
                 _sk(order_key),
                 "SET lease_id = :lease, lease_until = :until",
                 condition="#status = :received AND (attribute_not_exists(lease_until) OR lease_until < :now)",
@@ -165,7 +174,7 @@ class OrderRepository:
         """Give the lease back after a failure, so the buyer's retry need not wait for it to expire."""
         with suppress(ConditionFailed):  # someone else holds it now: nothing to give back
             self.table.update(
-                _pk(order_key.partner_id, order_key.order_id),
+                _pk(order_key),
                 _sk(order_key),
                 "REMOVE lease_id, lease_until",
                 condition="lease_id = :lease",
@@ -174,7 +183,7 @@ class OrderRepository:
 
     def mark_queued(self, order_key: OrderKey) -> None:
         self.table.update(
-            _pk(order_key.partner_id, order_key.order_id),
+            _pk(order_key),
             _sk(order_key),
             "SET #status = :queued, queued_at = :now REMOVE lease_id, lease_until",
             values={":queued": s("queued"), ":now": s(datetime.now(UTC).isoformat())},
@@ -183,22 +192,18 @@ class OrderRepository:
 
     def discard_payloads(self, order_key: OrderKey, blob_id: str) -> None:
         """Delete the payloads of an attempt that lost the race to create the record."""
-        self.table.delete_chunks(_pk(order_key.partner_id, order_key.order_id), f"BLOB#{blob_id}#")
+        self.table.delete_chunks(_pk(order_key), f"BLOB#{blob_id}#")
 
     def message(self, record: OrderRecord) -> bytes:
-        return self.table.get_chunks(
-            _pk(record.partner_id, record.order_id), _blob(record.blob_id, "MESSAGE"), record.message_chunks
-        )
+        return self.table.get_chunks(_pk(record.key), _blob(record.blob_id, "MESSAGE"), record.message_chunks)
 
     def raw(self, record: OrderRecord) -> bytes:
-        return self.table.get_chunks(
-            _pk(record.partner_id, record.order_id), _blob(record.blob_id, "RAW"), record.raw_chunks
-        )
+        return self.table.get_chunks(_pk(record.key), _blob(record.blob_id, "RAW"), record.raw_chunks)
 
     def attachment(self, record: OrderRecord, index: int) -> bytes:
         attachment = record.attachments[index]
         return self.table.get_chunks(
-            _pk(record.partner_id, record.order_id), _blob(record.blob_id, f"ATTACHMENT#{index:03d}"), attachment.chunks
+            _pk(record.key), _blob(record.blob_id, f"ATTACHMENT#{index:03d}"), attachment.chunks
         )
 
     def find(self, message_id: str) -> OrderRecord | None:

@@ -23,11 +23,12 @@ def sqs_client() -> SQSClient:
     return client
 
 
-def group_id(partner_id: str, order_id: str) -> str:
-    """One FIFO group per partner and order: versions stay in order, orders do not wait for each other.
+def group_id(owner: str, order_id: str) -> str:
+    """One FIFO group per partner (``OrderKey.owner``) and order: versions stay in order, orders do not
+    wait for each other.
 
     Group ids allow 128 characters of a limited set; an order id may hold anything, so it is hashed."""
-    return f"{partner_id}:{hashlib.sha256(order_id.encode('utf-8')).hexdigest()[:40]}"
+    return f"{owner}:{hashlib.sha256(order_id.encode('utf-8')).hexdigest()[:40]}"
 
 
 class OrderQueue:

@@ -251,3 +251,60 @@ def test_attachments_of_an_unknown_order_are_404_and_need_the_api_key(table, que
     refused = call("GET", f"/shop/orders/{message_id}/attachments/0")
     assert refused["statusCode"] == 401
     assert "content_base64" not in body_json(refused)
+
+
+# --- test mode and production, odd identifiers -------------------------------------------------------
+
+
+def test_a_test_order_does_not_stand_for_the_production_order_of_the_same_number(table, queue_url):
+    # Given a partner whose test system sent order PO-100 first
+    register(table)
+    test_identity = {"identity": builders.BUYER_IDENTITY + "-T", "secret": builders.SECRET + " test"}
+    test_order = builders.order_request(
+        "PO-100", [builders.item_out("P1", "1", price="5.00")], mode="test", **test_identity
+    )
+    assert status_of(post_order(test_order)) == 200
+    # When production sends its own PO-100, with other content
+    production = builders.order_request("PO-100", [builders.item_out("P2", "3", price="7.00")])
+    assert status_of(post_order(production)) == 200
+    # Then the shop receives both, each with its mode and its own message id
+    messages = [m["body"] for m in drain(queue_url)]
+    assert [(m["deployment_mode"], m["lines"][0]["supplier_part_id"]) for m in messages] == [
+        ("test", "P1"),
+        ("production", "P2"),
+    ]
+    assert messages[0]["message_id"] != messages[1]["message_id"]
+
+
+def test_an_update_in_production_needs_the_production_order(table, queue_url):
+    # Given only a test-mode PO-101
+    register(table)
+    test_identity = {"identity": builders.BUYER_IDENTITY + "-T", "secret": builders.SECRET + " test"}
+    first = builders.order_request("PO-101", [builders.item_out("P1", "1", price="5.00")], mode="test", **test_identity)
+    assert status_of(post_order(first)) == 200
+    # When production sends an update of PO-101
+    update = builders.order_request(
+        "PO-101", [builders.item_out("P1", "2", price="5.00")], order_type="update", version=2
+    )
+    # Then it is refused as an update of an unknown order
+    assert status_of(post_order(update)) == 417
+
+
+@pytest.mark.parametrize(
+    ("changes", "name"),
+    [
+        ({"order_id": "PO-" + "9" * 3000}, "orderID"),
+        ({"version": None, "payload_id": "p" * 1100 + "@buyer"}, "payloadID"),
+    ],
+)
+def test_an_identifier_too_long_for_a_key_is_400(table, queue_url, changes, name):
+    # Given an order whose orderID (or payloadID, without orderVersion) is thousands of characters long
+    register(table)
+    fields = {"order_id": "PO-102", **changes}
+    document = builders.order_request(fields.pop("order_id"), [builders.item_out("P1", "1", price="5.00")], **fields)
+    # When it is sent
+    answer = cxml(post_order(document))
+    # Then it is refused with 400 naming the identifier (not retried as a 5xx), and nothing is queued
+    assert answer.status.code == 400
+    assert name in answer.status.message
+    assert drain(queue_url) == []
