@@ -259,7 +259,7 @@ def test_attachments_of_an_unknown_order_are_404_and_need_the_api_key(table, que
 def test_a_test_order_does_not_stand_for_the_production_order_of_the_same_number(table, queue_url):
     # Given a partner whose test system sent order PO-100 first
     register(table)
-    test_identity = {"identity": builders.BUYER_IDENTITY + "-T", "secret": builders.SECRET + " test"}
+    test_identity: dict[str, Any] = {"identity": builders.BUYER_IDENTITY + "-T", "secret": builders.SECRET + " test"}
     test_order = builders.order_request(
         "PO-100", [builders.item_out("P1", "1", price="5.00")], mode="test", **test_identity
     )
@@ -279,7 +279,7 @@ def test_a_test_order_does_not_stand_for_the_production_order_of_the_same_number
 def test_an_update_in_production_needs_the_production_order(table, queue_url):
     # Given only a test-mode PO-101
     register(table)
-    test_identity = {"identity": builders.BUYER_IDENTITY + "-T", "secret": builders.SECRET + " test"}
+    test_identity: dict[str, Any] = {"identity": builders.BUYER_IDENTITY + "-T", "secret": builders.SECRET + " test"}
     first = builders.order_request("PO-101", [builders.item_out("P1", "1", price="5.00")], mode="test", **test_identity)
     assert status_of(post_order(first)) == 200
     # When production sends an update of PO-101
