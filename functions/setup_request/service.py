@@ -30,7 +30,7 @@ from punchout.sessions import (
     parse_line_reference,
 )
 from punchout.settings import GatewaySettings
-from punchout.store.sessions import SessionRepository, TokenKind
+from punchout.store.sessions import SessionRepository, SessionTooLarge, TokenKind
 
 # What a partner's carts allow, from least to most: edit implies inspect.
 _PERMISSIONS = {"create": 0, "inspect": 1, "edit": 2}
@@ -134,7 +134,12 @@ class SetupService:
             created_at=now,
             expires_at=now + timedelta(seconds=self.settings.session_ttl_seconds),
         )
-        self.sessions.create(session)
+        try:
+            self.sessions.create(session)
+        except SessionTooLarge:
+            raise InvalidDocument(
+                "The request carries more ItemOut, Contact and Extrinsic data than a session can keep"
+            ) from None
         if restored.cart is not None:
             self.sessions.save_cart(
                 session.cart_ref,

@@ -1,7 +1,8 @@
 """Sessions, their one-time links, and carts.
 
 Items:
-- ``SESSION#<id>/SESSION``: the session (TTL at its expiry; reads refuse it earlier than TTL would);
+- ``SESSION#<id>/SESSION``: the session (TTL at its expiry; reads refuse it earlier than TTL would),
+  gzip-compressed when large (the ItemOut lines of an edit of a 5,000-line cart are about 1 MB);
 - ``TOKEN#<sha256(token)>/START|RETURN``: a one-time link, redeemed by a conditional update, so two
   clicks cannot both succeed; only the hash is stored, the link itself is a bearer key;
 - ``CART#<ref>/CART``: the cart's header (revision, status, counts), and
@@ -13,6 +14,7 @@ Items:
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import uuid
 from datetime import datetime
@@ -21,9 +23,14 @@ from enum import StrEnum
 
 from ..model import GatewayModel
 from ..sessions import BuyerUser, Cart, Session, SessionStatus
-from .dynamo import ChunksMissing, ConditionFailed, Item, Table, key, n, now, s
+from .dynamo import CHUNK_BYTES, ChunksMissing, ConditionFailed, Item, Table, key, n, now, s
 
 _CART_READ_ATTEMPTS = 3
+_INLINE_SESSION_BYTES = 64_000  # larger sessions are stored compressed
+
+
+class SessionTooLarge(Exception):
+    """The session would not fit one DynamoDB item even compressed."""
 
 
 class TokenKind(StrEnum):
@@ -73,6 +80,23 @@ def _lines_prefix(revision: int, lines_id: str | None = None) -> str:
     return f"{prefix}{lines_id}#" if lines_id else prefix
 
 
+def _session_item(session: Session) -> Item:
+    data = session.model_dump_json().encode("utf-8")
+    stored: Item
+    if len(data) <= _INLINE_SESSION_BYTES:
+        stored = {"data": s(data.decode("utf-8"))}
+    else:
+        packed = gzip.compress(data, compresslevel=6)
+        if len(packed) > CHUNK_BYTES:
+            raise SessionTooLarge(f"The session holds {len(data)} bytes, {len(packed)} compressed")
+        stored = {"zdata": {"B": packed}}
+    return {
+        **key(f"SESSION#{session.id}", "SESSION"),
+        **stored,
+        "expires_at": n(int(session.expires_at.timestamp())),
+    }
+
+
 class SessionRepository:
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -80,31 +104,20 @@ class SessionRepository:
     # -- sessions ----------------------------------------------------------------------------------
 
     def create(self, session: Session) -> None:
-        self.table.put(
-            {
-                **key(f"SESSION#{session.id}", "SESSION"),
-                "data": s(session.model_dump_json()),
-                "expires_at": n(int(session.expires_at.timestamp())),
-            },
-            condition="attribute_not_exists(pk)",
-        )
+        """Store a new session; SessionTooLarge if it cannot be stored at all."""
+        self.table.put(_session_item(session), condition="attribute_not_exists(pk)")
 
     def get(self, session_id: str) -> Session | None:
         """The session, or None when unknown or expired (TTL deletion can lag by hours)."""
         item = self.table.get(f"SESSION#{session_id}", "SESSION")
         if item is None or int(item["expires_at"]["N"]) <= now():
             return None
+        if "zdata" in item:
+            return Session.model_validate_json(gzip.decompress(item["zdata"]["B"]))
         return Session.model_validate_json(item["data"]["S"])
 
     def save(self, session: Session) -> None:
-        self.table.put(
-            {
-                **key(f"SESSION#{session.id}", "SESSION"),
-                "data": s(session.model_dump_json()),
-                "expires_at": n(int(session.expires_at.timestamp())),
-            },
-            condition="attribute_exists(pk)",
-        )
+        self.table.put(_session_item(session), condition="attribute_exists(pk)")
 
     # -- one-time links ----------------------------------------------------------------------------
 

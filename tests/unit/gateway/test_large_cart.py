@@ -14,6 +14,7 @@ import boto3
 import pytest
 from lxml import etree
 
+from punchout.cxml.models import ItemOut
 from punchout.store.dynamo import Table
 from tests.support import builders
 from tests.unit.gateway.conftest import TABLE_NAME, clear_caches, table_definition
@@ -23,7 +24,9 @@ from tests.unit.gateway.helpers import (
     item_size,
     message_tree,
     open_session,
+    open_session_with,
     register,
+    setup_document,
     shop_key,
     table_items,
 )
@@ -44,16 +47,34 @@ class LargeCart:
     page: dict[str, Any]
     document: bytes
     encoding: str
+    edited: dict[str, Any]  # the shop's view of the session an edit of the returned cart opened
+    items_after_edit: list[dict[str, Any]]
+
+
+def _item_outs(document: bytes) -> list[ItemOut]:
+    """The returned cart's lines as the buyer sends them back in an edit."""
+    return [
+        builders.item_out(
+            item.xpath("string(ItemID/SupplierPartID)"),
+            item.get("quantity"),
+            auxiliary=item.xpath("string(ItemID/SupplierPartAuxiliaryID)"),
+            line=number,
+        )
+        for number, item in enumerate(message_tree(document).xpath("//ItemIn"), 1)
+    ]
 
 
 def _round_trip(table: Table, encoding: str) -> LargeCart:
     partner = register(table, cart_encoding=encoding, cart_field_name=f"cxml-{encoding}", cxml_version="1.2.069")
     session_id, _ = open_session()
-    shop = Shop(shop_key(table), session_id)
+    headers = shop_key(table)
+    shop = Shop(headers, session_id)
     put = shop.put({"lines": _lines()})
     items = table_items(table)
     page = shop.checkout()
-    return LargeCart(put, items, page, ReturnPage.of(page).document(partner), encoding)
+    document = ReturnPage.of(page).document(partner)
+    edited = Shop(headers, open_session_with(setup_document("edit", items=_item_outs(document)))).context()
+    return LargeCart(put, items, page, document, encoding, edited, table_items(table))
 
 
 @pytest.fixture(scope="module", params=["base64", "urlencoded"])
@@ -85,6 +106,16 @@ def test_large_cart_items_stay_below_the_dynamodb_item_limit(large: LargeCart) -
     assert max(sizes.values()) < DYNAMODB_ITEM_LIMIT, max(sizes.items(), key=lambda kv: kv[1])
     chunks = [key for key in sizes if key[0].startswith("CART#") and key[1].startswith("LINES#")]
     assert len(chunks) >= 2, sizes
+
+
+def test_large_cart_can_be_edited_and_the_session_stays_below_the_item_limit(large: LargeCart) -> None:
+    # Given the returned 5,000-line cart, sent back by the buyer in an edit (5,000 ItemOut lines)
+    # When the shop reads the session the edit opened
+    # Then it holds every earlier item and the restored cart, and no item reached DynamoDB's limit
+    assert len(large.edited["items"]) == LINES
+    assert all(item["restored"] for item in large.edited["items"])
+    assert len(large.edited["cart"]["lines"]) == LINES
+    assert max(item_size(i) for i in large.items_after_edit) < DYNAMODB_ITEM_LIMIT
 
 
 def test_large_cart_returns_every_line(large: LargeCart) -> None:

@@ -1,15 +1,19 @@
-"""Carts in DynamoDB (moto): revisions written concurrently, and read while a new one lands."""
+"""Carts and sessions in DynamoDB (moto): concurrent cart revisions, reads racing a write, large sessions."""
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from punchout.sessions import Cart, CartLine
+from punchout.store import sessions as store_sessions
 from punchout.store.dynamo import ConditionFailed, Table
 from punchout.store.sessions import CartState, SessionRepository
+from tests.support import builders
+from tests.unit.gateway.helpers import Shop, open_session, post_setup, register, shop_key, table_items
 
 REF = "cart-ref-1"
 EXPIRES = datetime.now(UTC) + timedelta(days=1)
@@ -82,3 +86,34 @@ def test_a_write_landing_between_header_and_lines_is_read_whole(table: Table, mo
     # Then it gets the new revision, whole
     assert current is not None
     assert (current[0].revision, current[1]) == (2, cart("new"))
+
+
+# --- sessions too large for one item ----------------------------------------------------------------
+
+
+def test_a_session_too_large_even_compressed_is_a_400_and_nothing_is_stored(
+    table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a partner, and sessions limited to 2,000 compressed bytes (DynamoDB's limit, scaled down)
+    register(table)
+    monkeypatch.setattr(store_sessions, "_INLINE_SESSION_BYTES", 500)
+    monkeypatch.setattr(store_sessions, "CHUNK_BYTES", 2_000)
+    items = [builders.item_out(secrets.token_hex(16), "1", auxiliary=secrets.token_hex(16)) for _ in range(200)]
+    # When a setup request carries more than that
+    answer = post_setup(builders.setup_request(items=items))
+    # Then it is refused with 400 (not a 500 the buyer would retry), and no session was stored
+    assert (answer.status.code, answer.status.text) == (400, "Bad Request"), answer.status
+    assert "session" in answer.status.message
+    assert not [i for i in table_items(table) if i["pk"]["S"].startswith("SESSION#")]
+
+
+def test_a_large_session_is_stored_compressed_and_read_back(table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a partner, and sessions stored inline up to 500 bytes only
+    register(table)
+    monkeypatch.setattr(store_sessions, "_INLINE_SESSION_BYTES", 500)
+    # When a session is opened
+    session_id, _ = open_session()
+    # Then it was stored compressed, and the shop reads it as usual
+    [item] = [i for i in table_items(table) if i["pk"]["S"] == f"SESSION#{session_id}"]
+    assert "zdata" in item and "data" not in item
+    assert Shop(shop_key(table), session_id).context()["id"] == session_id
