@@ -6,6 +6,7 @@ document's ``Comments/Attachment/URL`` elements reference as ``cid:<Content-ID>`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -23,16 +24,25 @@ class MimePart:
     data: bytes
 
 
+_CHARSET = re.compile(r"""(?:^|;)\s*charset\s*=\s*"?([^";\s]+)""", re.IGNORECASE)
+
+
 def is_multipart(content_type: str | None) -> bool:
     return (content_type or "").lower().lstrip().startswith("multipart/")
+
+
+def media_charset(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of a media type (``text/xml; charset=ISO-8859-1``), if any."""
+    found = _CHARSET.search(content_type or "")
+    return found.group(1) if found else None
 
 
 def _content_id(part: EmailMessage) -> str:
     return str(part.get("Content-ID", "")).strip().strip("<>")
 
 
-def split_related(content_type: str, body: bytes) -> tuple[bytes, list[MimePart]]:
-    """The cXML document and the attachments of a ``multipart/related`` body."""
+def split_related(content_type: str, body: bytes) -> tuple[bytes, str | None, list[MimePart]]:
+    """The cXML document, its part's charset, and the attachments of a ``multipart/related`` body."""
     # Imported here: the email package costs a cold start tens of milliseconds, and few requests are multipart.
     from email import policy
     from email.message import EmailMessage
@@ -59,4 +69,4 @@ def split_related(content_type: str, body: bytes) -> tuple[bytes, list[MimePart]
         for part in parts
         if part is not root
     ]
-    return root.get_payload(decode=True) or b"", attachments  # type: ignore[return-value]
+    return root.get_payload(decode=True) or b"", root.get_content_charset(), attachments  # type: ignore[return-value]

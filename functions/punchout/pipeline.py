@@ -25,7 +25,7 @@ from .cxml.models import (
     Status,
 )
 from .http import cxml_error, cxml_response, header, request_bytes
-from .mime import MimePart, is_multipart, split_related
+from .mime import MimePart, is_multipart, media_charset, split_related
 from .observability import logger
 from .settings import GatewaySettings
 from .store.dynamo import Table
@@ -62,9 +62,10 @@ def handle_cxml(
     try:
         body, attachments = request_bytes(event), list[MimePart]()
         content_type = header(event, "Content-Type")
+        charset = media_charset(content_type)
         if is_multipart(content_type):
-            body, attachments = split_related(content_type or "", body)
-        root = parse_xml(body, _limits(settings.cxml_max_bytes))
+            body, charset, attachments = split_related(content_type or "", body)
+        root = parse_xml(body, _limits(settings.cxml_max_bytes), charset)
         document = read_tree(root)
         if not isinstance(document, RequestDocument):
             raise InvalidDocument(f"Expected a cXML Request, got a {document.kind}")

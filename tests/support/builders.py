@@ -215,11 +215,15 @@ def large_cart_lines(count: int = 5000) -> list[dict[str, Any]]:
     ]
 
 
-def multipart_related(document: bytes, parts: list[tuple[str, str, str, bytes, str]]) -> tuple[bytes, str]:
-    """A multipart/related body: the cXML document first, then (cid, type, filename, data, transfer encoding)."""
+def multipart_related(
+    document: bytes, parts: list[tuple[str, str, str, bytes, str]], charset: str = "UTF-8"
+) -> tuple[bytes, str]:
+    """A multipart/related body: the cXML document first (in ``charset``), then (cid, type, filename, data,
+    transfer encoding)."""
     boundary = f"----=_Part_{secrets.token_hex(12)}"
     chunks = [
-        f"--{boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-ID: <order@buyer.example>\r\n\r\n".encode(),
+        f"--{boundary}\r\nContent-Type: text/xml; charset={charset}\r\n"
+        "Content-ID: <order@buyer.example>\r\n\r\n".encode(),
         document,
         b"\r\n",
     ]

@@ -6,7 +6,8 @@ import codecs
 
 import pytest
 
-from punchout.cxml import read_document
+from punchout.cxml import parse_xml, read_document, read_tree
+from punchout.cxml.errors import EncodingError
 from punchout.cxml.models import PunchOutSetupRequest, RequestDocument
 
 from ._support import setup_request_xml
@@ -112,3 +113,45 @@ def test_document_without_doctype_is_read() -> None:
     # When it is read
     # Then nothing is missing
     assert user_name(data.encode("utf-8")) == NAME
+
+
+# --- the media type's charset (Content-Type: text/xml; charset=...) -----------------------------------
+
+
+def _without_declaration(text: str) -> str:
+    return text[text.index("\n") + 1 :]
+
+
+def read_with_charset(data: bytes, charset: str | None) -> str:
+    document = read_tree(parse_xml(data, charset=charset))
+    assert isinstance(document, RequestDocument)
+    assert isinstance(document.request, PunchOutSetupRequest)
+    return document.request.extrinsics[0].value
+
+
+def test_a_document_without_declaration_is_read_in_the_media_types_charset() -> None:
+    # Given an ISO-8859-1 document without an XML declaration, sent as text/xml; charset=ISO-8859-1
+    data = _without_declaration(with_declaration("ISO-8859-1")).encode("iso-8859-1")
+    # When it is read with that charset
+    # Then 'é' and 'ü' come through
+    assert read_with_charset(data, "ISO-8859-1") == NAME
+
+
+def test_the_documents_declaration_wins_over_the_media_types_charset() -> None:
+    # Given a document declared and encoded ISO-8859-1, sent with a default charset=UTF-8
+    data = with_declaration("ISO-8859-1").encode("iso-8859-1")
+    # When it is read
+    # Then the declaration is followed
+    assert read_with_charset(data, "UTF-8") == NAME
+
+
+@pytest.mark.parametrize("charset", ["klingon", "UTF-32"])
+def test_an_unsupported_charset_without_declaration_is_406(charset: str) -> None:
+    # Given a document without a declaration, sent with a charset the gateway does not read
+    data = _without_declaration(with_declaration("UTF-8")).encode("utf-8")
+    # When it is read
+    # Then it is refused as an encoding problem (406), naming the charset
+    with pytest.raises(EncodingError) as refused:
+        parse_xml(data, charset=charset)
+    assert refused.value.status == 406
+    assert charset in str(refused.value)

@@ -308,3 +308,30 @@ def test_an_identifier_too_long_for_a_key_is_400(table, queue_url, changes, name
     assert answer.status.code == 400
     assert name in answer.status.message
     assert drain(queue_url) == []
+
+
+# --- the media type's charset -----------------------------------------------------------------------
+
+
+def _latin1_without_declaration(document: bytes) -> bytes:
+    text = document.decode("utf-8")
+    assert text.startswith("<?xml")
+    return text[text.index("?>") + 2 :].lstrip().encode("iso-8859-1")
+
+
+@pytest.mark.parametrize("multipart", [False, True], ids=["text-xml", "multipart"])
+def test_an_order_without_declaration_is_read_in_the_charset_it_was_sent_with(table, queue_url, multipart):
+    # Given an ISO-8859-1 order without an XML declaration, the charset named by its media type
+    register(table)
+    comments = [Comments(text="Lieferung an Acme München", lang="de")]
+    document = _latin1_without_declaration(
+        builders.order_request("PO-LATIN", [builders.item_out("P1", "1", price="5.00")], comments=comments)
+    )
+    if multipart:
+        body, content_type = builders.multipart_related(document, [], charset="ISO-8859-1")
+    else:
+        body, content_type = document, "text/xml; charset=ISO-8859-1"
+    # When it is sent
+    # Then it is accepted and its text comes through
+    assert status_of(post_order(body, content_type)) == 200
+    assert drain(queue_url)[0]["body"]["comments"][0]["text"] == "Lieferung an Acme München"
