@@ -38,12 +38,32 @@ class Error(GatewayModel):
     error: ErrorBody
 
 
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+class GatewayErrorBody(GatewayModel):
+    status: int | None = None
+    type: str
+    message: str
+    request_id: str
+
+
+class GatewayError(GatewayModel):
+    """An answer API Gateway gives itself, before any function runs (ShopApi's GatewayResponses)."""
+
+    error: GatewayErrorBody
+
+
+def _json_ref(name: str) -> dict[str, Any]:
+    return {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
 
 
 def _json(model: type[BaseModel]) -> dict[str, Any]:
-    return {"content": {"application/json": {"schema": _ref(model)}}}
+    return _json_ref(model.__name__)
+
+
+# What API Gateway answers on every route that needs the key (template.yaml, ShopApi and its usage plan).
+_GATEWAY_ERRORS = {
+    "403": {"description": "Missing x-api-key, or a key the usage plan does not know", **_json_ref("GatewayError")},
+    "429": {"description": "Throttled, or the key's daily quota is used up (Retry-After)", **_json_ref("GatewayError")},
+}
 
 
 _ERROR_TEXTS = {
@@ -79,101 +99,117 @@ def document() -> dict[str, Any]:
     _, schemas = models_json_schema(
         [
             (m, "serialization")
-            for m in (SessionContext, CartSummary, TransferResult, Error, OrderMessage, AttachmentContent)
+            for m in (SessionContext, CartSummary, TransferResult, Error, GatewayError, OrderMessage, AttachmentContent)
         ]
         + [(m, "validation") for m in (CartInput, TransferRequest)],
         ref_template="#/components/schemas/{model}",
     )
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "PunchOut gateway shop API",
-            "version": "1.0.0",
-            "description": (
-                "Server-to-server API for the supplier's shop: read the PunchOut session, store the cart, "
-                "and transfer it back to the buyer's procurement system; read an order message in full and "
-                "its attachments."
-            ),
-        },
-        "components": {
-            "schemas": schemas["$defs"],
-            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
-        },
-        "security": [{"ApiKey": []}],
-        "paths": {
-            "/shop/sessions/{id}": {
-                "get": {
-                    "operationId": "getSession",
-                    "summary": "The session's context: partner, operation, user, ship-to, earlier items, cart",
-                    "parameters": [SESSION_ID],
-                    "responses": {"200": {"description": "The session", **_json(SessionContext)}, **_errors(401, 404)},
-                }
+    return _with_gateway_errors(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "PunchOut gateway shop API",
+                "version": "1.0.0",
+                "description": (
+                    "Server-to-server API for the supplier's shop: read the PunchOut session, store the cart, "
+                    "and transfer it back to the buyer's procurement system; read an order message in full and "
+                    "its attachments."
+                ),
             },
-            "/shop/sessions/{id}/cart": {
-                "put": {
-                    "operationId": "putCart",
-                    "summary": "Replace the session's cart (validated; prices from the shop's server only)",
-                    "parameters": [SESSION_ID],
-                    "requestBody": {"required": True, **_json(CartInput)},
-                    "responses": {
-                        "200": {"description": "Stored", **_json(CartSummary)},
-                        **_errors(401, 404, 409, 422),
-                    },
-                }
+            "components": {
+                "schemas": schemas["$defs"],
+                "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
             },
-            "/shop/sessions/{id}/transfer": {
-                "post": {
-                    "operationId": "transferCart",
-                    "summary": "Freeze the cart (or cancel) and get the one-time URL to send the browser to",
-                    "parameters": [SESSION_ID],
-                    "requestBody": {"required": False, **_json(TransferRequest)},
-                    "responses": {
-                        "200": {"description": "Send the browser to return_url", **_json(TransferResult)},
-                        **_errors(401, 404, 409, 422),
-                    },
-                }
-            },
-            "/shop/orders/{id}": {
-                "get": {
-                    "operationId": "getOrder",
-                    "summary": "An order message in full (punchout.order.v1), also when the queued one was not",
-                    "parameters": [MESSAGE_ID],
-                    "responses": {
-                        "200": {"description": "The order message", **_json(OrderMessage)},
-                        **_errors(401, 404, not_found="No order with this message id"),
-                    },
-                }
-            },
-            "/shop/orders/{id}/attachments/{index}": {
-                "get": {
-                    "operationId": "getOrderAttachment",
-                    "summary": "One attachment of the order, its bytes base64-encoded",
-                    "parameters": [
-                        MESSAGE_ID,
-                        {
-                            "name": "index",
-                            "in": "path",
-                            "required": True,
-                            "description": "The attachment's position in the message's `attachments`, from 0.",
-                            "schema": {"type": "integer", "minimum": 0},
+            "security": [{"ApiKey": []}],
+            "paths": {
+                "/shop/sessions/{id}": {
+                    "get": {
+                        "operationId": "getSession",
+                        "summary": "The session's context: partner, operation, user, ship-to, earlier items, cart",
+                        "parameters": [SESSION_ID],
+                        "responses": {
+                            "200": {"description": "The session", **_json(SessionContext)},
+                            **_errors(401, 404),
                         },
-                    ],
-                    "responses": {
-                        "200": {"description": "The attachment", **_json(AttachmentContent)},
-                        **_errors(401, 404, not_found="No order with this message id, or no attachment at this index"),
-                    },
-                }
+                    }
+                },
+                "/shop/sessions/{id}/cart": {
+                    "put": {
+                        "operationId": "putCart",
+                        "summary": "Replace the session's cart (validated; prices from the shop's server only)",
+                        "parameters": [SESSION_ID],
+                        "requestBody": {"required": True, **_json(CartInput)},
+                        "responses": {
+                            "200": {"description": "Stored", **_json(CartSummary)},
+                            **_errors(401, 404, 409, 422),
+                        },
+                    }
+                },
+                "/shop/sessions/{id}/transfer": {
+                    "post": {
+                        "operationId": "transferCart",
+                        "summary": "Freeze the cart (or cancel) and get the one-time URL to send the browser to",
+                        "parameters": [SESSION_ID],
+                        "requestBody": {"required": False, **_json(TransferRequest)},
+                        "responses": {
+                            "200": {"description": "Send the browser to return_url", **_json(TransferResult)},
+                            **_errors(401, 404, 409, 422),
+                        },
+                    }
+                },
+                "/shop/orders/{id}": {
+                    "get": {
+                        "operationId": "getOrder",
+                        "summary": "An order message in full (punchout.order.v1), also when the queued one was not",
+                        "parameters": [MESSAGE_ID],
+                        "responses": {
+                            "200": {"description": "The order message", **_json(OrderMessage)},
+                            **_errors(401, 404, not_found="No order with this message id"),
+                        },
+                    }
+                },
+                "/shop/orders/{id}/attachments/{index}": {
+                    "get": {
+                        "operationId": "getOrderAttachment",
+                        "summary": "One attachment of the order, its bytes base64-encoded",
+                        "parameters": [
+                            MESSAGE_ID,
+                            {
+                                "name": "index",
+                                "in": "path",
+                                "required": True,
+                                "description": "The attachment's position in the message's `attachments`, from 0.",
+                                "schema": {"type": "integer", "minimum": 0},
+                            },
+                        ],
+                        "responses": {
+                            "200": {"description": "The attachment", **_json(AttachmentContent)},
+                            **_errors(
+                                401, 404, not_found="No order with this message id, or no attachment at this index"
+                            ),
+                        },
+                    }
+                },
+                "/shop/openapi.json": {
+                    "get": {
+                        "operationId": "getOpenApi",
+                        "summary": "This document",
+                        "security": [],
+                        "responses": {"200": {"description": "OpenAPI 3.1 document"}},
+                    }
+                },
             },
-            "/shop/openapi.json": {
-                "get": {
-                    "operationId": "getOpenApi",
-                    "summary": "This document",
-                    "security": [],
-                    "responses": {"200": {"description": "OpenAPI 3.1 document"}},
-                }
-            },
-        },
-    }
+        }
+    )
+
+
+def _with_gateway_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that needs the key also gets API Gateway's own refusals."""
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            if "security" not in operation:
+                operation["responses"].update(_GATEWAY_ERRORS)
+    return document
 
 
 def render() -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from cfnlint.decode import decode
 from lxml import etree
@@ -233,6 +234,20 @@ def test_shop_gateway_responses_are_json() -> None:
         document = json.loads(substituted(response["ResponseTemplates"]["application/json"]))
         assert set(document) == {"error"}, response_type
         assert document["error"]["request_id"] == CONTEXT["$context.requestId"]
+
+
+def test_shop_gateway_responses_are_described_by_the_openapi_document() -> None:
+    from order_message import openapi
+
+    described = openapi.document()
+    schema = {**described["components"]["schemas"]["GatewayError"], "$defs": described["components"]["schemas"]}
+    schema = json.loads(json.dumps(schema).replace("#/components/schemas/", "#/$defs/"))
+    for response_type, response in gateway_responses("ShopApi").items():
+        document = json.loads(substituted(response["ResponseTemplates"]["application/json"]))
+        jsonschema.validate(document, schema)
+        status = response.get("StatusCode")
+        if status is not None and status != "404":  # 404: a route the document does not have
+            assert status in described["paths"]["/shop/sessions/{id}"]["get"]["responses"], response_type
 
 
 # --- functions, data, alarms, outputs -------------------------------------------------------------
