@@ -70,7 +70,8 @@ _ERROR_TEXTS = {
     401: "Missing or invalid x-api-key",
     404: "No open session with this id (unknown or expired)",
     409: "The session is read-only (inspect), already transferred, or the cart changed meanwhile",
-    422: "The body is invalid; `errors` lists each problem",
+    422: "The body or the cart cannot be used (e.g. a cart too large to send back): `message` says why, "
+    "`errors` lists each invalid field",
 }
 
 

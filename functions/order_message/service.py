@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from punchout.cart_message import MissingClassification, line_classification, render_cart, return_page
+from punchout.cart_message import (
+    MAX_RETURN_PAGE_BYTES,
+    MissingClassification,
+    line_classification,
+    render_cart,
+    return_page,
+)
 from punchout.cxml.models import Address, Contact, DeploymentMode, SetupOperation
 from punchout.model import GatewayModel
 from punchout.partners import TradingPartner
@@ -160,13 +166,16 @@ class CartService:
 
     def transfer(self, session_id: str, request: TransferRequest) -> TransferResult:
         """Freeze the cart (or cancel) and hand out the one-time URL the shop sends the browser to."""
-        session, _ = self._session(session_id)
+        session, partner = self._session(session_id)
         if session.status != "open":
             raise SessionConflict(f"This session's cart was already {session.status}")
         if session.return_url is None:
             raise SessionConflict("This session has no return URL (an inspect without BrowserFormPost)")
-        state = self.sessions.cart_state(session.cart_ref)
+        current = self.sessions.current_cart(session.cart_ref)
+        state = current[0] if current else None
         status: SessionStatus = "cancelled" if request.cancel else "transferred"
+        if current is not None and not request.cancel:
+            self._check_returnable(session, partner, current[1])
         if state is not None and state.status == "open":
             try:
                 self.sessions.set_cart_status(state, status)
@@ -179,6 +188,16 @@ class CartService:
         token = new_token()
         self.sessions.issue_token(TokenKind.RETURN, token, session.id, ttl)
         return TransferResult(return_url=f"{session.base_url}/punchout/return/{token}")
+
+    def _check_returnable(self, session: Session, partner: TradingPartner, cart: Cart) -> None:
+        """Refuse, while the shop can still change it, a cart whose return page Lambda could not send."""
+        page, _ = return_page(session, partner, render_cart(session, partner, cart, self.settings.payload_id_domain))
+        size = len(page.encode("utf-8"))
+        if size > MAX_RETURN_PAGE_BYTES:
+            raise InvalidCart(
+                f"The cart is too large to return to the buyer: its page would be {size:,} bytes, over the "
+                f"{MAX_RETURN_PAGE_BYTES:,} a response may carry; send fewer lines or shorter texts"
+            )
 
     def return_page(self, token: str) -> tuple[str, dict[str, str]]:
         """Redeem a return link: the page that auto-posts the PunchOutOrderMessage to the buyer."""

@@ -134,6 +134,10 @@ def frame_ancestors(partner: TradingPartner) -> str:
     return " ".join(sources) or "'none'"
 
 
+# Lambda sends at most 6 MB (6,291,456 bytes) back to API Gateway, the JSON around the page and its
+# headers included: a page above this could never reach the browser.
+MAX_RETURN_PAGE_BYTES = 6_000_000
+
 _RETURN_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Returning your cart</title><style nonce="{nonce}">body{{font-family:system-ui,sans-serif;margin:3rem auto;
@@ -168,8 +172,8 @@ def return_page(session: Session, partner: TradingPartner, document: bytes) -> t
 
 
 def render_cart(session: Session, partner: TradingPartner, cart: Cart | None, payload_domain: str) -> bytes:
-    # Imported here, not at the top: PUT cart and transfer use this module too (line_classification)
-    # and never need the writer, nor lxml, which would lengthen their cold starts.
+    # Imported here, not at the top: PUT cart uses this module too (line_classification) and never
+    # needs the writer, nor lxml, which would lengthen its cold start.
     from .cxml.writer import render
 
     return render(order_message(session, partner, cart, payload_domain), session.cxml_version)

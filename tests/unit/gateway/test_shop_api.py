@@ -329,6 +329,24 @@ def test_transfer_freezes_the_session(shop: Shop) -> None:
     assert shop.context()["status"] == "transferred"
 
 
+def test_a_cart_whose_return_page_lambda_could_not_send_is_refused_at_transfer(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored cart, and return pages limited to 3,000 bytes (Lambda's 6 MB, scaled down)
+    import order_message.service
+
+    monkeypatch.setattr(order_message.service, "MAX_RETURN_PAGE_BYTES", 3_000)
+    shop.put_lines(line("P1", "2", "10.00"), line("P2", "1", "5.00"))
+    # When the shop transfers it
+    response = shop.transfer()
+    # Then it is refused with 422 saying why, and the cart stays open: the shop can shrink it or cancel
+    assert response["statusCode"] == 422, response
+    assert "too large to return" in body_json(response)["error"]["message"]
+    assert shop.context()["status"] == "open"
+    shop.put_lines(line("P1", "2", "10.00"))
+    assert shop.transfer(cancel=True)["statusCode"] == 200
+
+
 def test_transfer_twice_is_409(shop: Shop) -> None:
     # Given a transferred cart
     shop.put_lines(line())
