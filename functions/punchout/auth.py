@@ -8,11 +8,11 @@ credential all get the same 401 text, so an answer never tells which part was wr
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
 from .cxml.errors import Forbidden, Unauthorized
 from .cxml.models import Credential, DeploymentMode, Header
-from .partners import CredentialSet, TradingPartner, verify_any
+from .partners import CredentialSet, TradingPartner, matching_secret
 
 UNAUTHORIZED_TEXT = "Authentication failed: credentials or shared secret not recognised"
 # Senders present one SharedSecret. Each one presented is checked against every stored hash (PBKDF2
@@ -32,6 +32,9 @@ class Authenticated:
     partner: TradingPartner
     credentials: CredentialSet
     from_credential: Credential  # the From credential the partner was recognised by
+    # Which stored secret was presented: "newest" or "older" (a rotation the buyer has not followed
+    # yet); None for a partner authenticated by its network alone.
+    secret: Literal["newest", "older"] | None = None
 
 
 def _presented_secrets(header: Header, credentials: CredentialSet | None) -> list[str]:
@@ -57,13 +60,19 @@ def authenticate(
     presented = _presented_secrets(header, credentials) if header else []
     hashes = credentials.secret_hashes if credentials else []
     # Every presented secret is checked against every hash (or a dummy), whatever the outcome.
-    verified = [verify_any(secret, hashes) for secret in presented or [""]]
+    matches = [matching_secret(secret, hashes) for secret in presented or [""]]
+    index = next((found for found in matches if found is not None), None)
     if credentials is not None and not hashes:
         proven = credentials.allows_source(source_ip)  # a partner that authenticates by network only
     else:
-        proven = bool(presented) and any(verified) and credentials is not None and credentials.allows_source(source_ip)
+        proven = (
+            bool(presented) and index is not None and credentials is not None and credentials.allows_source(source_ip)
+        )
     if partner is None or credentials is None or matched is None or not proven:
         raise Unauthorized(UNAUTHORIZED_TEXT)
     if not partner.enabled:
         raise Forbidden(f"Trading partner {partner.id} is disabled")
-    return Authenticated(partner=partner, credentials=credentials, from_credential=matched)
+    secret: Literal["newest", "older"] | None = None
+    if index is not None:
+        secret = "newest" if index == len(hashes) - 1 else "older"
+    return Authenticated(partner=partner, credentials=credentials, from_credential=matched, secret=secret)

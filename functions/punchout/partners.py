@@ -236,9 +236,14 @@ def _dummy_hash() -> str:
     return hash_generated_secret(generate_secret())
 
 
-def verify_any(secret: str, stored_hashes: list[str]) -> bool:
-    """True if ``secret`` matches any active hash; every hash is checked, whatever the outcome."""
+def matching_secret(secret: str, stored_hashes: list[str]) -> int | None:
+    """The index of the active hash ``secret`` matches, if any; every hash is checked, whatever the outcome."""
     # An unknown partner is still checked against a hash of the usual (generated) kind: timing does
     # not tell it from a wrong secret, and unknown From identities cannot make us run PBKDF2.
     results = [verify_secret(secret, stored) for stored in stored_hashes or [_dummy_hash()]]
-    return any(results) and bool(stored_hashes)
+    return next((index for index, matched in enumerate(results) if matched), None) if stored_hashes else None
+
+
+def verify_any(secret: str, stored_hashes: list[str]) -> bool:
+    """True if ``secret`` matches any active hash; every hash is checked, whatever the outcome."""
+    return matching_secret(secret, stored_hashes) is not None

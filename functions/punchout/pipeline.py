@@ -77,8 +77,10 @@ def handle_cxml(
         auth = authenticate(
             document.header, document.deployment_mode, partners, event.request_context.identity.source_ip
         )
-        logger.append_keys(partner_id=auth.partner.id)
+        logger.append_keys(partner_id=auth.partner.id, secret_in_use=auth.secret)
         answer = handler(document, auth, Delivery(root=root, attachments=attachments))
+        # One line per answered request, as refusals have theirs: who, what, and which secret (rotations).
+        logger.info("cXML request answered", extra={"status": 200})
         return cxml_response(
             render(
                 ResponseDocument(

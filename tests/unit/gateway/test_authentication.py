@@ -7,6 +7,8 @@ the credential set of the request's deploymentMode. Every kind of failure answer
 from __future__ import annotations
 
 import copy
+import io
+import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +21,7 @@ import punchout.auth
 import setup_request.handler
 from punchout.auth import UNAUTHORIZED_TEXT
 from punchout.cxml.models import Credential
-from punchout.partners import CredentialRef, CredentialSet, hash_secret, verify_any
+from punchout.partners import CredentialRef, CredentialSet, hash_secret, matching_secret
 from punchout.store.dynamo import Table
 from tests.support import builders
 from tests.unit.gateway.helpers import (
@@ -268,6 +270,19 @@ def test_both_active_secrets_are_accepted(rotating_partner: Table, secret: str) 
     assert _send("setup", secret=secret)[0] == 200
 
 
+@pytest.mark.parametrize(("secret", "logged"), [("old secret", "older"), ("new secret", "newest")])
+def test_the_log_says_which_secret_the_buyer_used(
+    rotating_partner: Table, log_lines: io.StringIO, secret: str, logged: str
+) -> None:
+    # Given a partner in the middle of a rotation
+    # When it authenticates with one of its two secrets
+    assert _send("setup", secret=secret)[0] == 200
+    # Then the request's log lines say whether it was the newest (the rotation can be finished), never the secret
+    lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    assert {line.get("secret_in_use") for line in lines if line.get("partner_id") == "acme"} == {logged}
+    assert secret not in log_lines.getvalue()
+
+
 def test_retired_secret_is_refused(rotating_partner: Table) -> None:
     # Given a partner whose two active secrets are "old secret" and "new secret"
     # When it presents a secret that was retired before them
@@ -291,11 +306,11 @@ def test_a_document_repeating_sender_secrets_gets_only_the_first_ones_checked(
         sender.insert(0, extra)
     checked: list[str] = []
 
-    def counted(secret: str, hashes: list[str]) -> bool:
+    def counted(secret: str, hashes: list[str]) -> int | None:
         checked.append(secret)
-        return verify_any(secret, hashes)
+        return matching_secret(secret, hashes)
 
-    monkeypatch.setattr(punchout.auth, "verify_any", counted)
+    monkeypatch.setattr(punchout.auth, "matching_secret", counted)
     # When it is sent
     code = _send_body("setup", etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))[0]
     # Then only the first two secrets are checked, so the right one, fiftieth, does not authenticate
