@@ -133,11 +133,3 @@ def log_lines() -> Iterator[io.StringIO]:
     finally:
         std_logger.removeHandler(handler)
         std_logger.setLevel(level)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Powertools warns on every request that published no metric (401s, pages): noise here."""
-    here = Path(__file__).parent
-    for item in items:
-        if here in item.path.parents:
-            item.add_marker(pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning"))
