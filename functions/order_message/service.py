@@ -3,6 +3,7 @@ browser carries it back to the buyer."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from punchout.cart_message import (
@@ -191,8 +192,11 @@ class CartService:
 
     def _check_returnable(self, session: Session, partner: TradingPartner, cart: Cart) -> None:
         """Refuse, while the shop can still change it, a cart whose return page Lambda could not send."""
-        page, _ = return_page(session, partner, render_cart(session, partner, cart, self.settings.payload_id_domain))
-        size = len(page.encode("utf-8"))
+        page, headers = return_page(
+            session, partner, render_cart(session, partner, cart, self.settings.payload_id_domain)
+        )
+        # As Lambda sends it: a JSON string, where line ends, quotes and non-ASCII text take more bytes.
+        size = len(json.dumps(page)) + len(json.dumps(headers))
         if size > MAX_RETURN_PAGE_BYTES:
             raise InvalidCart(
                 f"The cart is too large to return to the buyer: its page would be {size:,} bytes, over the "

@@ -125,7 +125,9 @@ class OrderService:
     def attachment(self, message_id: str, index: str) -> AttachmentContent | None:
         """The attachment at ``index`` in the message's ``attachments`` (stored in that order), if any."""
         record = self.orders.find(message_id)
-        if record is None or not (index.isascii() and index.isdigit()) or int(index) >= len(record.attachments):
+        if record is None or not (index.isascii() and index.isdigit() and len(index) <= 6):
+            return None
+        if int(index) >= len(record.attachments):
             return None
         stored = record.attachments[int(index)]
         return AttachmentContent(

@@ -76,6 +76,8 @@ def detect_encoding(data: bytes, charset: str | None = None) -> str:
         if not charset:
             return "utf-8"
         codec = _codec(charset)
+        if codec == "ascii":  # the old default of text/xml (RFC 3023), mostly on UTF-8 documents
+            return "utf-8"
         if codec not in _ASCII_COMPATIBLE:
             raise EncodingError(f"Unsupported charset {charset[:40]!r} and no XML declaration; send UTF-8")
         return codec

@@ -145,6 +145,14 @@ def test_the_documents_declaration_wins_over_the_media_types_charset() -> None:
     assert read_with_charset(data, "UTF-8") == NAME
 
 
+def test_a_us_ascii_charset_is_taken_for_utf8() -> None:
+    # Given a UTF-8 document without declaration, sent with text/xml's old default charset=us-ascii
+    data = _without_declaration(with_declaration("UTF-8")).encode("utf-8")
+    # When it is read
+    # Then it is read as UTF-8 (ASCII is a subset of it)
+    assert read_with_charset(data, "us-ascii") == NAME
+
+
 @pytest.mark.parametrize("charset", ["klingon", "UTF-32"])
 def test_an_unsupported_charset_without_declaration_is_406(charset: str) -> None:
     # Given a document without a declaration, sent with a charset the gateway does not read

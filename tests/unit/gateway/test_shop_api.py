@@ -347,6 +347,22 @@ def test_a_cart_whose_return_page_lambda_could_not_send_is_refused_at_transfer(
     assert shop.transfer(cancel=True)["statusCode"] == 200
 
 
+def test_the_return_page_is_measured_as_lambda_sends_it(
+    partner: Any, shop_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a cart whose texts are full of line ends and backslashes (two bytes each in Lambda's JSON)
+    import order_message.service
+
+    texts = line("P1", "1", "1.00", description="C:\\parts\\bolt\n" * 100)
+    page = Shop(shop_headers, open_session()[0]).checkout(texts)["body"]
+    # When the same cart is transferred with a limit above the page's own size but below its JSON's
+    monkeypatch.setattr(order_message.service, "MAX_RETURN_PAGE_BYTES", len(page.encode()) + 500)
+    shop = Shop(shop_headers, open_session()[0])
+    shop.put_lines(texts)
+    # Then it is refused: what counts is what Lambda would send
+    assert shop.transfer()["statusCode"] == 422
+
+
 def test_transfer_twice_is_409(shop: Shop) -> None:
     # Given a transferred cart
     shop.put_lines(line())

@@ -14,6 +14,7 @@ import pytest
 from punchout.cxml.models import Comments
 from punchout.store.orders import OrderRepository
 from tests.support import builders
+from tests.support.events import LambdaContext, api_event
 from tests.unit.gateway.helpers import body_json, call, cxml, open_session, register, shop_key
 from tests.unit.orders.conftest import drain
 
@@ -237,7 +238,7 @@ def test_the_shop_downloads_an_attachment_listed_in_the_order_message(table, que
     }
 
 
-@pytest.mark.parametrize("index", ["1", "-1", "x", "01x", "\u0661"])
+@pytest.mark.parametrize("index", ["1", "-1", "x", "01x", "\u0661", "9" * 5000, "0" * 5000])
 def test_an_attachment_index_that_is_not_in_the_message_is_404(table, queue_url, index):
     message_id, headers = _order_with_a_drawing(table, queue_url)
     response = call("GET", f"/shop/orders/{message_id}/attachments/{index}", headers=headers)
@@ -317,6 +318,27 @@ def _latin1_without_declaration(document: bytes) -> bytes:
     text = document.decode("utf-8")
     assert text.startswith("<?xml")
     return text[text.index("?>") + 2 :].lstrip().encode("iso-8859-1")
+
+
+def test_a_text_body_is_utf8_whatever_charset_its_media_type_names(table, queue_url):
+    # Given an order without declaration that API Gateway passed as text (not a binary media type):
+    # the bytes the function sees are UTF-8 whatever the buyer sent
+    register(table)
+    comments = [Comments(text="Lieferung an Acme München", lang="de")]
+    document = builders.order_request("PO-TEXT", [builders.item_out("P1", "1", price="5.00")], comments=comments)
+    text = document.decode("utf-8")
+    event = api_event(
+        "POST",
+        "/cxml/order",
+        body=text[text.index("?>") + 2 :].lstrip(),
+        headers={"Content-Type": "text/plain; charset=ISO-8859-1"},
+    )
+    # When it is received
+    import order_request.handler
+
+    assert cxml(order_request.handler.lambda_handler(event, LambdaContext())).status.code == 200
+    # Then the text is read as UTF-8, not as the charset says
+    assert drain(queue_url)[0]["body"]["comments"][0]["text"] == "Lieferung an Acme München"
 
 
 @pytest.mark.parametrize("multipart", [False, True], ids=["text-xml", "multipart"])
