@@ -91,6 +91,7 @@ def order_message(session: Session, partner: TradingPartner, cart: Cart | None, 
         deployment_mode=session.deployment_mode,
         message=PunchOutOrderMessage(
             buyer_cookie=session.buyer_cookie,
+            buyer_cookie_markup=session.buyer_cookie_markup,
             header=PunchOutOrderMessageHeader(
                 operation_allowed=partner.operation_allowed,
                 total=Money(amount=cart.total, currency=currency),

@@ -156,6 +156,7 @@ class Session(GatewayModel):
     deployment_mode: DeploymentMode
     status: SessionStatus = "open"
     buyer_cookie: str
+    buyer_cookie_markup: bool = False  # the cookie is XML content (see PunchOutSetupRequest)
     return_url: str | None  # BrowserFormPost, or the partner's default
     return_frame: str | None = None  # Extrinsic ReturnFrame: the form's target window
     shop_url: str

@@ -115,6 +115,7 @@ class SetupService:
             operation=request.operation,
             deployment_mode=document.deployment_mode,
             buyer_cookie=request.buyer_cookie,
+            buyer_cookie_markup=request.buyer_cookie_markup,
             return_url=return_url,
             return_frame=next((e.value for e in request.extrinsics if (e.name or "").lower() == "returnframe"), None),
             lang=document.envelope.lang or "en-US",

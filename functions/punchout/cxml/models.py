@@ -319,6 +319,9 @@ class PunchOutSetupRequest(CXMLModel):
     kind: Literal["PunchOutSetupRequest"] = "PunchOutSetupRequest"
     operation: SetupOperation
     buyer_cookie: str
+    # True: ``buyer_cookie`` is the element's content as XML, child elements included (the DTD allows
+    # ANY content; it is echoed unchanged in the cart).
+    buyer_cookie_markup: bool = False
     extrinsics: list[Extrinsic] = Field(default_factory=list)
     browser_form_post: str | None = None
     contacts: list[Contact] = Field(default_factory=list)
@@ -368,6 +371,7 @@ class PunchOutOrderMessageHeader(CXMLModel):
 class PunchOutOrderMessage(CXMLModel):
     kind: Literal["PunchOutOrderMessage"] = "PunchOutOrderMessage"
     buyer_cookie: str | None
+    buyer_cookie_markup: bool = False  # as in PunchOutSetupRequest
     header: PunchOutOrderMessageHeader
     items: list[ItemIn] = Field(default_factory=list)
 

@@ -537,6 +537,17 @@ def read_item_in(element: Element, shared: _Shared) -> Data:
     return line
 
 
+def read_buyer_cookie(element: Element | None) -> Data:
+    """Opaque and echoed unchanged: its text as it is (never stripped), or its content as XML when it
+    holds elements (the DTD allows ANY)."""
+    if element is None:
+        return {}
+    if len(element) == 0:
+        return {"buyer_cookie": element.text or ""}
+    whole = etree.tostring(element, encoding="unicode", with_tail=False)
+    return {"buyer_cookie": whole[whole.index(">") + 1 : whole.rindex("</")], "buyer_cookie_markup": True}
+
+
 def _url(element: Element | None) -> str | None:
     if element is None:
         return None
@@ -552,13 +563,12 @@ def read_punchout_setup_request(element: Element) -> Data:
     operation = (element.get("operation") or "").strip()
     if operation not in ("create", "edit", "inspect", "source"):
         raise InvalidDocument(f"PunchOutSetupRequest has an unknown operation {operation[:20]!r}")
-    cookie = parts.first("BuyerCookie")
     selected = parts.first("SelectedItem")
     return {
         "kind": "PunchOutSetupRequest",
         "operation": operation,
-        # Opaque and echoed byte for byte in the cart: never stripped.
-        "buyer_cookie": (cookie.text or "") if cookie is not None else "",
+        "buyer_cookie": "",
+        **read_buyer_cookie(parts.first("BuyerCookie")),
         "extrinsics": read_extrinsics(parts),
         "browser_form_post": _url(parts.first("BrowserFormPost")),
         "contacts": [read_contact(c) for c in parts.all("Contact")],
@@ -623,11 +633,11 @@ def read_punchout_order_message(element: Element) -> Data:
     head = _Children(header)
     allowed = (header.get("operationAllowed") or "").strip()
     quote_status = (header.get("quoteStatus") or "").strip()
-    cookie = parts.first("BuyerCookie")
     supplier_order = head.first("SupplierOrderInfo")
     return {
         "kind": "PunchOutOrderMessage",
-        "buyer_cookie": (cookie.text or "") if cookie is not None else None,
+        "buyer_cookie": None,
+        **read_buyer_cookie(parts.first("BuyerCookie")),
         "header": {
             "operation_allowed": allowed if allowed in ("create", "edit", "inspect") else None,
             "quote_status": quote_status if quote_status in ("pending", "final") else None,

@@ -124,6 +124,11 @@ _LEAD_TIME = Leaf("LeadTime")
 _TEXT_END = (TEXT, END)
 _SHORT_NAME = (Leaf("ShortName"), TAIL, END)
 
+# For the BuyerCookie markup a session kept (it came through the hardened parser once already).
+_FRAGMENT_PARSER = etree.XMLParser(
+    resolve_entities=False, no_network=True, load_dtd=False, remove_comments=True, remove_pis=True
+)
+
 
 class _Writer:
     """Records a document as a shape and its values (see ``_shapes``), in DTD order."""
@@ -161,6 +166,29 @@ class _Writer:
         if content is not None:
             self.shape.append(TEXT)
             self.values.append(content)
+        self.shape.append(END)
+
+    def buyer_cookie(self, cookie: str, *, markup: bool) -> None:
+        if not markup:
+            self.leaf("BuyerCookie", cookie)
+            return
+        try:
+            element = etree.fromstring(f"<BuyerCookie>{cookie}</BuyerCookie>", _FRAGMENT_PARSER)
+        except etree.XMLSyntaxError:
+            raise RenderError("BuyerCookie markup is not well-formed XML") from None
+        self.markup(element)
+
+    def markup(self, element: etree._Element) -> None:
+        """``element`` and its descendants as they are: content the DTD declares ANY."""
+        self.open(str(element.tag), **{str(name): str(value) for name, value in element.attrib.items()})
+        if element.text is not None:
+            self.shape.append(TEXT)
+            self.values.append(element.text)
+        for child in element:
+            self.markup(child)
+            if child.tail is not None:
+                self.shape.append(TAIL)
+                self.values.append(child.tail)
         self.shape.append(END)
 
     @staticmethod
@@ -472,7 +500,7 @@ class _Writer:
 
     def punchout_setup_request(self, request: PunchOutSetupRequest) -> None:
         self.open("PunchOutSetupRequest", operation=request.operation)
-        self.leaf("BuyerCookie", request.buyer_cookie)
+        self.buyer_cookie(request.buyer_cookie, markup=request.buyer_cookie_markup)
         self.extrinsics(request.extrinsics)
         if request.browser_form_post is not None:
             self.url("BrowserFormPost", request.browser_form_post)
@@ -537,7 +565,7 @@ class _Writer:
         if header.operation_allowed is None:
             raise RenderError("PunchOutOrderMessageHeader needs operationAllowed")
         self.open("PunchOutOrderMessage")
-        self.leaf("BuyerCookie", message.buyer_cookie or "")
+        self.buyer_cookie(message.buyer_cookie or "", markup=message.buyer_cookie_markup)
         self.open(
             "PunchOutOrderMessageHeader",
             operationAllowed=header.operation_allowed,

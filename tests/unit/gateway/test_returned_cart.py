@@ -147,6 +147,24 @@ def test_non_ascii_buyer_cookie_is_echoed_unchanged(checkout: Checkout) -> None:
     assert returned.tree.xpath("string(//BuyerCookie)") == cookie
 
 
+def test_buyer_cookie_with_elements_is_echoed_unchanged(table: Table, shop_headers: dict[str, str]) -> None:
+    # Given a setup request whose BuyerCookie holds elements (the DTD declares it ANY)
+    partner = register(table)
+    cookie = '<Id kind="a&amp;b">123</Id> after &lt;id&gt; <Empty/>\n'
+    body = re.sub(
+        rb"<BuyerCookie>.*?</BuyerCookie>",
+        b"<BuyerCookie>" + cookie.encode() + b"</BuyerCookie>",
+        setup_document(),
+        flags=re.DOTALL,
+    )
+    shop = Shop(shop_headers, open_session_with(body))
+    # When the cart goes back to the buyer
+    document = ReturnPage.of(shop.checkout(line())).document(partner)
+    # Then its BuyerCookie holds the same content, elements included
+    echoed = etree.tostring(message_tree(document).find(".//BuyerCookie"), encoding="unicode", with_tail=False)
+    assert echoed == f"<BuyerCookie>{cookie}</BuyerCookie>"
+
+
 @pytest.mark.parametrize("allowed", ["create", "inspect", "edit"])
 def test_operation_allowed_is_the_partners(checkout: Checkout, allowed: str) -> None:
     # Given a partner whose carts allow `allowed`
