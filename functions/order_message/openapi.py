@@ -76,8 +76,9 @@ _ERROR_TEXTS = {
 
 
 def _errors(*codes: int, not_found: str = _ERROR_TEXTS[404]) -> dict[str, Any]:
+    """The function's own error answers, and API Gateway's that precede it on every route needing the key."""
     texts = {**_ERROR_TEXTS, 404: not_found}
-    return {str(code): {"description": texts[code], **_json(Error)} for code in codes}
+    return {**{str(code): {"description": texts[code], **_json(Error)} for code in codes}, **_GATEWAY_ERRORS}
 
 
 SESSION_ID = {
@@ -105,112 +106,99 @@ def document() -> dict[str, Any]:
         + [(m, "validation") for m in (CartInput, TransferRequest)],
         ref_template="#/components/schemas/{model}",
     )
-    return _with_gateway_errors(
-        {
-            "openapi": "3.1.0",
-            "info": {
-                "title": "PunchOut gateway shop API",
-                "version": "1.0.0",
-                "description": (
-                    "Server-to-server API for the supplier's shop: read the PunchOut session, store the cart, "
-                    "and transfer it back to the buyer's procurement system; read an order message in full and "
-                    "its attachments."
-                ),
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "PunchOut gateway shop API",
+            "version": "1.0.0",
+            "description": (
+                "Server-to-server API for the supplier's shop: read the PunchOut session, store the cart, "
+                "and transfer it back to the buyer's procurement system; read an order message in full and "
+                "its attachments."
+            ),
+        },
+        "components": {
+            "schemas": schemas["$defs"],
+            "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+        },
+        "security": [{"ApiKey": []}],
+        "paths": {
+            "/shop/sessions/{id}": {
+                "get": {
+                    "operationId": "getSession",
+                    "summary": "The session's context: partner, operation, user, ship-to, earlier items, cart",
+                    "parameters": [SESSION_ID],
+                    "responses": {
+                        "200": {"description": "The session", **_json(SessionContext)},
+                        **_errors(401, 404),
+                    },
+                }
             },
-            "components": {
-                "schemas": schemas["$defs"],
-                "securitySchemes": {"ApiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+            "/shop/sessions/{id}/cart": {
+                "put": {
+                    "operationId": "putCart",
+                    "summary": "Replace the session's cart (validated; prices from the shop's server only)",
+                    "parameters": [SESSION_ID],
+                    "requestBody": {"required": True, **_json(CartInput)},
+                    "responses": {
+                        "200": {"description": "Stored", **_json(CartSummary)},
+                        **_errors(401, 404, 409, 422),
+                    },
+                }
             },
-            "security": [{"ApiKey": []}],
-            "paths": {
-                "/shop/sessions/{id}": {
-                    "get": {
-                        "operationId": "getSession",
-                        "summary": "The session's context: partner, operation, user, ship-to, earlier items, cart",
-                        "parameters": [SESSION_ID],
-                        "responses": {
-                            "200": {"description": "The session", **_json(SessionContext)},
-                            **_errors(401, 404),
-                        },
-                    }
-                },
-                "/shop/sessions/{id}/cart": {
-                    "put": {
-                        "operationId": "putCart",
-                        "summary": "Replace the session's cart (validated; prices from the shop's server only)",
-                        "parameters": [SESSION_ID],
-                        "requestBody": {"required": True, **_json(CartInput)},
-                        "responses": {
-                            "200": {"description": "Stored", **_json(CartSummary)},
-                            **_errors(401, 404, 409, 422),
-                        },
-                    }
-                },
-                "/shop/sessions/{id}/transfer": {
-                    "post": {
-                        "operationId": "transferCart",
-                        "summary": "Freeze the cart (or cancel) and get the one-time URL to send the browser to",
-                        "parameters": [SESSION_ID],
-                        "requestBody": {"required": False, **_json(TransferRequest)},
-                        "responses": {
-                            "200": {"description": "Send the browser to return_url", **_json(TransferResult)},
-                            **_errors(401, 404, 409, 422),
-                        },
-                    }
-                },
-                "/shop/orders/{id}": {
-                    "get": {
-                        "operationId": "getOrder",
-                        "summary": "An order message in full (punchout.order.v1), also when the queued one was not",
-                        "parameters": [MESSAGE_ID],
-                        "responses": {
-                            "200": {"description": "The order message", **_json(OrderMessage)},
-                            **_errors(401, 404, not_found="No order with this message id"),
-                        },
-                    }
-                },
-                "/shop/orders/{id}/attachments/{index}": {
-                    "get": {
-                        "operationId": "getOrderAttachment",
-                        "summary": "One attachment of the order, its bytes base64-encoded",
-                        "parameters": [
-                            MESSAGE_ID,
-                            {
-                                "name": "index",
-                                "in": "path",
-                                "required": True,
-                                "description": "The attachment's position in the message's `attachments`, from 0.",
-                                "schema": {"type": "integer", "minimum": 0},
-                            },
-                        ],
-                        "responses": {
-                            "200": {"description": "The attachment", **_json(AttachmentContent)},
-                            **_errors(
-                                401, 404, not_found="No order with this message id, or no attachment at this index"
-                            ),
-                        },
-                    }
-                },
-                "/shop/openapi.json": {
-                    "get": {
-                        "operationId": "getOpenApi",
-                        "summary": "This document",
-                        "security": [],
-                        "responses": {"200": {"description": "OpenAPI 3.1 document"}},
-                    }
-                },
+            "/shop/sessions/{id}/transfer": {
+                "post": {
+                    "operationId": "transferCart",
+                    "summary": "Freeze the cart (or cancel) and get the one-time URL to send the browser to",
+                    "parameters": [SESSION_ID],
+                    "requestBody": {"required": False, **_json(TransferRequest)},
+                    "responses": {
+                        "200": {"description": "Send the browser to return_url", **_json(TransferResult)},
+                        **_errors(401, 404, 409, 422),
+                    },
+                }
             },
-        }
-    )
-
-
-def _with_gateway_errors(document: dict[str, Any]) -> dict[str, Any]:
-    """Every operation that needs the key also gets API Gateway's own refusals."""
-    for operations in document["paths"].values():
-        for operation in operations.values():
-            if "security" not in operation:
-                operation["responses"].update(_GATEWAY_ERRORS)
-    return document
+            "/shop/orders/{id}": {
+                "get": {
+                    "operationId": "getOrder",
+                    "summary": "An order message in full (punchout.order.v1), also when the queued one was not",
+                    "parameters": [MESSAGE_ID],
+                    "responses": {
+                        "200": {"description": "The order message", **_json(OrderMessage)},
+                        **_errors(401, 404, not_found="No order with this message id"),
+                    },
+                }
+            },
+            "/shop/orders/{id}/attachments/{index}": {
+                "get": {
+                    "operationId": "getOrderAttachment",
+                    "summary": "One attachment of the order, its bytes base64-encoded",
+                    "parameters": [
+                        MESSAGE_ID,
+                        {
+                            "name": "index",
+                            "in": "path",
+                            "required": True,
+                            "description": "The attachment's position in the message's `attachments`, from 0.",
+                            "schema": {"type": "integer", "minimum": 0},
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "The attachment", **_json(AttachmentContent)},
+                        **_errors(401, 404, not_found="No order with this message id, or no attachment at this index"),
+                    },
+                }
+            },
+            "/shop/openapi.json": {
+                "get": {
+                    "operationId": "getOpenApi",
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": {"description": "OpenAPI 3.1 document"}},
+                }
+            },
+        },
+    }
 
 
 def render() -> str:
