@@ -115,7 +115,7 @@ build-host: venv ## The same package with this machine's wheels, into .aws-sam/b
 deploy: build ## sam deploy with infra/samconfig.toml (needs AWS credentials)
 	$(SAM) deploy --config-file $(SAM_CONFIG)
 
-dev: venv ## Serve the whole gateway locally on http://127.0.0.1:$${PORT:-3000} (Ctrl-C stops)
+dev: venv ## Serve the whole gateway locally on http://127.0.0.1:3000 (PORT=8080 make dev for another port; Ctrl-C stops)
 	$(BIN)/python -m infra.local.stack
 
 dev-reset: ## Forget the local DynamoDB data (kept under .local/dynamodb between runs)

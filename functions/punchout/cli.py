@@ -373,7 +373,12 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="punchout", description=__doc__.splitlines()[0] if __doc__ else None)
+    root = argparse.ArgumentParser(
+        prog="punchout",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        epilog="The table: --table, else --stack, else $TABLE_NAME, else the local stack's .local/stack.json "
+        "(while `make dev` runs).",
+    )
     root.add_argument("--table", help="DynamoDB table name")
     root.add_argument(
         "--stack",

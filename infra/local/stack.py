@@ -19,17 +19,19 @@ Started in order (and stopped in reverse, also when a later step fails):
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import logging
 import os
 import signal
+import socket
 import threading
 import warnings
 from collections.abc import Callable, Mapping
 from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal, TextIO
 
 from infra.local import clients
 from infra.local.api_keys import TableApiKeys
@@ -251,6 +253,35 @@ def _template_stage(template: Template, intrinsics: Intrinsics) -> str:
     return "local"
 
 
+def _lock_state_dir(state_dir: Path) -> TextIO:
+    """One stack per state directory: a second would share its DynamoDB data and re-seed the demo
+    partners for its own port, breaking the first. The lock lasts as long as the returned file is open."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    handle = (state_dir / "stack.lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise SystemExit(
+            f"A local stack already runs with the state directory {state_dir} (see {state_dir / 'stack.json'}): "
+            "stop it, or start this one with --state-dir OTHER_DIR"
+        ) from None
+    return handle
+
+
+def _check_port(port: int) -> None:
+    """Refuse a busy port before starting DynamoDB Local and the rest (one line, not a traceback)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            raise SystemExit(f"Port {port} is in use: start on another one, e.g. PORT={port + 1} make dev") from None
+
+
+def _plain_warning(message: Warning | str, *_: object, **__: object) -> None:
+    logger.warning("%s", message)
+
+
 def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m infra.local.stack",
@@ -272,6 +303,9 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log: every SDK call
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found endpoint ... via environment" per client
+    warnings.showwarning = _plain_warning  # e.g. "DynamoDB Local is unavailable": one line, not a source excerpt
+    lock = _lock_state_dir(arguments.state_dir)
+    _check_port(arguments.port)
 
     stopping = threading.Event()
 
@@ -311,6 +345,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
         print("Ctrl-C stops.", flush=True)
         stopping.wait()
         print("\nStopping...", flush=True)
+    lock.close()
 
 
 if __name__ == "__main__":

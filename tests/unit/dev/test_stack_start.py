@@ -1,0 +1,54 @@
+"""`make dev` refusing to start beside a running stack or on a busy port, in one line."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import warnings
+from pathlib import Path
+
+import pytest
+
+from infra.local import stack
+
+
+def test_a_second_stack_on_the_same_state_directory_is_refused(tmp_path: Path) -> None:
+    # Given a stack holding its state directory
+    first = stack._lock_state_dir(tmp_path)
+    try:
+        # When a second one starts with the same directory
+        with pytest.raises(SystemExit) as refused:
+            stack._lock_state_dir(tmp_path)
+        # Then it is refused, saying what to do
+        assert "--state-dir" in str(refused.value.code)
+        # And another directory is fine
+        stack._lock_state_dir(tmp_path / "other").close()
+    finally:
+        first.close()
+    # And once the first stops, the directory can be used again
+    stack._lock_state_dir(tmp_path).close()
+
+
+def test_a_busy_port_is_refused_before_anything_starts() -> None:
+    # Given a port somebody listens on
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        # When the stack checks it
+        with pytest.raises(SystemExit) as refused:
+            stack._check_port(port)
+    # Then it stops with one line naming another port
+    assert str(refused.value.code) == f"Port {port} is in use: start on another one, e.g. PORT={port + 1} make dev"
+
+
+def test_warnings_print_as_one_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    # Given main()'s way of showing warnings
+    caplog.set_level(logging.WARNING, logger=stack.logger.name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = stack._plain_warning
+        # When the stack warns (as when Java is missing)
+        warnings.warn("DynamoDB Local is unavailable (java is not on PATH)", RuntimeWarning, stacklevel=1)
+    # Then it is one log line with the message alone
+    assert [r.getMessage() for r in caplog.records] == ["DynamoDB Local is unavailable (java is not on PATH)"]
