@@ -20,6 +20,7 @@ import json
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import UTC, datetime
 
 from lxml import etree
@@ -45,10 +46,17 @@ from punchout.orders import (
 from punchout.pipeline import Delivery
 from punchout.sessions import Cart
 from punchout.settings import OrderSettings
-from punchout.store.dynamo import ConditionFailed
+from punchout.store.dynamo import ChunksMissing, ConditionFailed
 from punchout.store.orders import OrderRecord, OrderRepository, StoredAttachment
 from punchout.store.queue import MAX_MESSAGE_BYTES, OrderQueue, group_id
 from punchout.store.sessions import SessionRepository
+
+_MARK_QUEUED_ATTEMPTS = 3
+# What a claim check also leaves out, step by step, while it is still too large for the queue.
+_CLAIM_CHECK_CUTS: tuple[dict[str, object], ...] = (
+    {"comments": [], "extrinsics": [], "contacts": []},
+    {"ship_to": None, "bill_to": None, "shipping": None, "tax": None, "attachments": [], "sessions": []},
+)
 
 
 def queue_body(full: bytes) -> str:
@@ -63,7 +71,15 @@ def queue_body(full: bytes) -> str:
         return full.decode("utf-8")
     message = json.loads(full)
     message.update(complete=False, lines=None, reconciliation=None)
-    return json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    body = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    # Without its lines an order still fits, unless its header carries a large text (comments,
+    # extrinsics, contacts, addresses); those go too then: the shop reads them with the lines.
+    for fields in _CLAIM_CHECK_CUTS:
+        if len(body.encode("utf-8")) <= MAX_MESSAGE_BYTES:
+            break
+        message.update(fields)
+        body = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    return body
 
 
 def redacted_raw(root: etree._Element) -> bytes:
@@ -200,6 +216,18 @@ class OrderService:
             if existing is None:
                 raise TemporaryFailure("The order could not be stored; please retry") from None
             return existing
+        except Exception:
+            # Throttled, timed out, or in conflict with a concurrent delivery's transaction: the record
+            # may exist all the same (ours, with only the answer lost, or theirs). Payloads no record
+            # names must not stay behind: they hold the buyer's raw document and never expire.
+            with suppress(Exception):
+                existing = self.orders.get(key)
+                if existing is not None and existing.blob_id == blob_id:
+                    return existing
+                self.orders.discard_payloads(key, blob_id)
+                if existing is not None:
+                    return existing
+            raise
         return record
 
     def message(
@@ -216,7 +244,11 @@ class OrderService:
         carts: dict[str, Cart] = {}
         sessions: list[SessionRef] = []
         for ref in referenced_carts(order):
-            current = self.sessions.current_cart(ref)
+            try:
+                current = self.sessions.current_cart(ref)
+            except ChunksMissing:  # a damaged cart: the order goes on, its lines unmatched
+                logger.error("Cart lines missing; reconciled as unmatched", extra={"cart_ref": ref})
+                continue
             if current is not None and current[0].partner_id == partner.id:  # never another partner's cart
                 state, carts[ref] = current
                 sessions.append(SessionRef(id=state.session_id, cart_ref=ref, user=state.user))
@@ -257,6 +289,27 @@ class OrderService:
 
     # -- delivery to the shop ----------------------------------------------------------------------
 
+    def _mark_queued(self, record: OrderRecord) -> None:
+        """Record that the message is on the queue, without ever failing the answer.
+
+        The order is stored and queued, which is all a 200 promises. A 5xx here would make the buyer
+        send it again, maybe an hour later, past SQS's five-minute deduplication: a second message.
+        """
+        failure: Exception | None = None
+        for attempt in range(_MARK_QUEUED_ATTEMPTS):
+            try:
+                self.orders.mark_queued(record.key)
+                return
+            except Exception as error:
+                failure = error
+                if attempt + 1 < _MARK_QUEUED_ATTEMPTS:
+                    self.sleep(0.1 * (attempt + 1))
+        logger.error(
+            "Order queued but not recorded as queued: a later delivery of it may queue it again",
+            extra={"message_id": record.message_id},
+            exc_info=failure,
+        )
+
     def _dispatch(self, record: OrderRecord) -> None:
         deadline = self.clock() + self.settings.dispatch_wait_seconds
         while True:
@@ -268,10 +321,10 @@ class OrderService:
                         group=group_id(record.key.owner, record.order_id),
                         deduplication_id=record.message_id,
                     )
-                    self.orders.mark_queued(record.key)
                 except Exception:
                     self.orders.release_lease(record.key, lease)
                     raise
+                self._mark_queued(record)
                 return
             current = self.orders.get(record.key)
             if current is not None and current.status == "queued":

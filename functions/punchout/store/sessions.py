@@ -155,8 +155,12 @@ class SessionRepository:
     # -- carts -------------------------------------------------------------------------------------
 
     def cart_state(self, ref: str) -> CartState | None:
+        """The cart's header, or None when unknown or expired (TTL deletes the header and its chunks
+        separately, hours apart)."""
         item = self.table.get(_cart_pk(ref), "CART")
-        return None if item is None else CartState.model_validate_json(item["data"]["S"])
+        if item is None or int(item["expires_at"]["N"]) <= now():
+            return None
+        return CartState.model_validate_json(item["data"]["S"])
 
     def _load_cart(self, state: CartState) -> Cart:
         payload = self.table.get_chunks(

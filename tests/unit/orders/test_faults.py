@@ -6,6 +6,7 @@ and queued, and the buyer's retry leads to exactly one message for the shop.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -48,8 +49,6 @@ FAULTS = [
     ("payload read", OrderRepository, "message", False),
     ("queue send", OrderQueue, "send", False),
     ("queue send, response lost", OrderQueue, "send", True),
-    ("status update", OrderRepository, "mark_queued", False),
-    ("status update, response lost", OrderRepository, "mark_queued", True),
 ]
 
 
@@ -76,6 +75,55 @@ def test_a_fault_answers_5xx_and_the_retry_delivers_exactly_once(
     # And a third delivery changes nothing
     assert cxml(post_order(document)).status.code == 200
     assert drain(queue_url) == []
+
+
+@pytest.mark.parametrize("after_call", [False, True], ids=["status update", "status update, response lost"])
+def test_a_fault_recording_queued_after_the_send_is_retried_and_answers_200(table, queue_url, monkeypatch, after_call):
+    # Given a fault in recording `queued`, once the message is on the queue
+    register(table)
+    calls = fail_once(monkeypatch, OrderRepository, "mark_queued", after_call=after_call)
+    document = builders.order_request("PO-Q", [builders.item_out("P1", "3", price="2.50")])
+    # When the buyer sends the order
+    answer = post_order(document)
+    # Then the step is retried and the buyer gets 200 (a 5xx would bring a resend, maybe past SQS's
+    # five-minute deduplication), and the shop one message
+    assert calls[0] == 2
+    assert cxml(answer).status.code == 200
+    assert len(drain(queue_url)) == 1
+    record = next(iter(OrderRepository(table).table.query("ORDER#acme#PO-Q", "VERSION#")))
+    assert record["status"]["S"] == "queued"
+
+
+def test_an_order_on_the_queue_answers_200_even_if_queued_cannot_be_recorded(table, queue_url, monkeypatch, caplog):
+    # Given a table that refuses every status update, while the queue works
+    register(table)
+
+    def down(self: OrderRepository, *args: Any, **kwargs: Any) -> None:
+        raise _throttled("mark_queued")
+
+    monkeypatch.setattr(OrderRepository, "mark_queued", down)
+    document = builders.order_request("PO-M", [builders.item_out("P1", "1", price="1.00")])
+    # When the buyer sends the order
+    # Then it is answered 200 (stored and queued), the shop gets it once, and the error is logged
+    assert cxml(post_order(document)).status.code == 200
+    assert len(drain(queue_url)) == 1
+    assert "not recorded as queued" in caplog.text
+
+
+@pytest.mark.parametrize("after_call", [False, True], ids=["record write", "record write, response lost"])
+def test_a_failed_record_write_leaves_no_payloads_without_a_record(table, queue_url, monkeypatch, after_call):
+    # Given a fault in writing the order's record (before it, or after it with the answer lost)
+    register(table)
+    fail_once(monkeypatch, OrderRepository, "create", after_call=after_call)
+    document = builders.order_request("PO-O", [builders.item_out("P1", "1", price="1.00")])
+    # When the buyer sends the order, retrying after a 5xx
+    if cxml(post_order(document)).status.code != 200:
+        assert cxml(post_order(document)).status.code == 200
+    # Then the shop has it once, and every stored payload belongs to the record
+    assert len(drain(queue_url)) == 1
+    [record] = table.query("ORDER#acme#PO-O", "VERSION#")
+    blobs = table.query("ORDER#acme#PO-O", "BLOB#")
+    assert {i["sk"]["S"].split("#")[1] for i in blobs} == {json.loads(record["data"]["S"])["blob_id"]}
 
 
 def test_no_200_while_the_order_is_not_queued(table, queue_url, monkeypatch):

@@ -357,3 +357,45 @@ def test_an_order_without_declaration_is_read_in_the_charset_it_was_sent_with(ta
     # Then it is accepted and its text comes through
     assert status_of(post_order(body, content_type)) == 200
     assert drain(queue_url)[0]["body"]["comments"][0]["text"] == "Lieferung an Acme München"
+
+
+# --- claim checks and carts that are gone -------------------------------------------------------------
+
+
+def test_an_order_whose_header_alone_overflows_the_queue_travels_without_it(table, queue_url):
+    # Given a one-line order whose header comment alone is larger than a queue message
+    register(table)
+    headers = shop_key(table)
+    comment = "Delivery instructions. " * 50_000  # ~1.15 MB
+    document = builders.order_request(
+        "PO-HUGE", [builders.item_out("P1", "1", price="5.00")], comments=[Comments(text=comment)]
+    )
+    # When it is sent
+    assert status_of(post_order(document)) == 200
+    # Then the shop gets a claim check that validates, without the comment, and reads it in full from the API
+    message = drain(queue_url)[0]["body"]
+    jsonschema.validate(message, SCHEMA)
+    assert (message["complete"], message["comments"], message["lines"]) == (False, [], None)
+    full = body_json(call("GET", f"/shop/orders/{message['message_id']}", headers=headers))
+    assert full["comments"][0]["text"] == comment.strip()
+
+
+def test_an_order_for_a_cart_whose_lines_are_gone_is_accepted_with_its_lines_unmatched(table, queue_url):
+    # Given a returned cart whose line items DynamoDB's TTL already deleted (the header goes separately)
+    from punchout.store.sessions import SessionRepository
+
+    register(table)
+    headers = shop_key(table)
+    session_id, _ = open_session()
+    cart = {"lines": [{"supplier_part_id": "A", "quantity": "1", "unit_price": "10.00", "description": "Alpha"}]}
+    assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
+    assert call("POST", f"/shop/sessions/{session_id}/transfer", "", headers)["statusCode"] == 200
+    ref = SessionRepository(table).get(session_id).cart_ref  # type: ignore[union-attr]
+    for item in list(table.query(f"CART#{ref}", "LINES#")):
+        table.client.delete_item(TableName=table.name, Key={"pk": item["pk"], "sk": item["sk"]})
+    # When an order for that cart arrives
+    order = builders.order_request("PO-GONE", [builders.item_out("A", "1", auxiliary=f"{ref}-1", price="10.00")])
+    # Then it is accepted (not a 500 the buyer would retry forever), its line unmatched to any cart
+    assert status_of(post_order(order)) == 200
+    message = drain(queue_url)[0]["body"]
+    assert message["reconciliation"]["from_punchout"] is False
