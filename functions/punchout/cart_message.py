@@ -24,6 +24,7 @@ from .cxml.models import (
     PunchOutOrderMessage,
     PunchOutOrderMessageHeader,
     Shipping,
+    Status,
     Tax,
 )
 from .http import content_security_policy, new_nonce
@@ -89,6 +90,11 @@ def order_message(session: Session, partner: TradingPartner, cart: Cart | None, 
             user_agent=USER_AGENT,
         ),
         deployment_mode=session.deployment_mode,
+        # PROTOCOL.md section 4: an empty cart alone on an edit means "remove the lines"; a cancel
+        # says with Status 204 that the session ended without change.
+        status=Status(code=204, text="No Content", message="The user cancelled the PunchOut session", lang=lang)
+        if session.status == "cancelled"
+        else None,
         message=PunchOutOrderMessage(
             buyer_cookie=session.buyer_cookie,
             buyer_cookie_markup=session.buyer_cookie_markup,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
@@ -76,6 +76,14 @@ def _xml_text(value: str) -> str:
 XmlText = Annotated[str, AfterValidator(_xml_text)]
 
 
+def _unsigned_zero(value: Decimal) -> Decimal:
+    return value.copy_abs() if value.is_zero() else value  # "-0.00" would be written as a negative amount
+
+
+Amount = Annotated[Decimal, AfterValidator(_unsigned_zero)]
+_TOTAL_PRECISION = 80
+
+
 class CartClassification(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -86,7 +94,7 @@ class CartClassification(GatewayModel):
 class CartCharge(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Decimal = Field(ge=0, max_digits=18, decimal_places=4)
+    amount: Amount = Field(ge=0, max_digits=18, decimal_places=4)
     description: XmlText = Field(min_length=1, max_length=500)
 
 
@@ -98,7 +106,7 @@ class CartLine(GatewayModel):
     supplier_part_id: XmlText = Field(min_length=1, max_length=255)
     supplier_part_auxiliary_id: XmlText | None = Field(default=None, max_length=255)  # the shop's own
     quantity: Decimal = Field(gt=0, max_digits=18, decimal_places=6)
-    unit_price: Decimal = Field(ge=0, max_digits=18, decimal_places=6)
+    unit_price: Amount = Field(ge=0, max_digits=18, decimal_places=6)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     description: XmlText = Field(min_length=1, max_length=2000)
     unit_of_measure: XmlText = Field(default="EA", min_length=1, max_length=10)
@@ -128,7 +136,9 @@ class Cart(CartInput):
 
     @property
     def total(self) -> Decimal:
-        return sum((line.quantity * line.unit_price for line in self.lines), Decimal(0))
+        # Exact: 18 digits times 18 digits needs more than Decimal's default 28 of precision.
+        with localcontext(prec=_TOTAL_PRECISION):
+            return sum((line.quantity * line.unit_price for line in self.lines), Decimal(0))
 
 
 class TransferRequest(GatewayModel):

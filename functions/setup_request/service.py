@@ -106,6 +106,9 @@ class SetupService:
             raise ShopUrlMissing(
                 "The supplier has not configured a shop URL for this buyer; please retry later or contact the supplier"
             )
+        if document.header is None or not document.header.to_credentials:
+            # The cart goes back from the supplier the buyer addressed: without a To, it could not.
+            raise InvalidDocument("The Header has no To credential: the cart could not be sent back")
         return_url = self._return_url(request, auth)
         restored = self._restore(request, auth)
         now = datetime.now(UTC)
@@ -202,11 +205,18 @@ class SetupService:
             if reference is not None and reference[0] in carts:
                 cart = carts[reference[0]]
                 index = reference[1] - 1
-                if 0 <= index < len(cart.lines) and cart.lines[index].supplier_part_id == item.item_id.supplier_part_id:
+                cart_currency = auth.partner.money_currency(cart.currency)
+                # One currency per cart: lines of an earlier cart in another one are not restored (their
+                # prices would be relabelled); the shop sees them among the items, not restored.
+                if (
+                    0 <= index < len(cart.lines)
+                    and cart.lines[index].supplier_part_id == item.item_id.supplier_part_id
+                    and currency in (None, cart_currency)
+                ):
                     # The requisition's quantity wins (the buyer may have changed it); prices stay ours.
                     line = _with_quantity(cart.lines[index], item.quantity)
                     lines.append(line)
-                    currency = currency or cart.currency
+                    currency = cart_currency
             earlier.append(_earlier(item, restored=line is not None))
         if not lines:
             raise PreconditionFailed(f"The cart to {request.operation} was not found")

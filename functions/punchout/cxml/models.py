@@ -319,8 +319,8 @@ class PunchOutSetupRequest(CXMLModel):
     kind: Literal["PunchOutSetupRequest"] = "PunchOutSetupRequest"
     operation: SetupOperation
     buyer_cookie: str
-    # True: ``buyer_cookie`` is the element's content as XML, child elements included (the DTD allows
-    # ANY content; it is echoed unchanged in the cart).
+    # True: ``buyer_cookie`` is the whole BuyerCookie element as XML, for content with child elements
+    # (the DTD allows ANY; it is echoed unchanged in the cart).
     buyer_cookie_markup: bool = False
     extrinsics: list[Extrinsic] = Field(default_factory=list)
     browser_form_post: str | None = None

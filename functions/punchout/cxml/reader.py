@@ -538,14 +538,13 @@ def read_item_in(element: Element, shared: _Shared) -> Data:
 
 
 def read_buyer_cookie(element: Element | None) -> Data:
-    """Opaque and echoed unchanged: its text as it is (never stripped), or its content as XML when it
-    holds elements (the DTD allows ANY)."""
+    """Opaque and echoed unchanged: its text as it is (never stripped), or the whole element as XML when
+    it holds elements (the DTD allows ANY); whole, so that it declares the namespaces its content uses."""
     if element is None:
         return {}
     if len(element) == 0:
         return {"buyer_cookie": element.text or ""}
-    whole = etree.tostring(element, encoding="unicode", with_tail=False)
-    return {"buyer_cookie": whole[whole.index(">") + 1 : whole.rindex("</")], "buyer_cookie_markup": True}
+    return {"buyer_cookie": etree.tostring(element, encoding="unicode", with_tail=False), "buyer_cookie_markup": True}
 
 
 def _url(element: Element | None) -> str | None:

@@ -173,9 +173,11 @@ class _Writer:
             self.leaf("BuyerCookie", cookie)
             return
         try:
-            element = etree.fromstring(f"<BuyerCookie>{cookie}</BuyerCookie>", _FRAGMENT_PARSER)
+            element = etree.fromstring(cookie, _FRAGMENT_PARSER)
         except etree.XMLSyntaxError:
             raise RenderError("BuyerCookie markup is not well-formed XML") from None
+        if element.tag != "BuyerCookie":
+            raise RenderError("BuyerCookie markup is not a BuyerCookie element")
         self.markup(element)
 
     def markup(self, element: etree._Element) -> None:

@@ -301,3 +301,21 @@ def test_edit_header_credentials_are_not_kept_with_secrets(
     from tests.unit.gateway.helpers import item_text, table_items
 
     assert not any("to-secret-xyz" in item_text(item) for item in table_items(table))
+
+
+def test_an_edit_restores_the_lines_of_one_currency_only(partner: TradingPartner, shop_headers: dict[str, str]) -> None:
+    # Given two returned carts, one in EUR and one in USD
+    parts: list[ItemOut] = []
+    for number, (part, currency) in enumerate((("P-EUR", "EUR"), ("P-USD", "USD")), 1):
+        shop = Shop(shop_headers, open_session_with(setup_document()))
+        tree = message_tree(ReturnPage.of(shop.checkout(line(part, "1", "10.00"), currency=currency)).document(partner))
+        reference = tree.xpath("string(//ItemIn/ItemID/SupplierPartAuxiliaryID)")
+        parts.append(builders.item_out(part, "1", auxiliary=reference, line=number))
+    # When the buyer edits a requisition holding a line of each
+    context = _reopened(shop_headers, "edit", parts).context()
+    # Then the first cart's line is restored in its currency, the other is listed but not restored (its
+    # price would have been relabelled in the wrong currency)
+    assert [(ln["supplier_part_id"], context["cart"]["currency"]) for ln in context["cart"]["lines"]] == [
+        ("P-EUR", "EUR")
+    ]
+    assert [(i["supplier_part_id"], i["restored"]) for i in context["items"]] == [("P-EUR", True), ("P-USD", False)]

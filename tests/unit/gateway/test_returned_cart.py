@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import pytest
@@ -165,6 +165,19 @@ def test_buyer_cookie_with_elements_is_echoed_unchanged(table: Table, shop_heade
     assert echoed == f"<BuyerCookie>{cookie}</BuyerCookie>"
 
 
+def test_buyer_cookie_with_namespaced_elements_is_echoed(table: Table, shop_headers: dict[str, str]) -> None:
+    # Given a BuyerCookie whose element's namespace prefix is declared on the cXML root
+    partner = register(table)
+    body = re.sub(rb"<BuyerCookie>.*?</BuyerCookie>", b"<BuyerCookie><x:a>1</x:a></BuyerCookie>", setup_document())
+    body = body.replace(b"<cXML ", b'<cXML xmlns:x="urn:example:x" ', 1)
+    shop = Shop(shop_headers, open_session_with(body))
+    # When the cart goes back to the buyer
+    document = ReturnPage.of(shop.checkout(line())).document(partner)
+    # Then the cookie holds the same element, in the same namespace
+    [child] = message_tree(document).find(".//BuyerCookie")
+    assert (child.tag, child.text) == ("{urn:example:x}a", "1")
+
+
 @pytest.mark.parametrize("allowed", ["create", "inspect", "edit"])
 def test_operation_allowed_is_the_partners(checkout: Checkout, allowed: str) -> None:
     # Given a partner whose carts allow `allowed`
@@ -182,6 +195,28 @@ def test_total_is_computed_in_decimal(checkout: Checkout) -> None:
     # Then the total is exactly 0.5
     assert Decimal(total) == Decimal("0.5")
     assert "0000000" not in total
+
+
+def test_the_total_keeps_every_digit_of_large_and_tiny_lines(checkout: Checkout) -> None:
+    # Given a line at the limits of a cart line (18 digits each) and a tiny one
+    big = line("P1", "999999999999.999999", "123456789012.345678")
+    returned = checkout(big, line("P2", "1", "0.000001"))
+    # When the posted document is read
+    # Then the total is their exact sum (Decimal's default 28 digits would drop the tiny line)
+    with localcontext(prec=60):
+        expected = Decimal("999999999999.999999") * Decimal("123456789012.345678") + Decimal("0.000001")
+    assert str(expected).endswith(".210988654322")
+    total = Decimal(returned.tree.xpath("string(//PunchOutOrderMessageHeader/Total/Money)"))
+    assert total == expected
+
+
+def test_a_negative_zero_price_is_written_as_zero(checkout: Checkout) -> None:
+    # Given a free line whose price the shop wrote as "-0.00", and a shipping of "-0"
+    returned = checkout(line("P1", "1", "-0.00"), cart={"shipping": {"amount": "-0", "description": "Free"}})
+    # When the posted document is read
+    # Then no amount is written with a minus sign
+    amounts = returned.tree.xpath("//Money/text()")
+    assert amounts and not [a for a in amounts if a.startswith("-")], amounts
 
 
 def test_three_times_a_tenth_is_three_tenths(checkout: Checkout) -> None:

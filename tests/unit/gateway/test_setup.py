@@ -32,7 +32,9 @@ from tests.unit.gateway.helpers import (
     register,
     response_header,
     session_from_start,
+    setup_document,
     start_token,
+    without,
 )
 
 
@@ -368,3 +370,13 @@ def test_iso_8859_1_document_arrives_intact_as_binary(partner: Any, shop_headers
     # Then it is accepted and the text is decoded by its declared encoding
     session_id = session_from_start(start_token(answer))
     assert Shop(shop_headers, session_id).context()["user"]["unique_name"] == "jmüller"
+
+
+def test_a_setup_request_without_a_to_credential_is_400(partner: Any) -> None:
+    # Given a setup request whose Header names no supplier (To): the cart could never be addressed back
+    body = without(setup_document(), "//Header/To")
+    # When it is sent
+    answer = post_setup(body)
+    # Then it is refused at once with 400, not accepted into a session that could never return a cart
+    assert answer.status.code == 400
+    assert "To credential" in answer.status.message

@@ -394,6 +394,15 @@ def test_cancel_returns_an_empty_cart(shop: Shop, partner: Any) -> None:
     assert posted.xpath("count(//ItemIn)") == 0
     assert Decimal(posted.xpath("string(//PunchOutOrderMessageHeader/Total/Money)")) == 0
     assert shop.context()["status"] == "cancelled"
+    # And a Status 204 says the session ended without change (an empty cart alone, on an edit, would
+    # tell the buyer to remove the lines)
+    assert posted.xpath("string(/cXML/Message/Status/@code)") == "204"
+
+
+def test_a_transferred_cart_carries_no_status(shop: Shop, partner: Any) -> None:
+    shop.put_lines(line("P1", "2", "5.00"))
+    posted = message_tree(ReturnPage.of(follow(shop.return_url())).document(partner))
+    assert posted.xpath("count(/cXML/Message/Status)") == 0
 
 
 def test_transfer_after_cancel_is_409(shop: Shop) -> None:
