@@ -25,6 +25,11 @@ class MimePart:
 
 
 _CHARSET = re.compile(r"""(?:^|;)\s*charset\s*=\s*"?([^";\s]+)""", re.IGNORECASE)
+_BOUNDARY = re.compile(r"""(?:^|;)\s*boundary\s*=\s*(?:"([^"]+)"|([^";\s]+))""", re.IGNORECASE)
+# The email parser's work grows with parts and nesting, and it runs before anyone is authenticated:
+# an order and its attachments need a handful of parts, never nesting.
+MAX_PARTS = 100
+_MAX_DELIMITER_LINES = 10_000  # lines starting with "--" at all: nested multiparts' delimiters included
 
 
 def is_multipart(content_type: str | None) -> bool:
@@ -48,8 +53,17 @@ def split_related(content_type: str, body: bytes) -> tuple[bytes, str | None, li
     from email.message import EmailMessage
     from email.parser import BytesParser
 
+    found = _BOUNDARY.search(content_type)
+    if found is None:
+        raise MalformedXML("The multipart body has no boundary parameter")
+    boundary = (found.group(1) or found.group(2)).encode("latin-1", errors="replace")
+    if body.count(b"--" + boundary) > MAX_PARTS + 1 or body.count(b"\n--") > _MAX_DELIMITER_LINES:
+        raise MalformedXML(f"The multipart body has more than {MAX_PARTS} parts")
     head = f"MIME-Version: 1.0\r\nContent-Type: {content_type}\r\n\r\n".encode("latin-1", errors="replace")
-    message = BytesParser(policy=policy.default).parsebytes(head + body)
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(head + body)
+    except RecursionError:
+        raise MalformedXML("The multipart body nests parts too deeply") from None
     if not isinstance(message, EmailMessage) or not message.is_multipart():
         raise MalformedXML("The multipart body could not be parsed (check the boundary)")
     parts = [p for p in message.iter_parts() if isinstance(p, EmailMessage)]

@@ -152,11 +152,13 @@ class TradingPartner(GatewayModel):
             return False
         host = (parts.hostname or "").lower()
         netloc = host if port is None else f"{host}:{port}"
+        # A host listed without a port allows its scheme's default port only.
+        default_port = port is None or port == {"https": 443, "http": 80}.get(parts.scheme)
         for allowed in self.browser_form_post_hosts:
             if allowed.startswith("*."):
-                if host.endswith(allowed[1:]):
+                if host.endswith(allowed[1:]) and default_port:
                     return True
-            elif allowed in (host, netloc):
+            elif allowed == netloc or (allowed == host and default_port):
                 return True
         return False
 

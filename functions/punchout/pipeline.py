@@ -16,7 +16,7 @@ from lxml import etree
 
 from .auth import Authenticated, authenticate
 from .cxml import ParseLimits, StatusCode, new_envelope, parse_xml, read_tree, render
-from .cxml.errors import InvalidDocument, NotImplementedRequest
+from .cxml.errors import InvalidDocument, MalformedXML, NotImplementedRequest
 from .cxml.models import (
     ProfileResponse,
     PunchOutSetupResponse,
@@ -64,6 +64,8 @@ def handle_cxml(
         content_type = header(event, "Content-Type")
         charset = media_charset(content_type)
         if is_multipart(content_type):
+            if "OrderRequest" not in handlers:  # attachments come with orders only
+                raise MalformedXML("A multipart body is accepted at the order URL only")
             body, charset, attachments = split_related(content_type or "", body)
         # A body API Gateway passed as text was re-encoded as UTF-8 on the way: its charset no longer applies.
         root = parse_xml(body, _limits(settings.cxml_max_bytes), charset if event.is_base64_encoded else None)

@@ -16,12 +16,14 @@ REDACTED = "[redacted]"
 
 
 def redact_tree(root: etree._Element) -> etree._Element:
-    """Blank every ``SharedSecret`` and mask every ``PCard@number``, in place; returns ``root``."""
-    for secret in root.iter("SharedSecret"):
+    """Blank every ``SharedSecret`` and mask every ``PCard@number``, in place; returns ``root``.
+
+    Matched by local name, in any namespace: a sender may put them in one (cXML has none)."""
+    for secret in root.iter("SharedSecret", "{*}SharedSecret"):
         for child in list(secret):
             secret.remove(child)
         secret.text = REDACTED
-    for card in root.iter("PCard"):
+    for card in root.iter("PCard", "{*}PCard"):
         number = card.get("number")
         if number is not None:
             card.set("number", mask_card_number(number))

@@ -113,6 +113,17 @@ def deep_nesting(_: Targets) -> bytes:
     return profile_request(user_agent=b"<a>" * 100_000 + b"</a>" * 100_000)
 
 
+def millions_of_empty_elements(_: Targets) -> bytes:
+    return profile_request(user_agent=b"<a/>" * 2_500_000)  # 10 MB, under the size limit
+
+
+def internal_subset_behind_a_quoted_bracket(_: Targets) -> bytes:
+    # The DTD's address holds a ">": a text pattern for "<!DOCTYPE ... [" stops there.
+    return profile_request(
+        b'<!DOCTYPE cXML SYSTEM "http://x.example/cXML.dtd?>" [<!ATTLIST PCard xmlns CDATA "urn:x">]>'
+    )
+
+
 def over_small_limit(_: Targets) -> bytes:
     document = profile_request(user_agent=b"x" * 2048)
     assert len(document) > 1024
@@ -161,6 +172,10 @@ ATTACKS: dict[str, Attack] = {
     "external parameter entity": Attack(external_parameter_entity, UnsafeXML, "Entity declarations are not accepted"),
     "external DTD declaring the entity used": Attack(external_dtd, UnsafeXML, "Entity references are not accepted"),
     "100,000-deep nesting": Attack(deep_nesting, DocumentTooDeep, "nest deeper than 48 levels"),
+    "2.5 million empty elements": Attack(millions_of_empty_elements, DocumentTooLarge, "more markup than the limit"),
+    "internal subset behind a quoted >": Attack(
+        internal_subset_behind_a_quoted_bracket, UnsafeXML, "A DOCTYPE with an internal subset is not accepted"
+    ),
     "body over a 1 KB limit": Attack(over_small_limit, DocumentTooLarge, "larger than the limit of 1024 bytes", 1024),
     "11 MB body, default limit": Attack(
         over_default_limit, DocumentTooLarge, "larger than the limit of 10485760 bytes"

@@ -33,6 +33,20 @@ def test_redacted_bytes_drop_the_shared_secret() -> None:
     assert f"<SharedSecret>{REDACTED}</SharedSecret>".encode() in stored
 
 
+def test_secrets_in_a_namespace_are_redacted_too() -> None:
+    # Given a document whose PCard and SharedSecret a sender put in a namespace of its own
+    data = (
+        order_with_pcard()
+        .replace(b"<PCard ", b'<PCard xmlns="urn:example:x" ')
+        .replace(b"<SharedSecret>", b'<SharedSecret xmlns="urn:example:x">')
+    )
+    # When it is redacted for storage
+    stored = redacted_bytes(parse_xml(data))
+    # Then neither the card number nor the secret survive
+    assert CARD.encode() not in stored
+    assert SECRET.encode() not in stored
+
+
 def test_redacted_bytes_drop_secret_markup_inside_shared_secret() -> None:
     # Given a SharedSecret (ANY content in the DTD) holding the secret inside a child element
     data = order_with_pcard().replace(f"<SharedSecret>{SECRET}".encode(), f"<SharedSecret><b>{SECRET}</b>".encode())

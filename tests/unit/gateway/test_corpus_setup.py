@@ -141,7 +141,8 @@ class Genuine:
         usable = self.usable_return_url is not None
         if self.usable_return_url is not None:
             parts = urlsplit(self.usable_return_url)
-            hosts.append(parts.hostname or "")
+            # The host as registered for it: with its port when it names one
+            hosts.append(parts.hostname or "" if parts.port is None else f"{parts.hostname}:{parts.port}")
             allow_http = parts.scheme == "http"
         return TradingPartner(
             id="corpus",

@@ -462,11 +462,33 @@ def test_each_page_has_a_fresh_nonce(checkout: Checkout, table: Table, shop_head
 
 
 def test_form_action_is_limited_to_the_return_origin(checkout: Checkout) -> None:
-    # Given a BrowserFormPost with a port and a path
-    returned = checkout(line(), setup={"browser_form_post": "https://buyer.example.com:8443/cart/in?x=1"})
+    # Given a BrowserFormPost with a port and a path, that port allowed for the partner
+    returned = checkout(
+        line(),
+        partner={"browser_form_post_hosts": ["buyer.example.com:8443"]},
+        setup={"browser_form_post": "https://buyer.example.com:8443/cart/in?x=1"},
+    )
     # When the policy is read
     # Then forms may post to that origin only
     assert returned.page.directive("form-action") == "https://buyer.example.com:8443"
+
+
+@pytest.mark.parametrize(
+    ("allowed", "url", "accepted"),
+    [
+        ("buyer.example.com", "https://buyer.example.com/in", True),
+        ("buyer.example.com", "https://buyer.example.com:443/in", True),
+        ("buyer.example.com", "https://buyer.example.com:8443/in", False),
+        ("buyer.example.com", "https://buyer.example.com:0/in", False),
+        ("buyer.example.com:8443", "https://buyer.example.com:8443/in", True),
+        ("buyer.example.com:8443", "https://buyer.example.com/in", False),
+        ("*.procure.example", "https://eu.procure.example/in", True),
+        ("*.procure.example", "https://eu.procure.example:9000/in", False),
+    ],
+)
+def test_a_host_listed_without_a_port_allows_the_default_port_only(allowed: str, url: str, accepted: bool) -> None:
+    partner = builders.partner(browser_form_post_hosts=[allowed])
+    assert partner.allows_return_url(url) is accepted
 
 
 def test_frame_ancestors_are_the_partners_hosts(checkout: Checkout) -> None:

@@ -399,3 +399,46 @@ def test_an_order_for_a_cart_whose_lines_are_gone_is_accepted_with_its_lines_unm
     assert status_of(post_order(order)) == 200
     message = drain(queue_url)[0]["body"]
     assert message["reconciliation"]["from_punchout"] is False
+
+
+# --- multipart bodies that cost before authentication ------------------------------------------------
+
+
+def _nested(depth: int) -> tuple[bytes, str]:
+    body = b"<cXML/>"
+    for level in range(depth):
+        boundary = f"b{level}"
+        body = (
+            f'--{boundary}\r\nContent-Type: multipart/related; boundary="b{level - 1}"\r\n\r\n'.encode() + body
+            if level
+            else f"--{boundary}\r\nContent-Type: text/xml\r\n\r\n".encode() + body
+        ) + f"\r\n--{boundary}--\r\n".encode()
+    return body, f'multipart/related; boundary="b{depth - 1}"'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        (b"--B\r\n\r\nx\r\n" * 40_000 + b"--B--\r\n", 'multipart/related; boundary="B"'),
+        _nested(1_500),
+    ],
+    ids=["40,000 parts", "nested 1,500 deep"],
+)
+def test_a_costly_multipart_body_is_refused_with_406_before_it_is_parsed(table, queue_url, body):
+    # Given no credentials at all, and a multipart body built to cost time or stack
+    register(table)
+    data, content_type = body
+    # When it is sent to the order URL
+    answer = cxml(post_order(data, content_type))
+    # Then it is refused at once as unusable (406, not a 500 the buyer would retry)
+    assert answer.status.code == 406, answer.status
+
+
+def test_a_multipart_body_at_the_setup_url_is_refused(table):
+    # Given a setup request sent as multipart/related (attachments come with orders only)
+    register(table)
+    body, content_type = builders.multipart_related(builders.setup_request(), [])
+    # When it is sent, Then it is refused with 406
+    answer = cxml(call("POST", "/cxml/setup", body, {"Content-Type": content_type}, binary=True))
+    assert answer.status.code == 406
+    assert "order URL only" in answer.status.message
