@@ -141,17 +141,16 @@ class OrderService:
     def attachment(self, message_id: str, index: str) -> AttachmentContent | None:
         """The attachment at ``index`` in the message's ``attachments`` (stored in that order), if any."""
         record = self.orders.find(message_id)
-        if record is None or not (index.isascii() and index.isdigit() and len(index) <= 6):
+        position = int(index) if index.isascii() and index.isdigit() and len(index) <= 6 else -1
+        if record is None or not 0 <= position < len(record.attachments):
             return None
-        if int(index) >= len(record.attachments):
-            return None
-        stored = record.attachments[int(index)]
+        stored = record.attachments[position]
         return AttachmentContent(
             content_id=stored.content_id,
             content_type=stored.content_type,
             filename=stored.filename,
             size=stored.size,
-            content_base64=base64.b64encode(self.orders.attachment(record, int(index))).decode("ascii"),
+            content_base64=base64.b64encode(self.orders.attachment(record, position)).decode("ascii"),
         )
 
     # -- storing -----------------------------------------------------------------------------------
@@ -209,17 +208,11 @@ class OrderService:
         )
         try:
             self.orders.create(record)
-        except ConditionFailed:
-            # A concurrent delivery of the same key created it first: continue with theirs.
-            self.orders.discard_payloads(key, blob_id)
-            existing = self.orders.get(key)
-            if existing is None:
-                raise TemporaryFailure("The order could not be stored; please retry") from None
-            return existing
-        except Exception:
-            # Throttled, timed out, or in conflict with a concurrent delivery's transaction: the record
-            # may exist all the same (ours, with only the answer lost, or theirs). Payloads no record
-            # names must not stay behind: they hold the buyer's raw document and never expire.
+        except Exception as error:
+            # ConditionFailed: a concurrent delivery of the same key created it first; continue with
+            # theirs. Throttled, timed out, or in conflict with a concurrent transaction: the record may
+            # exist all the same (ours, with only the answer lost, or theirs). Payloads no record names
+            # must not stay behind: they hold the buyer's raw document and never expire.
             with suppress(Exception):
                 existing = self.orders.get(key)
                 if existing is not None and existing.blob_id == blob_id:
@@ -227,6 +220,8 @@ class OrderService:
                 self.orders.discard_payloads(key, blob_id)
                 if existing is not None:
                     return existing
+            if isinstance(error, ConditionFailed):
+                raise TemporaryFailure("The order could not be stored; please retry") from None
             raise
         return record
 
