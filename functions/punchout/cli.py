@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -100,9 +101,13 @@ def _print(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
 
+# A domain may be a URL (the Punchout Cloud Simulator's is "http://host:port"): split those at the last ":".
+_URL_DOMAIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+
+
 def _credential(text: str) -> CredentialRef:
-    domain, separator, identity = text.partition(":")
-    if not separator:
+    domain, separator, identity = text.rpartition(":") if _URL_DOMAIN.match(text) else text.partition(":")
+    if not separator or not domain:
         raise argparse.ArgumentTypeError(f"expected DOMAIN:IDENTITY, got {text!r}")
     return CredentialRef(domain=domain, identity=identity)
 
@@ -333,7 +338,7 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
         type=_credential,
         required=adding,
         metavar="DOMAIN:IDENTITY",
-        help="a From credential that identifies the buyer (repeatable)",
+        help="a From credential that identifies the buyer (repeatable); a DOMAIN that is a URL ends at the last ':'",
     )
     parser.add_argument(
         "--sender",

@@ -185,6 +185,33 @@ def test_list_shows_each_partner(punchout: Run) -> None:
     assert re.match(r"globex\s+DISABLED", lines[1]), lines
 
 
+@pytest.mark.parametrize(
+    ("given", "domain", "identity"),
+    [
+        # The Punchout Cloud Simulator's domain is a URL with a port
+        ("http://localhost:8899:user_1", "http://localhost:8899", "user_1"),
+        ("https://sim.example.com:user:1", "https://sim.example.com:user", "1"),
+        # Plain domains end at the first ":": the identity may hold more
+        ("NetworkID:AN01:42", "NetworkID", "AN01:42"),
+    ],
+)
+def test_from_credential_splits_where_the_domain_ends(
+    punchout: Run, table: Table, given: str, domain: str, identity: str
+) -> None:
+    # Given a From credential on the command line
+    punchout.ok("partners", "add", "sim", "--name", "Sim", "--from", given, "--shop-url", "https://shop.example.com/")
+    # Then domain and identity are stored as the buyer sends them
+    [credential] = stored_partner(table, "sim").credentials["production"].from_credentials
+    assert (credential.domain, credential.identity) == (domain, identity)
+
+
+def test_a_credential_without_domain_is_refused(punchout: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        punchout("partners", "add", "sim", "--name", "Sim", "--from", ":x", "--shop-url", "https://s.example/")
+    assert exit_.value.code == 2
+    assert "expected DOMAIN:IDENTITY" in capsys.readouterr().err
+
+
 def test_add_with_another_partners_from_credential_fails(punchout: Run, table: Table) -> None:
     # Given a partner with From NetworkID:AN01000000001
     punchout.ok(*ADD)
