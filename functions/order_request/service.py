@@ -123,18 +123,39 @@ class OrderService:
         digest = content_hash(order)
         record = self.orders.get(key)
         if record is None:
-            if key.type != "new" and not self.orders.exists(key):
-                raise ReferenceUnknown(
-                    f"Order {key.order_id} was never received: an {key.type} needs the original order first"
-                )
+            if key.type != "new":
+                self._check_reference(key, order)
             record = self._store(document, order, auth, key, digest, delivery)
         if record.content_hash != digest:
             raise Conflict(
                 f"Order {key.order_id} ({key.type}, version {key.version}) was already received with other content"
             )
+        if record.payload_id != document.envelope.payload_id:
+            self._remember_resend(key, document.envelope.payload_id)
         if record.status != "queued":
             self._dispatch(record)
         return record
+
+    def _check_reference(self, key: OrderKey, order: OrderRequest) -> None:
+        """An update or delete needs the order it changes, and the document it names (417 otherwise)."""
+        received = self.orders.payload_ids(key)
+        if not received:
+            raise ReferenceUnknown(
+                f"Order {key.order_id} was never received: an {key.type} needs the original order first"
+            )
+        reference = order.header.document_reference
+        if reference is not None and reference.payload_id not in received:
+            raise ReferenceUnknown(
+                f"The DocumentReference payloadID {reference.payload_id[:100]!r} is not a document received"
+                f" for order {key.order_id}"
+            )
+
+    def _remember_resend(self, key: OrderKey, payload_id: str) -> None:
+        # Not remembering it only matters if the next version refers to this resend; the answer stands.
+        try:
+            self.orders.add_payload_id(key, payload_id)
+        except Exception:
+            logger.warning("The resend's payloadID could not be recorded", exc_info=True)
 
     # -- the shop's reads --------------------------------------------------------------------------
 

@@ -175,14 +175,15 @@ class OrderKey:
     partner_id: str
     order_id: str
     type: str
-    version: str  # orderVersion, or "payload:<payloadID>" when the buyer sends none
+    version: str  # orderVersion, or what stands for it when the buyer sends none (``_implied_version``)
     deployment_mode: DeploymentMode = "production"
 
     @classmethod
     def of(cls, partner_id: str, order: OrderRequest, payload_id: str, deployment_mode: DeploymentMode) -> OrderKey:
         header = order.header
-        version = str(header.order_version) if header.order_version is not None else f"payload:{payload_id}"
-        for name, value in (("orderID", header.order_id), ("payloadID", version)):
+        version = str(header.order_version) if header.order_version is not None else _implied_version(order, payload_id)
+        implied = "DocumentReference payloadID" if version.startswith("after:") else "payloadID"
+        for name, value in (("orderID", header.order_id), (implied, version)):
             if len(value.encode("utf-8")) > MAX_ID_BYTES:
                 raise InvalidDocument(f"The {name} is longer than {MAX_ID_BYTES} bytes")
         return cls(
@@ -208,6 +209,17 @@ class OrderKey:
 def content_hash(order: OrderRequest) -> str:
     """What makes two deliveries "the same order": the order itself, not the envelope around it."""
     return hashlib.sha256(order.model_dump_json().encode("utf-8")).hexdigest()
+
+
+def _implied_version(order: OrderRequest, payload_id: str) -> str:
+    """The version of an order sent without ``orderVersion``, stable across the buyer's resends.
+
+    A new order is version 1 (cXML: versions start at 1). An update or delete follows the document
+    its DocumentReference names; without one, only its own payloadID tells it apart."""
+    if order.header.type == "new":
+        return "1"
+    reference = order.header.document_reference
+    return f"after:{reference.payload_id}" if reference is not None else f"payload:{payload_id}"
 
 
 # --- lines and reconciliation ---------------------------------------------------------------------

@@ -3,8 +3,8 @@
 Items (none expire: orders are business records):
 - ``ORDER#<partner>#<orderID>/VERSION#<type>#<version>``: the record (``<partner>:test`` for orders
   sent in test mode: a buyer's test system may reuse the order numbers of production) (content hash, status
-  ``received`` → ``queued``, a short dispatch lease), created once with a condition, which is what
-  makes a delivery idempotent;
+  ``received`` → ``queued``, a short dispatch lease, the payloadIDs of resends), created once with a
+  condition, which is what makes a delivery idempotent;
 - ``ORDER#<partner>#<orderID>/BLOB#<attempt>#<kind>#<chunk>``: the message for the shop, the raw
   document (secrets redacted) and attachments, compressed and chunked (5,000-line orders);
 - ``ORDERMSG#<message id>/ORDERMSG``: finds the record from the message id (``GET /shop/orders/{id}``).
@@ -87,9 +87,19 @@ class OrderRepository:
         record = OrderRecord.model_validate_json(item["data"]["S"])
         return record.model_copy(update={"status": item["status"]["S"]})
 
-    def exists(self, order_key: OrderKey) -> bool:
-        """Whether any version of the key's order was received (updates and deletes need one)."""
-        return next(self.table.query(_pk(order_key), "VERSION#"), None) is not None
+    def payload_ids(self, order_key: OrderKey) -> set[str]:
+        """The payloadIDs every version of the key's order was received under (empty: never received).
+
+        Updates and deletes need the order, and their DocumentReference names one of these."""
+        received: set[str] = set()
+        for item in self.table.query(_pk(order_key), "VERSION#"):
+            received.add(self._record(item).payload_id)
+            received.update(item.get("resent_as", {}).get("SS", []))
+        return received
+
+    def add_payload_id(self, order_key: OrderKey, payload_id: str) -> None:
+        """Remember a resend's payloadID: the buyer's next version may refer to it rather than the first."""
+        self.table.update(_pk(order_key), _sk(order_key), "ADD resent_as :ids", values={":ids": {"SS": [payload_id]}})
 
     def store_payloads(
         self,

@@ -110,6 +110,23 @@ def test_an_order_on_the_queue_answers_200_even_if_queued_cannot_be_recorded(tab
     assert "not recorded as queued" in caplog.text
 
 
+def test_a_resend_is_answered_200_even_if_its_payload_id_cannot_be_recorded(table, queue_url, monkeypatch, caplog):
+    # Given a received order, and a table that refuses to record a resend's payloadID
+    register(table)
+    lines = [builders.item_out("P1", "1", price="1.00")]
+    assert cxml(post_order(builders.order_request("PO-P", lines, payload_id="a@b"))).status.code == 200
+
+    def down(self: OrderRepository, *args: Any, **kwargs: Any) -> None:
+        raise _throttled("add_payload_id")
+
+    monkeypatch.setattr(OrderRepository, "add_payload_id", down)
+    # When the buyer resends it under a new payloadID
+    # Then the answer is still 200, the shop got the order once, and the failure is logged
+    assert cxml(post_order(builders.order_request("PO-P", lines, payload_id="b@b"))).status.code == 200
+    assert len(drain(queue_url)) == 1
+    assert "payloadID could not be recorded" in caplog.text
+
+
 @pytest.mark.parametrize("after_call", [False, True], ids=["record write", "record write, response lost"])
 def test_a_failed_record_write_leaves_no_payloads_without_a_record(table, queue_url, monkeypatch, after_call):
     # Given a fault in writing the order's record (before it, or after it with the answer lost)

@@ -95,6 +95,59 @@ def test_update_and_delete_follow_the_new_order_in_version_order(table, queue_ur
     assert len({m["attributes"]["MessageGroupId"] for m in messages}) == 1
 
 
+def test_a_versionless_new_order_resent_under_a_new_payload_id_is_delivered_once(table, queue_url):
+    # Given a new order sent without orderVersion (version 1, as cXML says versions start)
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    first = builders.order_request("PO-V", lines, version=None, payload_id="first@buyer")
+    assert status_of(post_order(first)) == 200
+    # When the buyer resends it by hand: same content, a new payloadID, then once more with other content
+    resent = post_order(builders.order_request("PO-V", lines, version=None, payload_id="second@buyer"))
+    changed = post_order(
+        builders.order_request("PO-V", [builders.item_out("P1", "7", price="5.00")], version=None, payload_id="x@b")
+    )
+    # Then the resend is the same order (200, no second message) and the changed one a conflict
+    assert status_of(resent) == 200
+    assert status_of(changed) == 409
+    assert [m["body"]["payload_id"] for m in drain(queue_url)] == ["first@buyer"]
+
+
+def test_a_versionless_update_resent_is_delivered_once_and_the_next_one_is_not(table, queue_url):
+    # Given a versionless order and a versionless update of it that names it
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    assert status_of(post_order(builders.order_request("PO-W", lines, version=None, payload_id="n@b"))) == 200
+
+    def update(payload_id: str, reference: str) -> bytes:
+        return builders.order_request(
+            "PO-W", lines, order_type="update", version=None, reference=reference, payload_id=payload_id
+        )
+
+    assert status_of(post_order(update("u1@b", "n@b"))) == 200
+    # When the update is resent under a new payloadID, and a second update names the resend
+    assert status_of(post_order(update("u1-again@b", "n@b"))) == 200
+    assert status_of(post_order(update("u2@b", "u1-again@b"))) == 200
+    # Then the shop gets the order, the first update once, and the second update
+    assert [m["body"]["payload_id"] for m in drain(queue_url)] == ["n@b", "u1@b", "u2@b"]
+
+
+def test_an_update_naming_a_document_never_received_is_417(table, queue_url):
+    # Given a received order
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    assert status_of(post_order(builders.order_request("PO-R", lines, payload_id="known@b"))) == 200
+    drain(queue_url)
+    # When an update's DocumentReference names a payloadID we never received
+    answer = cxml(post_order(builders.order_request("PO-R", lines, order_type="update", version=2, reference="gone@b")))
+    # Then it is 417 naming the reference, and nothing reaches the shop
+    assert answer.status.code == 417
+    assert "gone@b" in answer.status.message
+    assert drain(queue_url) == []
+    # And one that names the order is accepted
+    named = builders.order_request("PO-R", lines, order_type="update", version=2, reference="known@b")
+    assert status_of(post_order(named)) == 200
+
+
 def test_pcard_number_is_masked_in_message_and_storage(table, queue_url):
     register(table)
     document = builders.order_request("PO-6", [builders.item_out("P1", "1", price="5.00")])
@@ -295,11 +348,13 @@ def test_an_update_in_production_needs_the_production_order(table, queue_url):
     ("changes", "name"),
     [
         ({"order_id": "PO-" + "9" * 3000}, "orderID"),
-        ({"version": None, "payload_id": "p" * 1100 + "@buyer"}, "payloadID"),
+        ({"order_type": "update", "version": None, "payload_id": "p" * 1100 + "@buyer"}, "payloadID"),
+        ({"order_type": "update", "version": None, "reference": "r" * 1100}, "DocumentReference payloadID"),
     ],
 )
 def test_an_identifier_too_long_for_a_key_is_400(table, queue_url, changes, name):
-    # Given an order whose orderID (or payloadID, without orderVersion) is thousands of characters long
+    # Given an order whose orderID (or, for a versionless update, payloadID or reference) is thousands of
+    # characters long
     register(table)
     fields = {"order_id": "PO-102", **changes}
     document = builders.order_request(fields.pop("order_id"), [builders.item_out("P1", "1", price="5.00")], **fields)
