@@ -23,6 +23,7 @@ from .cxml.models import (
     Comments,
     Contact,
     DeploymentMode,
+    Description,
     Distribution,
     Extrinsic,
     ItemOut,
@@ -89,17 +90,22 @@ class OrderLine(Model):
     quantity: Decimal
     supplier_part_id: str
     supplier_part_auxiliary_id: str | None
-    description: str | None = None
+    description: str | None = None  # the first description's text
+    descriptions: list[Description] = Field(default_factory=list)  # every language, with ShortName
     unit_price: Money | None = None
     unit_of_measure: str | None = None
     classifications: list[dict[str, str]] = Field(default_factory=list)
     manufacturer_part_id: str | None = None
     manufacturer_name: str | None = None
+    url: str | None = None
+    lead_time: int | None = None  # days
+    extrinsics: list[Extrinsic] = Field(default_factory=list)  # ItemDetail's: buyer part numbers, requester...
     requested_delivery_date: str | None = None
     ship_to: Address | None = None
     shipping: Shipping | None = None
     tax: Tax | None = None
     accounting: list[Distribution] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list)
     comments: Comments | None = None
 
 
@@ -135,6 +141,9 @@ class OrderMessage(Model):
     type: OrderType
     order_date: str
     order_date_parsed: datetime | None
+    requisition_id: str | None
+    ship_complete: bool
+    requested_delivery_date: str | None
     received_at: datetime
     document_reference: str | None  # payloadID of the version this one updates or deletes
     currency: str
@@ -233,16 +242,21 @@ def order_line(position: int, item: ItemOut) -> OrderLine:
         supplier_part_id=item.item_id.supplier_part_id,
         supplier_part_auxiliary_id=item.item_id.supplier_part_auxiliary_id,
         description=detail.description if detail else None,
+        descriptions=detail.descriptions if detail else [],
         unit_price=detail.unit_price if detail else None,
         unit_of_measure=detail.unit_of_measure if detail else None,
         classifications=[{"domain": c.domain, "value": c.value} for c in detail.classifications] if detail else [],
         manufacturer_part_id=detail.manufacturer_part_id if detail else None,
         manufacturer_name=detail.manufacturer_name if detail else None,
+        url=detail.url if detail else None,
+        lead_time=detail.lead_time if detail else None,
+        extrinsics=detail.extrinsics if detail else [],
         requested_delivery_date=item.requested_delivery_date.text if item.requested_delivery_date else None,
         ship_to=item.ship_to.address if item.ship_to else None,
         shipping=item.shipping,
         tax=item.tax,
         accounting=item.distributions,
+        contacts=item.contacts,
         comments=item.comments,
     )
 

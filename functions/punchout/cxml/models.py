@@ -336,6 +336,9 @@ class OrderRequestHeader(CXMLModel):
     order_date: Timestamp
     type: OrderType = "new"
     order_version: int | None = None
+    requisition_id: str | None = None
+    ship_complete: bool = False  # shipComplete="yes": the buyer wants one shipment, not partial ones
+    requested_delivery_date: Timestamp | None = None
     total: Money
     ship_to: ShipTo | None = None
     bill_to: BillTo | None = None  # required by the DTD, missing in some real orders

@@ -138,6 +138,7 @@ class _Writer:
         parts = version_tuple(version)
         # Known from the DTDs: 1.2.014 lacks these, 1.2.036 has them (later versions keep them).
         self.has_municipality = parts >= (1, 2, 36)
+        self.has_requested_delivery_date = parts >= (1, 2, 36)  # on OrderRequestHeader
         # OrderRequestHeader allows Comments* from 1.2.063 (Comments? before).
         self.has_repeated_comments = parts >= (1, 2, 63)
         self.shape: list[object] = []
@@ -529,6 +530,11 @@ class _Writer:
             orderDate=self.timestamp(header.order_date),
             type=header.type,
             orderVersion=str(header.order_version) if header.order_version is not None else None,
+            requisitionID=header.requisition_id,
+            shipComplete="yes" if header.ship_complete else None,
+            requestedDeliveryDate=self.timestamp(header.requested_delivery_date)
+            if header.requested_delivery_date is not None and self.has_requested_delivery_date
+            else None,
         )
         self.wrapped_money("Total", header.total)
         self.ship_to(header.ship_to)

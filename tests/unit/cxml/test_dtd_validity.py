@@ -155,6 +155,26 @@ def test_postal_address_with_municipality_is_valid(dtd: LoadDTD, version: str) -
     assert_valid(dtd, data)
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_order_header_attributes_are_valid_and_read_back(dtd: LoadDTD, version: str) -> None:
+    # Given an order with a requisition number, one shipment and a delivery date (absent from 1.2.014)
+    document = order_request_document()
+    order = order_of(document)
+    header = order.header.model_copy(
+        update={"requisition_id": "REQ-7", "ship_complete": True, "requested_delivery_date": order.header.order_date}
+    )
+    document = document.model_copy(update={"request": order.model_copy(update={"header": header})})
+
+    # When it is rendered and read back
+    data = render(document, version)
+    read = order_of(read_document(data)).header
+
+    # Then it is valid for that version, and keeps what the version's DTD can carry
+    assert_valid(dtd, data)
+    assert (read.requisition_id, read.ship_complete) == ("REQ-7", True)
+    assert read.requested_delivery_date == (None if version == "1.2.014" else header.order_date)
+
+
 def _with_contact_role(document: Any, role: str) -> Any:
     order = order_of(document)
     (line,) = order.items

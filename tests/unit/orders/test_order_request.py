@@ -11,7 +11,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from punchout.cxml.models import Comments
+from punchout.cxml.models import Comments, Contact, Description, Extrinsic
 from punchout.store.orders import OrderRepository
 from tests.support import builders
 from tests.support.events import LambdaContext, api_event
@@ -146,6 +146,55 @@ def test_an_update_naming_a_document_never_received_is_417(table, queue_url):
     # And one that names the order is accepted
     named = builders.order_request("PO-R", lines, order_type="update", version=2, reference="known@b")
     assert status_of(post_order(named)) == 200
+
+
+def test_the_shop_receives_line_details_and_header_attributes_the_buyer_sent(table, queue_url):
+    # Given an order line with extrinsics, a contact, a URL, a lead time and two descriptions, and a
+    # header asking for one shipment by a date under a requisition number
+    register(table)
+    line = builders.item_out("P1", "2", price="10.00")
+    assert line.item_detail is not None
+    line = line.model_copy(
+        update={
+            "item_detail": line.item_detail.model_copy(
+                update={
+                    "descriptions": [
+                        Description(text="Part P1", short_name="P1"),
+                        Description(text="Teil P1", lang="de"),
+                    ],
+                    "url": "https://shop.example.com/p1",
+                    "lead_time": 5,
+                    "extrinsics": [Extrinsic(name="BuyerPartNumber", value="B-77")],
+                }
+            ),
+            "contacts": [Contact(role="endUser", name="Ann Buyer", emails=["ann@buyer.example"])],
+        }
+    )
+    document = builders.order_request("PO-D", [line]).replace(
+        b"<OrderRequestHeader ",
+        b'<OrderRequestHeader requisitionID="REQ-7" shipComplete="yes"'
+        b' requestedDeliveryDate="2026-12-24T09:00:00-05:00" ',
+    )
+    # When it is sent
+    assert status_of(post_order(document)) == 200
+    # Then the shop's message carries all of it, and still matches the published schema
+    [message] = [m["body"] for m in drain(queue_url)]
+    jsonschema.validate(message, SCHEMA)
+    assert (message["requisition_id"], message["ship_complete"], message["requested_delivery_date"]) == (
+        "REQ-7",
+        True,
+        "2026-12-24T09:00:00-05:00",
+    )
+    [sent] = message["lines"]
+    assert sent["extrinsics"] == [{"name": "BuyerPartNumber", "value": "B-77"}]
+    assert [(d["text"], d["lang"], d["short_name"]) for d in sent["descriptions"]] == [
+        ("Part P1", "en", "P1"),
+        ("Teil P1", "de", None),
+    ]
+    assert (sent["url"], sent["lead_time"]) == ("https://shop.example.com/p1", 5)
+    assert [(c["role"], c["name"], c["emails"]) for c in sent["contacts"]] == [
+        ("endUser", "Ann Buyer", ["ann@buyer.example"])
+    ]
 
 
 def test_pcard_number_is_masked_in_message_and_storage(table, queue_url):
