@@ -13,7 +13,7 @@ from punchout.cart_message import (
     render_cart,
     return_page,
 )
-from punchout.cxml.models import Address, Contact, DeploymentMode, SetupOperation
+from punchout.cxml.models import Address, Contact, DeploymentMode, ItemID, SetupOperation
 from punchout.model import GatewayModel
 from punchout.partners import TradingPartner
 from punchout.sessions import (
@@ -67,6 +67,7 @@ class SessionContext(GatewayModel):
     ship_to: Address | None
     contacts: list[Contact]
     extrinsics: dict[str, str]
+    selected_item: ItemID | None  # SelectedItem: open the shop at this product
     items: list[EarlierItem]  # the request's ItemOut lines, and whether each restored an earlier cart line
     cart: Cart | None  # the current cart: for edit/inspect, restored from the earlier one
     currency: str
@@ -112,6 +113,7 @@ class CartService:
             ship_to=session.ship_to,
             contacts=session.contacts,
             extrinsics=session.extrinsics,
+            selected_item=session.selected_item,
             items=session.earlier_items,
             cart=cart,
             currency=partner.money_currency(cart.currency if cart else None),

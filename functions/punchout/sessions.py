@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
 
-from .cxml.models import Address, Contact, Credential, DeploymentMode, SetupOperation
+from .cxml.models import Address, Contact, Credential, DeploymentMode, ItemID, SetupOperation
 from .model import GatewayModel
 
 SessionStatus = Literal["open", "transferred", "cancelled"]
@@ -183,6 +183,7 @@ class Session(GatewayModel):
     ship_to: Address | None = None
     contacts: list[Contact] = Field(default_factory=list)
     extrinsics: dict[str, str] = Field(default_factory=dict)
+    selected_item: ItemID | None = None  # SelectedItem: the product the user punched out to
     earlier_items: list[EarlierItem] = Field(default_factory=list)
     restored_from: list[str] = Field(default_factory=list)  # cart refs an edit/inspect reopened
     cart_ref: str

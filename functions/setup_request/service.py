@@ -130,6 +130,7 @@ class SetupService:
             ship_to=request.ship_to.address if request.ship_to else None,
             contacts=request.contacts,
             extrinsics=_extrinsics(request.extrinsics),
+            selected_item=request.selected_item,
             earlier_items=restored.items,
             restored_from=restored.refs,
             cart_ref=new_cart_ref(),

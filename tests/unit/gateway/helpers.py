@@ -19,6 +19,7 @@ from punchout.cxml.models import (
     Credential,
     Extrinsic,
     Header,
+    ItemID,
     ItemOut,
     PunchOutSetupRequest,
     RequestDocument,
@@ -142,6 +143,7 @@ def setup_document(
     extrinsics: list[Extrinsic] | None = None,
     contacts: list[Contact] | None = None,
     ship_to: ShipTo | None = None,
+    selected_item: ItemID | None = None,
     header: Header | None = None,
     version: str = "1.2.069",
     lang: str = "en-US",
@@ -166,6 +168,7 @@ def setup_document(
             if contacts is None
             else contacts,
             ship_to=builders.ship_to() if ship_to is None else ship_to,
+            selected_item=selected_item,
             items=items or [],
         ),
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from order_message import openapi
+from punchout.cxml.models import ItemID
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
@@ -135,6 +136,19 @@ def test_context_has_ship_to_extrinsics_and_expiry(shop: Shop) -> None:
         "CostCenter": "CC-100",
     }
     assert context["expires_at"]
+
+
+def test_context_names_the_selected_item(partner: Any, shop_headers: dict[str, str]) -> None:
+    # Given a setup request that punches out to one product (SelectedItem)
+    body = setup_document(selected_item=ItemID(supplier_part_id="4545321", supplier_part_auxiliary_id="blue"))
+    # When the shop reads the session
+    context = Shop(shop_headers, open_session_with(body)).context()
+    # Then it knows which product to open
+    assert context["selected_item"] == {"supplier_part_id": "4545321", "supplier_part_auxiliary_id": "blue"}
+
+
+def test_context_without_selected_item_says_so(shop: Shop) -> None:
+    assert shop.context()["selected_item"] is None
 
 
 def test_context_shows_the_stored_cart(shop: Shop) -> None:
