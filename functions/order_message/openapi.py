@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from punchout.model import GatewayModel
-from punchout.orders import AttachmentContent, OrderMessage
+from punchout.orders import AttachmentContent, OrderMessage, OrderPage
 from punchout.sessions import CartInput, TransferRequest
 
 from .service import CartSummary, SessionContext, TransferResult
@@ -101,7 +101,16 @@ def document() -> dict[str, Any]:
     _, schemas = models_json_schema(
         [
             (m, "serialization")
-            for m in (SessionContext, CartSummary, TransferResult, Error, GatewayError, OrderMessage, AttachmentContent)
+            for m in (
+                SessionContext,
+                CartSummary,
+                TransferResult,
+                Error,
+                GatewayError,
+                OrderMessage,
+                OrderPage,
+                AttachmentContent,
+            )
         ]
         + [(m, "validation") for m in (CartInput, TransferRequest)],
         ref_template="#/components/schemas/{model}",
@@ -161,11 +170,33 @@ def document() -> dict[str, Any]:
             "/shop/orders/{id}": {
                 "get": {
                     "operationId": "getOrder",
-                    "summary": "An order message in full (punchout.order.v1), also when the queued one was not",
+                    "summary": "An order message (punchout.order.v1): in full, also when the queued one was not, "
+                    "unless its lines are too many for one answer (then `complete` is false: read them by page)",
                     "parameters": [MESSAGE_ID],
                     "responses": {
                         "200": {"description": "The order message", **_json(OrderMessage)},
                         **_errors(401, 404, not_found="No order with this message id"),
+                    },
+                }
+            },
+            "/shop/orders/{id}/pages/{page}": {
+                "get": {
+                    "operationId": "getOrderPage",
+                    "summary": "A page of the order's lines and reconciliation lines; pages 1 to `pages`, "
+                    "concatenated in order, hold them all",
+                    "parameters": [
+                        MESSAGE_ID,
+                        {
+                            "name": "page",
+                            "in": "path",
+                            "required": True,
+                            "description": "The page number, from 1 (every order has page 1).",
+                            "schema": {"type": "integer", "minimum": 1},
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "The page", **_json(OrderPage)},
+                        **_errors(401, 404, not_found="No order with this message id, or no such page"),
                     },
                 }
             },

@@ -7,13 +7,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from punchout.cart_message import (
-    MAX_RETURN_PAGE_BYTES,
     MissingClassification,
     line_classification,
     render_cart,
     return_page,
 )
 from punchout.cxml.models import Address, Contact, DeploymentMode, ItemID, SetupOperation
+from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.model import GatewayModel
 from punchout.partners import TradingPartner
 from punchout.sessions import (
@@ -197,12 +197,11 @@ class CartService:
         page, headers = return_page(
             session, partner, render_cart(session, partner, cart, self.settings.payload_id_domain)
         )
-        # As Lambda sends it: a JSON string, where line ends, quotes and non-ASCII text take more bytes.
-        size = len(json.dumps(page)) + len(json.dumps(headers))
-        if size > MAX_RETURN_PAGE_BYTES:
+        size = carried_size(page) + len(json.dumps(headers))
+        if size > MAX_RESPONSE_BYTES:
             raise InvalidCart(
                 f"The cart is too large to return to the buyer: its page would be {size:,} bytes, over the "
-                f"{MAX_RETURN_PAGE_BYTES:,} a response may carry; send fewer lines or shorter texts"
+                f"{MAX_RESPONSE_BYTES:,} a response may carry; send fewer lines or shorter texts"
             )
 
     def return_page(self, token: str) -> tuple[str, dict[str, str]]:

@@ -1,7 +1,8 @@
 """Lambda entry point for ``POST /cxml/order`` (OrderRequest) and the shop's ``GET /shop/orders/...``.
 
 Thin: the cXML pipeline parses and authenticates, ``OrderService`` stores and queues; the shop routes
-serve the full order message (the claim check of orders too large for the queue) and its attachments.
+serve the full order message (the claim check of orders too large for the queue), its pages of lines
+and its attachments.
 """
 
 from __future__ import annotations
@@ -73,11 +74,19 @@ def cxml_order() -> Response[str]:
 @app.get("/shop/orders/<message_id>")
 def get_order(message_id: str) -> Response[str]:
     authorise(app.current_event, api_keys())
-    orders = service().orders
-    record = orders.find(message_id)
-    if record is None:
+    body = service().shop_message(message_id)
+    if body is None:
         raise NotFound("No order with this message id")
-    return Response(status_code=200, content_type="application/json", body=orders.message(record).decode("utf-8"))
+    return Response(status_code=200, content_type="application/json", body=body)
+
+
+@app.get("/shop/orders/<message_id>/pages/<page>")
+def get_order_page(message_id: str, page: str) -> Response[str]:
+    authorise(app.current_event, api_keys())
+    body = service().page(message_id, page)
+    if body is None:
+        raise NotFound("No order with this message id, or no such page")
+    return Response(status_code=200, content_type="application/json", body=body)
 
 
 @app.get("/shop/orders/<message_id>/attachments/<index>")

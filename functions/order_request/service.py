@@ -29,6 +29,7 @@ from punchout.auth import Authenticated
 from punchout.cxml.errors import Conflict, ReferenceUnknown, TemporaryFailure
 from punchout.cxml.models import OrderRequest, RequestDocument
 from punchout.cxml.redact import redact_tree
+from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.mime import MimePart
 from punchout.observability import logger
 from punchout.orders import (
@@ -59,27 +60,67 @@ _CLAIM_CHECK_CUTS: tuple[dict[str, object], ...] = (
 )
 
 
-def queue_body(full: bytes) -> str:
-    """The queue message: the whole order when it fits, else the order without its lines (claim check).
+# A page of lines leaves room for the rest of the answer (ids, reconciliation header, headers).
+_PAGE_BYTES = MAX_RESPONSE_BYTES - 200_000
+
+
+def _json(value: object) -> str:
+    """The JSON the models give: compact, UTF-8, the fields in the same order."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def fitted(full: bytes, fits: Callable[[str], bool]) -> str:
+    """The stored message when it ``fits``, else the order without its lines (claim check).
 
     ``full`` is the stored message, serialised from ``OrderMessage``; the claim check is cut from it as
     plain JSON rather than validated back into models: for a 5,000-line order those are ~10,000 models,
-    about 50 MB of a 256 MB Lambda (the dicts take half of that, and only for a moment). The result is
-    the JSON the model would give: compact, UTF-8, the fields in the same order.
+    about 50 MB of a 256 MB Lambda (the dicts take half of that, and only for a moment).
     """
-    if len(full) <= MAX_MESSAGE_BYTES:
-        return full.decode("utf-8")
+    body = full.decode("utf-8")
+    if fits(body):
+        return body
     message = json.loads(full)
     message.update(complete=False, lines=None, reconciliation=None)
-    body = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    body = _json(message)
     # Without its lines an order still fits, unless its header carries a large text (comments,
     # extrinsics, contacts, addresses); those go too then: the shop reads them with the lines.
     for fields in _CLAIM_CHECK_CUTS:
-        if len(body.encode("utf-8")) <= MAX_MESSAGE_BYTES:
+        if fits(body):
             break
         message.update(fields)
-        body = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+        body = _json(message)
     return body
+
+
+def queue_body(full: bytes) -> str:
+    """The queue message: the whole order when it fits SQS's limit, else a claim check."""
+    return fitted(full, lambda body: len(body.encode("utf-8")) <= MAX_MESSAGE_BYTES)
+
+
+def shop_body(full: bytes) -> str:
+    """``GET /shop/orders/{id}``: the whole order when Lambda can answer it, else without its lines
+    (the shop reads them page by page)."""
+    return fitted(full, lambda body: carried_size(body) <= MAX_RESPONSE_BYTES)
+
+
+def page_ranges(lines: list[object], reconciled: list[object], budget: int) -> list[range]:
+    """Consecutive index ranges over both lists, each page's lines within ``budget`` as Lambda carries them."""
+    count = max(len(lines), len(reconciled))
+    ranges: list[range] = []
+    start = used = 0
+    for index in range(count):
+        size = sum(carried_size(_json(part[index])) for part in (lines, reconciled) if index < len(part))
+        if index > start and used + size > budget:
+            ranges.append(range(start, index))
+            start, used = index, 0
+        used += size
+    ranges.append(range(start, count))
+    return ranges
+
+
+def _position(text: str) -> int:
+    """A path segment as a non-negative number, or -1."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else -1
 
 
 def redacted_raw(root: etree._Element) -> bytes:
@@ -159,10 +200,37 @@ class OrderService:
 
     # -- the shop's reads --------------------------------------------------------------------------
 
+    def shop_message(self, message_id: str) -> str | None:
+        """The order message as the shop reads it: whole, or without its lines if too large to answer."""
+        record = self.orders.find(message_id)
+        return None if record is None else shop_body(self.orders.message(record))
+
+    def page(self, message_id: str, page: str) -> str | None:
+        """Page ``page`` (from 1) of the order's lines and reconciliation lines (``OrderPage``), if any."""
+        record = self.orders.find(message_id)
+        if record is None:
+            return None
+        message = json.loads(self.orders.message(record))
+        lines, reconciliation = message["lines"], message["reconciliation"]
+        ranges = page_ranges(lines, reconciliation["lines"], _PAGE_BYTES)
+        number = _position(page)
+        if not 1 <= number <= len(ranges):
+            return None
+        chosen = slice(ranges[number - 1].start, ranges[number - 1].stop)
+        return _json(
+            {
+                "message_id": message_id,
+                "page": number,
+                "pages": len(ranges),
+                "lines": lines[chosen],
+                "reconciliation": {**reconciliation, "lines": reconciliation["lines"][chosen]},
+            }
+        )
+
     def attachment(self, message_id: str, index: str) -> AttachmentContent | None:
         """The attachment at ``index`` in the message's ``attachments`` (stored in that order), if any."""
         record = self.orders.find(message_id)
-        position = int(index) if index.isascii() and index.isdigit() and len(index) <= 6 else -1
+        position = _position(index)
         if record is None or not 0 <= position < len(record.attachments):
             return None
         stored = record.attachments[position]

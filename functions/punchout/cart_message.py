@@ -141,10 +141,6 @@ def frame_ancestors(partner: TradingPartner) -> str:
     return " ".join(sources) or "'none'"
 
 
-# Lambda sends at most 6 MB (6,291,456 bytes) back to API Gateway, the page as a JSON string and its
-# headers included: a page above this could never reach the browser.
-MAX_RETURN_PAGE_BYTES = 6_200_000
-
 _RETURN_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Returning your cart</title><style nonce="{nonce}">body{{font-family:system-ui,sans-serif;margin:3rem auto;

@@ -25,12 +25,21 @@ from .observability import logger, metrics
 from .settings import GatewaySettings
 
 CXML_CONTENT_TYPE = "text/xml; charset=UTF-8"
+# Lambda hands at most 6 MB (6,291,456 bytes) back to API Gateway, the body as a JSON string and the
+# headers included: an answer above this never reaches the caller (API Gateway answers 502).
+MAX_RESPONSE_BYTES = 6_200_000
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
 }
+
+
+def carried_size(body: str) -> int:
+    """The bytes ``body`` takes in Lambda's response: a JSON string, where quotes, line ends and
+    non-ASCII text take more (counted at their largest, escaped as ASCII)."""
+    return len(json.dumps(body))
 
 
 def request_bytes(event: APIGatewayProxyEvent) -> bytes:

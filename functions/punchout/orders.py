@@ -126,6 +126,20 @@ class AttachmentContent(Attachment):
     content_base64: str
 
 
+class OrderPage(Model):
+    """``GET /shop/orders/{id}/pages/{page}``: a slice of an order's lines and reconciliation lines.
+
+    Lambda answers at most 6 MB, less than a large order's message: the shop reads its lines page by
+    page. The pages' ``lines``, and their ``reconciliation.lines``, concatenated in page order are the
+    message's."""
+
+    message_id: str
+    page: int  # from 1
+    pages: int
+    lines: list[OrderLine]
+    reconciliation: Reconciliation
+
+
 class OrderMessage(Model):
     """The message the shop receives for every accepted ``OrderRequest`` (new, update or delete)."""
 

@@ -20,8 +20,8 @@ What the handlers see follows the deployed API:
   Authentication Token"}`; the API is the one whose routes share the path's first segment); a body
   over 10 MB is REQUEST_TOO_LARGE (413, the connection then closes; a client awaiting `100 Continue`
   is refused before it sends the body); a body whose length cannot be read is a 400; a handler that
-  raises, or returns a malformed response, gets 502 with the API's DEFAULT_5XX (`{"message":
-  "Internal server error"}`) and the reason logged.
+  raises, or returns a malformed response or one over Lambda's 6 MB (as JSON), gets 502 with the
+  API's DEFAULT_5XX (`{"message": "Internal server error"}`) and the reason logged.
 - API keys: routes whose event (or API) sets `Auth.ApiKeyRequired` need an `x-api-key` header whose
   value is registered in `Gateway.api_keys` (value → key id), otherwise INVALID_API_KEY (403
   `{"message": "Forbidden"}`).
@@ -34,6 +34,7 @@ from __future__ import annotations
 import base64
 import binascii
 import importlib
+import json
 import logging
 import re
 import threading
@@ -65,6 +66,8 @@ from infra.local.template import ACCOUNT_ID, REGION, FunctionSpec, Intrinsics, T
 DEV_PREFIX: Final = "/_dev/"
 # API Gateway's payload limit for REST APIs.
 MAX_REQUEST_BYTES: Final = 10 * 1024 * 1024
+# What Lambda hands back to API Gateway at most, the response as JSON (a larger one is an error).
+MAX_LAMBDA_RESPONSE_BYTES: Final = 6 * 1024 * 1024
 # A body whose length or chunks cannot be read: refused before any route sees it.
 _MALFORMED_REQUEST: Final = GatewayError("DEFAULT_4XX", 400, "Bad Request", "BadRequestException")
 # A local-only page that raised: not API Gateway's answer, a plain 500.
@@ -539,6 +542,9 @@ def _http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
     """A Lambda proxy response as (status, headers, body); MalformedResponse where API Gateway says 502."""
     if not isinstance(result, dict):
         raise MalformedResponse(f"expected a dict, got {type(result).__name__}")
+    size = len(json.dumps(result, default=str))
+    if size > MAX_LAMBDA_RESPONSE_BYTES:
+        raise MalformedResponse(f"the response is {size:,} bytes as JSON, over Lambda's 6 MB limit")
     status = result.get("statusCode")
     if isinstance(status, str) and status.isdigit():
         status = int(status)

@@ -95,6 +95,12 @@ Resources:
       Handler: {FAKE}.malformed
       Events:
         Malformed: {{Type: Api, Properties: {{Path: /malformed, Method: get}}}}
+  OversizedFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {FAKE}.oversized
+      Events:
+        Oversized: {{Type: Api, Properties: {{Path: /oversized, Method: get}}}}
   # An API of its own, with binary media types and gateway responses (as the buyer API has).
   XmlApi:
     Type: AWS::Serverless::Api
@@ -826,6 +832,17 @@ def test_a_malformed_response_answers_502(gateway: Gateway):
 
     assert response.status == 502
     assert response.json() == {"message": "Internal server error"}
+
+
+def test_a_response_over_lambdas_6_mb_answers_502(gateway: Gateway, caplog: pytest.LogCaptureFixture):
+    # When a handler answers a body that, as Lambda carries it, exceeds 6 MB
+    with caplog.at_level(logging.ERROR, logger="infra.local.gateway"):
+        response = call(gateway.base_url, "GET", "/oversized")
+
+    # Then the client sees the 502 the deployed API would give, and the log says why
+    assert response.status == 502
+    assert response.json() == {"message": "Internal server error"}
+    assert "6 MB" in caplog.text
 
 
 def test_an_api_key_route_needs_a_registered_key(gateway: Gateway):

@@ -320,9 +320,13 @@ def test_a_5000_line_order_is_accepted_queued_as_a_claim_check_and_fetched_whole
     stack: StackProcess, buyer: Buyer, queue: Queue, orders: OrderRepository, shop_headers: dict[str, str]
 ) -> None:
     # One test, not one per aspect: pytest-xdist would build a shared module fixture once per worker.
-    # Given an OrderRequest of 5,000 lines: megabytes of XML, far over DynamoDB's item limit
+    # Given an OrderRequest of 5,000 lines, each with a delivery note: megabytes of XML, far over
+    # DynamoDB's item limit, and a message over the 6 MB Lambda can answer
+    note = Comments(text=" ".join(['Deliver to "Dock 4", gate B; call "Ann" on arrival.'] * 4))
     items = [
-        builders.item_out(f"SKU-{n:06d}-{secrets.token_hex(4)}", str(1 + n % 7), price=f"{n % 997 + 0.99:.2f}", line=n)
+        builders.item_out(
+            f"SKU-{n:06d}-{secrets.token_hex(4)}", str(1 + n % 7), price=f"{n % 997 + 0.99:.2f}", line=n
+        ).model_copy(update={"comments": note})
         for n in range(1, LARGE_LINES + 1)
     ]
     document = builders.order_request("PO-LARGE-1", items, total="1234567.89", **buyer.credentials)
@@ -347,19 +351,34 @@ def test_a_5000_line_order_is_accepted_queued_as_a_claim_check_and_fetched_whole
     assert (claim["complete"], claim["lines"], claim["reconciliation"]) == (False, None, None)
     assert claim["line_count"] == LARGE_LINES
 
-    # When the shop asks for the whole order with its API key, and with a wrong one
-    full = request("GET", f"{stack.base_url}/shop/orders/{claim['message_id']}", headers=shop_headers)
-    refused = request("GET", f"{stack.base_url}/shop/orders/{claim['message_id']}", headers={"x-api-key": "pk_wrong"})
+    # When the shop asks for the order with its API key, and with a wrong one, then for its pages
+    order_url = f"{stack.base_url}/shop/orders/{claim['message_id']}"
+    header = request("GET", order_url, headers=shop_headers)
+    refused = request("GET", order_url, headers={"x-api-key": "pk_wrong"})
+    answers = [request("GET", f"{order_url}/pages/1", headers=shop_headers)]
+    while len(answers) < answers[0].json()["pages"]:
+        answers.append(request("GET", f"{order_url}/pages/{len(answers) + 1}", headers=shop_headers))
 
-    # Then it gets every line, in a message valid against the published schema
-    assert full.status == 200, full.body[:500]
-    order_message = full.json()
+    # Then the order is too large for one answer: it comes as the claim check does, and its lines
+    # come in pages (each one an answer the local gateway, like Lambda, lets through: below 6 MB)
+    assert header.status == 200, header.body[:500]
+    assert header.json() == claim
+    assert len(answers) > 1
+    assert all(answer.status == 200 for answer in answers), [answer.body[:300] for answer in answers]
+    pages = [answer.json() for answer in answers]
+    lines = [line for page in pages for line in page["lines"]]
+    reconciled = [line for page in pages for line in page["reconciliation"]["lines"]]
+    # And together they make a complete message valid against the published schema
+    order_message = {
+        **claim,
+        "complete": True,
+        "lines": lines,
+        "reconciliation": {**pages[0]["reconciliation"], "lines": reconciled},
+    }
     jsonschema.validate(order_message, SCHEMA)
-    assert (order_message["complete"], order_message["message_id"]) == (True, claim["message_id"])
-    assert [line["line_number"] for line in order_message["lines"]] == list(range(1, LARGE_LINES + 1))
-    assert {line["status"] for line in order_message["reconciliation"]["lines"]} == {"unmatched"}
-    # And the claim check is exactly that message without its lines
-    assert claim == {**order_message, "complete": False, "lines": None, "reconciliation": None}
+    assert [line["line_number"] for line in lines] == list(range(1, LARGE_LINES + 1))
+    assert {line["comments"]["text"] for line in lines} == {note.text}
+    assert [line["status"] for line in reconciled] == ["unmatched"] * LARGE_LINES
     # And without a valid key nothing: API Gateway's key check (403) where the API requires keys, else
     # the function's (401)
     assert refused.status in (401, 403), refused.status

@@ -75,6 +75,7 @@ SHOP_ROUTES = {
     ("PUT", "/shop/sessions/{id}/cart"),
     ("POST", "/shop/sessions/{id}/transfer"),
     ("GET", "/shop/orders/{id}"),
+    ("GET", "/shop/orders/{id}/pages/{page}"),
     ("GET", "/shop/orders/{id}/attachments/{index}"),
     ("GET", "/shop/openapi.json"),
 }

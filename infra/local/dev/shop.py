@@ -119,8 +119,21 @@ class ShopApiClient:
         return str(result["return_url"])
 
     def order(self, message_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("GET", f"/shop/orders/{quote(message_id, safe='')}")
-        return result
+        """The complete order message: in one answer, or its lines page by page when too many for one."""
+        path = f"/shop/orders/{quote(message_id, safe='')}"
+        message: dict[str, Any] = self._call("GET", path)
+        if message["complete"]:
+            return message
+        lines: list[Any] = []
+        reconciled: list[Any] = []
+        number = pages = 1
+        while number <= pages:
+            page = self._call("GET", f"{path}/pages/{number}")
+            lines += page["lines"]
+            reconciled += page["reconciliation"]["lines"]
+            pages, number = page["pages"], number + 1
+        reconciliation = {**page["reconciliation"], "lines": reconciled}
+        return {**message, "complete": True, "lines": lines, "reconciliation": reconciliation}
 
 
 def _error_message(answer: HttpAnswer) -> str:

@@ -349,7 +349,7 @@ def test_a_cart_whose_return_page_lambda_could_not_send_is_refused_at_transfer(
     # Given a stored cart, and return pages limited to 3,000 bytes (Lambda's 6 MB, scaled down)
     import order_message.service
 
-    monkeypatch.setattr(order_message.service, "MAX_RETURN_PAGE_BYTES", 3_000)
+    monkeypatch.setattr(order_message.service, "MAX_RESPONSE_BYTES", 3_000)
     shop.put_lines(line("P1", "2", "10.00"), line("P2", "1", "5.00"))
     # When the shop transfers it
     response = shop.transfer()
@@ -370,7 +370,7 @@ def test_the_return_page_is_measured_as_lambda_sends_it(
     texts = line("P1", "1", "1.00", description="C:\\parts\\bolt\n" * 100)
     page = Shop(shop_headers, open_session()[0]).checkout(texts)["body"]
     # When the same cart is transferred with a limit above the page's own size but below its JSON's
-    monkeypatch.setattr(order_message.service, "MAX_RETURN_PAGE_BYTES", len(page.encode()) + 500)
+    monkeypatch.setattr(order_message.service, "MAX_RESPONSE_BYTES", len(page.encode()) + 500)
     shop = Shop(shop_headers, open_session()[0])
     shop.put_lines(texts)
     # Then it is refused: what counts is what Lambda would send
@@ -484,6 +484,7 @@ def test_openapi_document_describes_every_shop_route() -> None:
         ("/shop/sessions/{id}/cart", "put"),
         ("/shop/sessions/{id}/transfer", "post"),
         ("/shop/orders/{id}", "get"),
+        ("/shop/orders/{id}/pages/{page}", "get"),
         ("/shop/orders/{id}/attachments/{index}", "get"),
         ("/shop/openapi.json", "get"),
     }

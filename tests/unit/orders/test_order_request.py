@@ -288,6 +288,65 @@ def test_large_order_travels_as_a_claim_check_and_the_shop_can_fetch_it(table, q
     assert len(complete["lines"]) == 2000
 
 
+def _page_schema() -> dict[str, Any]:
+    """The OpenAPI document's OrderPage schema, its references resolvable."""
+    document = json.loads(
+        (Path(__file__).resolve().parents[3] / "functions/order_message/openapi.json").read_text(encoding="utf-8")
+    )
+    return {**document["components"]["schemas"]["OrderPage"], "components": document["components"]}
+
+
+def test_an_order_too_large_for_one_answer_is_read_page_by_page(table, queue_url, monkeypatch):
+    # Given answers that hold little (as Lambda's 6 MB holds little of a large order), and a 40-line
+    # order reconciled with its cart (one cart line removed in approval)
+    import order_request.service
+
+    monkeypatch.setattr(order_request.service, "MAX_RESPONSE_BYTES", 8_000)
+    monkeypatch.setattr(order_request.service, "_PAGE_BYTES", 6_000)
+    register(table)
+    headers = shop_key(table)
+    items = [builders.item_out(f"P{n}", "1", price="1.00", line=n) for n in range(1, 41)]
+    assert status_of(post_order(builders.order_request("PO-PAGES", items, total="40.00"))) == 200
+    queued = drain(queue_url)[0]["body"]
+    path = f"/shop/orders/{queued['message_id']}"
+    record = OrderRepository(table).find(queued["message_id"])
+    assert record is not None
+    full = json.loads(OrderRepository(table).message(record))
+
+    # When the shop reads the order, then its pages
+    first = call("GET", path, headers=headers)
+    answers = [call("GET", f"{path}/pages/1", headers=headers)]
+    while len(answers) < body_json(answers[0])["pages"]:
+        answers.append(call("GET", f"{path}/pages/{len(answers) + 1}", headers=headers))
+    pages = [body_json(answer) for answer in answers]
+
+    # Then the order comes without its lines (complete: false), its header whole
+    message = body_json(first)
+    jsonschema.validate(message, SCHEMA)
+    assert (message["complete"], message["lines"], message["reconciliation"]) == (False, None, None)
+    assert message["ship_to"] == full["ship_to"]
+    # And the pages, each within the answer's size, hold every line and reconciliation line in order
+    assert len(pages) > 2
+    for number, (answer, page) in enumerate(zip(answers, pages, strict=True), 1):
+        jsonschema.validate(page, _page_schema())
+        assert (page["message_id"], page["page"]) == (queued["message_id"], number)
+        assert len(json.dumps(answer["body"])) <= 8_000  # as Lambda carries it
+    assert [line for page in pages for line in page["lines"]] == full["lines"]
+    assert [line for page in pages for line in page["reconciliation"]["lines"]] == full["reconciliation"]["lines"]
+    assert pages[-1]["reconciliation"]["from_punchout"] == full["reconciliation"]["from_punchout"]
+
+
+@pytest.mark.parametrize("page", ["0", "99", "x", "-1", "1.5"])
+def test_a_page_that_is_not_there_is_404(table, queue_url, page):
+    register(table)
+    headers = shop_key(table)
+    assert status_of(post_order(builders.order_request("PO-P1", [builders.item_out("P1", "1", price="5.00")]))) == 200
+    message_id = drain(queue_url)[0]["body"]["message_id"]
+    assert call("GET", f"/shop/orders/{message_id}/pages/1", headers=headers)["statusCode"] == 200
+    assert call("GET", f"/shop/orders/{message_id}/pages/{page}", headers=headers)["statusCode"] == 404
+    assert call("GET", f"/shop/orders/{message_id}/pages/1", headers={"x-api-key": "pk_wrong"})["statusCode"] == 401
+
+
 def test_shop_order_route_needs_the_api_key(table, queue_url):
     register(table)
     assert status_of(post_order(builders.order_request("PO-7", [builders.item_out("P1", "1", price="5.00")]))) == 200
