@@ -331,6 +331,31 @@ def test_alarms_watch_the_dead_letter_queue_cxml_5xx_and_every_function() -> Non
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
 
 
+def test_an_alarm_fires_when_the_shop_stops_reading_the_order_queue() -> None:
+    # Given the order queue: a message nobody receives never reaches the dead-letter queue, and SQS
+    # deletes it once the retention period is over
+    resources = template()["Resources"]
+    retention = resources["OrderQueue"]["Properties"]["MessageRetentionPeriod"]
+    (alarm,) = (
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["MetricName"] == "ApproximateAgeOfOldestMessage"
+    )
+
+    # Then the age of its oldest message is alarmed on the alarm topic ...
+    assert (alarm["Namespace"], alarm["Statistic"], alarm["ComparisonOperator"]) == (
+        "AWS/SQS",
+        "Maximum",
+        "GreaterThanThreshold",
+    )
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["OrderQueue", "QueueName"]}}]
+    assert alarm["AlarmActions"] == alarm["OKActions"] == [{"Ref": "AlarmTopic"}]
+    # ... at a threshold that, whatever the deployment chooses, leaves days to act before SQS deletes
+    parameter = template()["Parameters"][alarm["Threshold"]["Ref"]]
+    assert parameter["Default"] == 3600
+    assert parameter["MaxValue"] <= retention / 2
+
+
 def test_outputs_name_what_buyers_the_shop_and_the_cli_need() -> None:
     outputs = set(template()["Outputs"])
     assert outputs >= {
