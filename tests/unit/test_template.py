@@ -331,6 +331,49 @@ def test_alarms_watch_the_dead_letter_queue_cxml_5xx_and_every_function() -> Non
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
 
 
+def _names_this_stack(value: Any) -> bool:
+    """A value that differs between two stacks of the template: a resource's, or the stack's name."""
+    match value:
+        case {"Ref": str() as name}:
+            return name == "AWS::StackName" or name in template()["Resources"]
+        case {"Fn::GetAtt": [str() as name, _]}:
+            return name in template()["Resources"]
+        case {"Fn::Sub": str() as text}:
+            return "${AWS::StackName}" in text or any(f"${{{name}" in text for name in template()["Resources"])
+    return False
+
+
+def test_every_alarm_watches_this_stack_only() -> None:
+    # Given two stacks of the template in one account and region (production and staging, say)
+    alarms = {n: r["Properties"] for n, r in template()["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+    # Then each alarm's metric is told apart by a dimension that only this stack has
+    for name, alarm in alarms.items():
+        assert any(_names_this_stack(d["Value"]) for d in alarm["Dimensions"]), name
+    # And the functions publish their custom metrics under the stack's name, the alarm's dimension
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == {"Ref": "AWS::StackName"}
+    assert alarms["CxmlServerErrorsAlarm"]["Dimensions"] == [{"Name": "service", "Value": {"Ref": "AWS::StackName"}}]
+
+
+def test_the_local_stack_resolves_every_function_variable(caplog: pytest.LogCaptureFixture) -> None:
+    from infra.local.template import LOCAL_STACK_NAME, Intrinsics, function_environment, load_template
+
+    # Given the template as the local stack reads it, its table and queue created
+    local = load_template(ROOT / "template.yaml")
+    intrinsics = Intrinsics(local)
+    intrinsics.bind("PunchOutTable", "punchout-local-PunchOutTable")
+    intrinsics.bind("OrderQueue", "http://127.0.0.1:1/queue", QueueName="punchout-local-OrderQueue.fifo")
+
+    # When it resolves the functions' environment
+    with caplog.at_level("WARNING", logger="infra.local.template"):
+        environment = function_environment(local, intrinsics)
+
+    # Then no variable is left unset, and the metrics' service is the local stack's name
+    assert caplog.records == []
+    assert environment["POWERTOOLS_SERVICE_NAME"] == LOCAL_STACK_NAME
+
+
 def test_an_alarm_fires_when_the_shop_stops_reading_the_order_queue() -> None:
     # Given the order queue: a message nobody receives never reaches the dead-letter queue, and SQS
     # deletes it once the retention period is over
