@@ -2,7 +2,10 @@
 
 import importlib
 import json
+import os
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -262,6 +265,65 @@ def test_functions_run_python312_on_arm64_with_tracing_and_a_bytecode_build() ->
         if resource["Type"] == "AWS::Serverless::Function":
             assert resource["Metadata"]["BuildMethod"] == "makefile", name
             assert resource["Metadata"]["ContextPath"] == "infra/build", name
+
+
+_TRACED_ANSWER = """
+import json, os, socket
+daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+daemon.bind(("127.0.0.1", 0))
+os.environ["AWS_XRAY_DAEMON_ADDRESS"] = "127.0.0.1:%d" % daemon.getsockname()[1]
+from tests.support.events import LambdaContext
+import setup_request.handler
+event = {"httpMethod": "GET", "path": "/no-such-route", "headers": {}, "requestContext": {}}
+response = setup_request.handler.lambda_handler(event, LambdaContext())
+daemon.setblocking(False)
+sent = []
+try:
+    while True:
+        sent.append(daemon.recv(65535).decode("utf-8"))
+except BlockingIOError:
+    pass
+print(json.dumps({"body": response["body"], "sent": sent}))
+"""
+
+
+def test_x_ray_keeps_no_answer_of_a_function() -> None:
+    # Given a function in a fresh interpreter, in Lambda's environment with a sampled trace and the
+    # template's variables (the handler decorator reads them at import, as on Lambda)
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+    environment = {
+        **{name: value for name, value in variables.items() if isinstance(value, str)},
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "TABLE_NAME": "punchout",
+        "POWERTOOLS_SERVICE_NAME": "punchout-test",
+        "LAMBDA_TASK_ROOT": str(ROOT / "functions"),
+        "AWS_LAMBDA_FUNCTION_NAME": "SetupRequestFunction",
+        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    }
+
+    # When it answers a request
+    run = subprocess.run(
+        [sys.executable, "-c", _TRACED_ANSWER],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    traced = json.loads(run.stdout.splitlines()[-1])
+
+    # Then the handler's subsegment went to X-Ray's daemon, without the answer
+    segments = "".join(traced["sent"])
+    assert '"## lambda_handler"' in segments
+    assert "lambda_handler response" not in segments
+    assert "No such route" in traced["body"] and "No such route" not in segments
 
 
 def test_each_function_logs_to_its_own_group_with_retention() -> None:
