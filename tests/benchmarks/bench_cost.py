@@ -14,24 +14,44 @@ Lambda bills wall time, and below 1,769 MB a function gets that fraction of one 
 duration is modelled as ``CPU ms x max(1, 1769 / memory MB) + DynamoDB calls x DDB_LATENCY_MS + SQS
 calls x SQS_LATENCY_MS``. CPU was measured on this machine's core, not on Graviton; the latencies are
 assumptions for in-region calls. Free tiers are ignored. Figures are printed, never asserted.
+
+Two costs depend on more than the handlers' work:
+
+- API Gateway writes one access log line per request on both APIs, in the format of the API's
+  ``AccessLogSetting`` in template.yaml: each step's line is that format filled with the step's method,
+  route, status and answer length and representative values for the rest (``ACCESS_LOG_VALUES``).
+- X-Ray's default sampling rule traces the first request of every second (the reservoir), then 5 % of
+  the others, so the share of requests traced depends on the monthly volume. It is computed for traffic
+  spread evenly over a 30-day month, the upper bound: traffic bunched into business hours fills the
+  reservoir in fewer seconds, and other services of the account using the default rule share it.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import statistics
 import warnings
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from infra.local.template import Intrinsics, functions
 from punchout.partners import hash_secret
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table, dynamodb_client
 from punchout.store.partners import PartnerRepository
 from punchout.store.queue import sqs_client
 from tests.support import builders
-from tests.support.built_lambda import MotoProcess, function_handlers, provision, sdk_environment, template_variables
+from tests.support.built_lambda import (
+    MotoProcess,
+    function_handlers,
+    provision,
+    sdk_environment,
+    template,
+    template_variables,
+)
 from tests.support.round_trip import STEPS, Recorder, RoundTrip, StepResult
 
 # --- public prices, us-east-1, as published by AWS (list prices known on 2025-06-01; not re-checked
@@ -52,8 +72,39 @@ FULL_VCPU_MB = 1769  # Lambda: one vCPU's worth of CPU at 1,769 MB, proportional
 DDB_LATENCY_MS = 5.0  # one DynamoDB call, in-region
 SQS_LATENCY_MS = 15.0  # one SendMessage to a FIFO queue
 PLATFORM_LOG_BYTES = 400  # START, END and REPORT lines Lambda writes per invocation
-XRAY_SAMPLED = 0.05  # the default sampling rule: 1 request a second, then 5 %
+XRAY_RESERVOIR_PER_SECOND = 1.0  # the default sampling rule: the first request of each second ...
+XRAY_FIXED_RATE = 0.05  # ... then 5 % of the others
+MONTH_SECONDS = 30 * 86400
+MONTHLY_ROUND_TRIPS = 1_000_000  # the volume the cost table assumes (X-Ray's traced share depends on it)
+XRAY_VOLUMES = (10_000, 100_000, 1_000_000, 10_000_000)  # round trips a month, for the X-Ray table
 MEMORY_SIZES = (256, 512, 1024)
+
+# Access log values the round trip does not decide, at the lengths API Gateway writes them.
+ACCESS_LOG_VALUES = {
+    "$context.requestId": "c0a1b2c3-d4e5-4f60-8a9b-0c1d2e3f4a5b",
+    "$context.identity.sourceIp": "203.0.113.10",
+    "$context.requestTime": "27/Nov/2026:03:59:46 +0000",
+    "$context.integrationStatus": "200",
+    "$context.error.responseType": "-",  # no error: API Gateway writes "-" for an empty value
+    "$context.identity.apiKeyId": "a1b2c3d4e5",
+    "$context.xrayTraceId": "Root=1-6746a0f2-0123456789abcdef01234567",
+}
+PROCUREMENT_AGENT = "Apache-HttpClient/4.5.14 (Java/17.0.9)"
+BROWSER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)
+# Each step's route in template.yaml and the user agent that sends it (ShopApi's lines log the API key
+# id instead of a user agent).
+STEP_ROUTES = {
+    "setup": ("POST", "/cxml/setup", PROCUREMENT_AGENT),
+    "start": ("GET", "/punchout/start/{token}", BROWSER_AGENT),
+    "session": ("GET", "/shop/sessions/{id}", ""),
+    "cart": ("PUT", "/shop/sessions/{id}/cart", ""),
+    "transfer": ("POST", "/shop/sessions/{id}/transfer", ""),
+    "return": ("GET", "/punchout/return/{token}", BROWSER_AGENT),
+    "order": ("POST", "/cxml/order", PROCUREMENT_AGENT),
+}
+_CONTEXT_VARIABLE = re.compile(r"\$context\.[A-Za-z.]+")
 WARMUP, RUNS = 3, 20
 
 
@@ -61,6 +112,7 @@ WARMUP, RUNS = 3, 20
 class StepFigures:
     step: str
     function: str
+    status: int
     cpu_ms: float
     wall_ms: float
     ddb_calls: float
@@ -75,6 +127,45 @@ class StepFigures:
         scale = max(1.0, FULL_VCPU_MB / memory_mb)
         return math.ceil(self.cpu_ms * scale + self.ddb_calls * DDB_LATENCY_MS + self.sqs_calls * SQS_LATENCY_MS)
 
+    def access_log_bytes(self) -> int:
+        return len(access_log_line(self.step, self.status, round(self.response_bytes), round(self.wall_ms)).encode())
+
+
+@cache
+def _api_of(method: str, path: str) -> str:
+    """The logical id of the API that serves a route of template.yaml."""
+    for spec in functions(template(), Intrinsics(template())).values():
+        for event in spec.events.values():
+            route = event["Properties"]
+            if (route["Method"].upper(), route["Path"]) == (method, path):
+                return str(route["RestApiId"]["Ref"])
+    raise KeyError(f"template.yaml has no route {method} {path}")
+
+
+def access_log_line(step: str, status: int, response_bytes: int, latency_ms: int) -> str:
+    """The access log line API Gateway writes for a step, in the format its API's template declares."""
+    method, path, user_agent = STEP_ROUTES[step]
+    api = template()["Resources"][_api_of(method, path)]["Properties"]
+    values = {
+        **ACCESS_LOG_VALUES,
+        "$context.httpMethod": method,
+        "$context.resourcePath": path,
+        "$context.status": str(status),
+        "$context.responseLength": str(response_bytes),
+        "$context.responseLatency": str(latency_ms),
+        "$context.integrationLatency": str(latency_ms),
+        "$context.identity.userAgent": user_agent,
+    }
+    # A variable the template adds and this table lacks is a KeyError: the line would be guessed.
+    return _CONTEXT_VARIABLE.sub(lambda match: values[match.group(0)], api["AccessLogSetting"]["Format"])
+
+
+def traced_share(requests_per_month: float) -> float:
+    """The share of requests X-Ray's default sampling rule traces, traffic spread evenly over a month."""
+    rate = requests_per_month / MONTH_SECONDS
+    traced = min(rate, XRAY_RESERVOIR_PER_SECOND) + XRAY_FIXED_RATE * max(0.0, rate - XRAY_RESERVOIR_PER_SECOND)
+    return traced / rate
+
 
 def _median(results: list[StepResult], value: Any) -> float:
     return float(statistics.median(value(result) for result in results))
@@ -88,6 +179,7 @@ def summarise(rounds: list[list[StepResult]]) -> list[StepFigures]:
             StepFigures(
                 step=step,
                 function=results[0].function,
+                status=results[0].status,
                 cpu_ms=_median(results, lambda r: r.cpu_ms),
                 wall_ms=_median(results, lambda r: r.wall_ms),
                 ddb_calls=_median(results, lambda r: sum(a.startswith("dynamodb:") for a in r.usage.actions)),
@@ -102,13 +194,21 @@ def summarise(rounds: list[list[StepResult]]) -> list[StepFigures]:
     return figures
 
 
+def xray_cost(requests_per_round_trip: int, monthly_round_trips: float) -> tuple[float, float]:
+    """The traced share, and X-Ray's dollars per one million round trips, at a monthly volume."""
+    share = traced_share(requests_per_round_trip * monthly_round_trips)
+    return share, 1e6 * requests_per_round_trip * share * XRAY_PER_TRACE
+
+
 def costs(figures: list[StepFigures], memory_mb: int) -> dict[str, float]:
-    """Dollars per one million round trips, by service."""
+    """Dollars per one million round trips, by service, at MONTHLY_ROUND_TRIPS a month."""
     million = 1e6
     requests = len(figures)
     gb_seconds = sum(f.billed_ms(memory_mb) for f in figures) / 1000 * memory_mb / 1024
     log_gb = sum(f.log_bytes + PLATFORM_LOG_BYTES for f in figures) / 2**30
+    access_log_gb = sum(f.access_log_bytes() for f in figures) / 2**30
     out_gb = sum(f.response_bytes for f in figures) / 2**30
+    share, xray = xray_cost(requests, MONTHLY_ROUND_TRIPS)
     return {
         "Lambda compute": million * gb_seconds * LAMBDA_ARM_PER_GB_SECOND,
         "Lambda requests": million * requests * LAMBDA_PER_REQUEST,
@@ -116,8 +216,9 @@ def costs(figures: list[StepFigures], memory_mb: int) -> dict[str, float]:
         "DynamoDB writes": million * sum(f.wru for f in figures) * DYNAMODB_PER_WRU,
         "DynamoDB reads": million * sum(f.rru for f in figures) * DYNAMODB_PER_RRU,
         "SQS FIFO": million * sum(f.sqs_requests for f in figures) * SQS_FIFO_PER_REQUEST,
-        "CloudWatch Logs": million * log_gb * CLOUDWATCH_LOGS_PER_GB,
-        f"X-Ray ({XRAY_SAMPLED:.0%} traced)": million * requests * XRAY_SAMPLED * XRAY_PER_TRACE,
+        "CloudWatch Logs (functions)": million * log_gb * CLOUDWATCH_LOGS_PER_GB,
+        "CloudWatch Logs (API access)": million * access_log_gb * CLOUDWATCH_LOGS_PER_GB,
+        f"X-Ray ({share:.0%} traced)": xray,
         "Data transfer out": million * out_gb * DATA_TRANSFER_OUT_PER_GB,
     }
 
@@ -163,25 +264,40 @@ def main() -> None:
     print(f"One PunchOut round trip, {RUNS} warm runs (medians); handlers in-process, moto's server in a child process")
     print(
         f"{'step':9} {'function':21} {'CPU ms':>7} {'wall ms':>8} {'DDB':>4} {'RRU':>5} {'WRU':>5} "
-        f"{'SQS':>4} {'log B':>6} {'out B':>6}  billed ms at " + "/".join(f"{m}" for m in MEMORY_SIZES) + " MB"
+        f"{'SQS':>4} {'log B':>6} {'acc B':>6} {'out B':>6}  billed ms at "
+        + "/".join(f"{m}" for m in MEMORY_SIZES)
+        + " MB"
     )
     for f in figures:
         billed = "/".join(str(f.billed_ms(m)) for m in MEMORY_SIZES)
         print(
             f"{f.step:9} {f.function:21} {f.cpu_ms:7.1f} {f.wall_ms:8.1f} {f.ddb_calls:4.0f} {f.rru:5.1f} {f.wru:5.1f} "
-            f"{f.sqs_requests:4.0f} {f.log_bytes:6.0f} {f.response_bytes:6.0f}  {billed}"
+            f"{f.sqs_requests:4.0f} {f.log_bytes:6.0f} {f.access_log_bytes():6d} {f.response_bytes:6.0f}  {billed}"
         )
     table = {memory: costs(figures, memory) for memory in MEMORY_SIZES}
     print()
-    print(f"Cost of 1,000,000 round trips (7 requests each), USD, us-east-1 list prices as of {PRICES_AS_OF}:")
-    print(f"{'':26}" + "".join(f"{f'{m} MB':>10}" for m in MEMORY_SIZES))
+    print(
+        f"Cost of 1,000,000 round trips (7 requests each), {MONTHLY_ROUND_TRIPS:,} a month, USD,"
+        f" us-east-1 list prices as of {PRICES_AS_OF}:"
+    )
+    print(f"{'':30}" + "".join(f"{f'{m} MB':>10}" for m in MEMORY_SIZES))
     for item in table[MEMORY_SIZES[0]]:
-        print(f"{item:26}" + "".join(f"{table[m][item]:10.2f}" for m in MEMORY_SIZES))
-    print(f"{'total':26}" + "".join(f"{sum(table[m].values()):10.2f}" for m in MEMORY_SIZES))
+        print(f"{item:30}" + "".join(f"{table[m][item]:10.2f}" for m in MEMORY_SIZES))
+    print(f"{'total':30}" + "".join(f"{sum(table[m].values()):10.2f}" for m in MEMORY_SIZES))
+    print()
+    print(
+        f"X-Ray, default sampling rule ({XRAY_RESERVOIR_PER_SECOND:g} request a second, then {XRAY_FIXED_RATE:.0%}),"
+        " traffic spread evenly over a 30-day month (the most it traces):"
+    )
+    print(f"{'round trips a month':>20} {'requests/s':>11} {'traced':>7} {'USD per 1M round trips':>23}")
+    for volume in XRAY_VOLUMES:
+        share, dollars = xray_cost(len(figures), volume)
+        print(f"{volume:20,} {len(figures) * volume / MONTH_SECONDS:11.3f} {share:7.1%} {dollars:23.2f}")
     print(
         f"model: billed ms = CPU ms x max(1, {FULL_VCPU_MB}/MB) + {DDB_LATENCY_MS:g} ms per DynamoDB call"
         f" + {SQS_LATENCY_MS:g} ms per SQS call; {PLATFORM_LOG_BYTES} B of platform log lines per invocation;"
-        " free tiers, cold starts, alarms, log storage and the fixed monthly costs are not included"
+        " one access log line per request (acc B); free tiers, cold starts, alarms, log storage and the fixed"
+        " monthly costs are not included"
     )
     print("command: .venv/bin/python -m tests.benchmarks.bench_cost  (part of make bench)")
 
