@@ -94,7 +94,13 @@ def describe(partner: TradingPartner) -> dict[str, Any]:
     for mode, credential_set in partner.credentials.items():
         shown["credentials"][mode].pop("secret_hashes")
         shown["credentials"][mode]["active_secrets"] = len(credential_set.secret_hashes)
+        shown["credentials"][mode]["rotation_in_progress"] = _rotating(credential_set)
     return shown
+
+
+def _rotating(credential_set: CredentialSet) -> bool:
+    """Two active secrets: a rotation the buyer has not finished (or not been told about) yet."""
+    return len(credential_set.secret_hashes) >= MAX_ACTIVE_SECRETS
 
 
 def _print(value: Any) -> None:
@@ -220,14 +226,28 @@ def cmd_update(arguments: argparse.Namespace, partners: PartnerRepository) -> No
         sys.stdout.write(f"\nShared secret for {updated.id} ({arguments.mode}), shown once:\n{secret}\n")
 
 
+def _mode_option(mode: str) -> str:
+    return "" if mode == "production" else f" --mode {mode}"
+
+
 def cmd_rotate_secret(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
     partner = _load(partners, arguments.id)
     current = partner.credentials.get(arguments.mode)
     if current is None:
         raise CliError(f"{partner.id} has no {arguments.mode} credentials")
+    if _rotating(current) and not arguments.replace:
+        # A third secret would push out the oldest, which the buyer may still be using (the new one
+        # may never have reached them): the operator decides which of the two stays first.
+        option = _mode_option(arguments.mode)
+        raise CliError(
+            f"{partner.id} has two active {arguments.mode} secrets (a rotation in progress): finish it with "
+            f"`partners retire-secrets {partner.id}{option}` once the buyer uses the new one, or drop a new one "
+            f"that never reached them with `partners retire-secrets {partner.id}{option} --keep oldest` and "
+            f"rotate again; `--replace` retires both now"
+        )
     secret, stored, generated = _new_secret(arguments)
-    # Keep the newest old secret alongside the new one (until --replace), so the buyer can switch.
-    kept = [] if arguments.replace else current.secret_hashes[-(MAX_ACTIVE_SECRETS - 1) :]
+    # Keep the old secret alongside the new one (until --replace), so the buyer can switch.
+    kept = [] if arguments.replace else current.secret_hashes
     credentials = {
         **partner.credentials,
         arguments.mode: current.model_copy(update={"secret_hashes": [*kept, stored]}),
@@ -239,16 +259,15 @@ def cmd_rotate_secret(arguments: argparse.Namespace, partners: PartnerRepository
 
 
 def cmd_retire_secrets(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
-    """Keep only the newest secret: the end of a rotation, once the buyer uses the new one."""
+    """Keep one secret: the newest at the end of a rotation, once the buyer uses it; the oldest to
+    drop a new secret that never reached the buyer (and rotate again)."""
     partner = _load(partners, arguments.id)
     current = partner.credentials.get(arguments.mode)
     if current is None:
         raise CliError(f"{partner.id} has no {arguments.mode} credentials")
     if len(current.secret_hashes) > 1:
-        credentials = {
-            **partner.credentials,
-            arguments.mode: current.model_copy(update={"secret_hashes": current.secret_hashes[-1:]}),
-        }
+        kept = current.secret_hashes[-1:] if arguments.keep == "newest" else current.secret_hashes[:1]
+        credentials = {**partner.credentials, arguments.mode: current.model_copy(update={"secret_hashes": kept})}
         partner = partners.update(partner.model_copy(update={"credentials": credentials}))
     _print(describe(partner))
 
@@ -273,7 +292,9 @@ def cmd_list(arguments: argparse.Namespace, partners: PartnerRepository) -> None
     for partner in rows:
         modes = ",".join(sorted(partner.credentials))
         state = "enabled" if partner.enabled else "DISABLED"
-        sys.stdout.write(f"{partner.id:<24} {state:<9} {modes:<16} {partner.name}\n")
+        rotating = ",".join(sorted(mode for mode, found in partner.credentials.items() if _rotating(found)))
+        note = f"  (rotating: {rotating}, two active secrets)" if rotating else ""
+        sys.stdout.write(f"{partner.id:<24} {state:<9} {modes:<16} {partner.name}{note}\n")
 
 
 @dataclass(frozen=True)
@@ -400,7 +421,10 @@ def parser() -> argparse.ArgumentParser:
     update.add_argument("id")
     _partner_options(update, adding=False)
     update.set_defaults(run=cmd_update)
-    rotate = partners.add_parser("rotate-secret", help="add a new shared secret, keeping the previous one")
+    rotate = partners.add_parser(
+        "rotate-secret",
+        help="add a new shared secret, keeping the previous one (refused while two are active, unless --replace)",
+    )
     rotate.add_argument("id")
     rotate.add_argument("--mode", choices=["production", "test"], default="production")
     rotate.add_argument("--secret", help="use this shared secret instead of generating one")
@@ -410,11 +434,15 @@ def parser() -> argparse.ArgumentParser:
         help="the new secret replaces every older one at once (a leaked secret): the old ones stop working now",
     )
     rotate.set_defaults(run=cmd_rotate_secret)
-    retire = partners.add_parser(
-        "retire-secrets", help="keep only the newest secret (after a rotation, once the buyer uses it)"
-    )
+    retire = partners.add_parser("retire-secrets", help="end a rotation: keep one of the two active secrets")
     retire.add_argument("id")
     retire.add_argument("--mode", choices=["production", "test"], default="production")
+    retire.add_argument(
+        "--keep",
+        choices=["newest", "oldest"],
+        default="newest",
+        help="newest (default): the buyer uses the new secret; oldest: the new one never reached the buyer",
+    )
     retire.set_defaults(run=cmd_retire_secrets)
     for name, enabled in (("disable", False), ("enable", True)):
         toggle = partners.add_parser(name, help=f"{name} a trading partner")

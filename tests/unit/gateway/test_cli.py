@@ -309,27 +309,63 @@ def test_rotation_keeps_the_old_and_the_new_secret(punchout: Run) -> None:
     assert _setup_code(new) == 200
 
 
-def test_second_rotation_retires_the_oldest_secret(punchout: Run) -> None:
+def test_a_second_rotation_is_refused_while_two_secrets_are_active(punchout: Run, table: Table) -> None:
+    # Given a partner rotated once: the buyer still uses the first secret, the second may be lost in e-mail
+    first = _printed_secret(punchout.ok(*ADD))
+    second = _printed_secret(punchout.ok("partners", "rotate-secret", "acme"))
+    before = _stored_hashes(table)
+    # When it is rotated again without --replace
+    code, out, err = punchout("partners", "rotate-secret", "acme")
+    # Then the command fails with one line that says what to do, and both secrets still work
+    assert code == 1
+    assert out == ""
+    assert err.count("\n") == 1
+    assert "retire-secrets acme --keep oldest" in err and "--replace" in err
+    assert _stored_hashes(table) == before
+    assert _setup_code(first) == 200
+    assert _setup_code(second) == 200
+
+
+def test_a_new_secret_that_never_reached_the_buyer_can_be_dropped_and_rotated_again(punchout: Run) -> None:
+    # Given a partner rotated once, whose new secret never reached the buyer
+    first = _printed_secret(punchout.ok(*ADD))
+    lost = _printed_secret(punchout.ok("partners", "rotate-secret", "acme"))
+    # When the oldest is kept and the secret is rotated again
+    out = punchout.ok("partners", "retire-secrets", "acme", "--keep", "oldest")
+    assert json.loads(out)["credentials"]["production"]["active_secrets"] == 1
+    again = _printed_secret(punchout.ok("partners", "rotate-secret", "acme"))
+    # Then the buyer's secret and the new one work, the lost one does not
+    assert _setup_code(first) == 200
+    assert _setup_code(again) == 200
+    assert _setup_code(lost) == 401
+
+
+def test_rotation_with_replace_during_a_rotation_keeps_only_the_new_secret(punchout: Run, table: Table) -> None:
     # Given a partner rotated once (two active secrets)
     first = _printed_secret(punchout.ok(*ADD))
     second = _printed_secret(punchout.ok("partners", "rotate-secret", "acme"))
-    # When it is rotated again
-    third = _printed_secret(punchout.ok("partners", "rotate-secret", "acme"))
-    # Then the first is retired, the two newest work
-    assert _setup_code(first) == 401
-    assert _setup_code(second) == 200
-    assert _setup_code(third) == 200
+    # When it is rotated with --replace (a leaked secret)
+    third = _printed_secret(punchout.ok("partners", "rotate-secret", "acme", "--replace"))
+    # Then only the newest works, and one hash is stored
+    assert (_setup_code(first), _setup_code(second), _setup_code(third)) == (401, 401, 200)
+    assert len(_stored_hashes(table)) == 1
 
 
-def test_rotation_never_keeps_more_than_two_secrets(punchout: Run, table: Table) -> None:
-    # Given a partner rotated three times
+def test_show_and_list_tell_a_rotation_in_progress(punchout: Run) -> None:
+    # Given a partner with one secret
     punchout.ok(*ADD)
-    for _ in range(3):
-        out = punchout.ok("partners", "rotate-secret", "acme", "--secret", f"secret {_}")
-    # When it is shown
-    # Then it reports two active secrets, and two hashes are stored
-    assert json.loads(out.split("\nNew shared secret")[0])["credentials"]["production"]["active_secrets"] == 2
-    assert len(_stored_hashes(table)) == 2
+    shown = json.loads(punchout.ok("partners", "show", "acme"))["credentials"]["production"]
+    assert shown["rotation_in_progress"] is False
+    assert "rotating" not in punchout.ok("partners", "list")
+    # When its secret is rotated
+    punchout.ok("partners", "rotate-secret", "acme")
+    # Then show, list and list --json say a rotation is in progress (two active secrets)
+    shown = json.loads(punchout.ok("partners", "show", "acme"))["credentials"]["production"]
+    assert (shown["active_secrets"], shown["rotation_in_progress"]) == (2, True)
+    listing = punchout.ok("partners", "list")
+    assert re.match(r"acme\s+enabled\s+production\s+Acme Procurement\s+\(rotating: production", listing), listing
+    listed = json.loads(punchout.ok("partners", "list", "--json"))
+    assert listed[0]["credentials"]["production"]["rotation_in_progress"] is True
 
 
 def test_rotation_with_replace_retires_every_older_secret(punchout: Run) -> None:
