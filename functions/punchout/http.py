@@ -89,10 +89,17 @@ def cxml_error(error: BaseException) -> Response[str]:
     from .cxml.writer import render_status
 
     status, text = status_for(error)
+    details = {"status": int(status), "reason": text}
+    # The level says whose move it is: ERROR our fault (a 500, alarmed through CxmlServerErrors),
+    # WARNING a transient 560 the buyer's retry resolves, INFO a refusal of the buyer's document.
     if not isinstance(error, CXMLError):
-        logger.exception("Unexpected failure answering a cXML request")
+        logger.exception("Unexpected failure answering a cXML request", extra=details)
+    elif status == StatusCode.INTERNAL_SERVER_ERROR:
+        logger.error("cXML request refused", extra=details)
+    elif status.is_transient:
+        logger.warning("cXML request refused", extra=details)
     else:
-        logger.info("cXML request refused", extra={"status": int(status), "reason": text})
+        logger.info("cXML request refused", extra=details)
     if status.is_transient:
         metrics.add_metric(name="CxmlServerErrors", unit=MetricUnit.Count, value=1)
     else:

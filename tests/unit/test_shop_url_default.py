@@ -6,6 +6,7 @@ as in tests/unit/gateway/conftest.py.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -98,3 +99,19 @@ def test_without_partner_or_default_shop_url_the_setup_answers_a_retryable_500(
     assert response["statusCode"] == 500
     assert "shop URL" in (answer.status.message or "")
     assert not list(table.scan_prefix("SESSION#", "SESSION"))
+
+
+def test_a_missing_shop_url_is_logged_as_an_error(
+    table: Table, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
+    # Given a partner without a shop URL and no deployment default
+    register(table, shop_url=None)
+    configure(monkeypatch, DEFAULT_SHOP_URL="")
+    caplog.set_level(logging.DEBUG)
+
+    # When the buyer sends a PunchOutSetupRequest
+    assert cxml(call("POST", "/cxml/setup", builders.setup_request())).status.code == 500
+
+    # Then the 500 (our fault, alarmed) is logged at ERROR, where the runbook's query looks
+    refused = [r for r in caplog.records if getattr(r, "status", None) == 500]
+    assert [(r.levelname, r.getMessage()) for r in refused] == [("ERROR", "cXML request refused")]

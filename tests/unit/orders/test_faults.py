@@ -7,12 +7,15 @@ and queued, and the buyer's retry leads to exactly one message for the shop.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
+import order_request.handler
+from punchout.settings import clear_settings_cache
 from punchout.store.orders import OrderRepository
 from punchout.store.queue import OrderQueue
 from tests.support import builders
@@ -157,3 +160,23 @@ def test_no_200_while_the_order_is_not_queued(table, queue_url, monkeypatch):
         assert cxml(post_order(document)).status.code >= 500
     record = next(iter(OrderRepository(table).table.query("ORDER#acme#PO-DOWN", "VERSION#")))
     assert record["status"]["S"] == "received"
+
+
+def test_contention_is_logged_as_a_warning_and_a_refused_document_as_info(table, queue_url, monkeypatch, caplog):
+    # Given an order whose lease another delivery holds (and no time to wait for it)
+    register(table)
+    monkeypatch.setenv("ORDER_DISPATCH_WAIT_SECONDS", "0")
+    clear_settings_cache()
+    order_request.handler.service.cache_clear()
+    monkeypatch.setattr(OrderRepository, "acquire_lease", lambda self, *args, **kwargs: None)
+    caplog.set_level(logging.DEBUG)
+    document = builders.order_request("PO-BUSY", [builders.item_out("P1", "1", price="1.00")])
+    # When the buyer sends it, and then an update of an order never received
+    assert cxml(post_order(document)).status.code == 560
+    unknown = builders.order_request("PO-NONE", [builders.item_out("P1", "1", price="1.00")], order_type="update")
+    assert cxml(post_order(unknown)).status.code == 417
+    # Then the 560 (the buyer's retry resolves it) is a WARNING, the refusal of the document INFO:
+    # the runbook's ERROR query stays for our faults
+    refused = [r for r in caplog.records if r.getMessage() == "cXML request refused"]
+    levels = {getattr(r, "status", None): r.levelname for r in refused}
+    assert levels == {560: "WARNING", 417: "INFO"}
