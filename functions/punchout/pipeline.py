@@ -14,10 +14,12 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from lxml import etree
 
-from .auth import Authenticated, authenticate
+from .auth import Authenticated, AuthenticationFailed, PartnerDisabled, authenticate
 from .cxml import ParseLimits, StatusCode, new_envelope, parse_xml, read_tree, render
 from .cxml.errors import InvalidDocument, MalformedXML, NotImplementedRequest
 from .cxml.models import (
+    Credential,
+    Header,
     ProfileResponse,
     PunchOutSetupResponse,
     RequestDocument,
@@ -73,13 +75,22 @@ def handle_cxml(
         if not isinstance(document, RequestDocument):
             raise InvalidDocument(f"Expected a cXML Request, got a {document.kind}")
         kind = document.request.kind
-        logger.append_keys(payload_id=document.envelope.payload_id[:200], request=kind)
+        logger.append_keys(
+            payload_id=document.envelope.payload_id[:200],
+            request=kind,
+            deployment_mode=document.deployment_mode,
+            **_presented_identities(document.header),
+        )
         handler = handlers.get(kind)
         if handler is None:
             raise NotImplementedRequest(f"{kind} is not accepted at this URL; the ProfileResponse lists where")
-        auth = authenticate(
-            document.header, document.deployment_mode, partners, event.request_context.identity.source_ip
-        )
+        try:
+            auth = authenticate(
+                document.header, document.deployment_mode, partners, event.request_context.identity.source_ip
+            )
+        except (AuthenticationFailed, PartnerDisabled) as refused:
+            logger.append_keys(partner_id=refused.partner_id, auth_failure=refused.cause)
+            raise
         logger.append_keys(partner_id=auth.partner.id, secret_in_use=auth.secret)
         answer = handler(document, auth, Delivery(root=root, attachments=attachments))
         # One line per answered request, as refusals have theirs: who, what, and which secret (rotations).
@@ -97,6 +108,26 @@ def handle_cxml(
         )
     except Exception as error:  # every outcome must be a cXML document
         return cxml_error(error)
+
+
+# Enough to recognise a buyer (senders rarely present more than one credential of each kind), not
+# enough for a document repeating credentials to fill the log line.
+_LOGGED_CREDENTIALS = 3
+_LOGGED_CREDENTIAL_CHARS = 200
+
+
+def _identities(credentials: list[Credential]) -> str:
+    shown = [f"{c.domain}:{c.identity}"[:_LOGGED_CREDENTIAL_CHARS] for c in credentials[:_LOGGED_CREDENTIALS]]
+    return ", ".join(shown) + (", ..." if len(credentials) > _LOGGED_CREDENTIALS else "")
+
+
+def _presented_identities(header: Header | None) -> dict[str, str]:
+    """The From and Sender identities a request presents (public identifiers, never the secret), so
+    that a refused buyer can be traced before any partner is known."""
+    if header is None:
+        return {}
+    presented = {"from_credentials": header.from_credentials, "sender_credentials": header.sender_credentials}
+    return {key: _identities(credentials) for key, credentials in presented.items() if credentials}
 
 
 def partner_repository(settings: GatewaySettings) -> PartnerRepository:

@@ -339,6 +339,97 @@ def test_disabled_partner_with_wrong_secret_gets_401(table: Table) -> None:
     assert _send("setup", secret=WRONG_SECRET) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
 
 
+# --- refusals are traceable in the log -----------------------------------------------------------
+
+
+def _refusal(log_lines: io.StringIO) -> dict[str, Any]:
+    lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    [refused] = [line for line in lines if line["message"] == "cXML request refused"]
+    return refused
+
+
+BUYER = f"{builders.BUYER_DOMAIN}:{builders.BUYER_IDENTITY}"
+
+
+@pytest.mark.parametrize(
+    ("partner", "request_changes", "cause", "partner_id"),
+    [
+        ("plain", {"identity": "AN09999999999"}, "unknown_identity", None),
+        ("plain", {"secret": WRONG_SECRET}, "wrong_secret", "acme"),
+        ("plain", {"secret": None}, "no_secret", "acme"),
+        ("ariba", {}, "sender_not_allowed", "acme"),  # the buyer itself as Sender, not the network
+        ("network", {}, "source_not_allowed", "acme"),
+    ],
+)
+def test_a_refused_buyer_can_be_traced_in_the_log(
+    table: Table,
+    log_lines: io.StringIO,
+    partner: str,
+    request_changes: dict[str, Any],
+    cause: str,
+    partner_id: str | None,
+) -> None:
+    # Given a partner: plain, restricted to the Ariba Network's sender, or to a network the request is not from
+    credential_set = CredentialSet(
+        from_credentials=[CredentialRef(domain=builders.BUYER_DOMAIN, identity=builders.BUYER_IDENTITY)],
+        sender_identities=[CredentialRef(domain="AribaNetworkUserId", identity="sysadmin@ariba.com")]
+        if partner == "ariba"
+        else [],
+        secret_hashes=[hash_secret(builders.SECRET, iterations=1000)],
+        source_networks=["198.51.100.0/24"] if partner == "network" else [],
+    )
+    register(table, credentials={"production": credential_set})
+    # When a request is refused for one cause
+    code, _, message = _send("setup", **request_changes)
+    # Then the buyer's answer is the common one, and the log line says who (as presented), in which
+    # mode, which partner when known, and why; never the secret
+    assert (code, message) == (401, UNAUTHORIZED_TEXT)
+    refused = _refusal(log_lines)
+    assert refused["auth_failure"] == cause
+    assert refused.get("partner_id") == partner_id
+    assert refused["deployment_mode"] == "production"
+    assert (
+        refused["from_credentials"]
+        == f"{builders.BUYER_DOMAIN}:{request_changes.get('identity', builders.BUYER_IDENTITY)}"
+    )
+    assert refused["sender_credentials"]
+    for secret in SECRETS_IN_PLAY:
+        assert secret not in log_lines.getvalue()
+
+
+def test_a_request_without_from_credential_is_logged_as_such(with_partner: Table, log_lines: io.StringIO) -> None:
+    # Given a registered partner
+    # When a request comes without From credential
+    assert _send_body("setup", without(builders.setup_request(), "/cXML/Header/From/Credential"))[0] == 401
+    # Then the log says so, with the request's mode
+    refused = _refusal(log_lines)
+    assert (refused["auth_failure"], refused["deployment_mode"]) == ("no_from_credential", "production")
+    assert "from_credentials" not in refused and "partner_id" not in refused
+
+
+def test_a_disabled_partner_is_logged_with_its_id(table: Table, log_lines: io.StringIO) -> None:
+    # Given a disabled partner
+    register(table, enabled=False)
+    # When it sends a correctly authenticated request
+    assert _send("setup")[0] == 403
+    # Then the refusal names the partner and the cause
+    refused = _refusal(log_lines)
+    assert (refused["partner_id"], refused["auth_failure"], refused["from_credentials"]) == ("acme", "disabled", BUYER)
+
+
+def test_an_answered_request_logs_its_deployment_mode(with_partner: Table, log_lines: io.StringIO) -> None:
+    # Given a partner with test credentials
+    # When it sends a test-mode request
+    body = builders.setup_request(
+        mode="test", identity=builders.BUYER_IDENTITY + "-T", secret=builders.SECRET + " test"
+    )
+    assert _send_body("setup", body)[0] == 200
+    # Then its log lines carry the mode
+    lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    answered = [line for line in lines if line["message"] == "cXML request answered"]
+    assert [line["deployment_mode"] for line in answered] == ["test"]
+
+
 # --- secrets stay secret --------------------------------------------------------------------------
 
 
