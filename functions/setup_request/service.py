@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
@@ -171,9 +171,7 @@ class SetupService:
             raise InvalidDocument("The BrowserFormPost URL is not an absolute http(s) URL")
         if request.browser_form_post:
             if not partner.allows_return_url(request.browser_form_post):
-                raise Forbidden(
-                    f"BrowserFormPost URL {parts.scheme}://{parts.netloc} is not allowed for this trading partner"
-                )
+                raise Forbidden(f"BrowserFormPost URL {_shown_origin(parts)} is not allowed for this trading partner")
             return request.browser_form_post
         if partner.default_return_url:
             return partner.default_return_url
@@ -261,6 +259,18 @@ class ShopUrlMissing(CXMLError):
     A 500, which buyers retry: once the supplier configures a URL, the same request succeeds."""
 
     status = StatusCode.INTERNAL_SERVER_ERROR
+
+
+def _shown_origin(parts: SplitResult) -> str:
+    """Scheme, host and port of a buyer's URL for a refusal (answer and log): never its user info,
+    which may hold a password (http://user:password@host/)."""
+    try:
+        port = parts.port
+    except ValueError:  # out of range or not a number
+        port = None
+    user_info = "[user info]@" if "@" in parts.netloc else ""
+    host = (parts.hostname or "")[:255]
+    return f"{parts.scheme.lower()}://{user_info}{host}" + (f":{port}" if port is not None else "")
 
 
 def with_query(url: str, **params: str) -> str:

@@ -6,6 +6,7 @@ Every answer, errors included, is a well-formed cXML document whose HTTP status 
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -130,6 +131,24 @@ def test_browser_form_post_disguised_as_an_allowed_host_is_refused(table: Table,
     code, _ = _setup(browser_form_post=url)
     # Then it is forbidden
     assert code == 403
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://bob:hunter2pass@buyer.example.com:8080/return", "https://hunter2pass@attacker.example.net/return"],
+)
+def test_a_password_in_the_browser_form_post_is_neither_answered_nor_logged(
+    partner: Any, log_lines: io.StringIO, url: str
+) -> None:
+    # Given a partner not allowing that URL
+    # When its BrowserFormPost carries user info (a password)
+    code, message = _setup(browser_form_post=url)
+    # Then the refusal names scheme, host and port only, in the answer and in the log
+    assert code == 403
+    host = urlsplit(url).hostname
+    assert host and host in message and "[user info]@" in message
+    for text in (message, log_lines.getvalue()):
+        assert "hunter2pass" not in text and "bob" not in text
 
 
 def test_http_browser_form_post_is_refused_by_default(partner: Any) -> None:
