@@ -19,16 +19,16 @@ with loading():
     from aws_lambda_powertools.metrics import MetricUnit
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from punchout.http import SECURITY_HEADERS, html_page, json_response
+    from punchout.http import SECURITY_HEADERS, json_response
     from punchout.observability import logger, metrics, tracer
-    from punchout.resolver import gateway_app, link_page
+    from punchout.resolver import gateway_app, link_page, refused_link
     from punchout.sessions import CartInput, TransferRequest
     from punchout.settings import gateway_settings
     from punchout.shop_api import authorise, parse_body
     from punchout.store.api_keys import ApiKeyRepository
     from punchout.store.dynamo import Table
     from punchout.store.partners import PartnerRepository
-    from punchout.store.sessions import SessionRepository, TokenProblem, TokenRefused
+    from punchout.store.sessions import SessionRepository, TokenKind, TokenProblem, TokenRefused
 
     from .service import CartService, ReturnRefused
 
@@ -93,9 +93,16 @@ def punchout_return(token: str) -> Response[str]:
         what_next = {
             TokenProblem.USED: "The cart was already returned to your procurement system; open it there.",
         }.get(refused.problem, "Go back to the shop and return the cart again.")
-        return link_page(refused.problem, what_next)
-    except ReturnRefused:
-        return html_page(410, "This PunchOut session has ended", "Start PunchOut again from your procurement system.")
+        return link_page(TokenKind.RETURN, refused.problem, what_next)
+    except ReturnRefused as ended:
+        return refused_link(
+            TokenKind.RETURN,
+            410,
+            "This PunchOut session has ended",
+            "Start PunchOut again from your procurement system.",
+            reason="session ended",
+            session_id=ended.session_id,
+        )
     metrics.add_metric(name="CartsReturned", unit=MetricUnit.Count, value=1)
     return Response(
         status_code=200, content_type="text/html; charset=utf-8", body=page, headers={**SECURITY_HEADERS, **headers}

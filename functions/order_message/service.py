@@ -48,6 +48,10 @@ class InvalidCart(Unprocessable):
 class ReturnRefused(Exception):
     """The return link cannot produce a cart (session gone); the browser gets a plain page."""
 
+    def __init__(self, session_id: str) -> None:
+        super().__init__(session_id)
+        self.session_id = session_id
+
 
 class PartnerSummary(GatewayModel):
     id: str

@@ -6,6 +6,8 @@
   the browser's routes, never a stack trace. (cXML routes never get here: the pipeline answers every
   outcome itself, as cXML.)
 - a one-time link that cannot be used: the plain "already used" / "expired" / "not valid" page.
+
+Each refusal leaves one INFO line (status, a short reason): never a request body, never a token.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from .http import html_page, json_error
 from .observability import logger
-from .shop_api import ShopError, shop_error_response
-from .store.sessions import TokenProblem
+from .shop_api import InvalidBody, ShopError, shop_error_response
+from .store.sessions import TokenKind, TokenProblem
+
+# Enough locations to see what the shop sent wrong, without a long list of every line's fields.
+_LOGGED_LOCATIONS = 10
 
 _LINK_TITLES = {
     TokenProblem.USED: (410, "This link was already used"),
@@ -25,8 +30,19 @@ _LINK_TITLES = {
 }
 
 
-def link_page(problem: TokenProblem, what_next: str) -> Response[str]:
+def link_page(link: TokenKind, problem: TokenProblem, what_next: str) -> Response[str]:
     status, title = _LINK_TITLES[problem]
+    return refused_link(link, status, title, what_next, reason=f"link {problem.value}")
+
+
+def refused_link(
+    link: TokenKind, status: int, title: str, what_next: str, *, reason: str, session_id: str | None = None
+) -> Response[str]:
+    """The page for a start or return link that leads nowhere, and its log line. The token is not
+    logged, not even in part: until it is used, it opens the session."""
+    logger.info(
+        "Link refused", extra={"status": status, "reason": reason, "link": link.value.lower(), "session_id": session_id}
+    )
     return html_page(status, title, what_next)
 
 
@@ -36,10 +52,17 @@ def gateway_app(*, error_page: str) -> APIGatewayRestResolver:
 
     @app.not_found
     def not_found(error: NotFoundError) -> Response[str]:
+        # Not the path: a mistyped link's path holds its token.
+        logger.info("No such route", extra={"status": 404, "method": app.current_event.http_method})
         return json_error(404, "No such route")
 
     @app.exception_handler(ShopError)  # type: ignore[untyped-decorator]
     def shop_error(error: ShopError) -> Response[str]:
+        # api_key_id is on the line already when the key was valid (shop_api.authorise appends it).
+        details = {"status": error.status_code, "reason": error.message}
+        if isinstance(error, InvalidBody):
+            details["locations"] = [e["location"] for e in error.errors[:_LOGGED_LOCATIONS]]
+        logger.info("Shop API request refused", extra=details)
         return shop_error_response(error)
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]

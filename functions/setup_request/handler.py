@@ -20,14 +20,14 @@ with loading():
 
     from punchout.auth import Authenticated
     from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse, RequestDocument
-    from punchout.http import base_url, html_page, redirect
+    from punchout.http import base_url, redirect
     from punchout.observability import logger, metrics, tracer
     from punchout.pipeline import Delivery, handle_cxml, partner_repository
     from punchout.profile import profile_response
-    from punchout.resolver import gateway_app, link_page
+    from punchout.resolver import gateway_app, link_page, refused_link
     from punchout.settings import gateway_settings
     from punchout.store.dynamo import Table
-    from punchout.store.sessions import SessionRepository, TokenRefused
+    from punchout.store.sessions import SessionRepository, TokenKind, TokenRefused
 
     from .service import SessionExpired, SetupService
 
@@ -72,9 +72,16 @@ def punchout_start(token: str) -> Response[str]:
     try:
         location = service().start(token)
     except TokenRefused as refused:
-        return link_page(refused.problem, "Start PunchOut again from your procurement system.")
-    except SessionExpired:
-        return html_page(410, "This PunchOut session has expired", "Start PunchOut again from your procurement system.")
+        return link_page(TokenKind.START, refused.problem, "Start PunchOut again from your procurement system.")
+    except SessionExpired as expired:
+        return refused_link(
+            TokenKind.START,
+            410,
+            "This PunchOut session has expired",
+            "Start PunchOut again from your procurement system.",
+            reason="session expired",
+            session_id=expired.session_id,
+        )
     return redirect(location)
 
 

@@ -250,7 +250,9 @@ def _earlier(item: ItemOut, *, restored: bool) -> EarlierItem:
 
 
 class SessionExpired(Exception):
-    pass
+    def __init__(self, session_id: str) -> None:
+        super().__init__(session_id)
+        self.session_id = session_id
 
 
 class ShopUrlMissing(CXMLError):

@@ -8,6 +8,8 @@ DynamoDB's TTL has not deleted it yet.
 from __future__ import annotations
 
 import base64
+import io
+import json
 import math
 import time
 from collections import Counter
@@ -189,6 +191,39 @@ def test_start_token_is_not_a_return_token(partner: Any) -> None:
     assert status == 404
     # ... and still works as a start link
     assert call("GET", f"/punchout/start/{token}")["statusCode"] == 303
+
+
+# --- refused links are logged, their tokens never ---------------------------------------------------
+
+
+def test_each_refused_link_is_logged_without_its_token(shop: Shop, table: Table, log_lines: io.StringIO) -> None:
+    # Given a used start link, an unknown one, a used return link and a start link of an expired session
+    used_start = _new_start_token()
+    assert call("GET", f"/punchout/start/{used_start}")["statusCode"] == 303
+    unknown = "thisTokenWasNeverIssued0123456789abcdefghij"
+    shop.put_lines(line())
+    return_url = shop.return_url()
+    assert follow(return_url)["statusCode"] == 200
+    orphan = _new_start_token()
+    # When each is opened (the orphan once its session has expired)
+    assert call("GET", f"/punchout/start/{used_start}")["statusCode"] == 410
+    assert call("GET", f"/punchout/start/{unknown}")["statusCode"] == 404
+    assert follow(return_url)["statusCode"] == 410
+    expire(table, "SESSION#", "SESSION")
+    assert call("GET", f"/punchout/start/{orphan}")["statusCode"] == 410
+    # Then each refusal is one INFO line with its status, link and reason
+    lines = [json.loads(text) for text in log_lines.getvalue().splitlines()]
+    refused = [line for line in lines if line["message"] == "Link refused"]
+    assert [(r["level"], r["status"], r["link"], r["reason"]) for r in refused] == [
+        ("INFO", 410, "start", "link used"),
+        ("INFO", 404, "start", "link unknown"),
+        ("INFO", 410, "return", "link used"),
+        ("INFO", 410, "start", "session expired"),
+    ]
+    # ... and no token, nor any part of it, reaches the log
+    tokens = [used_start, unknown, urlsplit(return_url).path.rsplit("/", 1)[1], orphan]
+    for token in tokens:
+        assert token[:8] not in log_lines.getvalue()
 
 
 # --- session expiry -------------------------------------------------------------------------------

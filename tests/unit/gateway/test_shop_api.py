@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -385,6 +386,39 @@ def test_transfer_twice_is_409(shop: Shop) -> None:
     response = shop.transfer()
     # Then it conflicts
     assert response["statusCode"] == 409
+
+
+def _refusals(log_lines: io.StringIO) -> list[dict[str, Any]]:
+    lines = [json.loads(text) for text in log_lines.getvalue().splitlines()]
+    return [line for line in lines if line["message"] == "Shop API request refused"]
+
+
+def test_each_shop_api_refusal_is_logged_with_the_key_but_never_the_body(
+    shop: Shop, table: Table, log_lines: io.StringIO
+) -> None:
+    # Given the shop's key id
+    [(_, api_key)] = ApiKeyRepository(table).list()
+    # When the shop sends an invalid cart, transfers twice, and reads an unknown session
+    invalid = line(description="a description that must not reach the log")
+    invalid["quantity"] = "-1"
+    assert shop.put({"lines": [invalid]})["statusCode"] == 422
+    shop.put_lines(line())
+    shop.return_url()
+    assert shop.transfer()["statusCode"] == 409
+    assert Shop(shop.headers, "no-such-session").get()["statusCode"] == 404
+    # Then each refusal is one INFO line with its status, a short reason and the key's id
+    refusals = _refusals(log_lines)
+    assert [(r["level"], r["status"], r["api_key_id"]) for r in refusals] == [
+        ("INFO", 422, api_key.id),
+        ("INFO", 409, api_key.id),
+        ("INFO", 404, api_key.id),
+    ]
+    assert refusals[0]["reason"] == "The request body is invalid"
+    assert refusals[0]["locations"] == ["lines.0.quantity"]
+    assert "already transferred" in refusals[1]["reason"]
+    # ... and no request body, nor the key
+    assert "must not reach the log" not in log_lines.getvalue()
+    assert shop.headers["x-api-key"] not in log_lines.getvalue()
 
 
 def test_put_after_transfer_is_409(shop: Shop) -> None:
