@@ -118,6 +118,30 @@ def _credential(text: str) -> CredentialRef:
     return CredentialRef(domain=domain, identity=identity)
 
 
+# A secret chosen by people (the buyer's system may dictate one) is hashed with PBKDF2, which slows
+# guessing but cannot make a short secret strong; generated ones have 43 characters.
+MIN_CHOSEN_SECRET_LENGTH = 16
+# Segment, family, class and commodity (2 digits each); 2 more name a business function.
+_UNSPSC = re.compile(r"\d{8}(\d{2})?")
+
+
+def _chosen_secret(text: str) -> str:
+    if len(text.strip()) < MIN_CHOSEN_SECRET_LENGTH:
+        # The message never repeats the secret: it would end up in a terminal's scrollback.
+        raise argparse.ArgumentTypeError(
+            f"a shared secret needs at least {MIN_CHOSEN_SECRET_LENGTH} characters; leave out --secret to generate one"
+        )
+    return text
+
+
+def _unspsc(text: str) -> str:
+    if not _UNSPSC.fullmatch(text.strip()):
+        raise argparse.ArgumentTypeError(
+            f"an UNSPSC code is 8 digits (10 with a business function), e.g. 44120000; got {text!r}"
+        )
+    return text.strip()
+
+
 def _mapping(text: str) -> tuple[str, str]:
     shop, separator, buyer = text.partition("=")
     if not separator:
@@ -368,7 +392,11 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
         metavar="DOMAIN:IDENTITY",
         help="a Sender identity allowed to present the secret, e.g. AribaNetworkUserId:sysadmin@ariba.com",
     )
-    parser.add_argument("--secret", help="use this shared secret instead of generating one")
+    parser.add_argument(
+        "--secret",
+        type=_chosen_secret,
+        help=f"use this shared secret (at least {MIN_CHOSEN_SECRET_LENGTH} characters) instead of generating one",
+    )
     parser.add_argument(
         "--source-network",
         action="append",
@@ -394,7 +422,9 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--cxml-version", help="the cXML version to declare, e.g. 1.2.014")
     parser.add_argument("--operation-allowed", choices=["create", "inspect", "edit"])
     parser.add_argument("--currency", help="default currency (ISO 4217)")
-    parser.add_argument("--unspsc", help="default UNSPSC code for lines without a classification")
+    parser.add_argument(
+        "--unspsc", type=_unspsc, help="default UNSPSC code (8 digits) for lines without a classification"
+    )
     parser.add_argument("--uom", action="append", type=_mapping, metavar="SHOP=BUYER", help="unit-of-measure mapping")
 
 
@@ -427,7 +457,11 @@ def parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("id")
     rotate.add_argument("--mode", choices=["production", "test"], default="production")
-    rotate.add_argument("--secret", help="use this shared secret instead of generating one")
+    rotate.add_argument(
+        "--secret",
+        type=_chosen_secret,
+        help=f"use this shared secret (at least {MIN_CHOSEN_SECRET_LENGTH} characters) instead of generating one",
+    )
     rotate.add_argument(
         "--replace",
         action="store_true",

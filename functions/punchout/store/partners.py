@@ -75,9 +75,9 @@ class PartnerRepository:
         try:
             self.table.transact(writes)
         except ConditionFailed:
-            raise PartnerConflict(
-                f"partner {partner.id} exists, or one of its From credentials belongs to another partner"
-            ) from None
+            if self.get(partner.id) is not None:
+                raise PartnerConflict(f"partner {partner.id} exists already") from None
+            raise PartnerConflict(self._credential_conflict(partner)) from None
         return partner
 
     def update(self, partner: TradingPartner) -> TradingPartner:
@@ -104,10 +104,21 @@ class PartnerRepository:
         try:
             self.table.transact(writes)
         except ConditionFailed:
-            raise PartnerConflict(
-                f"partner {partner.id} changed meanwhile, or a new From credential belongs to another partner"
-            ) from None
+            latest = self.get(partner.id)
+            if latest is None or latest.revision != partner.revision:
+                raise PartnerConflict(f"partner {partner.id} changed meanwhile; run the command again") from None
+            raise PartnerConflict(self._credential_conflict(partner)) from None
         return updated
+
+    def _credential_conflict(self, partner: TradingPartner) -> str:
+        """Which From credential another partner owns (read after the transaction refused it)."""
+        for mode, credential_set in partner.credentials.items():
+            for ref in credential_set.from_credentials:
+                owner = self.find_partner_id(mode, ref.domain, ref.identity)
+                if owner is not None and owner != partner.id:
+                    return f"the {mode} From credential {ref.domain}:{ref.identity} belongs to partner {owner}"
+        # Released meanwhile (the owner changed its credentials): the same command may succeed now.
+        return f"a From credential of {partner.id} belonged to another partner; run the command again"
 
     def _claim(self, pk: str, partner_id: str) -> TransactWriteItemTypeDef:
         return {

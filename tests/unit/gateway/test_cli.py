@@ -227,21 +227,34 @@ def test_add_with_another_partners_from_credential_fails(punchout: Run, table: T
         "--shop-url",
         "https://shop.example.com/",
     )
-    # Then the command fails with exit 1 and nothing is stored for it
+    # Then the command fails with exit 1, naming the credential and the partner that owns it, and
+    # nothing is stored for it
     assert code == 1
-    assert "credential" in err
+    assert f"production From credential networkid:{builders.BUYER_IDENTITY} belongs to partner acme" in err
     assert punchout("partners", "show", "copycat")[0] == 1
+
+
+def test_update_claiming_another_partners_from_credential_names_its_owner(punchout: Run) -> None:
+    # Given two partners
+    punchout.ok(*ADD)
+    punchout.ok("partners", "add", "globex", "--name", "Globex", "--from", "DUNS:987654321")
+    # When globex is given acme's From credential
+    code, _, err = punchout("partners", "update", "globex", "--from", f"NetworkID:{builders.BUYER_IDENTITY}")
+    # Then the command fails and names acme
+    assert code == 1
+    assert err.strip().endswith("belongs to partner acme"), err
 
 
 def test_add_of_an_existing_id_fails(punchout: Run) -> None:
     # Given a partner acme
     punchout.ok(*ADD)
     # When acme is added again with other credentials
-    code, _, _ = punchout(
+    code, _, err = punchout(
         "partners", "add", "acme", "--name", "Acme 2", "--from", "DUNS:111", "--shop-url", "https://shop.example.com/"
     )
-    # Then it fails
+    # Then it fails, saying so
     assert code == 1
+    assert "partner acme exists already" in err
 
 
 def test_add_with_invalid_settings_fails_without_storing(punchout: Run, table: Table) -> None:
@@ -252,6 +265,54 @@ def test_add_with_invalid_settings_fails_without_storing(punchout: Run, table: T
     assert code == 2
     assert "invalid partner" in err
     assert table_items(table) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [*ADD],
+        ["partners", "update", "acme", "--mode", "test", "--from", "NetworkID:AN01-T"],
+        ["partners", "rotate-secret", "acme"],
+    ],
+    ids=["add", "update", "rotate-secret"],
+)
+def test_a_chosen_secret_shorter_than_16_characters_is_refused(
+    punchout: Run, table: Table, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    # Given a partner acme (for update and rotate-secret; add uses another id)
+    punchout.ok(*ADD)
+    before = table_items(table)
+    if command[1] == "add":
+        command = [*command[:2], "initech", *command[3:]]
+    # When the command is given a 15-character secret
+    with pytest.raises(SystemExit) as exit_:
+        punchout(*command, "--secret", "fifteen-chars!!")
+    # Then it is refused with one clear line that does not repeat the secret, and nothing changed
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "argument --secret: a shared secret needs at least 16 characters" in err
+    assert "fifteen-chars!!" not in err
+    assert table_items(table) == before
+
+
+@pytest.mark.parametrize("value", ["4412-0000", "4412000", "UNSPSC44120000", "441200001"])
+def test_an_unspsc_code_must_be_eight_digits(punchout: Run, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    # Given a code that is not 8 digits (nor 10)
+    # When a partner is added with it
+    with pytest.raises(SystemExit) as exit_:
+        punchout(*[value if option == "44120000" else option for option in ADD])
+    # Then it is refused, saying what a code looks like
+    assert exit_.value.code == 2
+    assert "an UNSPSC code is 8 digits" in capsys.readouterr().err
+
+
+def test_an_unspsc_code_with_a_business_function_is_accepted(punchout: Run, table: Table) -> None:
+    # Given a 10-digit code (8 digits and a business function)
+    # When a partner is added with it
+    punchout.ok(*[" 4412000014 " if option == "44120000" else option for option in ADD])
+    # Then it is stored as given, trimmed
+    classification = stored_partner(table).default_classification
+    assert classification is not None and classification.value == "4412000014"
 
 
 # --- update ---------------------------------------------------------------------------------------
@@ -530,7 +591,7 @@ def test_revoking_an_unknown_key_fails(punchout: Run) -> None:
 def test_cli_stores_a_chosen_secret_as_a_slow_hash(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
     # Given the CLI as installed (120,000 PBKDF2 rounds)
     # When a partner is added with a secret a person chose
-    assert cli.main(["--table", TABLE_NAME, *ADD, "--secret", "s3cret value"]) == 0
+    assert cli.main(["--table", TABLE_NAME, *ADD, "--secret", "s3cret value, chosen"]) == 0
     # Then its secret is stored as a PBKDF2-SHA256 hash of at least 120,000 rounds
     [stored] = _stored_hashes(table)
     scheme, rounds, _, _ = stored.split("$")
