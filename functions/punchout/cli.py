@@ -245,6 +245,13 @@ def cmd_update(arguments: argparse.Namespace, partners: PartnerRepository) -> No
         )
         fields["credentials"] = credentials
     updated = partners.update(TradingPartner.model_validate({**partner.model_dump(), **fields}))
+    if arguments.post_host and arguments.allow_http is None and updated.allow_http:
+        # Typically the end of a local test (`--allow-http` for the simulator): restoring the real
+        # hosts does not turn plain http off by itself.
+        sys.stderr.write(
+            f"punchout: {updated.id} still allows plain http for its BrowserFormPost hosts; "
+            f"add --https-only unless that is meant\n"
+        )
     _print(describe(updated))
     if generated and secret:
         sys.stdout.write(f"\nShared secret for {updated.id} ({arguments.mode}), shown once:\n{secret}\n")
@@ -414,8 +421,10 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
         "--post-host", action="append", metavar="HOST", help="allowed BrowserFormPost host (repeatable)"
     )
     http = parser.add_mutually_exclusive_group()
-    http.add_argument("--allow-http", dest="allow_http", action="store_true", default=None)
-    http.add_argument("--https-only", dest="allow_http", action="store_false")
+    http.add_argument(
+        "--allow-http", dest="allow_http", action="store_true", default=None, help="carts may go to http:// too"
+    )
+    http.add_argument("--https-only", dest="allow_http", action="store_false", help="turn --allow-http off again")
     parser.add_argument("--default-return-url", help="where carts go when a request has no BrowserFormPost")
     parser.add_argument("--field-name", help="the cart's form field name, e.g. cxml-urlencoded or cXML-base64")
     parser.add_argument("--encoding", choices=["urlencoded", "base64"], help="how the cart is put in that field")

@@ -346,6 +346,22 @@ def test_update_changes_only_the_given_settings(punchout: Run, table: Table) -> 
     )
 
 
+def test_restoring_the_hosts_after_a_local_test_warns_while_http_stays_allowed(punchout: Run, table: Table) -> None:
+    # Given a partner opened to the local simulator over plain http
+    punchout.ok(*ADD)
+    punchout.ok("partners", "update", "acme", "--post-host", "127.0.0.1:3000", "--allow-http")
+    # When its real hosts are restored without --https-only
+    code, _, err = punchout("partners", "update", "acme", "--post-host", "buyer.example.com")
+    # Then the update is done, with a warning that http is still allowed
+    assert code == 0
+    assert "acme still allows plain http" in err and "--https-only" in err
+    assert stored_partner(table).allow_http
+    # ... and restoring them with --https-only turns http off, without a warning
+    code, _, err = punchout("partners", "update", "acme", "--post-host", "buyer.example.com", "--https-only")
+    assert (code, err) == (0, "")
+    assert not stored_partner(table).allow_http
+
+
 def test_update_replacing_from_credentials_frees_the_old_one(punchout: Run) -> None:
     # Given a partner whose From credential is replaced
     secret = _printed_secret(punchout.ok(*ADD))
