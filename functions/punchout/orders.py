@@ -10,6 +10,7 @@ and add others. Orders that did not come from a PunchOut cart are legal: their l
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -227,6 +228,14 @@ class OrderKey:
     def message_id(self) -> str:
         text = "\x1f".join((self.owner, self.order_id, self.type, self.version))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_MESSAGE_ID = re.compile(r"[0-9a-f]{64}")  # OrderKey.message_id: a SHA-256 in hex
+
+
+def could_be_message_id(value: str) -> bool:
+    """Whether ``value`` has the form of our message ids: anything else is unknown without a lookup."""
+    return _MESSAGE_ID.fullmatch(value) is not None
 
 
 def content_hash(order: OrderRequest) -> str:

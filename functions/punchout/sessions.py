@@ -23,6 +23,9 @@ SessionStatus = Literal["open", "transferred", "cancelled"]
 _CART_REFERENCE = re.compile(r"^([a-z2-7]{16})-(\d{1,6})$")
 
 
+_ISSUED_KEY = re.compile(r"[A-Za-z0-9_-]{43}")  # 32 bytes in unpadded URL-safe base64
+
+
 def new_session_id() -> str:
     """256 random bits, URL-safe: a session id is a bearer key for the shop API."""
     return secrets.token_urlsafe(32)
@@ -31,6 +34,12 @@ def new_session_id() -> str:
 def new_token() -> str:
     """256 random bits for one-time start and return links."""
     return secrets.token_urlsafe(32)
+
+
+def could_be_issued(value: str) -> bool:
+    """Whether ``value`` has the form of our session ids and link tokens. Anything else is unknown
+    without a lookup (an id over DynamoDB's 2,048-byte key limit would make the lookup itself fail)."""
+    return _ISSUED_KEY.fullmatch(value) is not None
 
 
 def new_cart_ref() -> str:

@@ -21,7 +21,7 @@ from pydantic import Field
 
 from ..cxml.models import DeploymentMode
 from ..model import GatewayModel
-from ..orders import OrderKey
+from ..orders import OrderKey, could_be_message_id
 from .dynamo import ConditionFailed, Item, Table, key, n, now, s
 
 OrderStatus = Literal["received", "queued"]
@@ -217,6 +217,8 @@ class OrderRepository:
         )
 
     def find(self, message_id: str) -> OrderRecord | None:
+        if not could_be_message_id(message_id):
+            return None
         pointer = self.table.get(f"ORDERMSG#{message_id}", "ORDERMSG")
         if pointer is None:
             return None

@@ -22,7 +22,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from ..model import GatewayModel
-from ..sessions import BuyerUser, Cart, Session, SessionStatus
+from ..sessions import BuyerUser, Cart, Session, SessionStatus, could_be_issued
 from .dynamo import CHUNK_BYTES, ChunksMissing, ConditionFailed, Item, Table, key, n, now, s
 
 _CART_READ_ATTEMPTS = 3
@@ -109,6 +109,8 @@ class SessionRepository:
 
     def get(self, session_id: str) -> Session | None:
         """The session, or None when unknown or expired (TTL deletion can lag by hours)."""
+        if not could_be_issued(session_id):
+            return None
         item = self.table.get(f"SESSION#{session_id}", "SESSION")
         if item is None or int(item["expires_at"]["N"]) <= now():
             return None
@@ -133,6 +135,8 @@ class SessionRepository:
 
     def redeem_token(self, kind: TokenKind, raw: str) -> str:
         """Mark the link used and return its session id; refuses unknown, used and expired links."""
+        if not could_be_issued(raw):
+            raise TokenRefused(TokenProblem.UNKNOWN)
         pk = _token_pk(raw)
         moment = now()
         try:

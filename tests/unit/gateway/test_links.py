@@ -170,6 +170,31 @@ def test_unknown_return_link_is_404(partner: Any) -> None:
     assert status == 404
 
 
+UNISSUED = "thisTokenWasNeverIssued0123456789abcdefghi"  # 42 characters: one short of ours
+NOT_OUR_TOKENS = {
+    "over the key limit": "A" * 2100,
+    "too short": UNISSUED,
+    "too long": UNISSUED + "j_",
+    "other characters": UNISSUED + "~",
+    "non-ASCII": UNISSUED + "\u00e9",
+}
+
+
+@pytest.mark.parametrize("token", list(NOT_OUR_TOKENS.values()), ids=list(NOT_OUR_TOKENS))
+@pytest.mark.parametrize("link", ["start", "return"])
+def test_a_link_that_cannot_be_ours_is_404_without_a_lookup(
+    partner: Any, dynamodb_keys: list[str], log_lines: Any, link: str, token: str
+) -> None:
+    # Given a link token we could never have issued
+    # When the browser opens it
+    status, text = _page(call("GET", f"/punchout/{link}/{token}"))
+    # Then it is the page of any unknown link, and DynamoDB was not asked
+    assert status == 404
+    assert "not valid" in text
+    assert not [pk for pk in dynamodb_keys if pk.startswith(("TOKEN#", "SESSION#"))]
+    assert '"level":"ERROR"' not in log_lines.getvalue()
+
+
 def test_expired_return_link_is_410(shop: Shop, table: Table) -> None:
     # Given a return link whose lifetime is over
     shop.put_lines(line())

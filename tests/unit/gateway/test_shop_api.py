@@ -88,6 +88,33 @@ def test_unknown_session_is_404(partner: Any, shop_headers: dict[str, str]) -> N
     assert body_json(response)["error"]["status"] == 404
 
 
+# Ids that cannot be ours: over DynamoDB's key limit, or not what new_session_id makes.
+UNISSUED = "nosuchsession0123456789abcdefghijklmnopqrs"  # 42 characters: one short of ours
+NOT_OUR_IDS = {
+    "over the key limit": "A" * 2100,
+    "too short": UNISSUED,
+    "too long": UNISSUED + "t_",
+    "other characters": UNISSUED + ".",
+    "non-ASCII": UNISSUED + "\u00e9",
+}
+
+
+@pytest.mark.parametrize("session_id", list(NOT_OUR_IDS.values()), ids=list(NOT_OUR_IDS))
+@pytest.mark.parametrize("route", [0, 1, 2], ids=["get", "put", "transfer"])
+def test_an_id_that_cannot_be_ours_is_404_without_a_lookup(
+    partner: Any, shop_headers: dict[str, str], dynamodb_keys: list[str], log_lines: Any, route: int, session_id: str
+) -> None:
+    # Given a session id we could never have issued
+    method, path, body = _shop_routes(session_id)[route]
+    # When the shop calls a session route with it
+    response = call(method, path, body, shop_headers)
+    # Then it is the 404 of any unknown session, DynamoDB was not asked, and nothing was logged as an error
+    assert response["statusCode"] == 404, response
+    assert body_json(response)["error"]["message"] == "No open session with this id (unknown or expired)"
+    assert not [pk for pk in dynamodb_keys if pk.startswith("SESSION#")]
+    assert '"level":"ERROR"' not in log_lines.getvalue()
+
+
 # --- the session context --------------------------------------------------------------------------
 
 

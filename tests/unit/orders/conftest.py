@@ -11,7 +11,13 @@ import pytest
 
 from punchout.settings import clear_settings_cache
 from punchout.store.queue import sqs_client
-from tests.unit.gateway.conftest import _moto, aws, table  # noqa: F401 - fixtures shared with the gateway tests
+from tests.unit.gateway.conftest import (  # noqa: F401 - fixtures shared with the gateway tests
+    _moto,
+    aws,
+    dynamodb_keys,
+    log_lines,
+    table,
+)
 
 
 def _clear() -> None:

@@ -415,6 +415,31 @@ def test_attachments_of_an_unknown_order_are_404_and_need_the_api_key(table, que
     assert "content_base64" not in body_json(refused)
 
 
+NOT_OUR_MESSAGE_IDS = {
+    "over the key limit": "a" * 2100,
+    "too short": "a" * 63,
+    "too long": "a" * 65,
+    "upper case": "A" * 64,
+    "non-ASCII": "a" * 63 + "\u00e9",
+}
+
+
+@pytest.mark.parametrize("message_id", list(NOT_OUR_MESSAGE_IDS.values()), ids=list(NOT_OUR_MESSAGE_IDS))
+@pytest.mark.parametrize("route", ["", "/attachments/0"], ids=["order", "attachment"])
+def test_a_message_id_that_cannot_be_ours_is_404_without_a_lookup(
+    table, queue_url, dynamodb_keys, log_lines, route, message_id
+):
+    # Given a message id we could never have issued (ours are SHA-256 in hex)
+    headers = shop_key(table)
+    # When the shop asks for the order or one of its attachments
+    response = call("GET", f"/shop/orders/{message_id}{route}", headers=headers)
+    # Then it is the 404 of any unknown order, DynamoDB was not asked, and nothing was logged as an error
+    assert response["statusCode"] == 404, response
+    assert body_json(response)["error"]["status"] == 404
+    assert not [pk for pk in dynamodb_keys if pk.startswith("ORDERMSG#")]
+    assert '"level":"ERROR"' not in log_lines.getvalue()
+
+
 # --- test mode and production, odd identifiers -------------------------------------------------------
 
 
