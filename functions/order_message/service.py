@@ -141,7 +141,7 @@ class CartService:
                 partner.id,
                 cart,
                 expected_revision=state.revision if state else 0,
-                expires_at=datetime.now(UTC) + timedelta(days=self.settings.cart_retention_days),
+                expires_at=self._cart_expiry(),
                 user=session.user,
             )
         except ConditionFailed:
@@ -152,6 +152,9 @@ class CartService:
             total=str(saved.total),
             revision=saved.revision,
         )
+
+    def _cart_expiry(self) -> datetime:
+        return datetime.now(UTC) + timedelta(days=self.settings.cart_retention_days)
 
     @staticmethod
     def _normalise(cart_input: CartInput, partner: TradingPartner) -> Cart:
@@ -183,11 +186,17 @@ class CartService:
         status: SessionStatus = "cancelled" if request.cancel else "transferred"
         if current is not None and not request.cancel:
             self._check_returnable(session, partner, current[1])
-        if state is not None and state.status == "open":
-            try:
+        try:
+            if state is None:
+                # Ended even without a cart: a PUT that read the session before this transfer saved it
+                # could otherwise store a cart on the transferred session.
+                self.sessions.end_unwritten_cart(
+                    session.cart_ref, session.id, partner.id, status, expires_at=self._cart_expiry(), user=session.user
+                )
+            elif state.status == "open":
                 self.sessions.set_cart_status(state, status)
-            except ConditionFailed:
-                raise SessionConflict("The cart changed meanwhile; transfer again") from None
+        except ConditionFailed:
+            raise SessionConflict("The cart changed meanwhile; transfer again") from None
         # The return link must work even if the session would expire before the browser follows it.
         ttl = self.settings.return_token_ttl_seconds
         expires_at = max(session.expires_at, datetime.now(UTC) + timedelta(seconds=ttl))

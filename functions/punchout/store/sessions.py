@@ -9,7 +9,9 @@ Items:
   ``CART#<ref>/LINES#<revision>#<write>#<chunk>``: its lines, compressed and chunked (5,000-line
   carts). A new revision's chunks are written before the header moves to it, so a reader never sees
   half a cart; superseded chunks are deleted afterwards. Each write has its own ``<write>`` id, so
-  that of two concurrent writes of one revision the loser deletes only its own chunks.
+  that of two concurrent writes of one revision the loser deletes only its own chunks. A session
+  transferred or cancelled before any cart was written leaves a header of revision 0 without lines:
+  the first write of a cart needs no header, so a write racing the transfer fails.
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ class SessionRepository:
         """
         for _ in range(_CART_READ_ATTEMPTS):
             state = self.cart_state(ref)
-            if state is None:
+            if state is None or state.revision == 0:  # none, or ended before one was written
                 return None
             try:
                 return state, self._load_cart(state)
@@ -236,6 +238,37 @@ class SessionRepository:
             # Every write of the superseded revision: the previous winner's and any loser's leftovers.
             self.table.delete_chunks(pk, _lines_prefix(expected_revision))
         return state
+
+    def end_unwritten_cart(
+        self,
+        ref: str,
+        session_id: str,
+        partner_id: str,
+        status: SessionStatus,
+        *,
+        expires_at: datetime,
+        user: BuyerUser | None = None,
+    ) -> None:
+        """Transfer or cancel a cart no write has stored: a header of revision 0 without lines, which
+        the first write of a cart refuses. ConditionFailed if a cart was written meanwhile."""
+        state = CartState(
+            ref=ref,
+            session_id=session_id,
+            partner_id=partner_id,
+            revision=0,
+            status=status,
+            chunk_count=0,
+            line_count=0,
+            currency=None,
+            total=Decimal(0),
+            user=user,
+        )
+        self.table.put(
+            self._cart_item(state, int(expires_at.timestamp())),
+            # A retried transfer (its session not saved the first time) finds its own header.
+            condition="attribute_not_exists(pk) OR revision = :unwritten",
+            values={":unwritten": n(0)},
+        )
 
     def set_cart_status(self, state: CartState, status: SessionStatus) -> CartState:
         """Freeze (``transferred``) or cancel the cart at the revision the caller saw."""

@@ -496,6 +496,85 @@ def test_transfer_without_a_cart_returns_an_empty_cart(shop: Shop, partner: Any)
     assert message_tree(page.document(partner)).xpath("count(//ItemIn)") == 0
 
 
+def test_a_first_put_that_read_the_session_before_a_transfer_is_409(
+    shop: Shop, partner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a session without a cart, and a transfer that completes between the PUT's reading of the
+    # session (still open) and its writing of the cart
+    import order_message.handler
+    from punchout.sessions import TransferRequest
+    from punchout.store.sessions import SessionRepository
+
+    transfers: list[Any] = []
+    save_cart = SessionRepository.save_cart
+
+    def transfer_first(self: SessionRepository, *args: Any, **kwargs: Any) -> Any:
+        if not transfers:
+            transfers.append(order_message.handler.service().transfer(shop.session_id, TransferRequest()))
+        return save_cart(self, *args, **kwargs)
+
+    monkeypatch.setattr(SessionRepository, "save_cart", transfer_first)
+    # When the shop PUTs its first cart
+    response = shop.put({"lines": [line("LATE")]})
+    # Then the PUT conflicts, and the buyer gets the cart the transfer saw: an empty one
+    assert response["statusCode"] == 409, response
+    assert (shop.context()["status"], shop.context()["cart"]) == ("transferred", None)
+    page = ReturnPage.of(follow(transfers[0].return_url))
+    assert message_tree(page.document(partner)).xpath("count(//ItemIn)") == 0
+
+
+def test_a_transfer_that_found_no_cart_before_a_first_put_is_409(
+    shop: Shop, partner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a session without a cart, and a PUT that completes between the transfer's looking for the
+    # cart (none) and its ending the session
+    import order_message.handler
+    from punchout.sessions import CartInput
+    from punchout.store.sessions import SessionRepository
+
+    puts: list[Any] = []
+    current_cart = SessionRepository.current_cart
+
+    def put_after(self: SessionRepository, ref: str) -> Any:
+        found = current_cart(self, ref)
+        if not puts:
+            cart = CartInput.model_validate({"lines": [line("P1")]})
+            puts.append(order_message.handler.service().put_cart(shop.session_id, cart))
+        return found
+
+    monkeypatch.setattr(SessionRepository, "current_cart", put_after)
+    # When the shop transfers
+    response = shop.transfer()
+    # Then the transfer conflicts and the session stays open with the PUT's cart; transferred again, the
+    # buyer gets that cart
+    assert response["statusCode"] == 409, response
+    monkeypatch.undo()
+    assert shop.context()["status"] == "open"
+    page = ReturnPage.of(follow(shop.return_url()))
+    assert message_tree(page.document(partner)).xpath("//ItemIn//SupplierPartID/text()") == ["P1"]
+
+
+def test_a_transfer_retried_after_its_session_was_not_saved_succeeds(
+    shop: Shop, partner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a transfer without a cart that failed after ending the cart, before saving the session
+    from botocore.exceptions import ClientError
+
+    from punchout.store.sessions import SessionRepository
+
+    def down(self: SessionRepository, *args: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(SessionRepository, "save", down)
+        assert shop.transfer()["statusCode"] == 500
+    # When the shop transfers again
+    # Then it succeeds, with an empty cart
+    page = ReturnPage.of(follow(shop.return_url()))
+    assert message_tree(page.document(partner)).xpath("count(//ItemIn)") == 0
+    assert shop.context()["status"] == "transferred"
+
+
 def test_transfer_body_with_unknown_fields_is_422(shop: Shop) -> None:
     # Given an open session
     # When the transfer body has a field the API does not know
