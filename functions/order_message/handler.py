@@ -10,6 +10,7 @@ from punchout.coldstart import loading
 
 # The collector stays paused while the modules load (see punchout.coldstart).
 with loading():
+    import json
     from functools import lru_cache
     from pathlib import Path
     from typing import Any
@@ -19,7 +20,7 @@ with loading():
     from aws_lambda_powertools.metrics import MetricUnit
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from punchout.http import SECURITY_HEADERS, json_response
+    from punchout.http import SECURITY_HEADERS, json_response, served_base_url
     from punchout.observability import logger, metrics, tracer
     from punchout.resolver import gateway_app, link_page, refused_link
     from punchout.sessions import CartInput, TransferRequest
@@ -75,14 +76,19 @@ def transfer(session_id: str) -> Response[str]:
 
 
 @lru_cache(maxsize=1)
-def _openapi() -> str:
+def _openapi() -> dict[str, Any]:
     # A plain path, not importlib.resources (tens of milliseconds of imports): the package is a folder.
-    return Path(__file__).with_name("openapi.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(Path(__file__).with_name("openapi.json").read_text(encoding="utf-8"))
+    return document
 
 
 @app.get("/shop/openapi.json")
 def openapi() -> Response[str]:
-    return Response(status_code=200, content_type="application/json", body=_openapi())
+    # The paths start at /shop: tools resolve them against `servers`, which only the request can tell
+    # (the stage prefix of an execute-api URL, none on a custom domain).
+    document = {**_openapi(), "servers": [{"url": served_base_url(app.current_event)}]}
+    body = json.dumps(document, indent=2, sort_keys=True) + "\n"
+    return Response(status_code=200, content_type="application/json", body=body)
 
 
 @app.get("/punchout/return/<token>")

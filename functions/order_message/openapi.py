@@ -1,7 +1,8 @@
 """Generates the shop API's OpenAPI document from the pydantic models (``openapi.json`` beside it).
 
 Run ``python -m order_message.openapi`` after changing a model; a test fails when the committed
-document is stale. The Lambda only serves the file, so this module stays off its import path.
+document is stale. The Lambda only serves the file, so this module stays off its import path; it
+adds ``servers``, the URL the document was fetched under, which only the request can tell.
 """
 
 from __future__ import annotations

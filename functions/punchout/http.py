@@ -71,6 +71,18 @@ def base_url(event: APIGatewayProxyEvent, settings: GatewaySettings) -> str:
     return f"{proto}://{host}" + (f"/{stage}" if stage else "")
 
 
+def served_base_url(event: APIGatewayProxyEvent) -> str:
+    """The URL this API was called under, without the route: the scheme, the API's domain and what
+    precedes the route in the path as requested (the stage on an execute-api URL; nothing on a custom
+    domain, nor on the local gateway called without the stage)."""
+    context = event.request_context
+    host = context.domain_name or header(event, "Host") or "localhost"
+    proto = (header(event, "X-Forwarded-Proto") or "https").split(",")[0].strip()
+    requested = str(context.get("path") or event.path)
+    prefix = requested.removesuffix(event.path) if requested.endswith(event.path) else ""
+    return f"{proto}://{host}{prefix.rstrip('/')}"
+
+
 # --- cXML -----------------------------------------------------------------------------------------
 
 

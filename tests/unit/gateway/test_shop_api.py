@@ -597,13 +597,45 @@ def test_transfer_of_an_unknown_session_is_404(partner: Any, shop_headers: dict[
 
 def test_openapi_document_is_served_without_a_key(partner: Any) -> None:
     # Given the committed OpenAPI document
-    committed = (Path(openapi.__file__).with_name("openapi.json")).read_text(encoding="utf-8")
+    committed = json.loads((Path(openapi.__file__).with_name("openapi.json")).read_text(encoding="utf-8"))
     # When anyone fetches /shop/openapi.json
     response = call("GET", "/shop/openapi.json")
-    # Then it is that document, as JSON
+    # Then it is that document, as JSON, with the servers it was fetched from
     assert response["statusCode"] == 200
     assert response_header(response, "Content-Type") == "application/json"
-    assert response["body"] == committed
+    served = body_json(response)
+    assert {k: v for k, v in served.items() if k != "servers"} == committed
+    assert "servers" not in committed
+
+
+@pytest.mark.parametrize(
+    ("requested", "host", "proto", "server"),
+    [
+        (
+            "/dev/shop/openapi.json",
+            "abc123.execute-api.eu-west-1.amazonaws.com",
+            "https",
+            "https://abc123.execute-api.eu-west-1.amazonaws.com/dev",
+        ),
+        ("/shop/openapi.json", "shop-api.supplier.example", "https", "https://shop-api.supplier.example"),
+        ("/dev/shop/openapi.json", "127.0.0.1:3000", "http", "http://127.0.0.1:3000/dev"),
+        ("/shop/openapi.json", "127.0.0.1:3000", "http", "http://127.0.0.1:3000"),
+    ],
+    ids=["execute-api", "custom domain", "local gateway with the stage", "local gateway without"],
+)
+def test_served_openapi_document_names_the_url_it_was_fetched_under(
+    partner: Any, requested: str, host: str, proto: str, server: str
+) -> None:
+    import order_message.handler
+
+    # Given a request for the document as API Gateway (or the local gateway) passes it on: the path
+    # without the stage, the path as requested in requestContext
+    event = api_event("GET", "/shop/openapi.json", host=host, headers={"X-Forwarded-Proto": proto})
+    event["requestContext"]["path"] = requested
+    # When the function answers it
+    response = order_message.handler.lambda_handler(event, LambdaContext())
+    # Then its servers are that URL, so tools calling its paths keep the stage prefix
+    assert body_json(response)["servers"] == [{"url": server}]
 
 
 def test_committed_openapi_document_is_up_to_date() -> None:
