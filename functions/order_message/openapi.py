@@ -60,10 +60,32 @@ def _json(model: type[BaseModel]) -> dict[str, Any]:
     return _json_ref(model.__name__)
 
 
-# What API Gateway answers on every route that needs the key (template.yaml, ShopApi and its usage plan).
+def _any_of(*schemas: str | dict[str, Any]) -> dict[str, Any]:
+    """JSON of one of ``schemas``: names of the document's schemas, or schemas."""
+    choices = [{"$ref": f"#/components/schemas/{s}"} if isinstance(s, str) else s for s in schemas]
+    return {"content": {"application/json": {"schema": {"anyOf": choices}}}}
+
+
+# What API Gateway answers on every route that needs the key (template.yaml, ShopApi and its usage plan),
+# and the function's own 500.
 _GATEWAY_ERRORS = {
     "403": {"description": "Missing x-api-key, or a key the usage plan does not know", **_json_ref("GatewayError")},
     "429": {"description": "Throttled, or the key's daily quota is used up (Retry-After)", **_json_ref("GatewayError")},
+    "500": {
+        "description": "Internal error; retry later (the function's `Error`, or API Gateway's `GatewayError`)",
+        **_any_of("Error", "GatewayError"),
+    },
+    "502": {"description": "The function failed or timed out; retry later", **_json_ref("GatewayError")},
+    "504": {"description": "No answer within API Gateway's 29 seconds; retry later", **_json_ref("GatewayError")},
+}
+# Routes with a body: API Gateway refuses one over its 10 MB (GatewayError); one over Lambda's 6 MB
+# request limit may get API Gateway's own answer, which none of ShopApi's GatewayResponses shapes.
+_GATEWAY_MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
+_PAYLOAD_TOO_LARGE = {
+    "413": {
+        "description": "The request body is too large: send fewer lines or shorter texts",
+        **_any_of("GatewayError", _GATEWAY_MESSAGE),
+    }
 }
 
 
@@ -153,6 +175,7 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "Stored", **_json(CartSummary)},
                         **_errors(401, 404, 409, 422),
+                        **_PAYLOAD_TOO_LARGE,
                     },
                 }
             },
@@ -165,6 +188,7 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "Send the browser to return_url", **_json(TransferResult)},
                         **_errors(401, 404, 409, 422),
+                        **_PAYLOAD_TOO_LARGE,
                     },
                 }
             },

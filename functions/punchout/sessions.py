@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 from .cxml.models import Address, Contact, Credential, DeploymentMode, ItemID, SetupOperation
 from .model import GatewayModel
@@ -89,6 +89,25 @@ def _unsigned_zero(value: Decimal) -> Decimal:
     return value.copy_abs() if value.is_zero() else value  # "-0.00" would be written as a negative amount
 
 
+def _decimal_schema(whole: int, places: int, *, positive: bool) -> WithJsonSchema:
+    """The OpenAPI document's request schema for a decimal of at most ``whole`` digits before the point
+    and ``places`` after: what the Field's limits refuse, the pattern refuses too (the server also
+    takes leading zeros, exponents and trailing zeros the pattern leaves out)."""
+    digits = rf"[0-9]{{1,{whole}}}(\.[0-9]{{1,{places}}})?"
+    lower = {"exclusiveMinimum": 0} if positive else {"minimum": 0}
+    return WithJsonSchema(
+        {
+            "description": f"A decimal of at most {whole} digits before the point and {places} after: "
+            'a string such as "12.5" (exact), or a number',
+            "anyOf": [
+                {"type": "string", "pattern": rf"^(?=.*[1-9]){digits}$" if positive else rf"^{digits}$"},
+                {"type": "number", **lower, "exclusiveMaximum": 10**whole},
+            ],
+        },
+        mode="validation",
+    )
+
+
 Amount = Annotated[Decimal, AfterValidator(_unsigned_zero)]
 _TOTAL_PRECISION = 80
 
@@ -103,7 +122,7 @@ class CartClassification(GatewayModel):
 class CartCharge(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Amount = Field(ge=0, max_digits=18, decimal_places=4)
+    amount: Annotated[Amount, _decimal_schema(14, 4, positive=False)] = Field(ge=0, max_digits=18, decimal_places=4)
     description: XmlText = Field(min_length=1, max_length=500)
 
 
@@ -114,8 +133,8 @@ class CartLine(GatewayModel):
 
     supplier_part_id: XmlText = Field(min_length=1, max_length=255)
     supplier_part_auxiliary_id: XmlText | None = Field(default=None, max_length=255)  # the shop's own
-    quantity: Decimal = Field(gt=0, max_digits=18, decimal_places=6)
-    unit_price: Amount = Field(ge=0, max_digits=18, decimal_places=6)
+    quantity: Annotated[Decimal, _decimal_schema(12, 6, positive=True)] = Field(gt=0, max_digits=18, decimal_places=6)
+    unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False)] = Field(ge=0, max_digits=18, decimal_places=6)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     description: XmlText = Field(min_length=1, max_length=2000)
     unit_of_measure: XmlText = Field(default="EA", min_length=1, max_length=10)

@@ -105,8 +105,8 @@ def gateway_responses(api: str) -> dict[str, Any]:
     return dict(template()["Resources"][api]["Properties"]["GatewayResponses"])
 
 
-def substituted(text: str) -> str:
-    for variable, value in sorted(CONTEXT.items(), key=lambda item: -len(item[0])):
+def substituted(text: str, context: dict[str, str] = CONTEXT) -> str:
+    for variable, value in sorted(context.items(), key=lambda item: -len(item[0])):
         text = text.replace(variable, value)
     return text
 
@@ -252,6 +252,47 @@ def test_shop_gateway_responses_are_described_by_the_openapi_document() -> None:
         status = response.get("StatusCode")
         if status is not None and status != "404":  # 404: a route the document does not have
             assert status in described["paths"]["/shop/sessions/{id}"]["get"]["responses"], response_type
+
+
+# What API Gateway can answer on ShopApi instead of the function, with its default status (API Gateway's
+# gateway response types; a failed or timed-out function is 502 under DEFAULT_5XX).
+SHOP_GATEWAY_ANSWERS = [
+    ("INVALID_API_KEY", 403),
+    ("THROTTLED", 429),
+    ("QUOTA_EXCEEDED", 429),
+    ("REQUEST_TOO_LARGE", 413),
+    ("API_CONFIGURATION_ERROR", 500),
+    ("DEFAULT_5XX", 502),
+    ("INTEGRATION_FAILURE", 504),
+    ("INTEGRATION_TIMEOUT", 504),
+]
+
+
+@pytest.mark.parametrize(("response_type", "default_status"), SHOP_GATEWAY_ANSWERS)
+def test_every_shop_api_gateway_answer_is_described_on_every_route_it_can_reach(
+    response_type: str, default_status: int
+) -> None:
+    from order_message import openapi
+
+    # Given API Gateway's answer of that type on ShopApi: its own response, else DEFAULT_4XX/5XX
+    responses = gateway_responses("ShopApi")
+    response = responses.get(response_type) or responses["DEFAULT_4XX" if default_status < 500 else "DEFAULT_5XX"]
+    status = str(response.get("StatusCode") or default_status)
+    context = {**CONTEXT, "$context.error.responseType": response_type}
+    body = json.loads(substituted(response["ResponseTemplates"]["application/json"], context))
+    described = openapi.document()
+    definitions = described["components"]["schemas"]
+    # Then every route that needs the key (and has a body, for a body too large) describes it
+    for path, operations in described["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("security") == [] or (status == "413" and "requestBody" not in operation):
+                continue
+            assert status in operation["responses"], (response_type, method, path)
+            schema = operation["responses"][status]["content"]["application/json"]["schema"]
+            schema = json.loads(
+                json.dumps({**schema, "$defs": definitions}).replace("#/components/schemas/", "#/$defs/")
+            )
+            jsonschema.validate(body, schema)
 
 
 # --- functions, data, alarms, outputs -------------------------------------------------------------

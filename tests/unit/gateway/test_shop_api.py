@@ -638,6 +638,75 @@ def test_served_openapi_document_names_the_url_it_was_fetched_under(
     assert body_json(response)["servers"] == [{"url": server}]
 
 
+def _documented(status: str, method: str, path: str) -> Any:
+    """A validator of the answers (or, status "request", the request bodies) the document describes."""
+    import jsonschema
+
+    document = openapi.document()
+    operation = document["paths"][path][method]
+    part = operation["requestBody"] if status == "request" else operation["responses"][status]
+    schema = {**part["content"]["application/json"]["schema"], "$defs": document["components"]["schemas"]}
+    return jsonschema.Draft202012Validator(json.loads(json.dumps(schema).replace("#/components/schemas/", "#/$defs/")))
+
+
+def test_the_functions_internal_error_is_described(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a failure nobody expected
+    from punchout.store.sessions import SessionRepository
+
+    def broken(self: SessionRepository, session_id: str) -> None:
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(SessionRepository, "get", broken)
+    # When the shop reads its session
+    response = shop.get()
+    # Then the 500 is one the document describes
+    assert response["statusCode"] == 500
+    _documented("500", "get", "/shop/sessions/{id}").validate(body_json(response))
+
+
+CART_VALUES = [
+    ("quantity", "1"),
+    ("quantity", "0.000001"),
+    ("quantity", "999999999999.999999"),
+    ("quantity", 2.5),
+    ("quantity", "0"),
+    ("quantity", "0.000"),
+    ("quantity", "0.0000001"),
+    ("quantity", "1000000000000"),
+    ("quantity", "-1"),
+    ("quantity", "1.5.0"),
+    ("quantity", 0),
+    ("quantity", 1e12),
+    ("unit_price", "0"),
+    ("unit_price", "0.00"),
+    ("unit_price", "12.345678"),
+    ("unit_price", "12.3456789"),
+    ("unit_price", "-0.01"),
+    ("unit_price", "1000000000000.00"),
+    ("shipping", "0.0001"),
+    ("shipping", "0.00001"),
+    ("shipping", "99999999999999.9999"),
+    ("shipping", "100000000000000"),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), CART_VALUES)
+def test_a_cart_the_openapi_document_accepts_is_stored_and_one_it_refuses_is_422(
+    shop: Shop, field: str, value: Any
+) -> None:
+    # Given a cart whose quantity, unit price or shipping amount is that value
+    cart: dict[str, Any] = {"lines": [line()]}
+    if field == "shipping":
+        cart["shipping"] = {"amount": value, "description": "Freight"}
+    else:
+        cart["lines"][0][field] = value
+    documented = _documented("request", "put", "/shop/sessions/{id}/cart").is_valid(cart)
+    # When the shop stores it
+    response = shop.put(cart)
+    # Then the server and the document agree on it
+    assert response["statusCode"] == (200 if documented else 422), response
+
+
 def test_committed_openapi_document_is_up_to_date() -> None:
     # Given the committed OpenAPI document
     committed = openapi.DOCUMENT.read_text(encoding="utf-8")
