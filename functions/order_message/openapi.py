@@ -120,6 +120,12 @@ MESSAGE_ID = {
 }
 
 
+def _number(name: str, description: str, minimum: int) -> dict[str, Any]:
+    """A path parameter holding a number."""
+    schema = {"type": "integer", "minimum": minimum}
+    return {"name": name, "in": "path", "required": True, "description": description, "schema": schema}
+
+
 def document() -> dict[str, Any]:
     _, schemas = models_json_schema(
         [
@@ -209,16 +215,7 @@ def document() -> dict[str, Any]:
                     "operationId": "getOrderPage",
                     "summary": "A page of the order's lines and reconciliation lines; pages 1 to `pages`, "
                     "concatenated in order, hold them all",
-                    "parameters": [
-                        MESSAGE_ID,
-                        {
-                            "name": "page",
-                            "in": "path",
-                            "required": True,
-                            "description": "The page number, from 1 (every order has page 1).",
-                            "schema": {"type": "integer", "minimum": 1},
-                        },
-                    ],
+                    "parameters": [MESSAGE_ID, _number("page", "The page number, from 1 (every order has page 1).", 1)],
                     "responses": {
                         "200": {"description": "The page", **_json(OrderPage)},
                         **_errors(401, 404, not_found="No order with this message id, or no such page"),
@@ -231,13 +228,7 @@ def document() -> dict[str, Any]:
                     "summary": "One attachment of the order, its bytes base64-encoded",
                     "parameters": [
                         MESSAGE_ID,
-                        {
-                            "name": "index",
-                            "in": "path",
-                            "required": True,
-                            "description": "The attachment's position in the message's `attachments`, from 0.",
-                            "schema": {"type": "integer", "minimum": 0},
-                        },
+                        _number("index", "The attachment's position in the message's `attachments`, from 0.", 0),
                     ],
                     "responses": {
                         "200": {"description": "The attachment", **_json(AttachmentContent)},

@@ -71,31 +71,30 @@ def cxml_order() -> Response[str]:
     )
 
 
+def _found(body: str | None, missing: str) -> Response[str]:
+    if body is None:
+        raise NotFound(missing)
+    return Response(status_code=200, content_type="application/json", body=body)
+
+
 @app.get("/shop/orders/<message_id>")
 def get_order(message_id: str) -> Response[str]:
     authorise(app.current_event, api_keys())
-    body = service().shop_message(message_id)
-    if body is None:
-        raise NotFound("No order with this message id")
-    return Response(status_code=200, content_type="application/json", body=body)
+    return _found(service().shop_message(message_id), "No order with this message id")
 
 
 @app.get("/shop/orders/<message_id>/pages/<page>")
 def get_order_page(message_id: str, page: str) -> Response[str]:
     authorise(app.current_event, api_keys())
-    body = service().page(message_id, page)
-    if body is None:
-        raise NotFound("No order with this message id, or no such page")
-    return Response(status_code=200, content_type="application/json", body=body)
+    return _found(service().page(message_id, page), "No order with this message id, or no such page")
 
 
 @app.get("/shop/orders/<message_id>/attachments/<index>")
 def get_order_attachment(message_id: str, index: str) -> Response[str]:
     authorise(app.current_event, api_keys())
     attachment = service().attachment(message_id, index)
-    if attachment is None:
-        raise NotFound("No attachment at this index in this order")
-    return Response(status_code=200, content_type="application/json", body=attachment.model_dump_json())
+    body = attachment.model_dump_json() if attachment is not None else None
+    return _found(body, "No attachment at this index in this order")
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
