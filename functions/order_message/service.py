@@ -4,6 +4,7 @@ browser carries it back to the buyer."""
 from __future__ import annotations
 
 import json
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 
 from punchout.cart_message import (
@@ -186,21 +187,28 @@ class CartService:
         status: SessionStatus = "cancelled" if request.cancel else "transferred"
         if current is not None and not request.cancel:
             self._check_returnable(session, partner, current[1])
+        ended = None
         try:
             if state is None:
                 # Ended even without a cart: a PUT that read the session before this transfer saved it
                 # could otherwise store a cart on the transferred session.
-                self.sessions.end_unwritten_cart(
+                ended = self.sessions.end_unwritten_cart(
                     session.cart_ref, session.id, partner.id, status, expires_at=self._cart_expiry(), user=session.user
                 )
             elif state.status == "open":
-                self.sessions.set_cart_status(state, status)
+                ended = self.sessions.set_cart_status(state, status)
         except ConditionFailed:
             raise SessionConflict("The cart changed meanwhile; transfer again") from None
         # The return link must work even if the session would expire before the browser follows it.
         ttl = self.settings.return_token_ttl_seconds
         expires_at = max(session.expires_at, datetime.now(UTC) + timedelta(seconds=ttl))
-        self.sessions.save(session.model_copy(update={"status": status, "expires_at": expires_at}))
+        try:
+            self.sessions.save(session.model_copy(update={"status": status, "expires_at": expires_at}))
+        except Exception:
+            if ended is not None:  # the session stays open: so does its cart (a retry ends it again)
+                with suppress(Exception):
+                    self.sessions.reopen_cart(ended)
+            raise
         token = new_token()
         self.sessions.issue_token(TokenKind.RETURN, token, session.id, ttl)
         return TransferResult(return_url=f"{session.base_url}/punchout/return/{token}")

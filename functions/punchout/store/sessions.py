@@ -248,7 +248,7 @@ class SessionRepository:
         *,
         expires_at: datetime,
         user: BuyerUser | None = None,
-    ) -> None:
+    ) -> CartState:
         """Transfer or cancel a cart no write has stored: a header of revision 0 without lines, which
         the first write of a cart refuses. ConditionFailed if a cart was written meanwhile."""
         state = CartState(
@@ -268,6 +268,26 @@ class SessionRepository:
             # A retried transfer (its session not saved the first time) finds its own header.
             condition="attribute_not_exists(pk) OR revision = :unwritten",
             values={":unwritten": n(0)},
+        )
+        return state
+
+    def reopen_cart(self, ended: CartState) -> None:
+        """Undo ``end_unwritten_cart`` or ``set_cart_status`` when the session could not be saved with
+        it: the session is still open, so the shop must still be able to change its cart."""
+        if ended.revision == 0:
+            self.table.delete(_cart_pk(ended.ref), "CART")  # no write can replace a revision-0 header
+            return
+        self.table.update(
+            _cart_pk(ended.ref),
+            "CART",
+            "SET #status = :open, #data = :data",
+            condition="revision = :revision",
+            values={
+                ":open": s("open"),
+                ":data": s(ended.model_copy(update={"status": "open"}).model_dump_json()),
+                ":revision": n(ended.revision),
+            },
+            names={"#status": "status", "#data": "data"},
         )
 
     def set_cart_status(self, state: CartState, status: SessionStatus) -> CartState:

@@ -575,6 +575,31 @@ def test_a_transfer_retried_after_its_session_was_not_saved_succeeds(
     assert shop.context()["status"] == "transferred"
 
 
+@pytest.mark.parametrize("with_cart", [False, True], ids=["no cart", "a cart"])
+def test_a_transfer_whose_session_was_not_saved_leaves_the_cart_open(
+    shop: Shop, partner: Any, monkeypatch: pytest.MonkeyPatch, with_cart: bool
+) -> None:
+    # Given a transfer that failed after ending the cart, before saving the session
+    from botocore.exceptions import ClientError
+
+    from punchout.store.sessions import SessionRepository
+
+    def down(self: SessionRepository, *args: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
+
+    if with_cart:
+        shop.put_lines(line("P1"))
+    with monkeypatch.context() as patch:
+        patch.setattr(SessionRepository, "save", down)
+        assert shop.transfer()["statusCode"] == 500
+    # When the user goes on shopping, and the shop then transfers again
+    # Then the cart can still change (the session is open), and the buyer gets the changed cart
+    assert shop.context()["status"] == "open"
+    shop.put_lines(line("P2"))
+    page = ReturnPage.of(follow(shop.return_url()))
+    assert message_tree(page.document(partner)).xpath("//ItemIn//SupplierPartID/text()") == ["P2"]
+
+
 def test_transfer_body_with_unknown_fields_is_422(shop: Shop) -> None:
     # Given an open session
     # When the transfer body has a field the API does not know
