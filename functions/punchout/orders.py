@@ -239,8 +239,11 @@ def could_be_message_id(value: str) -> bool:
 
 
 def content_hash(order: OrderRequest) -> str:
-    """What makes two deliveries "the same order": the order itself, not the envelope around it."""
-    return hashlib.sha256(order.model_dump_json().encode("utf-8")).hexdigest()
+    """What makes two deliveries "the same order": the order itself, not the envelope around it.
+
+    Fields at their default are left out, so that a field a later release adds changes no earlier
+    order's hash: a buyer's retry that spans a deploy is still the same order, not a 409."""
+    return hashlib.sha256(order.model_dump_json(exclude_defaults=True).encode("utf-8")).hexdigest()
 
 
 def _implied_version(order: OrderRequest, payload_id: str) -> str:
