@@ -27,7 +27,8 @@ def schema() -> dict[str, Any]:
             "A purchase order (cXML OrderRequest: new, update or delete) accepted by the PunchOut gateway, "
             "as the shop receives it from the FIFO order queue. When `complete` is false the lines were left "
             "out to fit the queue: GET /shop/orders/{message_id} on the shop API (with the shop's x-api-key) "
-            "for the complete message."
+            "for the complete message, and when that too says `complete: false` (too large for one answer), "
+            "GET /shop/orders/{message_id}/pages/{page} for its lines."
         ),
     }
 

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from punchout.auth import Authenticated
-from punchout.cxml.errors import Conflict, ReferenceUnknown, TemporaryFailure
+from punchout.cxml.errors import Conflict, InvalidDocument, ReferenceUnknown, TemporaryFailure
 from punchout.cxml.models import OrderRequest, RequestDocument
 from punchout.cxml.redact import redact_tree
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
@@ -69,8 +69,9 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def fitted(full: bytes, fits: Callable[[str], bool]) -> str:
-    """The stored message when it ``fits``, else the order without its lines (claim check).
+def fitted(full: bytes, fits: Callable[[str], bool], cuts: tuple[dict[str, object], ...] = ()) -> str:
+    """The stored message when it ``fits``, else the order without its lines (claim check), and then
+    without the ``cuts``, one after the other, while it still does not fit.
 
     ``full`` is the stored message, serialised from ``OrderMessage``; the claim check is cut from it as
     plain JSON rather than validated back into models: for a 5,000-line order those are ~10,000 models,
@@ -82,9 +83,7 @@ def fitted(full: bytes, fits: Callable[[str], bool]) -> str:
     message = json.loads(full)
     message.update(complete=False, lines=None, reconciliation=None)
     body = _json(message)
-    # Without its lines an order still fits, unless its header carries a large text (comments,
-    # extrinsics, contacts, addresses); those go too then: the shop reads them with the lines.
-    for fields in _CLAIM_CHECK_CUTS:
+    for fields in cuts:
         if fits(body):
             break
         message.update(fields)
@@ -94,13 +93,45 @@ def fitted(full: bytes, fits: Callable[[str], bool]) -> str:
 
 def queue_body(full: bytes) -> str:
     """The queue message: the whole order when it fits SQS's limit, else a claim check."""
-    return fitted(full, lambda body: len(body.encode("utf-8")) <= MAX_MESSAGE_BYTES)
+    # Without its lines an order still fits, unless its header carries a large text (comments,
+    # extrinsics, contacts, addresses); those go too then: the shop reads them from its API.
+    return fitted(full, lambda body: len(body.encode("utf-8")) <= MAX_MESSAGE_BYTES, _CLAIM_CHECK_CUTS)
 
 
 def shop_body(full: bytes) -> str:
     """``GET /shop/orders/{id}``: the whole order when Lambda can answer it, else without its lines
-    (the shop reads them page by page)."""
-    return fitted(full, lambda body: carried_size(body) <= MAX_RESPONSE_BYTES)
+    (the shop reads them page by page). Intake refused orders whose header alone would not fit."""
+    return fitted(full, _answerable)
+
+
+def _answerable(body: str) -> bool:
+    return carried_size(body) <= MAX_RESPONSE_BYTES
+
+
+def _entry_size(lines: list[object], reconciled: list[object], index: int) -> int:
+    """What the order line and the reconciliation line at ``index`` take in an answer."""
+    return sum(carried_size(_json(part[index])) for part in (lines, reconciled) if index < len(part))
+
+
+def check_readable(full: bytes) -> None:
+    """Refuse (400) an order the shop could not read: its header alone, or one line, larger than
+    one answer of the shop API. Better the buyer hears it now than an order nobody can read."""
+    if _answerable(full.decode("utf-8")):
+        return
+    message = json.loads(full)
+    lines, reconciled = message["lines"], message["reconciliation"]["lines"]
+    message.update(complete=False, lines=None, reconciliation=None)
+    if not _answerable(_json(message)):
+        raise InvalidDocument(
+            "The order's header (comments, extrinsics, contacts, addresses) is too large for the supplier's"
+            " systems: send long texts as attachments"
+        )
+    for index in range(max(len(lines), len(reconciled))):
+        if _entry_size(lines, reconciled, index) > _PAGE_BYTES:
+            which = f" {lines[index]['line_number']}" if index < len(lines) else ""
+            raise InvalidDocument(
+                f"Order line{which} is too large for the supplier's systems: send long texts as attachments"
+            )
 
 
 def page_ranges(lines: list[object], reconciled: list[object], budget: int) -> list[range]:
@@ -109,7 +140,7 @@ def page_ranges(lines: list[object], reconciled: list[object], budget: int) -> l
     ranges: list[range] = []
     start = used = 0
     for index in range(count):
-        size = sum(carried_size(_json(part[index])) for part in (lines, reconciled) if index < len(part))
+        size = _entry_size(lines, reconciled, index)
         if index > start and used + size > budget:
             ranges.append(range(start, index))
             start, used = index, 0
@@ -259,6 +290,7 @@ class OrderService:
         message = self.message(document, order, auth, key, received_at, attachments)
         message_json = message.model_dump_json(by_alias=True).encode("utf-8")
         del message
+        check_readable(message_json)
         raw = redacted_raw(delivery.root)
         blob_id = uuid.uuid4().hex
         message_chunks, raw_chunks, stored = self.orders.store_payloads(

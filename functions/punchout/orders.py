@@ -146,7 +146,8 @@ class OrderMessage(Model):
 
     schema_: Literal["punchout.order.v1"] = Field(default=SCHEMA_ID, alias="schema")
     message_id: str  # stable per partner + order + type + version: the shop can deduplicate on it
-    # False: lines and reconciliation left out to fit the queue; GET /shop/orders/{message_id} has them
+    # False: lines and reconciliation left out to fit the queue (GET /shop/orders/{message_id} has them)
+    # or one answer (GET /shop/orders/{message_id}/pages/{page} has them)
     complete: bool
     partner: PartnerRef
     deployment_mode: DeploymentMode

@@ -23,9 +23,7 @@ def test_the_hash_of_an_order_does_not_change_between_releases() -> None:
 def test_fields_at_their_default_do_not_count() -> None:
     # Given an order, and the same order with a header field set to its default explicitly
     order = order_of(order_request_document())
-    explicit = order.model_copy(
-        update={"header": OrderRequestHeader(**{**dict(order.header), "ship_complete": False})}
-    )
+    explicit = order.model_copy(update={"header": OrderRequestHeader(**{**dict(order.header), "ship_complete": False})})
     # Then both hash alike, and a field set otherwise makes another order
     assert content_hash(explicit) == content_hash(order)
     changed = order.model_copy(update={"header": order.header.model_copy(update={"ship_complete": True})})

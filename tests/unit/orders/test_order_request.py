@@ -336,6 +336,28 @@ def test_an_order_too_large_for_one_answer_is_read_page_by_page(table, queue_url
     assert pages[-1]["reconciliation"]["from_punchout"] == full["reconciliation"]["from_punchout"]
 
 
+@pytest.mark.parametrize("where", ["header", "line"])
+def test_an_order_the_shop_could_not_read_is_refused_with_400(table, queue_url, monkeypatch, where):
+    # Given answers that hold little, and an order whose header (or one line) alone exceeds one
+    import order_request.service
+
+    monkeypatch.setattr(order_request.service, "MAX_RESPONSE_BYTES", 8_000)
+    monkeypatch.setattr(order_request.service, "_PAGE_BYTES", 6_000)
+    register(table)
+    note = Comments(text="Call Ann at the gate. " * 500, lang="en")
+    items = [builders.item_out(f"P{n}", "1", price="1.00", line=n) for n in range(1, 4)]
+    if where == "line":
+        items[1] = items[1].model_copy(update={"comments": note})
+    document = builders.order_request("PO-HUGE", items, total="3.00", comments=[note] if where == "header" else [])
+    # When it is sent
+    answer = cxml(post_order(document))
+    # Then the buyer hears at once that it is too large (400, not retried), and nothing is kept or queued
+    assert answer.status.code == 400
+    assert ("header" if where == "header" else "line 2") in answer.status.message
+    assert drain(queue_url) == []
+    assert [i for i in table.client.scan(TableName=table.name)["Items"] if i["pk"]["S"].startswith("ORDER")] == []
+
+
 @pytest.mark.parametrize("page", ["0", "99", "x", "-1", "1.5"])
 def test_a_page_that_is_not_there_is_404(table, queue_url, page):
     register(table)
