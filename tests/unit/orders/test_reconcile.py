@@ -1,0 +1,176 @@
+"""Reconciliation of order lines with the transferred cart, on hand-built carts and order lines.
+
+The shop acts on these statuses (PROTOCOL.md section 5): a line reported ``unchanged`` is shipped as
+the cart had it, so every difference approval made must show.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from punchout.cxml.models import Money
+from punchout.orders import OrderLine, Reconciliation, reconcile
+from punchout.sessions import Cart, CartLine, line_reference
+
+REF = "abcdefghijklmnop"  # a cart ref as new_cart_ref() makes them: 16 characters of base32
+OTHER_REF = "qrstuvwxyz234567"
+
+
+def cart(*lines: tuple[str, str, str], currency: str = "EUR") -> Cart:
+    """A transferred cart of ``(part, quantity, unit price)`` lines."""
+    return Cart(
+        currency=currency,
+        lines=[
+            CartLine(supplier_part_id=part, quantity=Decimal(quantity), unit_price=Decimal(price), description=part)
+            for part, quantity, price in lines
+        ],
+    )
+
+
+def order_line(
+    number: int, part: str, quantity: str, price: str | None, auxiliary: str | None, currency: str = "EUR"
+) -> OrderLine:
+    return OrderLine(
+        line_number=number,
+        quantity=Decimal(quantity),
+        supplier_part_id=part,
+        supplier_part_auxiliary_id=auxiliary,
+        unit_price=Money(amount=Decimal(price), currency=currency) if price is not None else None,
+    )
+
+
+def statuses(reconciliation: Reconciliation) -> list[tuple[str, str, str | None, int | None, int | None]]:
+    """Each reconciled line as (status, part, auxiliary id, order line number, cart line number)."""
+    return [
+        (ln.status, ln.supplier_part_id, ln.supplier_part_auxiliary_id, ln.order_line_number, ln.cart_line_number)
+        for ln in reconciliation.lines
+    ]
+
+
+def test_each_kind_of_change_gets_its_status() -> None:
+    # Given a cart of four lines
+    carts = {REF: cart(("A", "1", "10.00"), ("B", "2", "20.00"), ("C", "3", "30.00"), ("D", "4", "40.00"))}
+    # When approval kept A, changed B's quantity, C's price, D's quantity and price, and added E
+    lines = [
+        order_line(1, "A", "1", "10.00", line_reference(REF, 1)),
+        order_line(2, "B", "5", "20.00", line_reference(REF, 2)),
+        order_line(3, "C", "3", "29.00", line_reference(REF, 3)),
+        order_line(4, "D", "1", "41.00", line_reference(REF, 4)),
+        order_line(5, "E", "1", "7.00", None),
+    ]
+    result = reconcile(lines, carts)
+    # Then each line says exactly what happened to it
+    assert result.from_punchout is True
+    assert result.cart_refs == [REF]
+    assert statuses(result) == [
+        ("unchanged", "A", f"{REF}-1", 1, 1),
+        ("quantity_changed", "B", f"{REF}-2", 2, 2),
+        ("price_changed", "C", f"{REF}-3", 3, 3),
+        ("quantity_and_price_changed", "D", f"{REF}-4", 4, 4),
+        ("added", "E", None, 5, None),
+    ]
+
+
+def test_an_order_line_without_a_price_changes_only_by_quantity() -> None:
+    # Given a cart line, and an order line for it without ItemDetail (no price to compare)
+    carts = {REF: cart(("A", "2", "10.00"))}
+    lines = [order_line(1, "A", "2", None, line_reference(REF, 1))]
+    # Then it is unchanged
+    assert statuses(reconcile(lines, carts)) == [("unchanged", "A", f"{REF}-1", 1, 1)]
+
+
+def test_a_price_in_another_currency_is_a_price_change() -> None:
+    # Given a cart in EUR, and an order line at the same number in USD
+    carts = {REF: cart(("A", "2", "10.00"), ("B", "1", "5.00"), currency="EUR")}
+    lines = [
+        order_line(1, "A", "2", "10.00", line_reference(REF, 1), currency="USD"),
+        order_line(2, "B", "3", "5.00", line_reference(REF, 2), currency="USD"),
+    ]
+    # When they are reconciled
+    result = reconcile(lines, carts)
+    # Then the price changed (10 USD is not 10 EUR), and the cart's and the order's currencies show it
+    assert statuses(result) == [
+        ("price_changed", "A", f"{REF}-1", 1, 1),
+        ("quantity_and_price_changed", "B", f"{REF}-2", 2, 2),
+    ]
+    first = result.lines[0]
+    assert first.cart is not None and first.order is not None
+    assert (first.cart.currency, first.order.currency) == ("EUR", "USD")
+
+
+def test_a_line_split_in_two_matches_the_cart_line_once_and_the_other_half_is_added() -> None:
+    # Given a cart line of 10 pieces
+    carts = {REF: cart(("A", "10", "3.00"))}
+    # When approval splits it into two order lines of 6 and 4 that both carry its reference
+    lines = [
+        order_line(1, "A", "6", "3.00", line_reference(REF, 1)),
+        order_line(2, "A", "4", "3.00", line_reference(REF, 1)),
+    ]
+    result = reconcile(lines, carts)
+    # Then the first matches the cart line (its quantity changed), the second is an added line
+    assert statuses(result) == [
+        ("quantity_changed", "A", f"{REF}-1", 1, 1),
+        ("added", "A", f"{REF}-1", 2, None),
+    ]
+    assert result.lines[1].cart is None
+
+
+def test_a_substituted_part_at_the_same_reference_is_added_and_the_cart_line_removed() -> None:
+    # Given a cart line for part A
+    carts = {REF: cart(("A", "1", "10.00"), ("B", "1", "5.00"))}
+    # When approval replaced A with part Z (same quantity and price) and kept the reference
+    lines = [
+        order_line(1, "Z", "1", "10.00", line_reference(REF, 1)),
+        order_line(2, "B", "1", "5.00", line_reference(REF, 2)),
+    ]
+    result = reconcile(lines, carts)
+    # Then Z is not reported unchanged against A: Z is added, A removed
+    assert statuses(result) == [
+        ("unchanged", "B", f"{REF}-2", 2, 2),
+        ("added", "Z", f"{REF}-1", 1, None),
+        ("removed", "A", f"{REF}-1", None, 1),
+    ]
+
+
+def test_cart_lines_missing_from_the_order_are_removed_with_the_cart_values() -> None:
+    # Given two carts, and an order taking one line of the first
+    carts = {REF: cart(("A", "1", "10.00"), ("B", "2", "20.00")), OTHER_REF: cart(("C", "3", "30.00"))}
+    lines = [order_line(1, "A", "1", "10.00", line_reference(REF, 1))]
+    result = reconcile(lines, carts)
+    # Then every other cart line is removed, by cart ref and line number
+    assert result.cart_refs == [REF, OTHER_REF]
+    assert statuses(result) == [
+        ("unchanged", "A", f"{REF}-1", 1, 1),
+        ("removed", "B", f"{REF}-2", None, 2),
+        ("removed", "C", f"{OTHER_REF}-1", None, 1),
+    ]
+    removed = result.lines[1]
+    assert removed.order is None and removed.cart is not None
+    assert (removed.cart.quantity, removed.cart.unit_price, removed.cart.currency) == (
+        Decimal(2),
+        Decimal("20.00"),
+        "EUR",
+    )
+
+
+def test_an_order_from_no_cart_of_ours_has_only_unmatched_lines() -> None:
+    # Given no cart (the order did not come from PunchOut), and lines citing a cart not among them or
+    # a line number beyond the cart
+    carts = {REF: cart(("A", "1", "10.00"))}
+    lines = [
+        order_line(1, "A", "1", "10.00", line_reference(OTHER_REF, 1)),
+        order_line(2, "A", "1", "10.00", line_reference(REF, 2)),
+        order_line(3, "X", "1", "1.00", "shop-own-id"),
+    ]
+    # When they are reconciled without the cart, or against a cart none of them matches
+    alone = reconcile(lines, {})
+    unmatched = reconcile(lines, carts)
+    # Then the lines are unmatched (not "added": nothing came from a cart), and the cart line removed
+    assert alone.from_punchout is False
+    assert statuses(alone) == [
+        ("unmatched", "A", f"{OTHER_REF}-1", 1, None),
+        ("unmatched", "A", f"{REF}-2", 2, None),
+        ("unmatched", "X", "shop-own-id", 3, None),
+    ]
+    assert unmatched.from_punchout is False
+    assert statuses(unmatched)[-1] == ("removed", "A", f"{REF}-1", None, 1)
