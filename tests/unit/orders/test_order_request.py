@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 
 from punchout.cxml.models import Comments, Contact, Description, Extrinsic
+from punchout.partners import CredentialRef, CredentialSet, hash_secret
 from punchout.store.orders import OrderRepository
 from tests.support import builders
 from tests.support.events import LambdaContext, api_event
@@ -268,6 +269,49 @@ def test_round_trip_reconciliation_reports_exactly_the_four_differences(table, q
     assert by_part["E"]["cart"] is None
     assert message["sessions"][0]["id"] == session_id
     assert message["sessions"][0]["user"]["email"] == "jane.buyer@acme.example"
+
+
+def test_an_order_citing_another_partners_cart_is_not_reconciled_with_it(table, queue_url):
+    # Given acme's transferred cart, and a second partner with its own credentials
+    from punchout.store.sessions import SessionRepository
+
+    register(table)
+    register(
+        table,
+        partner_id="globex",
+        name="Globex Purchasing",
+        credentials={
+            "production": CredentialSet(
+                from_credentials=[CredentialRef(domain="DUNS", identity="987654321")],
+                secret_hashes=[hash_secret("globex secret", iterations=1000)],
+            )
+        },
+    )
+    headers = shop_key(table)
+    session_id, _ = open_session()
+    cart = {"lines": [{"supplier_part_id": "A", "quantity": "1", "unit_price": "10.00", "description": "Alpha"}]}
+    assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
+    assert call("POST", f"/shop/sessions/{session_id}/transfer", "", headers)["statusCode"] == 200
+    ref = SessionRepository(table).get(session_id).cart_ref  # type: ignore[union-attr]
+    # When globex orders a line whose SupplierPartAuxiliaryID names acme's cart
+    order = builders.order_request(
+        "PO-GLOBEX",
+        [builders.item_out("A", "1", auxiliary=f"{ref}-1", price="10.00", line=1)],
+        domain="DUNS",
+        identity="987654321",
+        secret="globex secret",
+    )
+    assert status_of(post_order(order)) == 200
+    # Then globex's message names neither acme's session nor its user, and its line matches no cart
+    message = drain(queue_url)[0]["body"]
+    jsonschema.validate(message, SCHEMA)
+    assert message["partner"]["id"] == "globex"
+    assert message["sessions"] == []
+    assert message["reconciliation"]["from_punchout"] is False
+    assert message["reconciliation"]["cart_refs"] == []
+    assert [line["status"] for line in message["reconciliation"]["lines"]] == ["unmatched"]
+    assert session_id not in json.dumps(message)
+    assert "jane.buyer@acme.example" not in json.dumps(message)
 
 
 def test_large_order_travels_as_a_claim_check_and_the_shop_can_fetch_it(table, queue_url):
