@@ -45,6 +45,7 @@ from tests.integration.helpers import (
     send,
 )
 from tests.support import builders
+from tests.support.sqs import SQS_MESSAGE_LIMIT, assert_fits_sqs
 from tests.support.stack_process import StackProcess, stop_all
 
 pytestmark = pytest.mark.integration
@@ -54,7 +55,6 @@ SCHEMA = json.loads(
 )
 ENVIRONMENTS = 5  # the stack's own gateway and four more processes
 DELIVERIES = 20
-SQS_MESSAGE_LIMIT = 256 * 1024
 DYNAMODB_ITEM_LIMIT = 400 * 1024
 
 
@@ -91,6 +91,7 @@ class Queue:
             if not batch:
                 return messages
             for message in batch:
+                assert_fits_sqs(message)  # the local queue takes far larger messages than SQS
                 messages.append(
                     {
                         "raw": message["Body"],

@@ -11,6 +11,7 @@ import pytest
 
 from punchout.settings import clear_settings_cache
 from punchout.store.queue import sqs_client
+from tests.support.sqs import assert_fits_sqs
 from tests.unit.gateway.conftest import (  # noqa: F401 - fixtures shared with the gateway tests
     _moto,
     aws,
@@ -53,7 +54,8 @@ def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # n
 
 
 def drain(url: str) -> list[dict[str, Any]]:
-    """Every message in the queue (received and deleted), as parsed JSON with its attributes."""
+    """Every message in the queue (received and deleted), as parsed JSON with its attributes; each
+    checked to be within what real SQS accepts."""
     client = boto3.client("sqs")
     messages: list[dict[str, Any]] = []
     while True:
@@ -63,5 +65,6 @@ def drain(url: str) -> list[dict[str, Any]]:
         if not batch:
             return messages
         for message in batch:
+            assert_fits_sqs(message)  # moto takes far larger messages than SQS
             messages.append({"body": json.loads(message["Body"]), "attributes": message["Attributes"]})
             client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

@@ -14,8 +14,10 @@ import pytest
 from punchout.cxml.models import Comments, Contact, Description, Extrinsic
 from punchout.partners import CredentialRef, CredentialSet, hash_secret
 from punchout.store.orders import OrderRepository
+from punchout.store.queue import MAX_MESSAGE_BYTES
 from tests.support import builders
 from tests.support.events import LambdaContext, api_event
+from tests.support.sqs import SQS_MESSAGE_LIMIT
 from tests.unit.gateway.helpers import body_json, call, cxml, open_session, register, shop_key
 from tests.unit.orders.conftest import drain
 
@@ -632,6 +634,49 @@ def test_an_order_whose_header_alone_overflows_the_queue_travels_without_it(tabl
     assert (message["complete"], message["comments"], message["lines"]) == (False, [], None)
     full = body_json(call("GET", f"/shop/orders/{message['message_id']}", headers=headers))
     assert full["comments"][0]["text"] == comment.strip()
+
+
+def test_the_queue_limit_counts_bytes_not_characters(table, queue_url):
+    # Given an order of 30 lines with long Japanese descriptions (3 bytes a character in UTF-8): its
+    # message is under the queue limit in characters, over it in bytes
+    register(table)
+    headers = shop_key(table)
+    text = ("東京都港区の倉庫へ納品。" * 100)[:1000]
+    items = []
+    for number in range(1, 31):
+        item = builders.item_out(f"P{number}", "1", price="1.00", line=number)
+        assert item.item_detail is not None
+        detail = item.item_detail.model_copy(update={"descriptions": [Description(text=text, lang="ja")]})
+        items.append(item.model_copy(update={"item_detail": detail}))
+    # When it is sent
+    assert status_of(post_order(builders.order_request("PO-JA", items, total="30.00"))) == 200
+    # Then it travels as a claim check (drain checks it fits SQS), and the shop reads it whole from the API
+    message = drain(queue_url)[0]["body"]
+    record = OrderRepository(table).find(message["message_id"])
+    assert record is not None
+    stored = OrderRepository(table).message(record)
+    assert len(stored.decode("utf-8")) < MAX_MESSAGE_BYTES < len(stored)
+    assert (message["complete"], message["lines"]) == (False, None)
+    full = body_json(call("GET", f"/shop/orders/{message['message_id']}", headers=headers))
+    assert [line["description"] for line in full["lines"]] == [text] * 30
+
+
+@pytest.mark.parametrize("size", [MAX_MESSAGE_BYTES + 1, SQS_MESSAGE_LIMIT], ids=["over-threshold", "at-sqs-limit"])
+def test_what_the_queue_gets_fits_sqs_with_its_attributes(queue_url, size):
+    # Given a stored message just over the claim-check threshold, or exactly SQS's limit on its own (the
+    # message attributes would push it over)
+    from order_request.service import queue_body
+    from punchout.store.queue import OrderQueue
+
+    message = {"message_id": "m", "complete": True, "comments": [], "lines": [], "reconciliation": None}
+    padding = size - len(json.dumps({**message, "lines": [""]}, separators=(",", ":")))
+    full = json.dumps({**message, "lines": ["x" * padding]}, separators=(",", ":")).encode("utf-8")
+    assert len(full) == size
+    # When it is queued as the order function queues it
+    OrderQueue(queue_url).send(queue_body(full), group="g", deduplication_id="d")
+    # Then it is a claim check, and it fits SQS together with its message attributes (drain checks)
+    [queued] = drain(queue_url)
+    assert (queued["body"]["complete"], queued["body"]["lines"]) == (False, None)
 
 
 def test_an_order_for_a_cart_whose_lines_are_gone_is_accepted_with_its_lines_unmatched(table, queue_url):
