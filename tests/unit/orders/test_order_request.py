@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,51 @@ def test_update_and_delete_follow_the_new_order_in_version_order(table, queue_ur
         ("delete", 3),
     ]
     assert len({m["attributes"]["MessageGroupId"] for m in messages}) == 1
+
+
+# SQS's MessageGroupId: at most 128 characters, letters, digits and ASCII punctuation.
+_GROUP_ID = re.compile(r"[A-Za-z0-9!-/:-@\[-`{-~]{1,128}")
+
+
+def test_each_order_has_its_own_message_group_per_deployment_mode(table, queue_url):
+    # Given a partner's production system sending two orders, one with an id no group id may hold,
+    # and its test system sending an order of the same number
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    test_identity: dict[str, Any] = {"identity": builders.BUYER_IDENTITY + "-T", "secret": builders.SECRET + " test"}
+    odd = "PO 2/ü " + "x" * 200
+    sent = [
+        builders.order_request("PO-G1", lines, payload_id="g1@buyer"),
+        builders.order_request(odd, lines, payload_id="g2@buyer"),
+        builders.order_request("PO-G1", lines, mode="test", payload_id="g1-test@buyer", **test_identity),
+    ]
+    assert [status_of(post_order(document)) for document in sent] == [200, 200, 200]
+    # When the shop receives them
+    messages = drain(queue_url)
+    groups = [m["attributes"]["MessageGroupId"] for m in messages]
+    # Then no order waits behind another: three groups, the partner's and its test system's apart
+    assert [m["body"]["order_id"] for m in messages] == ["PO-G1", odd, "PO-G1"]
+    assert len(set(groups)) == 3
+    assert groups[0].startswith("acme:") and not groups[0].startswith("acme:test:")
+    assert groups[1].startswith("acme:") and not groups[1].startswith("acme:test:")
+    assert groups[2].startswith("acme:test:")
+    assert all(_GROUP_ID.fullmatch(group) for group in groups), groups
+
+
+def test_the_deduplication_id_is_the_message_id_not_the_payload_id(table, queue_url):
+    # Given an order, and an update of it whose payloadID is that of no other document
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    assert status_of(post_order(builders.order_request("PO-DD", lines, payload_id="dd-1@buyer"))) == 200
+    update = builders.order_request("PO-DD", lines, order_type="update", version=2, payload_id="dd-2@buyer")
+    assert status_of(post_order(update)) == 200
+    # When the shop receives them
+    messages = drain(queue_url)
+    # Then each is deduplicated by its message id (stable across the buyer's resends under new
+    # payloadIDs), which the shop deduplicates on too
+    assert [m["attributes"]["MessageDeduplicationId"] for m in messages] == [m["body"]["message_id"] for m in messages]
+    assert [m["body"]["payload_id"] for m in messages] == ["dd-1@buyer", "dd-2@buyer"]
+    assert len({m["body"]["message_id"] for m in messages}) == 2
 
 
 def test_a_versionless_new_order_resent_under_a_new_payload_id_is_delivered_once(table, queue_url):
