@@ -20,12 +20,14 @@ from tests.unit.gateway.helpers import (
     ReturnPage,
     Shop,
     body_json,
+    expire,
     line,
     message_tree,
     open_session_with,
     post_setup,
     register,
     setup_document,
+    table_items,
 )
 
 LINES = [
@@ -186,6 +188,20 @@ def test_edit_with_only_unknown_references_is_412(earlier: Earlier) -> None:
     code, _ = _reopen("edit", items)
     # Then the precondition fails: there is no cart to edit
     assert code == 412
+
+
+@pytest.mark.parametrize("lines", ["still stored", "deleted by TTL"])
+def test_edit_of_an_expired_cart_is_412(table: Table, earlier: Earlier, lines: str) -> None:
+    # Given a returned cart past its expiry whose header DynamoDB's TTL has not deleted yet (TTL
+    # deletes within days, and the header and its line items separately)
+    expire(table, "CART#", "CART")
+    if lines == "deleted by TTL":
+        for item in table_items(table):
+            if item["pk"]["S"].startswith("CART#") and item["sk"]["S"].startswith("LINES#"):
+                table.client.delete_item(TableName=table.name, Key={"pk": item["pk"], "sk": item["sk"]})
+    # When the buyer edits it
+    # Then it is not found, as if TTL had deleted it: 412, neither restored nor a 500
+    assert _reopen("edit", earlier.item_outs()) == (412, "The cart to edit was not found")
 
 
 def test_edit_with_a_line_number_beyond_the_cart_is_412(earlier: Earlier) -> None:
