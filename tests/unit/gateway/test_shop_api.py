@@ -204,6 +204,14 @@ def test_put_cart_answers_a_summary(shop: Shop) -> None:
     assert summary["revision"] == 1
 
 
+def test_put_cart_answers_the_total_to_the_last_digit(shop: Shop) -> None:
+    # Given a cart at the price limits: 12 digits before the point and 6 after, 18 significant digits
+    # When the shop stores it
+    summary = body_json(shop.put_lines(line("P1", "1", "123456789012.345678"), line("P2", "1", "0.000001")))
+    # Then the total is the exact sum as a string (a float keeps 15 to 17 digits)
+    assert summary["total"] == "123456789012.345679"
+
+
 def test_put_cart_replaces_the_previous_cart(shop: Shop) -> None:
     # Given a stored cart
     shop.put_lines(line("P1"), line("P2"))
