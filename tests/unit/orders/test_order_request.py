@@ -19,7 +19,7 @@ from punchout.store.queue import MAX_MESSAGE_BYTES
 from tests.support import builders
 from tests.support.events import LambdaContext, api_event
 from tests.support.sqs import SQS_MESSAGE_LIMIT
-from tests.unit.gateway.helpers import body_json, call, cxml, open_session, register, shop_key
+from tests.unit.gateway.helpers import body_json, call, cxml, open_session, register, response_header, shop_key
 from tests.unit.orders.conftest import drain
 
 SCHEMA = json.loads(
@@ -511,6 +511,21 @@ def test_the_shop_downloads_an_attachment_listed_in_the_order_message(table, que
         "size": len(DRAWING),
         "content_base64": base64.b64encode(DRAWING).decode("ascii"),
     }
+
+
+def test_the_shop_order_routes_answer_json(table, queue_url):
+    # Given an accepted order with one attachment
+    message_id, headers = _order_with_a_drawing(table, queue_url)
+    # When the shop reads the order, its first page of lines and its attachment
+    routes = ("", "/pages/1", "/attachments/0")
+    answers = [call("GET", f"/shop/orders/{message_id}{route}", headers=headers) for route in routes]
+    # Then each is JSON, and says so
+    assert [answer["statusCode"] for answer in answers] == [200, 200, 200]
+    assert [(response_header(answer, "Content-Type") or "").split(";")[0] for answer in answers] == [
+        "application/json"
+    ] * 3
+    for answer in answers:
+        body_json(answer)
 
 
 @pytest.mark.parametrize("index", ["1", "-1", "x", "01x", "\u0661", "9" * 5000, "0" * 5000])
