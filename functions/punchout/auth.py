@@ -74,12 +74,17 @@ def _presented_secrets(header: Header, credentials: CredentialSet | None) -> lis
     ][:MAX_PRESENTED_SECRETS]
 
 
+# Real buyers send one to four From credentials (NetworkID, DUNS, their system's ids).
+MAX_FROM_LOOKUPS = 8
+
+
 def authenticate(
     header: Header | None, mode: DeploymentMode, partners: PartnerLookup, source_ip: str | None = None
 ) -> Authenticated:
     partner: TradingPartner | None = None
     matched: Credential | None = None
-    for credential in header.from_credentials if header else []:
+    # Each From credential is a lookup before anyone is authenticated: a few are looked up, not thousands.
+    for credential in (header.from_credentials if header else [])[:MAX_FROM_LOOKUPS]:
         partner_id = partners.find_partner_id(mode, credential.domain, credential.identity)
         if partner_id is not None:
             partner, matched = partners.get(partner_id), credential

@@ -19,7 +19,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
-from .cxml.errors import CXMLError, status_for
+from .cxml.errors import CXMLError, MalformedXML, status_for
 from .cxml.status import StatusCode
 from .observability import logger, metrics
 from .settings import GatewaySettings
@@ -47,7 +47,10 @@ def request_bytes(event: APIGatewayProxyEvent) -> bytes:
     which keeps the bytes of ISO-8859-1 or UTF-16 documents intact."""
     body = event.body or ""
     if event.is_base64_encoded:
-        return base64.b64decode(body)
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError:  # binascii.Error, or text beyond ASCII: never from API Gateway itself
+            raise MalformedXML("The body is marked base64-encoded but is not base64") from None
     return body.encode("utf-8")
 
 

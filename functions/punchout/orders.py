@@ -208,7 +208,8 @@ class OrderKey:
         header = order.header
         version = str(header.order_version) if header.order_version is not None else _implied_version(order, payload_id)
         implied = "DocumentReference payloadID" if version.startswith("after:") else "payloadID"
-        for name, value in (("orderID", header.order_id), (implied, version)):
+        # The payloadID is stored with the record (and its resends' beside it): bounded like the keys.
+        for name, value in (("orderID", header.order_id), (implied, version), ("payloadID", payload_id)):
             if len(value.encode("utf-8")) > MAX_ID_BYTES:
                 raise InvalidDocument(f"The {name} is longer than {MAX_ID_BYTES} bytes")
         return cls(

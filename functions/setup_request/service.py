@@ -188,10 +188,12 @@ class SetupService:
             # them in the session, but there is no earlier cart of ours to restore.
             return Restored(items=[_earlier(item, restored=False) for item in request.items], cart=None, refs=[])
         carts: dict[str, Cart] = {}
+        looked_up: set[str] = set()  # misses too: 5,000 lines naming one expired cart are one read
         for item in request.items:
             reference = parse_line_reference(item.item_id.supplier_part_auxiliary_id)
-            if reference is None or reference[0] in carts:
+            if reference is None or reference[0] in looked_up:
                 continue
+            looked_up.add(reference[0])
             current = self.sessions.current_cart(reference[0])
             if current is not None and current[0].partner_id == auth.partner.id:
                 carts[reference[0]] = current[1]

@@ -14,7 +14,9 @@ lines" below).
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -130,19 +132,45 @@ def _first(element: Element, tag: str) -> Element | None:
     return None
 
 
+# Decimal() would also take "1_000", Arabic-Indic or full-width digits: cXML numbers are ASCII digits.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# 1e999 or a 40-digit number is no buyer's order, and would reach shops that hold far less. Cart
+# totals we sent (a 6-place quantity times a 6-place price) come back within these.
+MAX_INTEGER_DIGITS = 24
+MAX_FRACTION_DIGITS = 12
+
+
+def _number(text: str | None, what: str) -> str | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if not _NUMBER.fullmatch(text):
+        raise InvalidDocument(f"{what} {text[:40]!r} is not a decimal number")
+    _, digits, exponent = Decimal(text).as_tuple()
+    assert isinstance(exponent, int)  # noqa: S101 - the pattern admits no NaN or Infinity
+    while exponent < 0 and len(digits) > 1 and digits[-1] == 0:  # "1.50000" has two places
+        digits, exponent = digits[:-1], exponent + 1
+    if len(digits) + exponent > MAX_INTEGER_DIGITS or -exponent > MAX_FRACTION_DIGITS or exponent > MAX_INTEGER_DIGITS:
+        raise InvalidDocument(
+            f"{what} {text[:40]!r} is out of range: at most {MAX_INTEGER_DIGITS} digits before the point"
+            f" and {MAX_FRACTION_DIGITS} after"
+        )
+    return text
+
+
 def read_money(element: Element) -> Data:
     """``element`` is a ``Money`` or an element holding one (``Total``, ``UnitPrice``, ``Charge``...)."""
     money = element if element.tag == "Money" else _first(element, "Money")
     if money is None:
         raise InvalidDocument(f"{element.tag} has no Money")
     money_data: Data = {
-        "amount": (money.text or "").strip(),
+        "amount": _number(money.text or "", f"{element.tag} amount"),
         "currency": _attribute(money, "currency").upper(),
     }
     # Absent attributes are left out rather than passed as None: pydantic then skips the field.
     alternate = money.get("alternateAmount")
     if alternate is not None:
-        money_data["alternate_amount"] = alternate
+        money_data["alternate_amount"] = _number(alternate, "Money@alternateAmount")
     alternate_currency = money.get("alternateCurrency")
     if alternate_currency is not None:
         money_data["alternate_currency"] = alternate_currency
@@ -524,7 +552,7 @@ def read_item_out(element: Element, shared: _Shared, *, quantity_required: bool)
     if quantity is None and quantity_required:
         raise InvalidDocument("ItemOut has no quantity attribute")
     line = _read_line(element, shared, order_line=True)
-    line["quantity"] = quantity
+    line["quantity"] = _number(quantity, "ItemOut@quantity")
     delivery = element.get("requestedDeliveryDate")
     if delivery is not None:
         line["requested_delivery_date"] = {"text": delivery, "value": parse_datetime(delivery)}
@@ -533,7 +561,7 @@ def read_item_out(element: Element, shared: _Shared, *, quantity_required: bool)
 
 def read_item_in(element: Element, shared: _Shared) -> Data:
     line = _read_line(element, shared, order_line=False)
-    line["quantity"] = element.get("quantity")
+    line["quantity"] = _number(element.get("quantity"), "ItemIn@quantity")
     return line
 
 

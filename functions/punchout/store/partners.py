@@ -24,6 +24,10 @@ class PartnerConflict(Exception):
     """The partner exists already, changed meanwhile, or claims a credential another partner has."""
 
 
+# DynamoDB's limit on a partition key.
+MAX_KEY_BYTES = 2048
+
+
 def _partner_pk(partner_id: str) -> str:
     return f"PARTNER#{partner_id}"
 
@@ -49,7 +53,10 @@ class PartnerRepository:
         return None if item is None else TradingPartner.model_validate_json(item["data"]["S"])
 
     def find_partner_id(self, mode: DeploymentMode, domain: str, identity: str) -> str | None:
-        item = self.table.get(_credential_pk(mode, domain, identity), "CREDENTIAL")
+        pk = _credential_pk(mode, domain, identity)
+        if len(pk.encode("utf-8")) > MAX_KEY_BYTES:  # DynamoDB would refuse the key: none is registered
+            return None
+        item = self.table.get(pk, "CREDENTIAL")
         return None if item is None else item["partner_id"]["S"]
 
     def list(self) -> list[TradingPartner]:

@@ -106,8 +106,36 @@ def test_invalid_decimal_is_refused_with_its_location() -> None:
 
     # Then it is a Bad Request naming where the value is
     assert error.status == 400
-    assert "header.total.amount" in error.text
+    assert "Total amount '12,50'" in error.text
     assert "decimal" in error.text
+
+
+@pytest.mark.parametrize(
+    ("total", "quantity"),
+    [
+        ("1e999", "1"),
+        ("0E+1000000", "1"),
+        ("1" * 40, "1"),
+        ("0.0000000000001", "1"),
+        ("1_000", "1"),
+        ("\u0663", "1"),  # an Arabic-Indic three
+        ("\uff11\uff12", "1"),  # full-width 12
+        ("10.00", "1e999"),
+        ("10.00", "\u0663"),
+    ],
+)
+def test_numbers_no_buyer_sends_are_refused(total: str, quantity: str) -> None:
+    # Given an order whose total or quantity is a number out of any order's range, or not in ASCII digits
+    text = order_request_xml(total=total).replace('quantity="1"', f'quantity="{quantity}"', 1)
+    assert f'quantity="{quantity}"' in text
+    # Then it is a Bad Request, not a number that would reach the shop
+    assert refusal(text).status == 400
+
+
+@pytest.mark.parametrize("total", ["999999999999999999999999.999999999999", "1.500000000000000000", "-0.5", "1E+3"])
+def test_numbers_within_the_range_are_read(total: str) -> None:
+    order = order_of(read_document(order_request_xml(total=total).encode()))
+    assert order.header.total.amount == Decimal(total)
 
 
 def test_missing_order_id_is_refused() -> None:

@@ -318,6 +318,49 @@ def test_a_document_repeating_sender_secrets_gets_only_the_first_ones_checked(
     assert code == 401
 
 
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_from_identity_longer_than_any_key_is_401_without_a_lookup(
+    with_partner: Table, dynamodb_keys: list[str], route: str
+) -> None:
+    # When a From Identity is longer than DynamoDB allows in a key (which no registered one can be)
+    code = _send(route, identity="A" * 2100)[0]
+    # Then it is unknown (401), not a 500 from DynamoDB's refusal
+    assert code == 401
+    assert not [key for key in dynamodb_keys if len(key) > 2048]
+
+
+def test_a_document_with_thousands_of_from_credentials_gets_only_the_first_ones_looked_up(
+    with_partner: Table, dynamodb_keys: list[str]
+) -> None:
+    # Given a document with a thousand From credentials before the registered one
+    tree = etree.fromstring(builders.setup_request())
+    sender_from = tree.find("Header/From")
+    assert sender_from is not None
+    for n in range(1000):
+        extra = copy.deepcopy(sender_from.find("Credential"))
+        assert extra is not None
+        extra.find("Identity").text = f"AN{n:011d}"  # type: ignore[union-attr]
+        sender_from.insert(0, extra)
+    # When it is sent
+    code = _send_body("setup", etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))[0]
+    # Then only the first few are looked up: it answers 401 at once
+    assert code == 401
+    assert len([key for key in dynamodb_keys if key.startswith("CREDENTIAL#")]) == punchout.auth.MAX_FROM_LOOKUPS
+
+
+@pytest.mark.parametrize("path", ["/cxml/setup", "/cxml/profile"])
+@pytest.mark.parametrize("body", ["not base64!", "YQ", "\u00e9t\u00e9"])
+def test_a_body_marked_base64_that_is_not_is_406(with_partner: Table, path: str, body: str) -> None:
+    # Given an event that says its body is base64 while it is not (API Gateway never sends one; a
+    # direct invocation or another proxy might)
+    from tests.support.events import LambdaContext, api_event
+
+    event = api_event("POST", path, body=body, headers={"Content-Type": "text/xml"})
+    event["isBase64Encoded"] = True
+    # When it is handled, Then the answer is a cXML 406, not a 500 (the order route: test_order_request)
+    assert cxml(setup_request.handler.lambda_handler(event, LambdaContext())).status.code == 406
+
+
 # --- disabled partners ----------------------------------------------------------------------------
 
 

@@ -190,6 +190,16 @@ def test_edit_with_only_unknown_references_is_412(earlier: Earlier) -> None:
     assert code == 412
 
 
+def test_an_edit_naming_one_unknown_cart_on_every_line_looks_it_up_once(dynamodb_keys: list[str], partner: Any) -> None:
+    # Given a requisition of 200 lines that all name one cart we no longer have (past its retention)
+    items = [builders.item_out(f"P-{n}", "1", auxiliary=f"abcdefghijklmnop-{n}") for n in range(1, 201)]
+    # When the buyer edits it
+    code, _ = _reopen("edit", items)
+    # Then the cart is looked up once, and the answer is 412 at once
+    assert code == 412
+    assert len([key for key in dynamodb_keys if "abcdefghijklmnop" in key]) == 1
+
+
 @pytest.mark.parametrize("lines", ["still stored", "deleted by TTL"])
 def test_edit_of_an_expired_cart_is_412(table: Table, earlier: Earlier, lines: str) -> None:
     # Given a returned cart past its expiry whose header DynamoDB's TTL has not deleted yet (TTL

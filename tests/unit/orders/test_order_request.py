@@ -246,6 +246,27 @@ def test_the_shop_receives_line_details_and_header_attributes_the_buyer_sent(tab
     ]
 
 
+def test_a_body_marked_base64_that_is_not_is_406(table, queue_url):
+    import order_request.handler
+
+    register(table)
+    event = api_event("POST", "/cxml/order", body="not base64!", headers={"Content-Type": "text/xml"})
+    event["isBase64Encoded"] = True
+    assert status_of(order_request.handler.lambda_handler(event, LambdaContext())) == 406
+    assert drain(queue_url) == []
+
+
+def test_a_payload_id_too_long_to_store_is_400(table, queue_url):
+    # Given an order (with its orderVersion) whose payloadID is far longer than any real one
+    register(table)
+    document = builders.order_request("PO-LONG", [builders.item_out("P1", "1", price="5.00")], payload_id="p" * 600)
+    # When it is sent, Then it is refused with 400 (its record could not be stored: a 500 on every retry)
+    answer = cxml(post_order(document))
+    assert answer.status.code == 400
+    assert "payloadID" in answer.status.message
+    assert drain(queue_url) == []
+
+
 def test_pcard_number_is_masked_in_message_and_storage(table, queue_url):
     register(table)
     document = builders.order_request("PO-6", [builders.item_out("P1", "1", price="5.00")])
