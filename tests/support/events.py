@@ -8,6 +8,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+DEFAULT_SOURCE_IP = "192.0.2.10"  # TEST-NET-1
+
 
 @dataclass
 class LambdaContext:
@@ -29,8 +31,12 @@ def api_event(
     headers: dict[str, str] | None = None,
     binary: bool = False,
     host: str = "gateway.example.com",
+    source_ip: str = DEFAULT_SOURCE_IP,
 ) -> dict[str, Any]:
-    """An event as API Gateway sends it; ``resource`` is the template path (``/shop/sessions/{id}``)."""
+    """An event as API Gateway sends it; ``resource`` is the template path (``/shop/sessions/{id}``).
+
+    ``source_ip`` is the caller's address as API Gateway saw it (what source networks are checked against).
+    """
     resource = resource or path
     names = re.findall(r"{(\w+)\+?}", resource)
     pattern = "^" + re.sub(r"{\w+\+?}", "([^/]+)", resource) + "$"
@@ -59,7 +65,7 @@ def api_event(
             "stage": "test",
             "domainName": host,
             "requestId": str(uuid.uuid4()),
-            "identity": {"sourceIp": "192.0.2.10"},
+            "identity": {"sourceIp": source_ip},
         },
         "body": encoded,
         "isBase64Encoded": binary,

@@ -31,7 +31,7 @@ from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from punchout.store.partners import PartnerRepository
 from tests.support import builders
-from tests.support.events import LambdaContext, api_event
+from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event
 
 ROUTES = {
     "/cxml/setup": "/cxml/setup",
@@ -69,8 +69,9 @@ def call(
     headers: dict[str, str] | None = None,
     *,
     binary: bool = False,
+    source_ip: str = DEFAULT_SOURCE_IP,
 ) -> dict[str, Any]:
-    """Invoke the function that template.yaml routes ``path`` to."""
+    """Invoke the function that template.yaml routes ``path`` to, called from ``source_ip``."""
     import order_message.handler
     import order_request.handler
     import setup_request.handler
@@ -81,7 +82,9 @@ def call(
         handler = order_request.handler.lambda_handler
     else:
         handler = order_message.handler.lambda_handler
-    event = api_event(method, path, resource=_resource(path), body=body, headers=headers, binary=binary)
+    event = api_event(
+        method, path, resource=_resource(path), body=body, headers=headers, binary=binary, source_ip=source_ip
+    )
     return handler(event, LambdaContext())
 
 
@@ -197,8 +200,8 @@ def without(document: bytes, xpath: str) -> bytes:
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 
-def post_setup(body: bytes) -> ResponseDocument:
-    return cxml(call("POST", "/cxml/setup", body))
+def post_setup(body: bytes, *, source_ip: str = DEFAULT_SOURCE_IP) -> ResponseDocument:
+    return cxml(call("POST", "/cxml/setup", body, source_ip=source_ip))
 
 
 def start_token(answer: ResponseDocument) -> str:

@@ -361,6 +361,76 @@ def test_a_body_marked_base64_that_is_not_is_406(with_partner: Table, path: str,
     assert cxml(setup_request.handler.lambda_handler(event, LambdaContext())).status.code == 406
 
 
+# --- source networks ------------------------------------------------------------------------------
+
+# Networks and addresses from the documentation ranges (RFC 5737, RFC 3849).
+BUYER_NETWORKS = ["198.51.100.0/24", "2001:db8:1::/48"]
+INSIDE = ["198.51.100.7", "198.51.100.255", "2001:db8:1:ffff::5"]
+OUTSIDE = ["192.0.2.10", "198.51.101.7", "2001:db8:2::5", "::ffff:203.0.113.9"]
+
+
+def _network_partner(table: Table, *, with_secret: bool) -> None:
+    register(
+        table,
+        credentials={
+            "production": CredentialSet(
+                from_credentials=[CredentialRef(domain=builders.BUYER_DOMAIN, identity=builders.BUYER_IDENTITY)],
+                secret_hashes=[hash_secret(builders.SECRET, iterations=1000)] if with_secret else [],
+                source_networks=BUYER_NETWORKS,
+            )
+        },
+    )
+
+
+def _send_from(source_ip: str, **header_changes: Any) -> tuple[int, str, str]:
+    return _status(call("POST", "/cxml/setup", builders.setup_request(**header_changes), source_ip=source_ip))
+
+
+@pytest.mark.parametrize("source_ip", INSIDE)
+def test_the_secret_from_an_allowed_network_is_accepted(table: Table, source_ip: str) -> None:
+    # Given a partner with a secret that must also come from its networks (IPv4 and IPv6)
+    _network_partner(table, with_secret=True)
+    # When it presents its secret from an address inside them
+    # Then it is accepted
+    assert _send_from(source_ip)[0] == 200
+
+
+@pytest.mark.parametrize("source_ip", OUTSIDE)
+def test_the_right_secret_from_outside_the_networks_is_refused(table: Table, source_ip: str) -> None:
+    # Given a partner with a secret that must also come from its networks
+    _network_partner(table, with_secret=True)
+    # When the right secret arrives from elsewhere
+    # Then it is refused with the common text
+    assert _send_from(source_ip) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
+
+
+def test_a_wrong_secret_from_an_allowed_network_is_refused(table: Table) -> None:
+    # Given a partner with a secret that must also come from its networks
+    _network_partner(table, with_secret=True)
+    # When a wrong secret comes from inside them
+    # Then the network alone does not let it in
+    assert _send_from(INSIDE[0], secret=WRONG_SECRET)[0] == 401
+
+
+@pytest.mark.parametrize("source_ip", INSIDE)
+def test_a_partner_without_secret_is_accepted_from_its_networks(table: Table, source_ip: str) -> None:
+    # Given a partner registered without secret, authenticated by its networks alone
+    _network_partner(table, with_secret=False)
+    # When it sends a request without SharedSecret from inside them
+    # Then it is accepted
+    assert _send_from(source_ip, secret=None)[0] == 200
+
+
+@pytest.mark.parametrize("source_ip", OUTSIDE)
+def test_a_partner_without_secret_is_refused_from_elsewhere(table: Table, source_ip: str) -> None:
+    # Given a partner registered without secret, authenticated by its networks alone
+    _network_partner(table, with_secret=False)
+    # When its credentials arrive from elsewhere, with or without a SharedSecret
+    # Then they are refused with the common text
+    assert _send_from(source_ip, secret=None) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
+    assert _send_from(source_ip) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
+
+
 # --- disabled partners ----------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ from punchout import cli
 from punchout.partners import hash_secret
 from punchout.store.dynamo import Table
 from tests.support import builders
+from tests.support.events import DEFAULT_SOURCE_IP
 from tests.unit.gateway.conftest import TABLE_NAME
 from tests.unit.gateway.helpers import Shop, call, cxml, item_text, open_session, stored_partner, table_items
 
@@ -64,8 +65,9 @@ def _printed_secret(out: str) -> str:
     return match.group(1)
 
 
-def _setup_code(secret: str | None, **changes: Any) -> int:
-    return cxml(call("POST", "/cxml/setup", builders.setup_request(secret=secret, **changes))).status.code
+def _setup_code(secret: str | None, source_ip: str = DEFAULT_SOURCE_IP, **changes: Any) -> int:
+    body = builders.setup_request(secret=secret, **changes)
+    return cxml(call("POST", "/cxml/setup", body, source_ip=source_ip)).status.code
 
 
 def _stored_hashes(table: Table) -> list[str]:
@@ -102,6 +104,26 @@ def test_add_with_a_given_secret_does_not_print_it(punchout: Run) -> None:
     assert "chosen by the buyer 123" not in out
     assert "shown once" not in out
     assert _setup_code("chosen by the buyer 123") == 200
+
+
+def test_a_partner_added_without_secret_is_authenticated_by_its_source_network(punchout: Run, table: Table) -> None:
+    # Given a buyer that sends no SharedSecret, added with its source network instead
+    out = punchout.ok(*ADD, "--no-secret", "--source-network", "198.51.100.0/24")
+    # Then no secret is generated or stored
+    assert "shown once" not in out
+    assert _stored_hashes(table) == []
+    # And its requests are accepted from that network only
+    assert _setup_code(None, source_ip="198.51.100.7") == 200
+    assert _setup_code(None, source_ip="203.0.113.7") == 401
+
+
+def test_no_secret_without_a_source_network_is_refused(punchout: Run, table: Table) -> None:
+    # Given a buyer added with --no-secret and nothing else to prove itself with
+    code, _, err = punchout(*ADD, "--no-secret")
+    # Then the command fails, naming the missing option, and stores nothing
+    assert code != 0
+    assert "--source-network" in err
+    assert table_items(table) == []
 
 
 def test_added_partner_has_the_given_settings(punchout: Run, table: Table) -> None:
