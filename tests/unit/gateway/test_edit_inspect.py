@@ -15,6 +15,7 @@ import pytest
 from punchout.cxml.models import Credential, ItemOut
 from punchout.partners import CredentialRef, CredentialSet, TradingPartner, hash_secret
 from punchout.store.dynamo import Table
+from punchout.store.partners import PartnerRepository
 from tests.support import builders
 from tests.unit.gateway.helpers import (
     ReturnPage,
@@ -80,6 +81,46 @@ def _reopen(operation: str, items: list[ItemOut], **setup: Any) -> tuple[int, st
 
 def _reopened(shop_headers: dict[str, str], operation: str, items: list[ItemOut]) -> Shop:
     return Shop(shop_headers, open_session_with(setup_document(operation, items=items)))
+
+
+def _allow(table: Table, partner: TradingPartner, operation_allowed: str) -> None:
+    repository = PartnerRepository(table)
+    current = repository.get(partner.id)
+    assert current is not None
+    repository.update(current.model_copy(update={"operation_allowed": operation_allowed}))
+
+
+# --- what the partner's carts allow ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("allowed", "operation"),
+    [("create", "edit"), ("create", "inspect"), ("inspect", "edit")],
+)
+def test_reopening_beyond_what_the_partners_carts_allow_is_412(
+    table: Table, partner: TradingPartner, earlier: Earlier, allowed: str, operation: str
+) -> None:
+    # Given a cart the buyer holds, and a partner whose carts now allow only `allowed`
+    _allow(table, partner, allowed)
+    # When the buyer reopens that cart with a stronger operation
+    code, message = _reopen(operation, earlier.item_outs())
+    # Then the precondition fails on the permission, not on the cart (which exists)
+    assert code == 412
+    assert message == f"This supplier's carts do not allow {operation}"
+
+
+@pytest.mark.parametrize(
+    ("allowed", "operation"),
+    [("inspect", "inspect"), ("edit", "inspect"), ("edit", "edit")],
+)
+def test_reopening_within_what_the_partners_carts_allow_is_accepted(
+    table: Table, partner: TradingPartner, earlier: Earlier, allowed: str, operation: str
+) -> None:
+    # Given a cart the buyer holds, and a partner whose carts allow `allowed` (control for the test above)
+    _allow(table, partner, allowed)
+    # When the buyer reopens it with that operation or a weaker one
+    # Then it is accepted
+    assert _reopen(operation, earlier.item_outs())[0] == 200
 
 
 # --- edit -----------------------------------------------------------------------------------------

@@ -212,23 +212,6 @@ def test_without_browser_form_post_or_default_create_and_edit_are_400(partner: A
     assert "BrowserFormPost" in message
 
 
-# --- permissions of edit and inspect --------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("allowed", "operation"),
-    [("create", "edit"), ("create", "inspect"), ("inspect", "edit")],
-)
-def test_operation_beyond_what_the_partners_carts_allow_is_412(table: Table, allowed: str, operation: str) -> None:
-    # Given a partner whose carts allow only `allowed`
-    register(table, operation_allowed=allowed)
-    # When it asks to reopen a cart with a stronger operation
-    items = [builders.item_out("P1", "1", auxiliary="abcdefghijklmnop-1")]
-    code, _ = _setup(operation=operation, items=items)
-    # Then the precondition fails
-    assert code == 412
-
-
 # --- documents the setup route does not take ------------------------------------------------------
 
 
