@@ -491,6 +491,25 @@ def test_a_host_listed_without_a_port_allows_the_default_port_only(allowed: str,
     assert partner.allows_return_url(url) is accepted
 
 
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://eu.procure.example/in", True),
+        ("https://a.eu.procure.example/in", True),
+        ("https://EU.Procure.Example/in", True),
+        # the wildcard covers subdomains only, not the domain itself nor names that merely end alike
+        ("https://procure.example/in", False),
+        ("https://evilprocure.example/in", False),
+        ("https://eu-procure.example/in", False),
+        ("https://eu.procure.example.evil.example/in", False),
+        ("https://eu.procure.examples/in", False),
+    ],
+)
+def test_a_wildcard_host_allows_its_subdomains_and_nothing_that_looks_like_them(url: str, accepted: bool) -> None:
+    partner = builders.partner(browser_form_post_hosts=["*.procure.example"])
+    assert partner.allows_return_url(url) is accepted
+
+
 def test_frame_ancestors_are_the_partners_hosts(checkout: Checkout) -> None:
     # Given a partner with two allowed hosts, one a wildcard
     returned = checkout(line(), partner={"browser_form_post_hosts": ["buyer.example.com", "*.procure.example"]})

@@ -113,6 +113,16 @@ def test_wildcard_host_allows_subdomains(table: Table) -> None:
     assert code == 200
 
 
+@pytest.mark.parametrize("url", ["https://evilbuyer.example.com/return", "https://buyer.example.com/return"])
+def test_wildcard_host_does_not_allow_lookalikes_or_the_bare_domain(table: Table, url: str) -> None:
+    # Given a partner allowed to receive carts at *.buyer.example.com only
+    register(table, browser_form_post_hosts=["*.buyer.example.com"])
+    # When a request names a host that ends like it without being a subdomain
+    code, _ = _setup(browser_form_post=url)
+    # Then it is forbidden
+    assert code == 403
+
+
 @pytest.mark.parametrize(
     "url",
     [
