@@ -19,9 +19,11 @@ from urllib.parse import parse_qs, urlsplit
 import lxml.html
 import pytest
 
+import punchout.store.sessions
 from punchout.store.dynamo import Table
 from tests.support import builders
 from tests.unit.gateway.helpers import (
+    ReturnPage,
     Shop,
     call,
     configure,
@@ -205,6 +207,22 @@ def test_expired_return_link_is_410(shop: Shop, table: Table) -> None:
     # Then a plain page says it expired
     assert status == 410
     assert "expired" in text
+
+
+def test_a_return_link_outlives_the_session_it_was_issued_in(
+    partner: Any, shop_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given sessions that live one minute, and a cart transferred in that minute (return links live 10)
+    configure(monkeypatch, SESSION_TTL_SECONDS="60")
+    shop = Shop(shop_headers, open_session()[0])
+    shop.put_lines(line())
+    url = shop.return_url()
+    # When the browser follows the link five minutes later, after the session's own expiry
+    monkeypatch.setattr(punchout.store.sessions, "now", lambda: int(time.time()) + 300)
+    response = follow(url)
+    # Then the cart is still posted back to the buyer
+    assert response["statusCode"] == 200
+    assert "PunchOutOrderMessage" in ReturnPage.of(response).field.get("value")
 
 
 def test_start_token_is_not_a_return_token(partner: Any) -> None:
