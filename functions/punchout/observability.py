@@ -16,10 +16,18 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 NAMESPACE = "PunchOutGateway"
 
 _SECRET_PATTERNS = (
-    # <SharedSecret>...</SharedSecret> in any cXML fragment
-    (re.compile(r"(<SharedSecret[^>]*>).*?(</SharedSecret>)", re.IGNORECASE | re.DOTALL), r"\1[redacted]\2"),
-    # PCard number="4111..." -> keep the last four digits
-    (re.compile(r'(number\s*=\s*\\?["\'])\d{0,15}(\d{4})(\\?["\'])', re.IGNORECASE), r"\1************\2\3"),
+    # <SharedSecret>...</SharedSecret> in any cXML fragment, with a namespace prefix too (a sender may use one)
+    (
+        re.compile(
+            r"(<(?:[\w.-]+:)?SharedSecret\b[^>]*>).*?(</(?:[\w.-]+:)?SharedSecret\s*>)", re.IGNORECASE | re.DOTALL
+        ),
+        r"\1[redacted]\2",
+    ),
+    # PCard number="4111..." -> keep the last four digits; buyers also send them grouped ("4111 1111 ...")
+    (
+        re.compile(r'(number\s*=\s*\\?["\'])[\d\s-]*?((?:\d[\s-]*){3}\d)([\s-]*\\?["\'])', re.IGNORECASE),
+        r"\1************\2\3",
+    ),
     # "x-api-key": "...", "shared_secret": "...", "secret": "..." in JSON-ish text
     (
         re.compile(

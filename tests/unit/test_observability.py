@@ -1,0 +1,129 @@
+"""Secrets in log lines are redacted by the gateway's formatter, whatever slipped into a message.
+
+Each test logs through the real Powertools logger and its RedactingFormatter and reads the line
+as CloudWatch would get it (JSON, newlines escaped).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from punchout.observability import logger, redact
+
+SECRET = "Sesame-7f3a-secret"
+
+
+@pytest.fixture
+def emitted() -> Iterator[io.StringIO]:
+    """The lines the gateway's logger writes, through its own formatter."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    std_logger = logging.getLogger(logger.name)
+    level = std_logger.level
+    std_logger.addHandler(handler)
+    std_logger.setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        std_logger.removeHandler(handler)
+        std_logger.setLevel(level)
+
+
+def _line(stream: io.StringIO) -> dict[str, Any]:
+    """The one line written, which must still be valid JSON after redaction."""
+    [line] = stream.getvalue().splitlines()
+    parsed: dict[str, Any] = json.loads(line)
+    return parsed
+
+
+# --- SharedSecret ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        f"<SharedSecret>{SECRET}</SharedSecret>",
+        f'<SharedSecret xmlns="urn:example:x">{SECRET}</SharedSecret>',
+        f"<cxml:SharedSecret>{SECRET}</cxml:SharedSecret>",
+        f'<c-1.x:SharedSecret xmlns:c-1.x="urn:example:x">{SECRET}</c-1.x:SharedSecret >',
+        f"<sharedsecret>{SECRET}</sharedsecret>",
+        f"<SharedSecret>\n  {SECRET}\n  second line\n</SharedSecret>",
+        f"<SharedSecret><b>{SECRET}</b></SharedSecret>",
+    ],
+    ids=["plain", "default-namespace", "prefix", "odd-prefix", "lower-case", "multi-line", "child-markup"],
+)
+def test_a_shared_secret_in_a_message_is_redacted(emitted: io.StringIO, fragment: str) -> None:
+    # Given a message quoting a Sender credential
+    # When it is logged
+    logger.info(f"<Sender><Credential domain='NetworkID'><Identity>AN01</Identity>{fragment}</Credential></Sender>")
+    # Then the line keeps the element but not the secret
+    line = _line(emitted)
+    assert SECRET not in json.dumps(line)
+    assert "[redacted]" in line["message"]
+    assert "AN01" in line["message"]
+
+
+def test_a_shared_secret_in_an_extra_key_is_redacted(emitted: io.StringIO) -> None:
+    # Given a secret in a structured key of the line, not in its message
+    # When it is logged
+    logger.info("Request received", extra={"body": f"<Sender><SharedSecret>{SECRET}</SharedSecret></Sender>"})
+    # Then it is redacted there too
+    line = _line(emitted)
+    assert SECRET not in json.dumps(line)
+    assert line["body"] == "<Sender><SharedSecret>[redacted]</SharedSecret></Sender>"
+
+
+def test_a_shared_secret_in_an_exception_is_redacted(emitted: io.StringIO) -> None:
+    # Given an exception whose text quotes a secret
+    try:
+        raise ValueError(f"cannot read <SharedSecret>{SECRET}</SharedSecret>")
+    except ValueError:
+        # When it is logged with its traceback
+        logger.exception("Unexpected failure")
+    # Then neither the exception text nor the traceback carry the secret
+    line = _line(emitted)
+    assert "ValueError" in line["exception"]
+    assert SECRET not in json.dumps(line)
+
+
+def test_redact_spans_lines_in_raw_text() -> None:
+    # Given raw text (not yet JSON-escaped) with a secret spread over lines
+    text = f"<SharedSecret>\r\n{SECRET}\nmore\n</SharedSecret> after"
+    # When it is redacted
+    # Then the whole value is replaced, the text around it kept
+    assert redact(text) == "<SharedSecret>[redacted]</SharedSecret> after"
+
+
+# --- PCard numbers --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        "4000123456789",  # 13 digits
+        "4000123456789010",  # 16
+        "6200098765432101234",  # 19
+        "4000 1234 5678 9010",
+        "4000-1234-5678-9010",
+        "6200 0987 6543 2101 234",
+    ],
+)
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_card_number_is_masked_to_its_last_four_digits(emitted: io.StringIO, number: str, quote: str) -> None:
+    # Given a message quoting a PCard
+    # When it is logged
+    logger.info(f"<Payment><PCard number={quote}{number}{quote} expiration='2027-12-31'/></Payment>")
+    # Then only the last four digits are left of the number
+    message = _line(emitted)["message"]
+    match = re.search(r"number=[\"']([^\"']*)[\"']", message)
+    assert match, message
+    assert re.sub(r"\D", "", match.group(1)) == re.sub(r"\D", "", number)[-4:]
+    assert "expiration='2027-12-31'" in message
