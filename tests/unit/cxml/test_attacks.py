@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from lxml import etree
 
 import punchout
 from punchout.cxml import ParseLimits, read_document
@@ -308,6 +309,34 @@ def test_attack_is_refused_with_406_and_a_useful_text(targets: Targets, name: st
     assert refusal.value.status == 406
     assert attack.phrase in refusal.value.text
     assert CANARY not in refusal.value.text
+
+
+def nested(depth: int) -> bytes:
+    """A ProfileRequest whose deepest element is at ``depth``, the cXML root element being level 1."""
+    extra = depth - 4  # cXML / Header / Sender / UserAgent
+    document = profile_request(user_agent=b"<a>" * extra + b"</a>" * extra)
+    root = etree.fromstring(document)
+    assert max(sum(1 for _ in element.iterancestors()) + 1 for element in root.iter()) == depth
+    return document
+
+
+def test_a_document_exactly_at_the_depth_limit_is_read() -> None:
+    # Given a document whose elements nest 48 levels deep, counted from the cXML element
+    document = nested(48)
+    # When it is read
+    # Then it is accepted
+    assert isinstance(read_document(document), RequestDocument)
+
+
+def test_one_level_beyond_the_depth_limit_is_refused() -> None:
+    # Given a document whose elements nest 49 levels deep, far below libxml2's own limit of 256
+    document = nested(49)
+    # When it is read
+    with pytest.raises(DocumentTooDeep) as refusal:
+        read_document(document)
+    # Then the gateway's own check refuses it as Not Acceptable
+    assert refusal.value.status == 406
+    assert refusal.value.text == "Elements nest deeper than 48 levels"
 
 
 @pytest.mark.parametrize("name", ATTACKS)
