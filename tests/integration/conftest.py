@@ -11,6 +11,9 @@ DynamoDB Local in memory), and stop it, Java included, at the end of the session
 - `local_stack`: `LocalStack` in this process, for `test_local_stack.py`, which tests that class
   itself (the environment it sets, its resources, its state file).
 
+Without Java or npm both fall back to moto's DynamoDB, unless PUNCHOUT_REQUIRE_DYNAMODB_LOCAL is set
+(.ci/run sets it): then they fail to start.
+
 `local_stack` shares this process with every other test the worker runs, so the order matters for
 it: it must not start while a `mock_aws` is active nor have one started after it. Integration tests
 therefore run last (`pytest_collection_modifyitems`); xdist's default `load` scheduling hands each
@@ -25,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from infra.local.stack import LocalStack
-from tests.support.stack_process import StackProcess
+from tests.support.stack_process import StackProcess, dynamodb_engine
 
 INTEGRATION_DIR = Path(__file__).parent
 
@@ -40,7 +43,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     state_file = tmp_path_factory.mktemp("local-stack") / "stack.json"
-    with LocalStack(port=0, persistent=False, state_file=state_file) as stack:
+    with LocalStack(port=0, persistent=False, state_file=state_file, dynamodb=dynamodb_engine()) as stack:
         java_pid = stack.dynamodb_local.pid if stack.dynamodb_local else None
         yield stack
     if java_pid is not None:

@@ -42,7 +42,13 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sqs import SQSClient
 
+    from infra.local.stack import DynamoDBEngine
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# Set (by .ci/run): the tests' stacks must serve DynamoDB from DynamoDB Local. Where it cannot run
+# (no Java, no npm) they fail to start instead of falling back to moto's DynamoDB, which differs in
+# details, and the tests that need Java run (and fail) instead of skipping.
+REQUIRE_DYNAMODB_LOCAL = "PUNCHOUT_REQUIRE_DYNAMODB_LOCAL"
 
 START_TIMEOUT = 600.0  # ~6 s; a clean checkout first fetches DynamoDB Local (57 MB) through npm
 STOP_TIMEOUT = 20.0
@@ -59,6 +65,15 @@ def sdk_environment(dynamodb_endpoint: str, sqs_endpoint: str) -> dict[str, str]
         "AWS_REGION": REGION,
         "AWS_EC2_METADATA_DISABLED": "true",
     }
+
+
+def dynamodb_local_required() -> bool:
+    return bool(os.environ.get(REQUIRE_DYNAMODB_LOCAL))
+
+
+def dynamodb_engine() -> DynamoDBEngine:
+    """The DynamoDB engine the tests' stacks ask for: DynamoDB Local if required, else the best available."""
+    return "dynamodb-local" if dynamodb_local_required() else "auto"
 
 
 def clean_environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -299,7 +314,7 @@ def _run_stack(arguments: argparse.Namespace) -> None:
 
     stop = _stopping()
     state_file = Path(arguments.state_file)
-    with LocalStack(port=0, persistent=False, state_file=state_file) as stack:
+    with LocalStack(port=0, persistent=False, state_file=state_file, dynamodb=dynamodb_engine()) as stack:
         state = stack.describe()
         state["java_pid"] = stack.dynamodb_local.pid if stack.dynamodb_local else None
         _report_ready(arguments.ready_fd, state)
