@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from punchout.observability import logger, redact
+from tests.support.logs import captured_log_lines
 
 SECRET = "Sesame-7f3a-secret"
 
@@ -23,18 +23,8 @@ SECRET = "Sesame-7f3a-secret"
 @pytest.fixture
 def emitted() -> Iterator[io.StringIO]:
     """The lines the gateway's logger writes, through its own formatter."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    std_logger = logging.getLogger(logger.name)
-    level = std_logger.level
-    std_logger.addHandler(handler)
-    std_logger.setLevel(logging.DEBUG)
-    try:
+    with captured_log_lines() as stream:
         yield stream
-    finally:
-        std_logger.removeHandler(handler)
-        std_logger.setLevel(level)
 
 
 def _line(stream: io.StringIO) -> dict[str, Any]:

@@ -7,7 +7,6 @@ deployed one.
 from __future__ import annotations
 
 import io
-import logging
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -22,6 +21,7 @@ from moto import mock_aws
 from punchout.partners import TradingPartner
 from punchout.settings import clear_settings_cache
 from punchout.store.dynamo import Table, dynamodb_client
+from tests.support.logs import captured_log_lines
 from tests.unit.gateway.helpers import Shop, open_session, register, shop_key
 
 TEMPLATE = Path(__file__).resolve().parents[3] / "template.yaml"
@@ -120,20 +120,8 @@ def shop(partner: TradingPartner, shop_headers: dict[str, str]) -> Shop:
 @pytest.fixture
 def log_lines() -> Iterator[io.StringIO]:
     """Every line the gateway's Powertools logger writes, formatted as in production (stdout)."""
-    from punchout.observability import logger
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    std_logger = logging.getLogger(logger.name)
-    level = std_logger.level
-    std_logger.addHandler(handler)
-    std_logger.setLevel(logging.DEBUG)
-    try:
+    with captured_log_lines() as stream:
         yield stream
-    finally:
-        std_logger.removeHandler(handler)
-        std_logger.setLevel(level)
 
 
 # DynamoDB refuses a partition key over 2,048 bytes (ValidationException); moto accepts it.

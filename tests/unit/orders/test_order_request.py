@@ -27,6 +27,19 @@ SCHEMA = json.loads(
 )
 
 
+def _transferred_cart(table: Any, headers: dict[str, str]) -> tuple[str, str]:
+    """A session of the default partner whose one-line cart (part A) was transferred: (session id, cart ref)."""
+    from punchout.store.sessions import SessionRepository
+
+    session_id, _ = open_session()
+    cart = {"lines": [{"supplier_part_id": "A", "quantity": "1", "unit_price": "10.00", "description": "Alpha"}]}
+    assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
+    assert call("POST", f"/shop/sessions/{session_id}/transfer", "", headers)["statusCode"] == 200
+    session = SessionRepository(table).get(session_id)
+    assert session is not None
+    return session_id, session.cart_ref
+
+
 def post_order(body: bytes, content_type: str = "text/xml") -> dict[str, Any]:
     import order_request.handler
     from tests.support.events import LambdaContext, api_event
@@ -342,7 +355,6 @@ def test_round_trip_reconciliation_reports_exactly_the_four_differences(table, q
 
 def test_an_order_citing_another_partners_cart_is_not_reconciled_with_it(table, queue_url):
     # Given acme's transferred cart, and a second partner with its own credentials
-    from punchout.store.sessions import SessionRepository
 
     register(table)
     register(
@@ -357,11 +369,7 @@ def test_an_order_citing_another_partners_cart_is_not_reconciled_with_it(table, 
         },
     )
     headers = shop_key(table)
-    session_id, _ = open_session()
-    cart = {"lines": [{"supplier_part_id": "A", "quantity": "1", "unit_price": "10.00", "description": "Alpha"}]}
-    assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
-    assert call("POST", f"/shop/sessions/{session_id}/transfer", "", headers)["statusCode"] == 200
-    ref = SessionRepository(table).get(session_id).cart_ref  # type: ignore[union-attr]
+    session_id, ref = _transferred_cart(table, headers)
     # When globex orders a line whose SupplierPartAuxiliaryID names acme's cart
     order = builders.order_request(
         "PO-GLOBEX",
@@ -763,15 +771,10 @@ def test_what_the_queue_gets_fits_sqs_with_its_attributes(queue_url, size):
 
 def test_an_order_for_a_cart_whose_lines_are_gone_is_accepted_with_its_lines_unmatched(table, queue_url):
     # Given a returned cart whose line items DynamoDB's TTL already deleted (the header goes separately)
-    from punchout.store.sessions import SessionRepository
 
     register(table)
     headers = shop_key(table)
-    session_id, _ = open_session()
-    cart = {"lines": [{"supplier_part_id": "A", "quantity": "1", "unit_price": "10.00", "description": "Alpha"}]}
-    assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
-    assert call("POST", f"/shop/sessions/{session_id}/transfer", "", headers)["statusCode"] == 200
-    ref = SessionRepository(table).get(session_id).cart_ref  # type: ignore[union-attr]
+    _, ref = _transferred_cart(table, headers)
     for item in list(table.query(f"CART#{ref}", "LINES#")):
         table.client.delete_item(TableName=table.name, Key={"pk": item["pk"], "sk": item["sk"]})
     # When an order for that cart arrives
