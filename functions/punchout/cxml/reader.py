@@ -140,10 +140,16 @@ MAX_INTEGER_DIGITS = 24
 MAX_FRACTION_DIGITS = 12
 
 
+# What nearly every number is ("2", "12.50"): within the bounds by its shape alone.
+_PLAIN_NUMBER = re.compile(rf"-?[0-9]{{1,{MAX_INTEGER_DIGITS}}}(?:\.[0-9]{{0,{MAX_FRACTION_DIGITS}}})?")
+
+
 def _number(text: str | None, what: str) -> str | None:
     if text is None:
         return None
     text = text.strip()
+    if _PLAIN_NUMBER.fullmatch(text):
+        return text
     if not _NUMBER.fullmatch(text):
         raise InvalidDocument(f"{what} {text[:40]!r} is not a decimal number")
     _, digits, exponent = Decimal(text).as_tuple()
