@@ -134,19 +134,19 @@ def check_readable(full: bytes) -> None:
             )
 
 
-def page_ranges(lines: list[object], reconciled: list[object], budget: int) -> list[range]:
-    """Consecutive index ranges over both lists, each page's lines within ``budget`` as Lambda carries them."""
+def page_slices(lines: list[object], reconciled: list[object], budget: int) -> list[slice]:
+    """Consecutive slices of both lists, each page's lines within ``budget`` as Lambda carries them."""
     count = max(len(lines), len(reconciled))
-    ranges: list[range] = []
+    pages: list[slice] = []
     start = used = 0
     for index in range(count):
         size = _entry_size(lines, reconciled, index)
         if index > start and used + size > budget:
-            ranges.append(range(start, index))
+            pages.append(slice(start, index))
             start, used = index, 0
         used += size
-    ranges.append(range(start, count))
-    return ranges
+    pages.append(slice(start, count))
+    return pages
 
 
 def _position(text: str) -> int:
@@ -243,16 +243,16 @@ class OrderService:
             return None
         message = json.loads(self.orders.message(record))
         lines, reconciliation = message["lines"], message["reconciliation"]
-        ranges = page_ranges(lines, reconciliation["lines"], _PAGE_BYTES)
+        pages = page_slices(lines, reconciliation["lines"], _PAGE_BYTES)
         number = _position(page)
-        if not 1 <= number <= len(ranges):
+        if not 1 <= number <= len(pages):
             return None
-        chosen = slice(ranges[number - 1].start, ranges[number - 1].stop)
+        chosen = pages[number - 1]
         return _json(
             {
                 "message_id": message_id,
                 "page": number,
-                "pages": len(ranges),
+                "pages": len(pages),
                 "lines": lines[chosen],
                 "reconciliation": {**reconciliation, "lines": reconciliation["lines"][chosen]},
             }

@@ -156,7 +156,7 @@ def _number(text: str | None, what: str) -> str | None:
     assert isinstance(exponent, int)  # noqa: S101 - the pattern admits no NaN or Infinity
     while exponent < 0 and len(digits) > 1 and digits[-1] == 0:  # "1.50000" has two places
         digits, exponent = digits[:-1], exponent + 1
-    if len(digits) + exponent > MAX_INTEGER_DIGITS or -exponent > MAX_FRACTION_DIGITS or exponent > MAX_INTEGER_DIGITS:
+    if len(digits) + exponent > MAX_INTEGER_DIGITS or -exponent > MAX_FRACTION_DIGITS:
         raise InvalidDocument(
             f"{what} {text[:40]!r} is out of range: at most {MAX_INTEGER_DIGITS} digits before the point"
             f" and {MAX_FRACTION_DIGITS} after"

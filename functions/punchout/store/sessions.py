@@ -277,33 +277,24 @@ class SessionRepository:
         if ended.revision == 0:
             self.table.delete(_cart_pk(ended.ref), "CART")  # no write can replace a revision-0 header
             return
-        self.table.update(
-            _cart_pk(ended.ref),
-            "CART",
-            "SET #status = :open, #data = :data",
-            condition="revision = :revision",
-            values={
-                ":open": s("open"),
-                ":data": s(ended.model_copy(update={"status": "open"}).model_dump_json()),
-                ":revision": n(ended.revision),
-            },
-            names={"#status": "status", "#data": "data"},
-        )
+        self._write_status(ended, "open", while_open=False)
 
     def set_cart_status(self, state: CartState, status: SessionStatus) -> CartState:
         """Freeze (``transferred``) or cancel the cart at the revision the caller saw."""
+        return self._write_status(state, status, while_open=True)
+
+    def _write_status(self, state: CartState, status: SessionStatus, *, while_open: bool) -> CartState:
+        """Set the status of the cart at ``state``'s revision (and only while it is open, if asked)."""
         changed = state.model_copy(update={"status": status})
+        values = {":status": s(status), ":data": s(changed.model_dump_json()), ":revision": n(state.revision)}
+        if while_open:
+            values[":open"] = s("open")  # DynamoDB refuses values an expression does not use
         self.table.update(
             _cart_pk(state.ref),
             "CART",
             "SET #status = :status, #data = :data",
-            condition="revision = :revision AND #status = :open",
-            values={
-                ":status": s(status),
-                ":data": s(changed.model_dump_json()),
-                ":revision": n(state.revision),
-                ":open": s("open"),
-            },
+            condition="revision = :revision AND #status = :open" if while_open else "revision = :revision",
+            values=values,
             names={"#status": "status", "#data": "data"},
         )
         return changed
