@@ -70,9 +70,11 @@ class BuyerUser(GatewayModel):
 
 # --- carts (the shop's JSON, validated) -----------------------------------------------------------
 
-# Characters XML 1.0 cannot carry (most C0 controls, U+FFFE/U+FFFF): JSON can, but a cart holding one
-# could never be rendered as the buyer's PunchOutOrderMessage, so it is refused when it is stored.
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Characters XML 1.0 cannot carry (most C0 controls, lone surrogates, U+FFFE/U+FFFF): JSON can, but a
+# cart holding one could never be rendered as the buyer's PunchOutOrderMessage, so it is refused when it
+# is stored. Written as the small complement of XML's Char production: the negated class of all legal
+# ranges takes ~10 ms to compile, at every cold start.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml_text(value: str) -> str:

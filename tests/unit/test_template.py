@@ -367,6 +367,47 @@ def test_x_ray_keeps_no_answer_of_a_function() -> None:
     assert "No such route" in traced["body"] and "No such route" not in segments
 
 
+_ENTRY_POINT_GROUPS = """
+import importlib.metadata, json
+read = []
+scan = importlib.metadata.entry_points
+def recorded(**params):
+    read.append(params.get("group"))
+    return scan(**params)
+importlib.metadata.entry_points = recorded
+import setup_request.handler
+from punchout.cxml.models import Credential
+Credential.model_validate({"domain": "NetworkID", "identity": "AN01000000001"})
+print(json.dumps(read))
+"""
+
+
+def test_pydantic_looks_for_no_plugins_in_the_deployed_functions() -> None:
+    # Given a fresh interpreter with the template's variables, where reading entry points is recorded
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    environment = {
+        **{name: value for name, value in variables.items() if isinstance(value, str)},
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "punchout-test",
+    }
+    # When a function is loaded and validates its first model
+    run = subprocess.run(
+        [sys.executable, "-c", _ENTRY_POINT_GROUPS],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    # Then pydantic scanned no installed package for plugins (the functions use none; the scan reads
+    # every package's metadata at each cold start)
+    assert "pydantic" not in json.loads(run.stdout.splitlines()[-1])
+
+
 def test_each_function_logs_to_its_own_group_with_retention() -> None:
     resources = template()["Resources"]
     for name, properties in functions().items():
