@@ -195,9 +195,8 @@ class OrderService:
         digest = content_hash(order)
         record = self.orders.get(key)
         if record is None:
-            if key.type != "new":
-                self._check_reference(key, order)
-            record = self._store(document, order, auth, key, digest, delivery)
+            follows = None if key.type == "new" else self._followed(key, order)
+            record = self._store(document, order, auth, key, digest, delivery, follows)
         if record.content_hash != digest:
             raise Conflict(
                 f"Order {key.order_id} ({key.type}, version {key.version}) was already received with other content"
@@ -208,19 +207,25 @@ class OrderService:
             self._dispatch(record)
         return record
 
-    def _check_reference(self, key: OrderKey, order: OrderRequest) -> None:
-        """An update or delete needs the order it changes, and the document it names (417 otherwise)."""
+    def _followed(self, key: OrderKey, order: OrderRequest) -> str | None:
+        """The message id of the version an update or delete follows: the one received under the
+        payloadID its DocumentReference names, or resent under it (None without a reference).
+
+        An update or delete needs the order it changes, and the document it names (417 otherwise)."""
         received = self.orders.payload_ids(key)
         if not received:
             raise ReferenceUnknown(
                 f"Order {key.order_id} was never received: an {key.type} needs the original order first"
             )
         reference = order.header.document_reference
-        if reference is not None and reference.payload_id not in received:
+        if reference is None:
+            return None
+        if reference.payload_id not in received:
             raise ReferenceUnknown(
                 f"The DocumentReference payloadID {reference.payload_id[:100]!r} is not a document received"
                 f" for order {key.order_id}"
             )
+        return received[reference.payload_id]
 
     def _remember_resend(self, key: OrderKey, payload_id: str) -> None:
         # Not remembering it only matters if the next version refers to this resend; the answer stands.
@@ -283,11 +288,12 @@ class OrderService:
         key: OrderKey,
         digest: str,
         delivery: Delivery,
+        follows: str | None,
     ) -> OrderRecord:
         received_at = datetime.now(UTC)
         attachments = delivery.attachments
         # Serialised at once, so that its models (two per line) are gone before the raw document is.
-        message = self.message(document, order, auth, key, received_at, attachments)
+        message = self.message(document, order, auth, key, received_at, attachments, follows)
         message_json = message.model_dump_json(by_alias=True).encode("utf-8")
         del message
         check_readable(message_json)
@@ -354,6 +360,7 @@ class OrderService:
         key: OrderKey,
         received_at: datetime,
         attachments: list[MimePart],
+        follows: str | None,
     ) -> OrderMessage:
         header = order.header
         partner = auth.partner
@@ -386,6 +393,7 @@ class OrderService:
             requested_delivery_date=header.requested_delivery_date.text if header.requested_delivery_date else None,
             received_at=received_at,
             document_reference=header.document_reference.payload_id if header.document_reference else None,
+            follows_message_id=follows,
             currency=header.total.currency,
             total=header.total,
             shipping=header.shipping,

@@ -162,6 +162,9 @@ class OrderMessage(Model):
     requested_delivery_date: str | None
     received_at: datetime
     document_reference: str | None  # payloadID of the version this one updates or deletes
+    # message_id of the message that version made, resolved through the buyer's resends (the reference
+    # may name a resend, which made no message); None for a new order, or without a reference
+    follows_message_id: str | None
     currency: str
     total: Money
     shipping: Shipping | None

@@ -272,6 +272,9 @@ def test_new_update_and_delete_arrive_in_version_order_in_one_message_group(
     assert group.startswith(f"{buyer.partner_id}:") and not group.startswith(f"{buyer.partner_id}:test:"), group
     assert len(group) <= 128
     assert [m["body"]["document_reference"] for m in messages] == [None, payload_id(new), payload_id(update)]
+    # and each change names the message it follows, resolved by the gateway from that reference
+    ids = [m["body"]["message_id"] for m in messages]
+    assert [m["body"]["follows_message_id"] for m in messages] == [None, ids[0], ids[1]]
     # deduplicated by the idempotency key (partner + order + type + version), which is the message id
     assert [m["attributes"]["MessageDeduplicationId"] for m in messages] == [m["body"]["message_id"] for m in messages]
     assert [m["message_attributes"]["schema"]["StringValue"] for m in messages] == ["punchout.order.v1"] * 3

@@ -87,14 +87,25 @@ class OrderRepository:
         record = OrderRecord.model_validate_json(item["data"]["S"])
         return record.model_copy(update={"status": item["status"]["S"]})
 
-    def payload_ids(self, order_key: OrderKey) -> set[str]:
-        """The payloadIDs every version of the key's order was received under (empty: never received).
+    def payload_ids(self, order_key: OrderKey) -> dict[str, str]:
+        """The payloadIDs every version of the key's order was received under, each with the message id
+        of the version received under it (empty: never received).
 
-        Updates and deletes need the order, and their DocumentReference names one of these."""
-        received: set[str] = set()
-        for item in self.table.query(_pk(order_key), "VERSION#"):
-            received.add(self._record(item).payload_id)
-            received.update(item.get("resent_as", {}).get("SS", []))
+        Updates and deletes need the order, and their DocumentReference names one of these: a resend's
+        payloadID stands for the version it resent, which made no message of its own."""
+        versions = [
+            (self._record(item), item.get("resent_as", {}).get("SS", []))
+            for item in self.table.query(_pk(order_key), "VERSION#")
+        ]
+        versions.sort(key=lambda version: version[0].received_at)
+        # cXML makes payloadIDs unique; should a buyer reuse one, the document first received under it
+        # wins, before any resend.
+        received: dict[str, str] = {}
+        for record, _ in versions:
+            received.setdefault(record.payload_id, record.message_id)
+        for record, resends in versions:
+            for payload_id in sorted(resends):
+                received.setdefault(payload_id, record.message_id)
         return received
 
     def add_payload_id(self, order_key: OrderKey, payload_id: str) -> None:

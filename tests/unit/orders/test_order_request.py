@@ -190,7 +190,79 @@ def test_a_versionless_update_resent_is_delivered_once_and_the_next_one_is_not(t
     assert status_of(post_order(update("u1-again@b", "n@b"))) == 200
     assert status_of(post_order(update("u2@b", "u1-again@b"))) == 200
     # Then the shop gets the order, the first update once, and the second update
-    assert [m["body"]["payload_id"] for m in drain(queue_url)] == ["n@b", "u1@b", "u2@b"]
+    messages = [m["body"] for m in drain(queue_url)]
+    assert [m["payload_id"] for m in messages] == ["n@b", "u1@b", "u2@b"]
+    # And each update names the message it follows, the second one through the resend it refers to
+    assert [m["follows_message_id"] for m in messages] == [None, messages[0]["message_id"], messages[1]["message_id"]]
+
+
+@pytest.mark.parametrize("reference", ["n@b", "n-again@b"])
+def test_a_versionless_update_names_the_message_it_follows_whichever_payload_id_it_refers_to(
+    table, queue_url, reference
+):
+    # Given a versionless order, resent under a new payloadID (which made no second message)
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    for payload_id in ("n@b", "n-again@b"):
+        assert status_of(post_order(builders.order_request("PO-F", lines, version=None, payload_id=payload_id))) == 200
+    # When an update names the original's payloadID, or the resend's
+    update = builders.order_request(
+        "PO-F", lines, order_type="update", version=None, reference=reference, payload_id="u@b"
+    )
+    assert status_of(post_order(update)) == 200
+    # And the buyer retries it as it was: the same order, not a conflict and no second message
+    assert status_of(post_order(update)) == 200
+    # Then the update's message names the order's message, in the queue and from the shop API alike
+    new, changed = (m["body"] for m in drain(queue_url))
+    assert (new["follows_message_id"], changed["document_reference"]) == (None, reference)
+    assert changed["follows_message_id"] == new["message_id"]
+    jsonschema.validate(changed, SCHEMA)
+    fetched = body_json(call("GET", f"/shop/orders/{changed['message_id']}", "", shop_key(table)))
+    assert fetched["follows_message_id"] == new["message_id"]
+
+
+def test_a_versioned_update_and_delete_name_the_messages_they_follow(table, queue_url):
+    # Given an order with its orderVersion, an update that names it, a delete that names the update's
+    # resend, and a second order's update that names no document
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    sent = [
+        builders.order_request("PO-VF", lines, payload_id="v1@b"),
+        builders.order_request("PO-VF", lines, order_type="update", version=2, reference="v1@b", payload_id="v2@b"),
+        builders.order_request("PO-VF", lines, order_type="update", version=2, reference="v1@b", payload_id="v2r@b"),
+        builders.order_request("PO-VF", lines, order_type="delete", version=3, reference="v2r@b", payload_id="v3@b"),
+        builders.order_request("PO-VN", lines, payload_id="w1@b"),
+        builders.order_request("PO-VN", lines, order_type="update", version=2, payload_id="w2@b"),
+    ]
+    assert [status_of(post_order(document)) for document in sent] == [200] * 6
+    # Then each change names the message it follows, and an update without a reference none
+    new, update, delete, other, unreferenced = (m["body"] for m in drain(queue_url))
+    assert [m["follows_message_id"] for m in (new, update, delete, other)] == [
+        None,
+        new["message_id"],
+        update["message_id"],
+        None,
+    ]
+    assert unreferenced["follows_message_id"] is None
+
+
+def test_a_payload_id_the_buyer_used_twice_names_the_document_first_received_under_it(table, queue_url):
+    # Given an order, its update 2, and an update 10 sent (against cXML's rule) under update 2's
+    # payloadID; the store lists version 10 first ("10" sorts before "2")
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    sent = [
+        builders.order_request("PO-T", lines, payload_id="t1@b"),
+        builders.order_request("PO-T", lines, order_type="update", version=2, reference="t1@b", payload_id="same@b"),
+        builders.order_request("PO-T", lines, order_type="update", version=10, reference="same@b", payload_id="same@b"),
+    ]
+    assert [status_of(post_order(document)) for document in sent] == [200] * 3
+    # When a delete names that payloadID
+    delete = builders.order_request("PO-T", lines, order_type="delete", version=11, reference="same@b")
+    assert status_of(post_order(delete)) == 200
+    # Then it follows update 2, the document first received under it
+    _, first, _, deleted = (m["body"] for m in drain(queue_url))
+    assert deleted["follows_message_id"] == first["message_id"]
 
 
 def test_an_update_naming_a_document_never_received_is_417(table, queue_url):
