@@ -40,6 +40,7 @@ from punchout.orders import (
     PartnerRef,
     SessionRef,
     content_hash,
+    kept_attachments,
     order_line,
     reconcile,
     referenced_carts,
@@ -291,7 +292,7 @@ class OrderService:
         follows: str | None,
     ) -> OrderRecord:
         received_at = datetime.now(UTC)
-        attachments = delivery.attachments
+        attachments = kept_attachments(delivery.attachments)
         # Serialised at once, so that its models (two per line) are gone before the raw document is.
         message = self.message(document, order, auth, key, received_at, attachments, follows)
         message_json = message.model_dump_json(by_alias=True).encode("utf-8")
@@ -404,10 +405,7 @@ class OrderService:
             comments=header.comments,
             extrinsics=header.extrinsics,
             payment_card=card.number if card else None,
-            attachments=[
-                Attachment(content_id=p.content_id, content_type=p.content_type, filename=p.filename, size=len(p.data))
-                for p in attachments
-            ],
+            attachments=[Attachment.of(part) for part in attachments],
             sessions=sessions,
             line_count=len(lines),
             lines=lines,

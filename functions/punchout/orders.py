@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -34,6 +34,7 @@ from .cxml.models import (
     Shipping,
     Tax,
 )
+from .mime import MimePart
 from .model import GatewayModel
 from .sessions import BuyerUser, Cart, CartLine, line_reference, parse_line_reference
 
@@ -115,6 +116,12 @@ class Attachment(Model):
     content_type: str
     filename: str | None = None
     size: int
+
+    @classmethod
+    def of(cls, part: MimePart) -> Attachment:
+        return cls(
+            content_id=part.content_id, content_type=part.content_type, filename=part.filename, size=len(part.data)
+        )
 
 
 class AttachmentContent(Attachment):
@@ -260,6 +267,48 @@ def _implied_version(order: OrderRequest, payload_id: str) -> str:
         return "1"
     reference = order.header.document_reference
     return f"after:{reference.payload_id}" if reference is not None else f"payload:{payload_id}"
+
+
+# --- attachments ----------------------------------------------------------------------------------
+
+# What an order keeps of an attachment's MIME headers, far above what senders write: a Content-ID is a
+# generated msg-id of a few dozen characters, which RFC 5322 cannot fold across the 998 characters of a
+# header line; file systems cap a file name at 255 bytes; RFC 6838 a media type at 127 + 1 + 127.
+MAX_CONTENT_ID_CHARS = 1_000
+MAX_FILENAME_CHARS = 1_000
+MAX_MEDIA_TYPE_CHARS = 255
+# All attachments' metadata as the order record stores it (JSON), within its 400 KB item: 99 at the
+# limits take ~230 KB; only names of control characters (6 bytes each) or emoji (4) reach this.
+MAX_ATTACHMENTS_BYTES = 300_000
+
+
+def kept_attachments(parts: list[MimePart]) -> list[MimePart]:
+    """The attachments as the order keeps them: file names cut to their first ``MAX_FILENAME_CHARS``
+    (shown to people, referenced by nothing); a longer Content-ID or media type refuses the order (400).
+
+    The document's ``cid:`` URLs must match the Content-ID: a cut one would match none."""
+    kept: list[MimePart] = []
+    for number, part in enumerate(parts, 1):
+        name = f" ({part.filename[:100]!r})" if part.filename else ""  # quoted: it may hold control characters
+        for field, value, limit in (
+            ("Content-ID", part.content_id, MAX_CONTENT_ID_CHARS),
+            ("media type", part.content_type, MAX_MEDIA_TYPE_CHARS),
+        ):
+            if len(value) > limit:
+                raise InvalidDocument(
+                    f"Attachment {number} of {len(parts)}{name} has a {field} of {len(value):,} characters"
+                    f" (it begins {value[:40]!r}); at most {limit:,} are accepted"
+                )
+        if part.filename is not None and len(part.filename) > MAX_FILENAME_CHARS:
+            part = replace(part, filename=part.filename[:MAX_FILENAME_CHARS])
+        kept.append(part)
+    stored = sum(len(Attachment.of(part).model_dump_json().encode("utf-8")) for part in kept)
+    if stored > MAX_ATTACHMENTS_BYTES:
+        raise InvalidDocument(
+            f"The attachments' Content-IDs, media types and file names are too long together ({stored:,} bytes;"
+            f" at most {MAX_ATTACHMENTS_BYTES:,}): send fewer attachments or shorter names"
+        )
+    return kept
 
 
 # --- lines and reconciliation ---------------------------------------------------------------------

@@ -645,6 +645,111 @@ def test_attachments_of_an_unknown_order_are_404_and_need_the_api_key(table, que
     assert "content_base64" not in body_json(refused)
 
 
+# --- what an order keeps of its attachments' MIME headers ---------------------------------------------
+
+
+def _order_with_parts(table, parts: list[tuple[str, str, str, bytes, str]]) -> dict[str, Any]:
+    """The answer to an order whose header comment references every part's ``cid:``."""
+    register(table)
+    document = builders.order_request(
+        "PO-PARTS",
+        [builders.item_out("P1", "1", price="5.00")],
+        comments=[Comments(text="See the attachments", attachments=[f"cid:{part[0]}" for part in parts])],
+    )
+    return post_order(*builders.multipart_related(document, parts))
+
+
+def _stored_orders(table) -> list[dict[str, Any]]:
+    return [i for i in table.client.scan(TableName=table.name)["Items"] if i["pk"]["S"].startswith("ORDER")]
+
+
+@pytest.mark.parametrize(
+    ("cid", "media_type", "named"),
+    [
+        ("c" * 200_000 + "@buyer.example", "application/pdf", "Content-ID"),
+        ("long-type@buyer.example", "application/" + "x" * 300, "media type"),
+    ],
+    ids=["content-id", "media-type"],
+)
+def test_a_content_id_or_media_type_too_long_to_keep_is_400_naming_the_attachment(
+    table, queue_url, log_lines, cid, media_type, named
+):
+    # Given an order whose second attachment has a Content-ID (which its cid: URL must match) or a media
+    # type far longer than any sender writes
+    parts = [("drawing@buyer.example", "application/pdf", "drawing.pdf", DRAWING, "base64")]
+    parts.append((cid, media_type, "specification.pdf", DRAWING, "base64"))
+    # When it is sent
+    answer = cxml(_order_with_parts(table, parts))
+    # Then it is refused with 400 (the buyer does not retry it) naming the attachment and the field, and
+    # nothing is stored or queued
+    assert answer.status.code == 400, answer.status
+    assert f"Attachment 2 of 2 ('specification.pdf') has a {named} of" in answer.status.message
+    assert drain(queue_url) == []
+    assert _stored_orders(table) == []
+    # And neither the answer nor the log repeats the over-long text
+    assert "x" * 100 not in answer.status.message and "c" * 100 not in answer.status.message
+    logged = log_lines.getvalue()
+    assert "cXML request refused" in logged
+    assert "x" * 100 not in logged and "c" * 100 not in logged
+
+
+def test_a_long_file_name_is_kept_cut_to_its_first_1000_characters(table, queue_url):
+    # Given an order whose attachment's file name is 20,000 characters long (it is shown, never referenced)
+    filename = "Zeichnung-" + "ü" * 20_000 + ".pdf"
+    answer = _order_with_parts(table, [("drawing@buyer.example", "application/pdf", filename, DRAWING, "base64")])
+    # When it is sent, Then the order is accepted
+    assert status_of(answer) == 200
+    # And the message, the record and the shop's download carry the name's first 1,000 characters
+    message_id = drain(queue_url)[0]["body"]["message_id"]
+    headers = shop_key(table)
+    full = body_json(call("GET", f"/shop/orders/{message_id}", headers=headers))
+    assert full["attachments"][0]["filename"] == filename[:1000]
+    record = OrderRepository(table).find(message_id)
+    assert record is not None
+    assert record.attachments[0].filename == filename[:1000]
+    download = body_json(call("GET", f"/shop/orders/{message_id}/attachments/0", headers=headers))
+    assert (download["filename"], download["content_base64"]) == (filename[:1000], base64.b64encode(DRAWING).decode())
+
+
+def test_a_hundred_parts_with_names_at_the_limits_are_accepted_and_stored(table, queue_url):
+    # Given an order of 100 MIME parts (the most accepted): the document and 99 attachments, each with a
+    # Content-ID of 1,000 characters, a media type of 255 and a file name of 5,000 (kept: 1,000)
+    media_type = "application/" + "x" * 243
+    parts = [
+        (f"{n:02d}".ljust(990, "c") + "@buyer.one", media_type, f"{n:02d}".ljust(5000, "f"), bytes([n]) * 10, "binary")
+        for n in range(99)
+    ]
+    assert [len(parts[0][i]) for i in range(3)] == [1000, 255, 5000]
+    # When it is sent
+    answer = _order_with_parts(table, parts)
+    # Then it is accepted and queued (drain checks the message fits SQS: a claim check without them)
+    assert status_of(answer) == 200, cxml(answer).status
+    [message] = drain(queue_url)
+    # And the shop reads every attachment's metadata from the order and each one's bytes
+    headers = shop_key(table)
+    full = body_json(call("GET", f"/shop/orders/{message['body']['message_id']}", headers=headers))
+    assert [(a["content_id"], a["content_type"], a["filename"]) for a in full["attachments"]] == [
+        (cid, content_type, filename[:1000]) for cid, content_type, filename, _, _ in parts
+    ]
+    last = body_json(call("GET", f"/shop/orders/{message['body']['message_id']}/attachments/98", headers=headers))
+    assert (last["content_id"], base64.b64decode(last["content_base64"])) == (parts[98][0], bytes([98]) * 10)
+
+
+def test_attachment_names_that_together_overflow_the_order_record_are_400(table, queue_url):
+    # Given 99 attachments, each with a Content-ID and a file name within the limits (1,000 characters)
+    # but of four-byte characters: together several times what one DynamoDB item holds
+    parts = [
+        (f"{n:02d}".ljust(990, "📎") + "@buyer.one", "application/pdf", "📄" * 1000, b"x", "binary") for n in range(99)
+    ]
+    # When it is sent
+    answer = cxml(_order_with_parts(table, parts))
+    # Then it is refused with 400, not a 500 the buyer would retry forever, and nothing is stored
+    assert answer.status.code == 400, answer.status
+    assert "too long together" in answer.status.message
+    assert drain(queue_url) == []
+    assert _stored_orders(table) == []
+
+
 NOT_OUR_MESSAGE_IDS = {
     "over the key limit": "a" * 2100,
     "too short": "a" * 63,
