@@ -93,21 +93,21 @@ class OrderLine(Model):
     supplier_part_id: str
     supplier_part_auxiliary_id: str | None
     description: str | None = None  # the first description's text
-    descriptions: list[Description] = Field(default_factory=list)  # every language, with ShortName
+    descriptions: list[Description] = Field(default=[])  # every language, with ShortName
     unit_price: Money | None = None
     unit_of_measure: str | None = None
-    classifications: list[dict[str, str]] = Field(default_factory=list)
+    classifications: list[dict[str, str]] = Field(default=[])
     manufacturer_part_id: str | None = None
     manufacturer_name: str | None = None
     url: str | None = None
     lead_time: int | None = None  # days
-    extrinsics: list[Extrinsic] = Field(default_factory=list)  # ItemDetail's: buyer part numbers, requester...
+    extrinsics: list[Extrinsic] = Field(default=[])  # ItemDetail's: buyer part numbers, requester...
     requested_delivery_date: str | None = None
     ship_to: Address | None = None
     shipping: Shipping | None = None
     tax: Tax | None = None
-    accounting: list[Distribution] = Field(default_factory=list)
-    contacts: list[Contact] = Field(default_factory=list)
+    accounting: list[Distribution] = Field(default=[])
+    contacts: list[Contact] = Field(default=[])
     comments: Comments | None = None
 
 

@@ -58,11 +58,11 @@ class CredentialSet(GatewayModel):
 
     from_credentials: list[CredentialRef] = Field(min_length=1)
     # Empty: any Sender identity may present the secret. Ariba: ``AribaNetworkUserId`` identities.
-    sender_identities: list[CredentialRef] = Field(default_factory=list)
-    secret_hashes: list[str] = Field(default_factory=list, max_length=MAX_ACTIVE_SECRETS)
+    sender_identities: list[CredentialRef] = Field(default=[])
+    secret_hashes: list[str] = Field(default=[], max_length=MAX_ACTIVE_SECRETS)
     # Networks (CIDR) the buyer's system sends from. With secrets: both must match. Without: the
     # only proof, for buyers that send no SharedSecret (they authenticate by network).
-    source_networks: list[str] = Field(default_factory=list)
+    source_networks: list[str] = Field(default=[])
 
     @field_validator("source_networks")
     @classmethod
@@ -96,7 +96,7 @@ class TradingPartner(GatewayModel):
     enabled: bool = True
     credentials: dict[DeploymentMode, CredentialSet]
     # Hosts a cart may be posted to (exact, or "*.example.com" for subdomains).
-    browser_form_post_hosts: list[str] = Field(default_factory=list)
+    browser_form_post_hosts: list[str] = Field(default=[])
     allow_http: bool = False  # only for a partner explicitly marked so (test systems)
     default_return_url: str | None = None
     cart_field_name: str = "cxml-urlencoded"
@@ -105,7 +105,7 @@ class TradingPartner(GatewayModel):
     operation_allowed: OperationAllowed = "edit"
     default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     default_classification: Classification | None = None
-    unit_of_measure_map: dict[str, str] = Field(default_factory=dict)
+    unit_of_measure_map: dict[str, str] = Field(default={})
     # The shop's PunchOut entry URL; None: the deployment's default (DEFAULT_SHOP_URL).
     shop_url: str | None = None
     created_at: datetime | None = None

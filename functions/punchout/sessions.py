@@ -153,7 +153,7 @@ class CartInput(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    lines: list[CartLine] = Field(default_factory=list)
+    lines: list[CartLine] = Field(default=[])
     shipping: CartCharge | None = None
     tax: CartCharge | None = None
     comments: XmlText | None = Field(default=None, max_length=4000)
@@ -211,11 +211,11 @@ class Session(GatewayModel):
     supplier_credentials: list[Credential]
     user: BuyerUser = Field(default_factory=BuyerUser)
     ship_to: Address | None = None
-    contacts: list[Contact] = Field(default_factory=list)
-    extrinsics: dict[str, str] = Field(default_factory=dict)
+    contacts: list[Contact] = Field(default=[])
+    extrinsics: dict[str, str] = Field(default={})
     selected_item: ItemID | None = None  # SelectedItem: the product the user punched out to
-    earlier_items: list[EarlierItem] = Field(default_factory=list)
-    restored_from: list[str] = Field(default_factory=list)  # cart refs an edit/inspect reopened
+    earlier_items: list[EarlierItem] = Field(default=[])
+    restored_from: list[str] = Field(default=[])  # cart refs an edit/inspect reopened
     cart_ref: str
     created_at: datetime
     expires_at: datetime

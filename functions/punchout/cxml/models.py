@@ -21,6 +21,7 @@ OrderType = Literal["new", "update", "delete"]
 
 
 class CXMLModel(BaseModel):
+    # Empty list defaults are `Field(default=[])` for the reason given in punchout.model.GatewayModel.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
@@ -146,7 +147,7 @@ class Phone(CXMLModel):
 
 class PostalAddress(CXMLModel):
     name: str | None = None
-    deliver_to: list[str] = Field(default_factory=list)
+    deliver_to: list[str] = Field(default=[])
     street: list[str]
     city: str
     municipality: str | None = None
@@ -179,10 +180,10 @@ class Contact(CXMLModel):
     role: str | None = None
     name: str
     name_lang: str = "en"
-    postal_addresses: list[PostalAddress] = Field(default_factory=list)
-    emails: list[str] = Field(default_factory=list)
-    phones: list[Phone] = Field(default_factory=list)
-    urls: list[str] = Field(default_factory=list)
+    postal_addresses: list[PostalAddress] = Field(default=[])
+    emails: list[str] = Field(default=[])
+    phones: list[Phone] = Field(default=[])
+    urls: list[str] = Field(default=[])
 
 
 class Shipping(CXMLModel):
@@ -228,7 +229,7 @@ class Comments(CXMLModel):
 
     text: str = ""
     lang: str | None = None
-    attachments: list[str] = Field(default_factory=list)
+    attachments: list[str] = Field(default=[])
 
 
 class DocumentReference(CXMLModel):
@@ -255,7 +256,7 @@ class ItemDetail(CXMLModel):
     manufacturer_name: str | None = None
     url: str | None = None
     lead_time: int | None = None
-    extrinsics: list[Extrinsic] = Field(default_factory=list)
+    extrinsics: list[Extrinsic] = Field(default=[])
 
     @property
     def description(self) -> str:
@@ -307,8 +308,8 @@ class ItemOut(CXMLModel):
     ship_to: ShipTo | None = None
     shipping: Shipping | None = None
     tax: Tax | None = None
-    distributions: list[Distribution] = Field(default_factory=list)
-    contacts: list[Contact] = Field(default_factory=list)
+    distributions: list[Distribution] = Field(default=[])
+    contacts: list[Contact] = Field(default=[])
     comments: Comments | None = None
 
 
@@ -322,13 +323,13 @@ class PunchOutSetupRequest(CXMLModel):
     # True: ``buyer_cookie`` is the whole BuyerCookie element as XML, for content with child elements
     # (the DTD allows ANY; it is echoed unchanged in the cart).
     buyer_cookie_markup: bool = False
-    extrinsics: list[Extrinsic] = Field(default_factory=list)
+    extrinsics: list[Extrinsic] = Field(default=[])
     browser_form_post: str | None = None
-    contacts: list[Contact] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default=[])
     supplier_setup_url: str | None = None
     ship_to: ShipTo | None = None
     selected_item: ItemID | None = None
-    items: list[ItemOut] = Field(default_factory=list)
+    items: list[ItemOut] = Field(default=[])
 
 
 class OrderRequestHeader(CXMLModel):
@@ -345,10 +346,10 @@ class OrderRequestHeader(CXMLModel):
     shipping: Shipping | None = None
     tax: Tax | None = None
     payment: Payment | None = None
-    contacts: list[Contact] = Field(default_factory=list)
-    comments: list[Comments] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default=[])
+    comments: list[Comments] = Field(default=[])
     document_reference: DocumentReference | None = None
-    extrinsics: list[Extrinsic] = Field(default_factory=list)
+    extrinsics: list[Extrinsic] = Field(default=[])
 
 
 class OrderRequest(CXMLModel):
@@ -376,7 +377,7 @@ class PunchOutOrderMessage(CXMLModel):
     buyer_cookie: str | None
     buyer_cookie_markup: bool = False  # as in PunchOutSetupRequest
     header: PunchOutOrderMessageHeader
-    items: list[ItemIn] = Field(default_factory=list)
+    items: list[ItemIn] = Field(default=[])
 
 
 class PunchOutSetupResponse(CXMLModel):
@@ -392,14 +393,14 @@ class Option(CXMLModel):
 class Transaction(CXMLModel):
     request_name: str
     url: str
-    options: list[Option] = Field(default_factory=list)
+    options: list[Option] = Field(default=[])
 
 
 class ProfileResponse(CXMLModel):
     kind: Literal["ProfileResponse"] = "ProfileResponse"
     effective_date: Timestamp
     last_refresh: Timestamp | None = None
-    options: list[Option] = Field(default_factory=list)
+    options: list[Option] = Field(default=[])
     transactions: list[Transaction] = Field(min_length=1)
 
 

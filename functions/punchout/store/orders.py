@@ -48,7 +48,7 @@ class OrderRecord(GatewayModel):
     received_at: datetime
     message_chunks: int
     raw_chunks: int
-    attachments: list[StoredAttachment] = Field(default_factory=list)
+    attachments: list[StoredAttachment] = Field(default=[])
     status: OrderStatus = "received"
 
     @property
