@@ -9,13 +9,47 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections.abc import Callable
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 NAMESPACE = "PunchOutGateway"
 
-_SECRET_PATTERNS = (
+# A secret key's value, wherever the line holds it: as a key of the line ("x-api-key":"..."), in JSON
+# text inside one of its strings, whose quotes arrive escaped (\"x-api-key\": \"...\", and \\\" one
+# level down), or in a dict's repr ('x-api-key': '...': what str(dict) and f"{headers}" give).
+# A string opened by a quote after c backslashes holds its own quotes after 2c+1 backslashes, modulo
+# 2c+2 (its escaped backslashes come in groups of that size), and ends at a quote after any other
+# count: kept, less those groups, so the line stays valid JSON. A repr's '...' ends at a bare quote
+# (its escaped \' has backslashes before it at any depth, so a value ending in a backslash is hidden
+# up to the next bare quote) or with the JSON string that holds it. The key's quote is three branches
+# that each start with one character, which lets the regex engine skip to the next candidate; the third
+# starts only at the first backslash of a run, so a long run is read once, not once per backslash.
+_SECRET_KEY_VALUE = re.compile(
+    r"""
+    (?P<key>(?P<kq>"|'|\\(?<!\\\\)\\*+["'])
+        (?:x-api-key|api[_-]?key|shared[_-]?secret|secret|password|authorization)(?P=kq)\s*:\s*)
+    (?:
+        (?P<dq>(?P<c>\\*)")
+        (?:[^"\\]++ | \\++(?!") | (?:(?P=c)(?P=c)\\\\)*+(?P=c)(?P=c)\\")*+
+        (?:(?:(?P=c)(?P=c)\\\\)*+(?P<dq_end>\\*")|\Z)
+      | (?P<sq>')
+        (?:[^'"\\]++ | \\++(?!['"]) | \\++' | (?:\\\\)*+\\")*+
+        (?:(?:\\\\)*+(?P<sq_end>["'])|\Z)
+    )
+    """,
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def _redacted_value(match: re.Match[str]) -> str:
+    opening = match["dq"] or match["sq"]
+    closing = match["dq_end"] or match["sq_end"] or ""
+    return f"{match['key']}{opening}[redacted]{closing}"
+
+
+_SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     # <SharedSecret>...</SharedSecret> in any cXML fragment, with a namespace prefix too (a sender may use one)
     (
         re.compile(
@@ -28,18 +62,14 @@ _SECRET_PATTERNS = (
         re.compile(r'(number\s*=\s*\\?["\'])[\d\s-]*?((?:\d[\s-]*){3}\d)([\s-]*\\?["\'])', re.IGNORECASE),
         r"\1************\2\3",
     ),
-    # "x-api-key": "...", "shared_secret": "...", "secret": "..." in JSON-ish text
-    (
-        re.compile(
-            r'("(?:x-api-key|api[_-]?key|shared[_-]?secret|secret|password|authorization)"\s*:\s*")[^"]*(")',
-            re.IGNORECASE,
-        ),
-        r"\1[redacted]\2",
-    ),
+    # "x-api-key": "...", "shared_secret": "...", "secret": "..." in JSON text or a dict's repr
+    (_SECRET_KEY_VALUE, _redacted_value),
 )
 
 
 def redact(text: str) -> str:
+    """``text`` without its secrets. It is one formatted line, a JSON object: a secret cut short there
+    is hidden up to the end of the JSON string that holds it."""
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

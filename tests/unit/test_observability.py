@@ -6,10 +6,11 @@ as CloudWatch would get it (JSON, newlines escaped).
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -117,3 +118,77 @@ def test_a_card_number_is_masked_to_its_last_four_digits(emitted: io.StringIO, n
     assert match, message
     assert re.sub(r"\D", "", match.group(1)) == re.sub(r"\D", "", number)[-4:]
     assert "expiration='2027-12-31'" in message
+
+
+# --- Secret keys ----------------------------------------------------------------------------------
+
+# One of each secret key, with neighbours that must survive. The quotes and the backslash in the second
+# secret make every way of quoting it escape something inside the value.
+_QUOTED = f'{SECRET}"a\\b\'c"'
+
+
+def _headers(secret: str) -> dict[str, str]:
+    return {
+        "X-Api-Key": secret,
+        "Accept": "text/xml",
+        "Authorization": f"Bearer {secret}",
+        "api_key": secret,
+        "sharedSecret": secret,
+        "secret": secret,
+        "password": secret,
+        "shop": "acme",
+    }
+
+
+_SECRET_KEYS = {"X-Api-Key", "Authorization", "api_key", "sharedSecret", "secret", "password"}
+_REDACTED_HEADERS = {key: "[redacted]" if key in _SECRET_KEYS else value for key, value in _headers(SECRET).items()}
+
+
+def _in_json_strings(text: str, depth: int) -> str:
+    """``text`` as the value of a JSON object's key, ``depth`` times: its quotes escaped once more each time."""
+    for _ in range(depth):
+        text = json.dumps({"body": text})
+    return text
+
+
+@pytest.mark.parametrize("secret", [SECRET, _QUOTED], ids=["plain", "quotes-and-backslash"])
+@pytest.mark.parametrize("depth", [0, 1, 2], ids=["in-message", "in-json-in-message", "two-levels-down"])
+@pytest.mark.parametrize("render", [json.dumps, repr], ids=["json", "repr"])
+def test_redact_hides_secret_keys_in_escaped_json_and_reprs(
+    secret: str, depth: int, render: Callable[[dict[str, str]], str]
+) -> None:
+    # Given a line whose message holds a header map as JSON text or a dict's repr, maybe itself in JSON
+    # text, so that its quotes reach the line escaped once, twice or three times
+    line = json.dumps({"message": _in_json_strings(render(_headers(secret)), depth), "level": "INFO"})
+    # When it is redacted
+    redacted = redact(line)
+    # Then each secret's value, and nothing else, is gone, and the line is still JSON
+    assert json.loads(redacted) == {"message": _in_json_strings(render(_REDACTED_HEADERS), depth), "level": "INFO"}
+    assert SECRET not in redacted
+
+
+def test_redact_hides_a_repr_value_ending_in_a_backslash() -> None:
+    # Given a dict's repr whose secret ends in a backslash, so its closing quote has one before it
+    line = json.dumps({"message": repr({"password": f"{SECRET}\\", "shop": "acme"}), "level": "INFO"})
+    # When it is redacted
+    redacted = redact(line)
+    # Then the secret is hidden up to the next bare quote (more than the value, never less)
+    assert json.loads(redacted) == {"message": "{'password': '[redacted]'shop': 'acme'}", "level": "INFO"}
+
+
+def test_secret_keys_in_logged_json_text_and_reprs_are_redacted(emitted: io.StringIO) -> None:
+    # Given a header map logged as JSON text after words (a message that is only JSON is logged as an
+    # object), as a dict's repr, as JSON inside JSON, and as a mapping
+    headers = _headers(_QUOTED)
+    # When it is logged
+    logger.info(
+        f"Shop request headers: {json.dumps(headers)}",
+        extra={"as_repr": str(headers), "nested": json.dumps({"request": json.dumps(headers)}), "as_map": headers},
+    )
+    # Then no secret is left in the line, and every other key and value is
+    line = _line(emitted)
+    assert SECRET not in json.dumps(line)
+    assert json.loads(line["message"].removeprefix("Shop request headers: ")) == _REDACTED_HEADERS
+    assert ast.literal_eval(line["as_repr"]) == _REDACTED_HEADERS
+    assert json.loads(json.loads(line["nested"])["request"]) == _REDACTED_HEADERS
+    assert line["as_map"] == _REDACTED_HEADERS
