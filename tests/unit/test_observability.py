@@ -48,8 +48,22 @@ def _line(stream: io.StringIO) -> dict[str, Any]:
         f"<sharedsecret>{SECRET}</sharedsecret>",
         f"<SharedSecret>\n  {SECRET}\n  second line\n</SharedSecret>",
         f"<SharedSecret><b>{SECRET}</b></SharedSecret>",
+        f"<SharedSecret><![CDATA[a<b {SECRET}]]></SharedSecret>",
+        f"<SharedSecret>a&lt;b&amp;{SECRET}</SharedSecret>",
+        f"<SHAREDSECRET>{SECRET}</sharedSecret>",
     ],
-    ids=["plain", "default-namespace", "prefix", "odd-prefix", "lower-case", "multi-line", "child-markup"],
+    ids=[
+        "plain",
+        "default-namespace",
+        "prefix",
+        "odd-prefix",
+        "lower-case",
+        "multi-line",
+        "child-markup",
+        "cdata",
+        "entities",
+        "mixed-case",
+    ],
 )
 def test_a_shared_secret_in_a_message_is_redacted(emitted: io.StringIO, fragment: str) -> None:
     # Given a message quoting a Sender credential
@@ -60,6 +74,7 @@ def test_a_shared_secret_in_a_message_is_redacted(emitted: io.StringIO, fragment
     assert SECRET not in json.dumps(line)
     assert "[redacted]" in line["message"]
     assert "AN01" in line["message"]
+    assert "a<b" not in line["message"]
 
 
 def test_a_shared_secret_in_an_extra_key_is_redacted(emitted: io.StringIO) -> None:
@@ -83,6 +98,39 @@ def test_a_shared_secret_in_an_exception_is_redacted(emitted: io.StringIO) -> No
     line = _line(emitted)
     assert "ValueError" in line["exception"]
     assert SECRET not in json.dumps(line)
+
+
+@pytest.mark.parametrize(
+    "excerpt",
+    [
+        f"<Credential><SharedSecret>{SECRET}",
+        f"<SharedSecret>{SECRET}</Credential><Identity>AN01</Identity>",
+        f"<SharedSecret><![CDATA[a<b {SECRET}",
+        f"<SharedSecret>a<SharedSecret>{SECRET}</SharedSecret>",
+    ],
+    ids=["cut-short", "closing-missing", "cdata-cut-short", "nested-opening"],
+)
+def test_a_shared_secret_without_its_closing_tag_is_redacted_to_the_end_of_its_string(
+    emitted: io.StringIO, excerpt: str
+) -> None:
+    # Given an excerpt whose SharedSecret has no closing tag (a body cut short, a malformed document)
+    # When it is logged before another key
+    logger.info("Document refused", extra={"excerpt": excerpt, "after": "kept"})
+    # Then everything from the opening to the end of that string is hidden, and the line is still JSON
+    line = _line(emitted)
+    assert SECRET not in json.dumps(line)
+    assert line["excerpt"].endswith("<SharedSecret>[redacted]")
+    assert line["after"] == "kept"
+
+
+def test_a_line_of_many_unclosed_shared_secret_openings_is_redacted(emitted: io.StringIO) -> None:
+    # Given a message of 20,000 SharedSecret openings without a closing, then a secret
+    # When it is logged
+    logger.info("<SharedSecret>" * 20_000 + SECRET, extra={"after": "kept"})
+    # Then all of it after the first opening is hidden, and the rest of the line kept
+    line = _line(emitted)
+    assert line["message"] == "<SharedSecret>[redacted]"
+    assert line["after"] == "kept"
 
 
 def test_redact_spans_lines_in_raw_text() -> None:
