@@ -71,9 +71,10 @@ def _redacted_value(match: re.Match[str]) -> str:
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     # <SharedSecret>...</SharedSecret> in any cXML fragment
     (_SHARED_SECRET, r"\1[redacted]\2"),
-    # PCard number="4111..." -> keep the last four digits; buyers also send them grouped ("4111 1111 ...")
+    # PCard number="4111..." -> keep the last four digits; buyers also send them grouped ("4111 1111 ...").
+    # Its quotes arrive escaped once in a line's string, and more when that string holds JSON text.
     (
-        re.compile(r'(number\s*=\s*\\?["\'])[\d\s-]*?((?:\d[\s-]*){3}\d)([\s-]*\\?["\'])', re.IGNORECASE),
+        re.compile(r'(number\s*=\s*\\*["\'])[\d\s-]*?((?:\d[\s-]*){3}\d)([\s-]*\\*["\'])', re.IGNORECASE),
         r"\1************\2\3",
     ),
     # "x-api-key": "...", "shared_secret": "...", "secret": "..." in JSON text or a dict's repr

@@ -168,6 +168,19 @@ def test_a_card_number_is_masked_to_its_last_four_digits(emitted: io.StringIO, n
     assert "expiration='2027-12-31'" in message
 
 
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_a_card_number_in_json_text_is_masked_at_any_escaping_depth(depth: int) -> None:
+    # Given a line whose string holds a PCard inside JSON text, nested depth times
+    text = '<PCard number="4000123456789010" expiration="2027-12-31"/>'
+    for _ in range(depth):
+        text = json.dumps({"body": text})
+    # When it is redacted
+    redacted = redact(text)
+    # Then only the last four digits are left of the number, the rest of the line unchanged
+    assert "4000123456789010" not in redacted and "123456789010" not in redacted
+    assert redacted == text.replace("4000123456789010", "************9010")
+
+
 # --- Secret keys ----------------------------------------------------------------------------------
 
 # One of each secret key, with neighbours that must survive. The quotes and the backslash in the second
