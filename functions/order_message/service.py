@@ -1,7 +1,7 @@
 """Use cases of the cart function: the shop reads its session, stores the cart, transfers it, and the
 browser carries it back to the buyer."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see punchout.cxml.models (pydantic models are created faster).
 
 import json
 from contextlib import suppress

@@ -5,7 +5,7 @@ SharedSecret. Secrets are stored only as salted hashes, at most two at a time, s
 be rotated without downtime: add the new one, let the buyer switch, retire the old one.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see punchout.cxml.models (pydantic models are created faster).
 
 import base64
 import hashlib
@@ -15,7 +15,7 @@ import re
 import secrets
 from datetime import datetime
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -70,7 +70,7 @@ class CredentialSet(GatewayModel):
         return [str(ipaddress.ip_network(n.strip(), strict=False)) for n in networks if n.strip()]
 
     @model_validator(mode="after")
-    def _some_proof(self) -> CredentialSet:
+    def _some_proof(self) -> Self:
         if not self.secret_hashes and not self.source_networks:
             raise ValueError("a credential set needs a shared secret or source networks")
         return self
@@ -131,7 +131,7 @@ class TradingPartner(GatewayModel):
         return url
 
     @model_validator(mode="after")
-    def _return_url_allowed(self) -> TradingPartner:
+    def _return_url_allowed(self) -> Self:
         if self.default_return_url is not None and not self.allows_return_url(self.default_return_url):
             raise ValueError("default_return_url must be on browser_form_post_hosts (and https unless allow_http)")
         return self

@@ -6,13 +6,13 @@ their session: edit, inspect and the later ``OrderRequest`` find them again thro
 ``SupplierPartAuxiliaryID`` we put on every returned line (``<cart ref>-<line number>``).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see punchout.cxml.models (pydantic models are created faster).
 
 import re
 import secrets
 from datetime import datetime
 from decimal import Decimal, localcontext
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
@@ -227,7 +227,7 @@ class Session(GatewayModel):
         return [c.model_copy(update={"shared_secret": None}) for c in credentials]
 
     @model_validator(mode="after")
-    def _read_only_operations(self) -> Session:
+    def _read_only_operations(self) -> Self:
         if self.operation == "source":
             raise ValueError("source sessions are not supported")
         return self

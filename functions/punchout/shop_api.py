@@ -1,6 +1,6 @@
 """What every shop route shares: API-key authentication and JSON errors for the shop's developers."""
 
-from __future__ import annotations
+# No `from __future__ import annotations`: see punchout.cxml.models (pydantic models are created faster).
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
