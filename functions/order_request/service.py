@@ -49,7 +49,7 @@ from punchout.pipeline import Delivery
 from punchout.sessions import Cart
 from punchout.settings import OrderSettings
 from punchout.store.dynamo import ChunksMissing, ConditionFailed
-from punchout.store.orders import OrderRecord, OrderRepository, StoredAttachment
+from punchout.store.orders import MAX_RESENT_PAYLOAD_IDS, OrderRecord, OrderRepository, StoredAttachment
 from punchout.store.queue import MAX_MESSAGE_BYTES, OrderQueue, group_id
 from punchout.store.sessions import SessionRepository
 
@@ -231,9 +231,15 @@ class OrderService:
     def _remember_resend(self, key: OrderKey, payload_id: str) -> None:
         # Not remembering it only matters if the next version refers to this resend; the answer stands.
         try:
-            self.orders.add_payload_id(key, payload_id)
+            recorded = self.orders.add_payload_id(key, payload_id)
         except Exception:
             logger.warning("The resend's payloadID could not be recorded", exc_info=True)
+            return
+        if not recorded:
+            logger.warning(
+                "The resend's payloadID was not recorded: the order keeps those of its first resends only",
+                extra={"resends_kept": MAX_RESENT_PAYLOAD_IDS},
+            )
 
     # -- the shop's reads --------------------------------------------------------------------------
 

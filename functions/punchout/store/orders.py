@@ -3,7 +3,7 @@
 Items (none expire: orders are business records):
 - ``ORDER#<partner>#<orderID>/VERSION#<type>#<version>``: the record (``<partner>:test`` for orders
   sent in test mode: a buyer's test system may reuse the order numbers of production) (content hash, status
-  ``received`` → ``queued``, a short dispatch lease, the payloadIDs of resends), created once with a
+  ``received`` → ``queued``, a short dispatch lease, the payloadIDs of its first resends), created once with a
   condition, which is what makes a delivery idempotent;
 - ``ORDER#<partner>#<orderID>/BLOB#<attempt>#<kind>#<chunk>``: the message for the shop, the raw
   document (secrets redacted) and attachments, compressed and chunked (5,000-line orders);
@@ -25,6 +25,12 @@ from ..orders import OrderKey, could_be_message_id
 from .dynamo import ConditionFailed, Item, Table, key, n, now, s
 
 OrderStatus = Literal["received", "queued"]
+
+# The resends' payloadIDs one record keeps, far more than any buyer resends an order by hand. Its
+# 400 KB item holds the record (at most ~305 KB: attachment names within MAX_ATTACHMENTS_BYTES, ids
+# within MAX_ID_BYTES), these (at most 100 x 512 bytes) and the dispatch lease; unbounded, a buyer
+# resending an order some hundreds of times filled it, and every write to it failed from then on.
+MAX_RESENT_PAYLOAD_IDS = 100
 
 
 class StoredAttachment(GatewayModel):
@@ -108,9 +114,21 @@ class OrderRepository:
                 received.setdefault(payload_id, record.message_id)
         return received
 
-    def add_payload_id(self, order_key: OrderKey, payload_id: str) -> None:
-        """Remember a resend's payloadID: the buyer's next version may refer to it rather than the first."""
-        self.table.update(_pk(order_key), _sk(order_key), "ADD resent_as :ids", values={":ids": {"SS": [payload_id]}})
+    def add_payload_id(self, order_key: OrderKey, payload_id: str) -> bool:
+        """Remember a resend's payloadID: the buyer's next version may refer to it rather than the first.
+
+        False once the record holds ``MAX_RESENT_PAYLOAD_IDS`` others: this one is not remembered."""
+        try:
+            self.table.update(
+                _pk(order_key),
+                _sk(order_key),
+                "ADD resent_as :ids",
+                condition="attribute_not_exists(resent_as) OR size(resent_as) < :most OR contains(resent_as, :id)",
+                values={":ids": {"SS": [payload_id]}, ":id": s(payload_id), ":most": n(MAX_RESENT_PAYLOAD_IDS)},
+            )
+        except ConditionFailed:
+            return False
+        return True
 
     def store_payloads(
         self,

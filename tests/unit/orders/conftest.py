@@ -5,12 +5,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
+from unittest.mock import patch
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
+from moto.dynamodb.models.dynamo_type import LimitedSizeDict
 
 from punchout.settings import clear_settings_cache
+from punchout.store.dynamo import dynamodb_client
 from punchout.store.queue import sqs_client
+from tests.support.round_trip import item_size
 from tests.support.sqs import assert_fits_sqs
 from tests.unit.gateway.conftest import (  # noqa: F401 - fixtures shared with the gateway tests
     _moto,
@@ -51,6 +56,41 @@ def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # n
     client.delete_queue(QueueUrl=url)
     client.delete_queue(QueueUrl=dead)
     _clear()
+
+
+DYNAMODB_ITEM_LIMIT = 400 * 1024
+
+
+@pytest.fixture
+def dynamodb_item_limit(aws: None) -> Iterator[None]:  # noqa: F811
+    """Updates refused as DynamoDB refuses them when the item would outgrow 400 KB: a
+    ValidationException, the item unchanged. moto grows a set in place without checking its size."""
+    unchecked = boto3.client("dynamodb")  # not the gateway's client: its calls pass no check
+    before: dict[str, Any] = {}
+
+    def remember(params: dict[str, Any], **_: Any) -> None:
+        before.update(TableName=params["TableName"], Key=params["Key"])
+        before["Item"] = unchecked.get_item(TableName=params["TableName"], Key=params["Key"]).get("Item")
+
+    def check(parsed: dict[str, Any], **_: Any) -> None:
+        if item_size(parsed.get("Attributes") or {}) <= DYNAMODB_ITEM_LIMIT:
+            return
+        unchecked.delete_item(TableName=before["TableName"], Key=before["Key"])
+        if before["Item"] is not None:
+            # moto refuses to put an item over 405,000 bytes (its count), which DynamoDB holds.
+            with patch.object(LimitedSizeDict, "__setitem__", dict.__setitem__):
+                unchecked.put_item(TableName=before["TableName"], Item=before["Item"])
+        message = "Item size to update has exceeded the maximum allowed size"
+        raise ClientError({"Error": {"Code": "ValidationException", "Message": message}}, "UpdateItem")
+
+    events = dynamodb_client().meta.events
+    events.register("provide-client-params.dynamodb.UpdateItem", remember, unique_id="dynamodb-item-limit-before")
+    events.register("after-call.dynamodb.UpdateItem", check, unique_id="dynamodb-item-limit-after")
+    try:
+        yield
+    finally:
+        events.unregister("provide-client-params.dynamodb.UpdateItem", unique_id="dynamodb-item-limit-before")
+        events.unregister("after-call.dynamodb.UpdateItem", unique_id="dynamodb-item-limit-after")
 
 
 def drain(url: str) -> list[dict[str, Any]]:

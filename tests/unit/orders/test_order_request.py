@@ -13,14 +13,16 @@ import jsonschema
 import pytest
 
 from punchout.cxml.models import Comments, Contact, Description, Extrinsic
+from punchout.orders import MAX_ID_BYTES
 from punchout.partners import CredentialRef, CredentialSet, hash_secret
-from punchout.store.orders import OrderRepository
+from punchout.store.orders import MAX_RESENT_PAYLOAD_IDS, OrderRepository
 from punchout.store.queue import MAX_MESSAGE_BYTES
 from tests.support import builders
 from tests.support.events import LambdaContext, api_event
+from tests.support.round_trip import item_size
 from tests.support.sqs import SQS_MESSAGE_LIMIT
 from tests.unit.gateway.helpers import body_json, call, cxml, open_session, register, response_header, shop_key
-from tests.unit.orders.conftest import drain
+from tests.unit.orders.conftest import DYNAMODB_ITEM_LIMIT, drain
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[3] / "functions/punchout/schemas/punchout.order.v1.json").read_text()
@@ -263,6 +265,89 @@ def test_a_payload_id_the_buyer_used_twice_names_the_document_first_received_und
     # Then it follows update 2, the document first received under it
     _, first, _, deleted = (m["body"] for m in drain(queue_url))
     assert deleted["follows_message_id"] == first["message_id"]
+
+
+# The largest order record intake accepts: orderID and payloadIDs of 512 bytes, and 99 attachments
+# whose names take nearly MAX_ATTACHMENTS_BYTES.
+LARGEST_ORDER_ID = "PO-".ljust(MAX_ID_BYTES, "9")
+
+
+def _long_payload_id(number: int) -> str:
+    return f"{number}@buyer.example".ljust(MAX_ID_BYTES, "x")
+
+
+def _largest_order(number: int, **changes: Any) -> bytes:
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    return builders.order_request(LARGEST_ORDER_ID, lines, payload_id=_long_payload_id(number), **changes)
+
+
+def _send_largest_order(table) -> None:
+    """Send it under payloadID 0, with its attachments."""
+    register(table)
+    parts = [(f"{n:02d}".ljust(1000, "c"), "application/" + "x" * 243, "ü" * 850, b"x", "binary") for n in range(99)]
+    assert status_of(post_order(*builders.multipart_related(_largest_order(0), parts))) == 200
+
+
+def _order_record(table) -> dict[str, Any]:
+    [record] = [item for item in _stored_orders(table) if item["sk"]["S"].startswith("VERSION#")]
+    return record
+
+
+def _record_resends(table, numbers: range) -> None:
+    """Record payloadIDs of resends as the order function does, without sending each one."""
+    record = _order_record(table)
+    table.client.update_item(
+        TableName=table.name,
+        Key={"pk": record["pk"], "sk": record["sk"]},
+        UpdateExpression="ADD resent_as :ids",
+        ExpressionAttributeValues={":ids": {"SS": [_long_payload_id(number) for number in numbers]}},
+    )
+
+
+def test_resends_past_the_most_kept_are_200_and_the_order_record_stays_within_its_item(
+    table, queue_url, dynamodb_item_limit, caplog
+):
+    # Given the largest order record, with all its resends but the last two that it keeps recorded
+    _send_largest_order(table)
+    _record_resends(table, range(1, MAX_RESENT_PAYLOAD_IDS - 1))
+    # When the buyer resends it five more times under new payloadIDs, and retries the last one it kept
+    resends = [*range(MAX_RESENT_PAYLOAD_IDS - 1, MAX_RESENT_PAYLOAD_IDS + 4), MAX_RESENT_PAYLOAD_IDS]
+    answers = [status_of(post_order(_largest_order(number))) for number in resends]
+    # Then each is the same order (200), and the shop has it once
+    assert answers == [200] * len(resends)
+    [message] = drain(queue_url)
+    # And no write failed: the record keeps its first resends' payloadIDs, and stays within its item;
+    # the three past them are logged as not recorded
+    assert "could not be recorded" not in caplog.text
+    assert caplog.text.count("payloadID was not recorded") == 3
+    record = _order_record(table)
+    assert sorted(record["resent_as"]["SS"]) == sorted(map(_long_payload_id, range(1, MAX_RESENT_PAYLOAD_IDS + 1)))
+    assert 300_000 < item_size(record) < DYNAMODB_ITEM_LIMIT
+    # And an update naming a resend not recorded is 417, one naming the last one recorded follows the order
+    update = {"order_type": "update", "version": 2}
+    unrecorded, recorded = _long_payload_id(MAX_RESENT_PAYLOAD_IDS + 1), _long_payload_id(MAX_RESENT_PAYLOAD_IDS)
+    assert status_of(post_order(_largest_order(1000, reference=unrecorded, **update))) == 417
+    assert status_of(post_order(_largest_order(1001, reference=recorded, **update))) == 200
+    [changed] = drain(queue_url)
+    assert changed["body"]["follows_message_id"] == message["body"]["message_id"]
+
+
+def test_resends_of_an_order_whose_record_earlier_releases_filled_are_200_and_recorded_no_more(
+    table, queue_url, dynamodb_item_limit, caplog
+):
+    # Given the largest order record, holding 200 resends' payloadIDs as releases before the bound kept
+    # them: ten more of 512 bytes fill its 400 KB item, and DynamoDB refuses the next write
+    _send_largest_order(table)
+    _record_resends(table, range(1, 201))
+    # When the buyer resends it 15 more times under new payloadIDs
+    answers = [status_of(post_order(_largest_order(number))) for number in range(201, 216)]
+    # Then each is the same order (200), the shop has it once, and no write failed
+    assert answers == [200] * 15
+    assert len(drain(queue_url)) == 1
+    assert "could not be recorded" not in caplog.text
+    record = _order_record(table)
+    assert len(record["resent_as"]["SS"]) == 200
+    assert item_size(record) < DYNAMODB_ITEM_LIMIT
 
 
 def test_an_update_naming_a_document_never_received_is_417(table, queue_url):
