@@ -328,28 +328,19 @@ print(json.dumps({"body": response["body"], "sent": sent}))
 """
 
 
-def test_x_ray_keeps_no_answer_of_a_function() -> None:
-    # Given a function in a fresh interpreter, in Lambda's environment with a sampled trace and the
-    # template's variables (the handler decorator reads them at import, as on Lambda)
-    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
-    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+def _run_with_template_variables(script: str, **variables: str) -> Any:
+    """What ``script`` prints last (JSON), run in a fresh interpreter with the template's variables."""
+    template_variables = template()["Globals"]["Function"]["Environment"]["Variables"]
     environment = {
-        **{name: value for name, value in variables.items() if isinstance(value, str)},
+        **{name: value for name, value in template_variables.items() if isinstance(value, str)},
         "PATH": os.environ.get("PATH", ""),
         "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
         "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "TABLE_NAME": "punchout",
         "POWERTOOLS_SERVICE_NAME": "punchout-test",
-        "LAMBDA_TASK_ROOT": str(ROOT / "functions"),
-        "AWS_LAMBDA_FUNCTION_NAME": "SetupRequestFunction",
-        "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+        **variables,
     }
-
-    # When it answers a request
     run = subprocess.run(
-        [sys.executable, "-c", _TRACED_ANSWER],
+        [sys.executable, "-c", script],
         env=environment,
         cwd=ROOT,
         capture_output=True,
@@ -358,7 +349,25 @@ def test_x_ray_keeps_no_answer_of_a_function() -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr
-    traced = json.loads(run.stdout.splitlines()[-1])
+    return json.loads(run.stdout.splitlines()[-1])
+
+
+def test_x_ray_keeps_no_answer_of_a_function() -> None:
+    # Given a function in a fresh interpreter, in Lambda's environment with a sampled trace and the
+    # template's variables (the handler decorator reads them at import, as on Lambda)
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["POWERTOOLS_TRACER_CAPTURE_RESPONSE"] == "false"
+
+    # When it answers a request
+    traced = _run_with_template_variables(
+        _TRACED_ANSWER,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        TABLE_NAME="punchout",
+        LAMBDA_TASK_ROOT=str(ROOT / "functions"),
+        AWS_LAMBDA_FUNCTION_NAME="SetupRequestFunction",
+        _X_AMZN_TRACE_ID="Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
+    )
 
     # Then the handler's subsegment went to X-Ray's daemon, without the answer
     segments = "".join(traced["sent"])
@@ -384,28 +393,11 @@ print(json.dumps(read))
 
 def test_pydantic_looks_for_no_plugins_in_the_deployed_functions() -> None:
     # Given a fresh interpreter with the template's variables, where reading entry points is recorded
-    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
-    environment = {
-        **{name: value for name, value in variables.items() if isinstance(value, str)},
-        "PATH": os.environ.get("PATH", ""),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "functions"), str(ROOT)]),
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "POWERTOOLS_SERVICE_NAME": "punchout-test",
-    }
     # When a function is loaded and validates its first model
-    run = subprocess.run(
-        [sys.executable, "-c", _ENTRY_POINT_GROUPS],
-        env=environment,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
+    groups_read = _run_with_template_variables(_ENTRY_POINT_GROUPS)
     # Then pydantic scanned no installed package for plugins (the functions use none; the scan reads
     # every package's metadata at each cold start)
-    assert "pydantic" not in json.loads(run.stdout.splitlines()[-1])
+    assert "pydantic" not in groups_read
 
 
 def test_each_function_logs_to_its_own_group_with_retention() -> None:
