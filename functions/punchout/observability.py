@@ -20,6 +20,8 @@ NAMESPACE = "PunchOutGateway"
 # Its text runs to its closing tag through any other markup (a CDATA section: <![CDATA[a<b]]>, a child)
 # but never past the next SharedSecret tag, so openings without a closing do not each read to the end
 # (a line of 20,000 of them took 108 s). The opening tag's attributes stop at the next `<` likewise.
+# Nor does the text run past the end of the JSON string holding it (a quote no backslash escapes): a
+# closing tag in a later string would take the keys between, and the line's JSON, with it.
 # An opening without a closing (a body cut short, a malformed document) is redacted to the end of the
 # JSON string holding it: any `<` after it may still be the secret's, and the line's end would take
 # the line's later keys and its JSON with it.
@@ -28,27 +30,33 @@ _SHARED_SECRET = re.compile(
     rf"""
     (<{_SHARED_SECRET_NAME}[^<>]*+>)
     (?:
-        (?:[^<]++ | <(?!/?{_SHARED_SECRET_NAME}))*+ (</{_SHARED_SECRET_NAME}\s*+>)
+        (?:[^<"\\]++ | \\. | <(?!/?{_SHARED_SECRET_NAME}))*+ (</{_SHARED_SECRET_NAME}\s*+>)
       | (?:[^"\\]++ | \\.)*+
     )
     """,
     re.IGNORECASE | re.DOTALL | re.VERBOSE,
 )
 
+_SECRET_KEY_NAMES = r"(?:x-api-key|api[_-]?key|shared[_-]?secret|secret|password|authorization)"  # noqa: S105 - key names, not a secret
+
 # A secret key's value, wherever the line holds it: as a key of the line ("x-api-key":"..."), in JSON
 # text inside one of its strings, whose quotes arrive escaped (\"x-api-key\": \"...\", and \\\" one
 # level down), or in a dict's repr ('x-api-key': '...': what str(dict) and f"{headers}" give).
+# A JSON key's value is quoted exactly as the key is (the same backslashes before its quote), and a
+# repr key's is a '...' or a "..." escaped at least once (a repr is always inside a string of the line):
+# otherwise a string ending in `"secret":` would take the quote closing it, and the key after it, for
+# the value's. A number is a value too, replaced by a string in the key's quotes.
 # A string opened by a quote after c backslashes holds its own quotes after 2c+1 backslashes, modulo
 # 2c+2 (its escaped backslashes come in groups of that size), and ends at a quote after any other
 # count: kept, less those groups, so the line stays valid JSON. A repr's '...' ends at a bare quote
 # (its escaped \' has backslashes before it at any depth, so a value ending in a backslash is hidden
 # up to the next bare quote) or with the JSON string that holds it. The key's quote is three branches
-# that each start with one character, which lets the regex engine skip to the next candidate; the third
-# starts only at the first backslash of a run, so a long run is read once, not once per backslash.
+# that each start with one character, which lets the regex engine skip to the next candidate; the
+# third starts only at the first backslash of a run, so a long run is read once, not once per backslash.
 _SECRET_KEY_VALUE = re.compile(
-    r"""
-    (?P<key>(?P<kq>"|'|\\(?<!\\\\)\\*+["'])
-        (?:x-api-key|api[_-]?key|shared[_-]?secret|secret|password|authorization)(?P=kq)\s*:\s*)
+    rf"""
+    (?P<key>(?P<kq>"|'|\\(?<!\\\\)\\*+["']){_SECRET_KEY_NAMES}(?P=kq)
+        (?:(?<=")\s*:\s*(?=(?P=kq)|-?\d) | (?<=')\s*:\s*(?=\\+"|'|-?\d)))
     (?:
         (?P<dq>(?P<c>\\*)")
         (?:[^"\\]++ | \\++(?!") | (?:(?P=c)(?P=c)\\\\)*+(?P=c)(?P=c)\\")*+
@@ -56,13 +64,38 @@ _SECRET_KEY_VALUE = re.compile(
       | (?P<sq>')
         (?:[^'"\\]++ | \\++(?!['"]) | \\++' | (?:\\\\)*+\\")*+
         (?:(?:\\\\)*+(?P<sq_end>["'])|\Z)
+      | -?\d[\d.eE+-]*+
     )
     """,
     re.IGNORECASE | re.VERBOSE,
 )
 
 
+# A secret key of the line itself whose value is an array or an object ("authorization":["Bearer ..."]):
+# the whole value becomes "[redacted]". Its end is found by counting brackets outside its strings, and
+# the search goes on after it, so each character is read once. Deeper, in JSON text a string of the
+# line holds, such a value stays: its strings' quotes would have to be counted at their depth.
+_LINE_SECRET_KEY_NESTED = re.compile(rf'"(?<!\\"){_SECRET_KEY_NAMES}"\s*:\s*(?=[\[{{])', re.IGNORECASE)
+_JSON_STRING_OR_BRACKET = re.compile(r'"(?:[^"\\]++|\\.)*+"?|[\[\]{}]', re.DOTALL)
+
+
+def _redact_nested_values(text: str) -> str:
+    parts: list[str] = []
+    position = 0
+    while key := _LINE_SECRET_KEY_NESTED.search(text, position):
+        parts += (text[position : key.end()], '"[redacted]"')
+        depth, position = 0, len(text)  # unbalanced (never in a formatted line): hidden to the end
+        for token in _JSON_STRING_OR_BRACKET.finditer(text, key.end()):
+            depth += {"[": 1, "{": 1, "]": -1, "}": -1}.get(token[0], 0)
+            if depth == 0:
+                position = token.end()
+                break
+    return "".join(parts) + text[position:] if parts else text
+
+
 def _redacted_value(match: re.Match[str]) -> str:
+    if not (match["dq"] or match["sq"]):  # a number
+        return f"{match['key']}{match['kq']}[redacted]{match['kq']}"
     opening = match["dq"] or match["sq"]
     closing = match["dq_end"] or match["sq_end"] or ""
     return f"{match['key']}{opening}[redacted]{closing}"
@@ -72,9 +105,14 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], s
     # <SharedSecret>...</SharedSecret> in any cXML fragment
     (_SHARED_SECRET, r"\1[redacted]\2"),
     # PCard number="4111..." -> keep the last four digits; buyers also send them grouped ("4111 1111 ...").
+    # Only a `number` attribute (after a space or an escaped line break), not lineNumber="1000".
     # Its quotes arrive escaped once in a line's string, and more when that string holds JSON text.
     (
-        re.compile(r'(number\s*=\s*\\*["\'])[\d\s-]*?((?:\d[\s-]*){3}\d)([\s-]*\\*["\'])', re.IGNORECASE),
+        re.compile(
+            r'(number(?:(?<!\wnumber)|(?<=\\[nrt]number))\s*=\s*\\*["\'])'
+            r'[\d\s-]*?((?:\d[\s-]*){3}\d)([\s-]*\\*["\'])',
+            re.IGNORECASE,
+        ),
         r"\1************\2\3",
     ),
     # "x-api-key": "...", "shared_secret": "...", "secret": "..." in JSON text or a dict's repr
@@ -85,6 +123,7 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], s
 def redact(text: str) -> str:
     """``text`` without its secrets. It is one formatted line, a JSON object: a secret cut short there
     is hidden up to the end of the JSON string that holds it."""
+    text = _redact_nested_values(text)
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text

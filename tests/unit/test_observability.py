@@ -35,6 +35,14 @@ def _line(stream: io.StringIO) -> dict[str, Any]:
     return parsed
 
 
+def _assert_redacts_to(line: str, expected: str) -> None:
+    """``line`` redacts to exactly ``expected``, still a JSON object, with no secret left in it."""
+    redacted = redact(line)
+    assert redacted == expected
+    json.loads(redacted)
+    assert SECRET not in redacted
+
+
 # --- SharedSecret ---------------------------------------------------------------------------------
 
 
@@ -123,6 +131,27 @@ def test_a_shared_secret_without_its_closing_tag_is_redacted_to_the_end_of_its_s
     assert line["after"] == "kept"
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            f'{{"a":"<SharedSecret>{SECRET}","after":"kept","c":"</SharedSecret>"}}',
+            '{"a":"<SharedSecret>[redacted]","after":"kept","c":"</SharedSecret>"}',
+        ),
+        (
+            f'{{"a":{{"b":"<SharedSecret>{SECRET}"}},"c":"</SharedSecret>"}}',
+            '{"a":{"b":"<SharedSecret>[redacted]"},"c":"</SharedSecret>"}',
+        ),
+    ],
+    ids=["later-key", "closing-an-object"],
+)
+def test_a_shared_secret_never_reads_to_a_closing_tag_in_a_later_string(line: str, expected: str) -> None:
+    # Given a line whose SharedSecret opens in one string and a closing tag comes in a later one
+    # When it is redacted
+    # Then the secret is hidden to the end of its own string, and the keys between are kept
+    _assert_redacts_to(line, expected)
+
+
 def test_a_line_of_many_unclosed_shared_secret_openings_is_redacted(emitted: io.StringIO) -> None:
     # Given a message of 20,000 SharedSecret openings without a closing, then a secret
     # When it is logged
@@ -179,6 +208,15 @@ def test_a_card_number_in_json_text_is_masked_at_any_escaping_depth(depth: int) 
     # Then only the last four digits are left of the number, the rest of the line unchanged
     assert "4000123456789010" not in redacted and "123456789010" not in redacted
     assert redacted == text.replace("4000123456789010", "************9010")
+
+
+def test_only_a_number_attribute_is_masked() -> None:
+    # Given a line number next to a card number, the card's attribute after an escaped line break
+    line = json.dumps({"message": '<ItemOut lineNumber="1000"/><PCard\nnumber="4000123456789010"/>'})
+    # When it is redacted
+    # Then the card number is masked and the line number kept
+    _assert_redacts_to(line, line.replace("4000123456789010", "************9010"))
+    assert '<ItemOut lineNumber=\\"1000\\"/>' in redact(line)
 
 
 # --- Secret keys ----------------------------------------------------------------------------------
@@ -253,3 +291,59 @@ def test_secret_keys_in_logged_json_text_and_reprs_are_redacted(emitted: io.Stri
     assert ast.literal_eval(line["as_repr"]) == _REDACTED_HEADERS
     assert json.loads(json.loads(line["nested"])["request"]) == _REDACTED_HEADERS
     assert line["as_map"] == _REDACTED_HEADERS
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            f'{{"excerpt":"{{\\"api_key\\":","password":"{SECRET}"}}',
+            '{"excerpt":"{\\"api_key\\":","password":"[redacted]"}',
+        ),
+        (
+            f'{{"excerpt":"{{\'password\':","password":"{SECRET}"}}',
+            '{"excerpt":"{\'password\':","password":"[redacted]"}',
+        ),
+        ('{"message":"\\"secret\\":","after":"kept"}', '{"message":"\\"secret\\":","after":"kept"}'),
+    ],
+    ids=["json-key", "repr-key", "key-alone"],
+)
+def test_a_string_ending_in_a_secret_key_takes_no_value_from_the_line(line: str, expected: str) -> None:
+    # Given a string of the line that ends in a secret key and its colon, quoted deeper than the line
+    # When it is redacted
+    # Then the quote closing that string is not taken for the value's: the line's own keys are redacted
+    _assert_redacts_to(line, expected)
+
+
+def test_a_logged_secret_key_without_its_value_leaves_the_line_json(emitted: io.StringIO) -> None:
+    # Given a message that is a secret key and its colon
+    # When it is logged
+    logger.info('"secret":', extra={"after": "kept"})
+    # Then the line is still JSON, with its message and later keys
+    line = _line(emitted)
+    assert line["message"] == '"secret":'
+    assert line["after"] == "kept"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ('{"password":123456,"after":"kept"}', '{"password":"[redacted]","after":"kept"}'),
+        (f'{{"authorization":["Bearer {SECRET}"],"after":"kept"}}', '{"authorization":"[redacted]","after":"kept"}'),
+        (f'{{"password":{{"v":"{SECRET}","w":["}}]"]}},"after":"kept"}}', '{"password":"[redacted]","after":"kept"}'),
+        (
+            json.dumps({"message": json.dumps({"password": -123456.5}), "after": "kept"}),
+            json.dumps({"message": json.dumps({"password": "[redacted]"}), "after": "kept"}),
+        ),
+        (
+            json.dumps({"message": repr({"password": 123456}), "after": "kept"}),
+            json.dumps({"message": repr({"password": "[redacted]"}), "after": "kept"}),
+        ),
+    ],
+    ids=["number", "array", "object", "number-in-json-text", "number-in-repr"],
+)
+def test_a_secret_key_whose_value_is_not_a_string_is_redacted(line: str, expected: str) -> None:
+    # Given a secret key whose value is a number, or an array or an object of the line
+    # When it is redacted
+    # Then the whole value becomes "[redacted]", and the rest of the line is kept
+    _assert_redacts_to(line, expected)
