@@ -16,21 +16,30 @@ from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
 NAMESPACE = "PunchOutGateway"
 
-# A SharedSecret element, with a namespace prefix too (a sender may use one), in time linear in the line.
-# Its text runs to its closing tag through any other markup (a CDATA section: <![CDATA[a<b]]>, a child)
-# but never past the next SharedSecret tag, so openings without a closing do not each read to the end
+# A SharedSecret element, with a namespace prefix too (a sender may use one, its non-ASCII letters
+# \u-escaped in JSON text a string holds), in time linear in the line.
+# Its text runs to its closing tag through any other markup (a child, a stray `<`) but never past the
+# next SharedSecret tag, so openings without a closing do not each read to the end
 # (a line of 20,000 of them took 108 s). The opening tag's attributes stop at the next `<` likewise.
 # Nor does the text run past the end of the JSON string holding it (a quote no backslash escapes): a
 # closing tag in a later string would take the keys between, and the line's JSON, with it.
 # An opening without a closing (a body cut short, a malformed document) is redacted to the end of the
 # JSON string holding it: any `<` after it may still be the secret's, and the line's end would take
 # the line's later keys and its JSON with it.
-_SHARED_SECRET_NAME = r"(?:[\w.-]++:)?SharedSecret\b"  # noqa: S105 - an element name, not a secret
+# A CDATA section or a comment is skipped whole, so a closing tag inside it (<![CDATA[a</SharedSecret>b]]>)
+# does not end the text; one cut short reads to the end of its JSON string, where no closing tag follows.
+_SHARED_SECRET_NAME = r"(?:(?:[\w.-]|\\++u[0-9a-f]{4})++:)?SharedSecret\b"  # noqa: S105 - an element name, not a secret
 _SHARED_SECRET = re.compile(
     rf"""
     (<{_SHARED_SECRET_NAME}[^<>]*+>)
     (?:
-        (?:[^<"\\]++ | \\. | <(?!/?{_SHARED_SECRET_NAME}))*+ (</{_SHARED_SECRET_NAME}\s*+>)
+        (?:
+            [^<"\\]++ | \\.
+          | <!\[CDATA\[ (?:[^\]"\\]++ | \\. | \](?!\]>))*+ (?:\]\]>)?
+          | <!-- (?:[^-"\\]++ | \\. | -(?!->))*+ (?:-->)?
+          | <(?!/?{_SHARED_SECRET_NAME})
+        )*+
+        (</{_SHARED_SECRET_NAME}\s*+>)
       | (?:[^"\\]++ | \\.)*+
     )
     """,
@@ -101,6 +110,11 @@ def _redacted_value(match: re.Match[str]) -> str:
     return f"{match['key']}{opening}[redacted]{closing}"
 
 
+# What groups a card number's digits: a space, a tab, a line break, a no-break space, a dash or a dot,
+# raw or escaped at any depth (a tab reaches the line as \t, a no-break space in JSON text as \\u00a0).
+_CARD_SEPARATOR = r"(?:[\s.-]|\\++(?:[nrt]|u00a0|u2007|u202f))"
+
+
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     # <SharedSecret>...</SharedSecret> in any cXML fragment
     (_SHARED_SECRET, r"\1[redacted]\2"),
@@ -109,8 +123,8 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], s
     # Its quotes arrive escaped once in a line's string, and more when that string holds JSON text.
     (
         re.compile(
-            r'(number(?:(?<!\wnumber)|(?<=\\[nrt]number))\s*=\s*\\*["\'])'
-            r'[\d\s-]*?((?:\d[\s-]*){3}\d)([\s-]*\\*["\'])',
+            rf'(number(?:(?<!\wnumber)|(?<=\\[nrt]number))\s*=\s*\\*["\'])'
+            rf'(?:\d|{_CARD_SEPARATOR})*?((?:\d{_CARD_SEPARATOR}*+){{3}}\d)({_CARD_SEPARATOR}*+\\*["\'])',
             re.IGNORECASE,
         ),
         r"\1************\2\3",

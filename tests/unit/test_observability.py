@@ -152,6 +152,40 @@ def test_a_shared_secret_never_reads_to_a_closing_tag_in_a_later_string(line: st
     _assert_redacts_to(line, expected)
 
 
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (
+            json.dumps({"m": f"<SharedSecret><![CDATA[a</SharedSecret>{SECRET}]]></SharedSecret>", "after": "kept"}),
+            json.dumps({"m": "<SharedSecret>[redacted]</SharedSecret>", "after": "kept"}),
+        ),
+        (
+            json.dumps({"m": f"<SharedSecret><!-- a</SharedSecret> -->{SECRET}</SharedSecret>", "after": "kept"}),
+            json.dumps({"m": "<SharedSecret>[redacted]</SharedSecret>", "after": "kept"}),
+        ),
+        (
+            json.dumps({"m": f'<SharedSecret><![CDATA["]</SharedSecret>]]]>{SECRET}</SharedSecret> x'}),
+            json.dumps({"m": "<SharedSecret>[redacted]</SharedSecret> x"}),
+        ),
+        (
+            json.dumps({"m": f"<SharedSecret><![CDATA[a</SharedSecret>{SECRET}", "after": "</SharedSecret>"}),
+            json.dumps({"m": "<SharedSecret>[redacted]", "after": "</SharedSecret>"}),
+        ),
+        (
+            json.dumps({"m": json.dumps({"x": f"<é:SharedSecret>{SECRET}</é:SharedSecret>"}), "after": "kept"}),
+            json.dumps({"m": json.dumps({"x": "<é:SharedSecret>[redacted]</é:SharedSecret>"}), "after": "kept"}),
+        ),
+    ],
+    ids=["closing-in-cdata", "closing-in-comment", "quote-and-brackets-in-cdata", "cdata-cut-short", "escaped-prefix"],
+)
+def test_a_shared_secret_is_redacted_through_cdata_comments_and_escaped_prefixes(line: str, expected: str) -> None:
+    # Given a SharedSecret whose text holds a closing tag inside a CDATA section or a comment, or whose
+    # namespace prefix has a letter escaped as \u00e9 in JSON text
+    # When it is redacted
+    # Then its whole text is hidden, up to its real closing tag or the end of its JSON string
+    _assert_redacts_to(line, expected)
+
+
 def test_a_line_of_many_unclosed_shared_secret_openings_is_redacted(emitted: io.StringIO) -> None:
     # Given a message of 20,000 SharedSecret openings without a closing, then a secret
     # When it is logged
@@ -182,6 +216,10 @@ def test_redact_spans_lines_in_raw_text() -> None:
         "4000 1234 5678 9010",
         "4000-1234-5678-9010",
         "6200 0987 6543 2101 234",
+        "4000\t1234\t5678\t9010",
+        "4000\n1234\n5678\n9010",
+        "4000\u00a01234\u00a05678\u00a09010",
+        "4000.1234.5678.9010",
     ],
 )
 @pytest.mark.parametrize("quote", ['"', "'"])
@@ -208,6 +246,19 @@ def test_a_card_number_in_json_text_is_masked_at_any_escaping_depth(depth: int) 
     # Then only the last four digits are left of the number, the rest of the line unchanged
     assert "4000123456789010" not in redacted and "123456789010" not in redacted
     assert redacted == text.replace("4000123456789010", "************9010")
+
+
+@pytest.mark.parametrize("separator", ["\t", "\n", "\u00a0", "."], ids=["tab", "newline", "no-break-space", "dot"])
+@pytest.mark.parametrize("depth", [1, 2])
+def test_a_grouped_card_number_in_json_text_is_masked(separator: str, depth: int) -> None:
+    # Given a PCard number grouped by a separator that JSON escapes (\t, \n, \u00a0) or a dot, in JSON text
+    number = separator.join(["4000", "1234", "5678", "9010"])
+    line = _in_json_strings(f'<PCard number="{number}" expiration="2027-12-31"/>', depth)
+    # When it is redacted
+    # Then only the last four digits are left of the number, the rest of the line unchanged
+    expected = _in_json_strings('<PCard number="************9010" expiration="2027-12-31"/>', depth)
+    _assert_redacts_to(line, expected)
+    assert "5678" not in redact(line)
 
 
 def test_only_a_number_attribute_is_masked() -> None:
