@@ -54,6 +54,8 @@ from punchout.store.queue import MAX_MESSAGE_BYTES, OrderQueue, group_id
 from punchout.store.sessions import SessionRepository
 
 _MARK_QUEUED_ATTEMPTS = 3
+# An order without its lines (claim check, the shop's GET of a large order): the shop reads them by page.
+_WITHOUT_LINES: dict[str, object] = {"complete": False, "lines": None, "reconciliation": None}
 # What a claim check also leaves out, step by step, while it is still too large for the queue.
 _CLAIM_CHECK_CUTS: tuple[dict[str, object], ...] = (
     {"comments": [], "extrinsics": [], "contacts": []},
@@ -82,7 +84,7 @@ def fitted(full: bytes, fits: Callable[[str], bool], cuts: tuple[dict[str, objec
     if fits(body):
         return body
     message = json.loads(full)
-    message.update(complete=False, lines=None, reconciliation=None)
+    message.update(_WITHOUT_LINES)
     body = _json(message)
     for fields in cuts:
         if fits(body):
@@ -121,7 +123,7 @@ def check_readable(full: bytes) -> None:
         return
     message = json.loads(full)
     lines, reconciled = message["lines"], message["reconciliation"]["lines"]
-    message.update(complete=False, lines=None, reconciliation=None)
+    message.update(_WITHOUT_LINES)
     if not _answerable(_json(message)):
         raise InvalidDocument(
             "The order's header (comments, extrinsics, contacts, addresses) is too large for the supplier's"

@@ -19,15 +19,13 @@ NAMESPACE = "PunchOutGateway"
 # A SharedSecret element, with a namespace prefix too (a sender may use one, its non-ASCII letters
 # \u-escaped in JSON text a string holds), in time linear in the line.
 # Its text runs to its closing tag through any other markup (a child, a stray `<`) but never past the
-# next SharedSecret tag, so openings without a closing do not each read to the end
-# (a line of 20,000 of them took 108 s). The opening tag's attributes stop at the next `<` likewise.
-# Nor does the text run past the end of the JSON string holding it (a quote no backslash escapes): a
-# closing tag in a later string would take the keys between, and the line's JSON, with it.
-# An opening without a closing (a body cut short, a malformed document) is redacted to the end of the
-# JSON string holding it: any `<` after it may still be the secret's, and the line's end would take
-# the line's later keys and its JSON with it.
-# A CDATA section or a comment is skipped whole, so a closing tag inside it (<![CDATA[a</SharedSecret>b]]>)
-# does not end the text; one cut short reads to the end of its JSON string, where no closing tag follows.
+# next SharedSecret tag, so openings without a closing do not each read to the end (a line of 20,000
+# of them took 108 s); the opening tag's attributes stop at the next `<` likewise. A CDATA section or a
+# comment is skipped whole, so a closing tag inside it (<![CDATA[a</SharedSecret>b]]>) does not end it.
+# Nor does the text run past the end of the JSON string holding it (a quote no backslash escapes): an
+# opening without a closing there (a body cut short, a malformed document) is redacted to that end.
+# Any `<` after it may still be the secret's; and the line's end, or a closing tag in a later string,
+# would take the keys between, and the line's JSON, with it.
 _SHARED_SECRET_NAME = r"(?:(?:[\w.-]|\\++u[0-9a-f]{4})++:)?SharedSecret\b"  # noqa: S105 - an element name, not a secret
 _SHARED_SECRET = re.compile(
     rf"""
@@ -103,9 +101,9 @@ def _redact_nested_values(text: str) -> str:
 
 
 def _redacted_value(match: re.Match[str]) -> str:
-    if not (match["dq"] or match["sq"]):  # a number
-        return f"{match['key']}{match['kq']}[redacted]{match['kq']}"
     opening = match["dq"] or match["sq"]
+    if not opening:  # a number: written as a string in the key's quotes
+        return f"{match['key']}{match['kq']}[redacted]{match['kq']}"
     closing = match["dq_end"] or match["sq_end"] or ""
     return f"{match['key']}{opening}[redacted]{closing}"
 

@@ -167,17 +167,17 @@ def cases(session_id: str, api_key: str, secret: str) -> list[Case]:
     ]
 
 
+def _function(case: Case) -> str:
+    return case.function or "SetupRequestFunction"  # reference processes run in one function's folder
+
+
 def measure(build: Path, aws: Provisioned, all_cases: list[Case]) -> dict[str, list[ChildRun]]:
     runs: dict[str, list[ChildRun]] = {case.name: [] for case in all_cases}
-    environments = {
-        case.name: lambda_environment(case.function or "SetupRequestFunction", build, aws) for case in all_cases
-    }
+    environments = {case.name: lambda_environment(_function(case), build, aws) for case in all_cases}
     for _ in range(RUNS):
         for case in all_cases:
             event = case.event()
-            run = run_fresh(
-                build, case.function or "SetupRequestFunction", event, environments[case.name], case.reference
-            )
+            run = run_fresh(build, _function(case), event, environments[case.name], case.reference)
             if event is not None:
                 status = (run.response or {}).get("statusCode")
                 if status not in (200, 303):
@@ -194,10 +194,8 @@ def count_instructions(build: Path, aws: Provisioned, all_cases: list[Case]) -> 
     """Instructions each case's child executes, counted by callgrind (one run each: the count is stable)."""
     counts = {}
     for case in all_cases:
-        environment = lambda_environment(case.function or "SetupRequestFunction", build, aws)
-        run = run_fresh(
-            build, case.function or "SetupRequestFunction", case.event(), environment, case.reference, CALLGRIND
-        )
+        environment = lambda_environment(_function(case), build, aws)
+        run = run_fresh(build, _function(case), case.event(), environment, case.reference, CALLGRIND)
         collected = _COLLECTED.search(run.stderr)
         if collected is None:
             raise RuntimeError(f"{case.name}: callgrind reported no count:\n{run.stderr[-2000:]}")
