@@ -33,6 +33,7 @@ from .cxml.models import (
     OrderType,
     Shipping,
     Tax,
+    empty_list,
 )
 from .mime import MimePart
 from .model import GatewayModel
@@ -93,21 +94,21 @@ class OrderLine(Model):
     supplier_part_id: str
     supplier_part_auxiliary_id: str | None
     description: str | None = None  # the first description's text
-    descriptions: list[Description] = Field(default=[])  # every language, with ShortName
+    descriptions: list[Description] = empty_list()  # every language, with ShortName
     unit_price: Money | None = None
     unit_of_measure: str | None = None
-    classifications: list[dict[str, str]] = Field(default=[])
+    classifications: list[dict[str, str]] = empty_list()
     manufacturer_part_id: str | None = None
     manufacturer_name: str | None = None
     url: str | None = None
     lead_time: int | None = None  # days
-    extrinsics: list[Extrinsic] = Field(default=[])  # ItemDetail's: buyer part numbers, requester...
+    extrinsics: list[Extrinsic] = empty_list()  # ItemDetail's: buyer part numbers, requester...
     requested_delivery_date: str | None = None
     ship_to: Address | None = None
     shipping: Shipping | None = None
     tax: Tax | None = None
-    accounting: list[Distribution] = Field(default=[])
-    contacts: list[Contact] = Field(default=[])
+    accounting: list[Distribution] = empty_list()
+    contacts: list[Contact] = empty_list()
     comments: Comments | None = None
 
 

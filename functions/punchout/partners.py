@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
-from .cxml.models import DeploymentMode, OperationAllowed
+from .cxml.models import DeploymentMode, OperationAllowed, empty_dict, empty_list
 from .model import GatewayModel
 
 MAX_ACTIVE_SECRETS = 2
@@ -58,11 +58,11 @@ class CredentialSet(GatewayModel):
 
     from_credentials: list[CredentialRef] = Field(min_length=1)
     # Empty: any Sender identity may present the secret. Ariba: ``AribaNetworkUserId`` identities.
-    sender_identities: list[CredentialRef] = Field(default=[])
-    secret_hashes: list[str] = Field(default=[], max_length=MAX_ACTIVE_SECRETS)
+    sender_identities: list[CredentialRef] = empty_list()
+    secret_hashes: list[str] = empty_list(max_length=MAX_ACTIVE_SECRETS)
     # Networks (CIDR) the buyer's system sends from. With secrets: both must match. Without: the
     # only proof, for buyers that send no SharedSecret (they authenticate by network).
-    source_networks: list[str] = Field(default=[])
+    source_networks: list[str] = empty_list()
 
     @field_validator("source_networks")
     @classmethod
@@ -96,7 +96,7 @@ class TradingPartner(GatewayModel):
     enabled: bool = True
     credentials: dict[DeploymentMode, CredentialSet]
     # Hosts a cart may be posted to (exact, or "*.example.com" for subdomains).
-    browser_form_post_hosts: list[str] = Field(default=[])
+    browser_form_post_hosts: list[str] = empty_list()
     allow_http: bool = False  # only for a partner explicitly marked so (test systems)
     default_return_url: str | None = None
     cart_field_name: str = "cxml-urlencoded"
@@ -105,7 +105,7 @@ class TradingPartner(GatewayModel):
     operation_allowed: OperationAllowed = "edit"
     default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     default_classification: Classification | None = None
-    unit_of_measure_map: dict[str, str] = Field(default={})
+    unit_of_measure_map: dict[str, str] = empty_dict()
     # The shop's PunchOut entry URL; None: the deployment's default (DEFAULT_SHOP_URL).
     shop_url: str | None = None
     created_at: datetime | None = None

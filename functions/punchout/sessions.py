@@ -16,7 +16,16 @@ from typing import Annotated, Literal, Self
 
 from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
-from .cxml.models import Address, Contact, Credential, DeploymentMode, ItemID, SetupOperation
+from .cxml.models import (
+    Address,
+    Contact,
+    Credential,
+    DeploymentMode,
+    ItemID,
+    SetupOperation,
+    empty_dict,
+    empty_list,
+)
 from .model import GatewayModel
 
 SessionStatus = Literal["open", "transferred", "cancelled"]
@@ -153,7 +162,7 @@ class CartInput(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    lines: list[CartLine] = Field(default=[])
+    lines: list[CartLine] = empty_list()
     shipping: CartCharge | None = None
     tax: CartCharge | None = None
     comments: XmlText | None = Field(default=None, max_length=4000)
@@ -211,11 +220,11 @@ class Session(GatewayModel):
     supplier_credentials: list[Credential]
     user: BuyerUser = Field(default_factory=BuyerUser)
     ship_to: Address | None = None
-    contacts: list[Contact] = Field(default=[])
-    extrinsics: dict[str, str] = Field(default={})
+    contacts: list[Contact] = empty_list()
+    extrinsics: dict[str, str] = empty_dict()
     selected_item: ItemID | None = None  # SelectedItem: the product the user punched out to
-    earlier_items: list[EarlierItem] = Field(default=[])
-    restored_from: list[str] = Field(default=[])  # cart refs an edit/inspect reopened
+    earlier_items: list[EarlierItem] = empty_list()
+    restored_from: list[str] = empty_list()  # cart refs an edit/inspect reopened
     cart_ref: str
     created_at: datetime
     expires_at: datetime

@@ -10,7 +10,7 @@ the writer renders them strictly in DTD order.
 import re
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -20,8 +20,30 @@ OperationAllowed = Literal["create", "edit", "inspect"]
 OrderType = Literal["new", "update", "delete"]
 
 
+def empty_list(**constraints: Any) -> Any:
+    """The default of a list field: a new empty list for each instance, published as ``[]``.
+
+    Not ``Field(default=[])``: pydantic deep-copies such a default for each instance (~2 µs, a sixth
+    of reading a 1,000-line order). Not ``default_factory=list``: pydantic inspects a factory's
+    signature as it builds a validator, ~1 ms for a builtin at each cold start (~10 µs for ours)."""
+    return Field(default_factory=_new_list, json_schema_extra={"default": []}, **constraints)
+
+
+def empty_dict() -> Any:
+    """The default of a dict field, as ``empty_list`` is of a list field."""
+    return Field(default_factory=_new_dict, json_schema_extra={"default": {}})
+
+
+def _new_list() -> list[Any]:
+    return []
+
+
+def _new_dict() -> dict[str, Any]:
+    return {}
+
+
 class CXMLModel(BaseModel):
-    # Empty list defaults are `Field(default=[])` for the reason given in punchout.model.GatewayModel.
+    # Empty list defaults are `empty_list()`: see there.
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
@@ -147,7 +169,7 @@ class Phone(CXMLModel):
 
 class PostalAddress(CXMLModel):
     name: str | None = None
-    deliver_to: list[str] = Field(default=[])
+    deliver_to: list[str] = empty_list()
     street: list[str]
     city: str
     municipality: str | None = None
@@ -180,10 +202,10 @@ class Contact(CXMLModel):
     role: str | None = None
     name: str
     name_lang: str = "en"
-    postal_addresses: list[PostalAddress] = Field(default=[])
-    emails: list[str] = Field(default=[])
-    phones: list[Phone] = Field(default=[])
-    urls: list[str] = Field(default=[])
+    postal_addresses: list[PostalAddress] = empty_list()
+    emails: list[str] = empty_list()
+    phones: list[Phone] = empty_list()
+    urls: list[str] = empty_list()
 
 
 class Shipping(CXMLModel):
@@ -229,7 +251,7 @@ class Comments(CXMLModel):
 
     text: str = ""
     lang: str | None = None
-    attachments: list[str] = Field(default=[])
+    attachments: list[str] = empty_list()
 
 
 class DocumentReference(CXMLModel):
@@ -256,7 +278,7 @@ class ItemDetail(CXMLModel):
     manufacturer_name: str | None = None
     url: str | None = None
     lead_time: int | None = None
-    extrinsics: list[Extrinsic] = Field(default=[])
+    extrinsics: list[Extrinsic] = empty_list()
 
     @property
     def description(self) -> str:
@@ -308,8 +330,8 @@ class ItemOut(CXMLModel):
     ship_to: ShipTo | None = None
     shipping: Shipping | None = None
     tax: Tax | None = None
-    distributions: list[Distribution] = Field(default=[])
-    contacts: list[Contact] = Field(default=[])
+    distributions: list[Distribution] = empty_list()
+    contacts: list[Contact] = empty_list()
     comments: Comments | None = None
 
 
@@ -323,13 +345,13 @@ class PunchOutSetupRequest(CXMLModel):
     # True: ``buyer_cookie`` is the whole BuyerCookie element as XML, for content with child elements
     # (the DTD allows ANY; it is echoed unchanged in the cart).
     buyer_cookie_markup: bool = False
-    extrinsics: list[Extrinsic] = Field(default=[])
+    extrinsics: list[Extrinsic] = empty_list()
     browser_form_post: str | None = None
-    contacts: list[Contact] = Field(default=[])
+    contacts: list[Contact] = empty_list()
     supplier_setup_url: str | None = None
     ship_to: ShipTo | None = None
     selected_item: ItemID | None = None
-    items: list[ItemOut] = Field(default=[])
+    items: list[ItemOut] = empty_list()
 
 
 class OrderRequestHeader(CXMLModel):
@@ -346,10 +368,10 @@ class OrderRequestHeader(CXMLModel):
     shipping: Shipping | None = None
     tax: Tax | None = None
     payment: Payment | None = None
-    contacts: list[Contact] = Field(default=[])
-    comments: list[Comments] = Field(default=[])
+    contacts: list[Contact] = empty_list()
+    comments: list[Comments] = empty_list()
     document_reference: DocumentReference | None = None
-    extrinsics: list[Extrinsic] = Field(default=[])
+    extrinsics: list[Extrinsic] = empty_list()
 
 
 class OrderRequest(CXMLModel):
@@ -377,7 +399,7 @@ class PunchOutOrderMessage(CXMLModel):
     buyer_cookie: str | None
     buyer_cookie_markup: bool = False  # as in PunchOutSetupRequest
     header: PunchOutOrderMessageHeader
-    items: list[ItemIn] = Field(default=[])
+    items: list[ItemIn] = empty_list()
 
 
 class PunchOutSetupResponse(CXMLModel):
@@ -393,14 +415,14 @@ class Option(CXMLModel):
 class Transaction(CXMLModel):
     request_name: str
     url: str
-    options: list[Option] = Field(default=[])
+    options: list[Option] = empty_list()
 
 
 class ProfileResponse(CXMLModel):
     kind: Literal["ProfileResponse"] = "ProfileResponse"
     effective_date: Timestamp
     last_refresh: Timestamp | None = None
-    options: list[Option] = Field(default=[])
+    options: list[Option] = empty_list()
     transactions: list[Transaction] = Field(min_length=1)
 
 

@@ -17,9 +17,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import Field
-
-from ..cxml.models import DeploymentMode
+from ..cxml.models import DeploymentMode, empty_list
 from ..model import GatewayModel
 from ..orders import OrderKey, could_be_message_id
 from .dynamo import ConditionFailed, Item, Table, key, n, now, s
@@ -54,7 +52,7 @@ class OrderRecord(GatewayModel):
     received_at: datetime
     message_chunks: int
     raw_chunks: int
-    attachments: list[StoredAttachment] = Field(default=[])
+    attachments: list[StoredAttachment] = empty_list()
     status: OrderStatus = "received"
 
     @property
