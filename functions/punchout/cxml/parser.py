@@ -47,9 +47,17 @@ _UTF16 = {"utf-16-le": "UTF-16LE", "utf-16-be": "UTF-16BE"}
 
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _DECLARED_ENCODING_TEXT = re.compile(r"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-_ENTITY_DECLARATION = re.compile(r"<!ENTITY", re.IGNORECASE)
+# The markup checks run on bytes: markup is ASCII in every encoding read here but UTF-16, which is
+# checked re-encoded as UTF-8.
+_ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
 # Up to the "[" that opens an internal subset, skipping quoted literals: a DTD address may hold ">".
-_INTERNAL_SUBSET = re.compile(r"""<!DOCTYPE(?:[^>\["']|"[^"]*"|'[^']*')*\[""", re.IGNORECASE)
+_INTERNAL_SUBSET = re.compile(rb"""<!DOCTYPE(?:[^>\["']|"[^"]*"|'[^']*')*\[""", re.IGNORECASE)
+# An "&" that starts no predefined entity nor character reference. Without one, the tree holds no
+# entity reference and need not be searched for one (with one, it may be literal: in CDATA, a comment).
+_ENTITY_REFERENCE = re.compile(rb"&(?!(?:lt|gt|amp|quot|apos);|#)")
+# Encodings in which libxml2 refuses exactly the bytes Python's codec does (tested), so the
+# document need not be decoded beforehand; in ISO-8859-1 and -15 every byte is a character.
+_CHECKED_BY_LIBXML2 = frozenset(("utf-8", "iso8859-1", "iso8859-15"))
 
 
 def _codec(name: str) -> str | None:
@@ -145,15 +153,21 @@ def parse_xml(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, charset: str | 
         raise MalformedXML("The request body is empty; a cXML document was expected")
     if data.count(b"<") > limits.max_tags:
         raise DocumentTooLarge(f"The document has more markup than the limit of {limits.max_tags} tags")
-    text, codec = decode(data, charset)
-    if _ENTITY_DECLARATION.search(text):
+    codec = detect_encoding(data, charset)
+    markup = data
+    if codec not in _CHECKED_BY_LIBXML2:
+        text, _ = decode(data, charset)
+        if codec in _UTF16:
+            markup = text.encode()
+    if _ENTITY_DECLARATION.search(markup):
         raise UnsafeXML("Entity declarations are not accepted")
-    if _INTERNAL_SUBSET.search(text):
+    if _INTERNAL_SUBSET.search(markup):
         raise UnsafeXML("A DOCTYPE with an internal subset is not accepted")
     libxml_encoding = _ASCII_COMPATIBLE.get(codec) or _UTF16[codec]
     try:
         root = etree.fromstring(data, _parser(libxml_encoding))
     except etree.XMLSyntaxError as error:
+        decode(data, charset)  # bytes invalid in the encoding: refused as such, with their offset
         message = str(error.msg or error)
         if "Excessive depth" in message:
             raise DocumentTooDeep(f"Elements nest deeper than {limits.max_depth} levels") from None
@@ -163,7 +177,7 @@ def parse_xml(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, charset: str | 
     if root is None:
         raise MalformedXML("The document is not well-formed XML")
     # With an external DTD named but not loaded, libxml2 keeps unknown references as nodes.
-    if next(root.iter(etree.Entity), None) is not None:
+    if _ENTITY_REFERENCE.search(markup) and next(root.iter(etree.Entity), None) is not None:
         raise UnsafeXML("Entity references are not accepted")
     if _too_deep(limits.max_depth)(root):
         raise DocumentTooDeep(f"Elements nest deeper than {limits.max_depth} levels")

@@ -110,6 +110,16 @@ def external_dtd(targets: Targets) -> bytes:
     return profile_request(b'<!DOCTYPE cXML SYSTEM "%s">' % targets.local_dtd.as_uri().encode(), b"&xxe;")
 
 
+def in_utf16(build: Callable[[Targets], bytes]) -> Callable[[Targets], bytes]:
+    """The attack in UTF-16 with a byte order mark: its markup is no longer ASCII bytes."""
+
+    def build_in_utf16(targets: Targets) -> bytes:
+        declaration = b'<?xml version="1.0" encoding="UTF-16"?>\n'
+        return build(targets).replace(DECLARATION, declaration, 1).decode("ascii").encode("utf-16")
+
+    return build_in_utf16
+
+
 def deep_nesting(_: Targets) -> bytes:
     return profile_request(user_agent=b"<a>" * 100_000 + b"</a>" * 100_000)
 
@@ -172,10 +182,19 @@ ATTACKS: dict[str, Attack] = {
     ),
     "external parameter entity": Attack(external_parameter_entity, UnsafeXML, "Entity declarations are not accepted"),
     "external DTD declaring the entity used": Attack(external_dtd, UnsafeXML, "Entity references are not accepted"),
+    "billion laughs, in UTF-16": Attack(in_utf16(billion_laughs), UnsafeXML, "Entity declarations are not accepted"),
+    "external DTD declaring the entity used, in UTF-16": Attack(
+        in_utf16(external_dtd), UnsafeXML, "Entity references are not accepted"
+    ),
     "100,000-deep nesting": Attack(deep_nesting, DocumentTooDeep, "nest deeper than 48 levels"),
     "2.5 million empty elements": Attack(millions_of_empty_elements, DocumentTooLarge, "more markup than the limit"),
     "internal subset behind a quoted >": Attack(
         internal_subset_behind_a_quoted_bracket, UnsafeXML, "A DOCTYPE with an internal subset is not accepted"
+    ),
+    "internal subset behind a quoted >, in UTF-16": Attack(
+        in_utf16(internal_subset_behind_a_quoted_bracket),
+        UnsafeXML,
+        "A DOCTYPE with an internal subset is not accepted",
     ),
     "body over a 1 KB limit": Attack(over_small_limit, DocumentTooLarge, "larger than the limit of 1024 bytes", 1024),
     "11 MB body, default limit": Attack(
@@ -337,6 +356,52 @@ def test_one_level_beyond_the_depth_limit_is_refused() -> None:
     # Then the gateway's own check refuses it as Not Acceptable
     assert refusal.value.status == 406
     assert refusal.value.text == "Elements nest deeper than 48 levels"
+
+
+# Sequences Python's UTF-8 codec refuses; the parser leaves finding them to libxml2, which must too.
+INVALID_UTF8 = {
+    "lone continuation byte": b"\x80",
+    "overlong '/'": b"\xc0\xaf",
+    "overlong in three bytes": b"\xe0\x80\xaf",
+    "overlong in four bytes": b"\xf0\x80\x80\xaf",
+    "encoded surrogate": b"\xed\xa0\x80",
+    "above U+10FFFF": b"\xf4\x90\x80\x80",
+    "truncated sequence": b"\xe2\x82 ",
+    "byte FF": b"\xff",
+}
+PLACES = {
+    "text": b"<UserAgent>%s</UserAgent>",
+    "attribute": b'<UserAgent xml:lang="%s">x</UserAgent>',
+    "comment": b"<UserAgent><!-- %s -->x</UserAgent>",
+    "CDATA": b"<UserAgent><![CDATA[%s]]></UserAgent>",
+    "processing instruction": b"<UserAgent><?probe %s?>x</UserAgent>",
+}
+
+
+@pytest.mark.parametrize("place", PLACES)
+@pytest.mark.parametrize("sequence", INVALID_UTF8)
+def test_invalid_utf8_anywhere_is_refused_as_such(place: str, sequence: str) -> None:
+    # Given a UTF-8 document with an invalid sequence in one place
+    document = profile_request().replace(b"<UserAgent>Probe 1.0</UserAgent>", PLACES[place] % INVALID_UTF8[sequence])
+    assert INVALID_UTF8[sequence] in document
+    # When it is read
+    with pytest.raises(EncodingError) as refusal:
+        read_document(document)
+    # Then it is refused as invalid UTF-8, saying where
+    assert refusal.value.status == 406
+    assert "not valid UTF-8 (byte offset" in refusal.value.text
+
+
+def test_a_literal_ampersand_name_semicolon_in_cdata_is_text() -> None:
+    # Given a document naming an external DTD whose CDATA holds what looks like an entity reference
+    document = profile_request(
+        b'<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">', b"<![CDATA[AT&T &xxe;]]>"
+    )
+    # When it is read
+    read = read_document(document)
+    # Then it is text, not a reference
+    assert isinstance(read, RequestDocument)
+    assert read.header is not None and read.header.user_agent == "AT&T &xxe;"
 
 
 @pytest.mark.parametrize("name", ATTACKS)
