@@ -173,7 +173,9 @@ class CartService:
                 raise InvalidCart(
                     f"Line {number} ({line.supplier_part_id}) has no classification and the partner has no default"
                 ) from None
-        return Cart(**cart_input.model_dump(exclude={"currency"}), currency=currency)
+        # The lines as the body's validation made them: models are not validated again, whereas a dump
+        # would be, every text of every line (a third of a 1,000-line PUT's own time).
+        return Cart(**{**dict(cart_input), "currency": currency})
 
     def transfer(self, session_id: str, request: TransferRequest) -> TransferResult:
         """Freeze the cart (or cancel) and hand out the one-time URL the shop sends the browser to."""

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from order_message import openapi
+from order_message.service import CartService
 from punchout.cxml.models import ItemID
+from punchout.sessions import CartInput
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
@@ -346,6 +348,18 @@ def test_line_with_classification_needs_no_partner_default(table: Table, shop_he
     response = Shop(shop_headers, session_id).put({"lines": [line("P1", classification={"value": "44121700"})]})
     # Then the cart is stored
     assert response["statusCode"] == 200
+
+
+def test_the_stored_cart_keeps_the_lines_the_body_was_validated_into() -> None:
+    # Given a shop's cart as the request body was validated, lines in EUR on a USD partner
+    sent = CartInput.model_validate({"lines": [line("P1", currency="EUR"), line("P2")], "comments": "Rush"})
+    # When it becomes the cart to store
+    cart = CartService._normalise(sent, builders.partner())
+    # Then it has the cart's currency, and the very line models the body gave: every text of every
+    # line is not validated a second time (a dump and a new model would be)
+    assert cart.currency == "EUR"
+    assert cart.comments == "Rush"
+    assert [id(stored) for stored in cart.lines] == [id(validated) for validated in sent.lines]
 
 
 def test_cart_over_the_line_limit_is_422(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
