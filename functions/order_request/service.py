@@ -197,9 +197,10 @@ class OrderService:
         logger.append_keys(order_id=key.order_id[:100], order_type=key.type, order_version=key.version[:100])
         digest = content_hash(order)
         record = self.orders.get(key)
+        stored_message: bytes | None = None  # the record's message, when this delivery stored it
         if record is None:
             follows = None if key.type == "new" else self._followed(key, order)
-            record = self._store(document, order, auth, key, digest, delivery, follows)
+            record, stored_message = self._store(document, order, auth, key, digest, delivery, follows)
         if record.content_hash != digest:
             raise Conflict(
                 f"Order {key.order_id} ({key.type}, version {key.version}) was already received with other content"
@@ -207,7 +208,7 @@ class OrderService:
         if record.payload_id != document.envelope.payload_id:
             self._remember_resend(key, document.envelope.payload_id)
         if record.status != "queued":
-            self._dispatch(record)
+            self._dispatch(record, stored_message)
         return record
 
     def _followed(self, key: OrderKey, order: OrderRequest) -> str | None:
@@ -298,7 +299,9 @@ class OrderService:
         digest: str,
         delivery: Delivery,
         follows: str | None,
-    ) -> OrderRecord:
+    ) -> tuple[OrderRecord, bytes | None]:
+        """The order's record, and its message when the record is this delivery's (None: a concurrent
+        delivery's record won, whose message is the one it stored)."""
         received_at = datetime.now(UTC)
         attachments = kept_attachments(delivery.attachments)
         # Serialised at once, so that its models (two per line) are gone before the raw document is.
@@ -352,14 +355,14 @@ class OrderService:
             with suppress(Exception):
                 existing = self.orders.get(key)
                 if existing is not None and existing.blob_id == blob_id:
-                    return existing
+                    return existing, message_json
                 self.orders.discard_payloads(key, blob_id)
                 if existing is not None:
-                    return existing
+                    return existing, None
             if isinstance(error, ConditionFailed):
                 raise TemporaryFailure("The order could not be stored; please retry") from None
             raise
-        return record
+        return record, message_json
 
     def message(
         self,
@@ -443,14 +446,16 @@ class OrderService:
             exc_info=failure,
         )
 
-    def _dispatch(self, record: OrderRecord) -> None:
+    def _dispatch(self, record: OrderRecord, message: bytes | None = None) -> None:
+        """Send the record's message once. ``message``: the record's stored message, when the caller has
+        it (it just stored it); otherwise it is read back from the table (a query and a decompression)."""
         deadline = self.clock() + self.settings.dispatch_wait_seconds
         while True:
             lease = self.orders.acquire_lease(record.key, self.settings.dispatch_lease_seconds)
             if lease is not None:
                 try:
                     self.queue.send(
-                        queue_body(self.orders.message(record)),
+                        queue_body(message if message is not None else self.orders.message(record)),
                         group=group_id(record.key.owner, record.order_id),
                         deduplication_id=record.message_id,
                     )

@@ -49,7 +49,6 @@ FAULTS = [
     ("payload write", OrderRepository, "store_payloads", False),
     ("record write", OrderRepository, "create", False),
     ("lease", OrderRepository, "acquire_lease", False),
-    ("payload read", OrderRepository, "message", False),
     ("queue send", OrderQueue, "send", False),
     ("queue send, response lost", OrderQueue, "send", True),
 ]
@@ -78,6 +77,25 @@ def test_a_fault_answers_5xx_and_the_retry_delivers_exactly_once(
     # And a third delivery changes nothing
     assert cxml(post_order(document)).status.code == 200
     assert drain(queue_url) == []
+
+
+def test_a_fault_reading_back_the_message_of_an_order_not_yet_queued_answers_5xx_and_the_retry_delivers_once(
+    table, queue_url, monkeypatch
+):
+    # Given an order stored but not queued (the queue failed once), and a fault in reading its stored
+    # message back, which only a later delivery does (the first one queues the message it stored)
+    register(table)
+    fail_once(monkeypatch, OrderQueue, "send")
+    document = builders.order_request("PO-RB", [builders.item_out("P1", "3", price="2.50")])
+    assert cxml(post_order(document)).status.code >= 500
+    reads = fail_once(monkeypatch, OrderRepository, "message")
+    # When the buyer retries, Then the failed read is a retryable 5xx
+    assert cxml(post_order(document)).status.code >= 500
+    assert reads[0] == 1
+    # And the next retry gets 200, and the shop exactly one message
+    assert cxml(post_order(document)).status.code == 200
+    messages = drain(queue_url)
+    assert [message["body"]["order_id"] for message in messages] == ["PO-RB"]
 
 
 @pytest.mark.parametrize("after_call", [False, True], ids=["status update", "status update, response lost"])

@@ -72,6 +72,28 @@ def test_new_order_is_answered_200_and_queued_once_with_a_valid_message(table, q
     assert [line["status"] for line in message["reconciliation"]["lines"]] == ["unmatched"]
 
 
+def test_a_new_order_is_queued_from_the_message_it_stored_without_reading_it_back(table, queue_url, monkeypatch):
+    # Given a registered partner, and the reads of stored order messages counted
+    register(table)
+    reads: list[str] = []
+    read = OrderRepository.message
+
+    def counted(self: OrderRepository, record: Any) -> bytes:
+        reads.append(record.message_id)
+        return read(self, record)
+
+    monkeypatch.setattr(OrderRepository, "message", counted)
+    # When it sends a new order
+    assert status_of(post_order(builders.order_request("PO-R", [builders.item_out("P1", "2", price="10.00")]))) == 200
+    # Then the message it just stored went to the queue without a query and a decompression to read it back
+    assert reads == []
+    # And the shop got exactly the stored message
+    [queued] = drain(queue_url)
+    record = OrderRepository(table).find(queued["body"]["message_id"])
+    assert record is not None
+    assert queued["body"] == json.loads(read(OrderRepository(table), record))
+
+
 def test_same_document_again_is_200_without_a_second_message(table, queue_url):
     register(table)
     document = builders.order_request("PO-2", [builders.item_out("P1", "1", price="5.00")])
