@@ -241,7 +241,8 @@ class DynamoDBLocal(Service):
         start_timeout: float = 60.0,
         stop_timeout: float = 10.0,
     ) -> None:
-        self.db_path = db_path
+        # Absolute now: Java runs in the jar's folder, where a relative path would be taken to start.
+        self.db_path = db_path.absolute() if db_path is not None else None
         self._requested_port = port
         self._cache_dir = cache_dir
         self._start_timeout = start_timeout

@@ -470,6 +470,28 @@ def test_dynamodb_local_keeps_data_on_disk_and_leaves_no_process(tmp_path: Path)
     assert not Path(f"/proc/{second_pid}").exists()
 
 
+@needs_java
+def test_dynamodb_local_takes_a_data_directory_relative_to_the_callers_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    # Given a data directory named relative to where the developer runs the stack
+    # (`python -m infra.local.stack --state-dir .local2`), while Java runs in the jar's own folder
+    monkeypatch.chdir(tmp_path)
+    database = DynamoDBLocal(db_path=Path(".local2") / "dynamodb")
+
+    # When DynamoDB Local starts on it and creates a table
+    with database:
+        dynamodb_at(database.endpoint_url).create_table(
+            TableName="relative",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    # Then the data lands in that directory under the caller's one
+    assert list((tmp_path / ".local2" / "dynamodb").iterdir())
+
+
 def test_the_fetched_distribution_is_reused_without_npm(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch):
     # Given DynamoDB Local already fetched (the session's stack did), and no npm on PATH
     monkeypatch.delenv(DIRECTORY_ENV, raising=False)
