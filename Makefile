@@ -118,8 +118,8 @@ deploy: build ## sam deploy with infra/samconfig.toml (needs AWS credentials)
 dev: venv ## Serve the whole gateway locally on http://127.0.0.1:3000 (PORT=8080 make dev for another port; Ctrl-C stops)
 	$(BIN)/python -m infra.local.stack
 
-dev-reset: ## Forget the local DynamoDB data (kept under .local/dynamodb between runs)
-	rm -rf .local/dynamodb
+dev-reset: venv ## Forget the local DynamoDB data (kept under .local/dynamodb between runs; refused while make dev runs)
+	$(BIN)/python -m infra.local.stack --reset
 
 clean: ## Remove the venvs, build output and caches
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis test-results

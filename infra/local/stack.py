@@ -23,6 +23,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import signal
 import socket
 import threading
@@ -253,7 +254,7 @@ def _template_stage(template: Template, intrinsics: Intrinsics) -> str:
     return "local"
 
 
-def _lock_state_dir(state_dir: Path) -> TextIO:
+def _lock_state_dir(state_dir: Path, advice: str = "stop it, or start this one with --state-dir OTHER_DIR") -> TextIO:
     """One stack per state directory: a second would share its DynamoDB data and re-seed the demo
     partners for its own port, breaking the first. The lock lasts as long as the returned file is open."""
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -264,9 +265,16 @@ def _lock_state_dir(state_dir: Path) -> TextIO:
         handle.close()
         raise SystemExit(
             f"A local stack already runs with the state directory {state_dir} (see {state_dir / 'stack.json'}): "
-            "stop it, or start this one with --state-dir OTHER_DIR"
+            f"{advice}"
         ) from None
     return handle
+
+
+def reset(state_dir: Path) -> None:
+    """`make dev-reset`: forget the DynamoDB data. Refused while a stack runs on it: DynamoDB Local keeps
+    serving deleted files, so nothing would be forgotten, and what it writes next would be lost."""
+    with _lock_state_dir(state_dir, advice="stop it first (Ctrl-C), then reset"):
+        shutil.rmtree(state_dir / "dynamodb", ignore_errors=True)
 
 
 def _check_port(port: int) -> None:
@@ -299,7 +307,14 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
         help="where stack.json, the demo credentials and DynamoDB data go (default: .local)",
     )
     parser.add_argument("--no-dev-tools", action="store_true", help="no demo data, buyer simulator or demo shop")
+    parser.add_argument(
+        "--reset", action="store_true", help="forget the DynamoDB data of the state directory and exit (make dev-reset)"
+    )
     arguments = parser.parse_args(argv)
+    if arguments.reset:
+        reset(arguments.state_dir)
+        print(f"Forgot the local DynamoDB data ({arguments.state_dir / 'dynamodb'})")
+        return
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's access log: every SDK call
     logging.getLogger("botocore").setLevel(logging.WARNING)  # "Found endpoint ... via environment" per client

@@ -52,3 +52,25 @@ def test_warnings_print_as_one_log_line(caplog: pytest.LogCaptureFixture) -> Non
         warnings.warn("DynamoDB Local is unavailable (java is not on PATH)", RuntimeWarning, stacklevel=1)
     # Then it is one log line with the message alone
     assert [r.getMessage() for r in caplog.records] == ["DynamoDB Local is unavailable (java is not on PATH)"]
+
+
+def test_resetting_the_data_of_a_running_stack_is_refused(tmp_path: Path) -> None:
+    # Given a stack running on a state directory that holds DynamoDB data
+    data = tmp_path / "dynamodb"
+    data.mkdir()
+    (data / "shared-local-instance.db").write_bytes(b"kept")
+    running = stack._lock_state_dir(tmp_path)
+    try:
+        # When `make dev-reset` runs beside it
+        with pytest.raises(SystemExit) as refused:
+            stack.main(["--reset", "--state-dir", str(tmp_path)])
+        # Then it is refused, saying to stop the stack first, and the data is untouched (deleting it
+        # under DynamoDB Local would reset nothing it serves and lose what it writes next)
+        assert "stop it first" in str(refused.value.code)
+        assert (data / "shared-local-instance.db").read_bytes() == b"kept"
+    finally:
+        running.close()
+
+    # And once the stack has stopped, the reset forgets the data
+    stack.main(["--reset", "--state-dir", str(tmp_path)])
+    assert not data.exists()
