@@ -13,7 +13,7 @@ Started in order (and stopped in reverse, also when a later step fails):
    parameters' defaults), then the ready hooks (later: API key, demo partner), then
    `.local/stack.json` describing it all (removed again at stop).
 
-`python -m infra.local.stack` runs it in the foreground until Ctrl-C or SIGTERM.
+`python -m infra.local.stack` runs it in the foreground until Ctrl-C, SIGTERM or SIGHUP (a closed terminal).
 """
 
 from __future__ import annotations
@@ -338,7 +338,9 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
         state_file=arguments.state_dir / "stack.json",
         ready_hooks=[] if arguments.no_dev_tools else [install_dev_tools],
     ) as stack:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+        # SIGHUP: the terminal was closed. Python would die at once, leaving stack.json behind and, where
+        # Linux's parent-death signal does not exist (macOS), DynamoDB Local's JVM holding its port.
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, request_stop)
         description = stack.describe()
         print(f"\nPunchOut gateway on {stack.base_url}  (also under /{stack.stage}/)")

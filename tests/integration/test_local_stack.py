@@ -11,8 +11,12 @@ import json
 import logging
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
@@ -490,6 +494,31 @@ def test_dynamodb_local_takes_a_data_directory_relative_to_the_callers_directory
 
     # Then the data lands in that directory under the caller's one
     assert list((tmp_path / ".local2" / "dynamodb").iterdir())
+
+
+def test_a_closed_terminal_stops_the_stack_as_ctrl_c_does(tmp_path: Path):
+    # Given `python -m infra.local.stack` running in a terminal (moto's DynamoDB: no JVM is needed here)
+    state_file = tmp_path / "stack.json"
+    command = [sys.executable, "-m", "infra.local.stack", "--port", "0", "--in-memory", "--dynamodb", "moto"]
+    command += ["--no-dev-tools", "--state-dir", str(tmp_path)]
+    with (tmp_path / "stack.log").open("wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not state_file.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert state_file.exists(), (tmp_path / "stack.log").read_text()
+
+        # When the terminal closes (SIGHUP; on macOS nothing else would stop DynamoDB Local's JVM)
+        process.send_signal(signal.SIGHUP)
+
+        # Then the stack stops in order, as on Ctrl-C, and takes its stack.json with it
+        assert process.wait(timeout=30) == 0, (tmp_path / "stack.log").read_text()
+        assert not state_file.exists()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def test_the_fetched_distribution_is_reused_without_npm(local_stack: LocalStack, monkeypatch: pytest.MonkeyPatch):
