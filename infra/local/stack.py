@@ -286,6 +286,13 @@ def _check_port(port: int) -> None:
             raise SystemExit(f"Port {port} is in use: start on another one, e.g. PORT={port + 1} make dev") from None
 
 
+def _port(value: str) -> int:
+    """A TCP port for argparse (0: any free one)."""
+    if value.strip().isdigit() and 0 <= int(value) <= 65535:
+        return int(value)
+    raise argparse.ArgumentTypeError(f"{value!r} is not a port (0-65535)")
+
+
 def _plain_warning(message: Warning | str, *_: object, **__: object) -> None:
     logger.warning("%s", message)
 
@@ -295,8 +302,9 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
         prog="python -m infra.local.stack",
         description="Serve the gateway locally from template.yaml (DynamoDB Local, SQS, API Gateway) until Ctrl-C.",
     )
+    # A string default goes through `type` too, so a bad $PORT is the same one-line usage error.
     parser.add_argument(
-        "--port", type=int, default=int(environ.get("PORT", DEFAULT_PORT)), help="default: $PORT or 3000"
+        "--port", type=_port, default=environ.get("PORT", str(DEFAULT_PORT)), help="default: $PORT or 3000"
     )
     parser.add_argument("--in-memory", action="store_true", help="keep no DynamoDB data across restarts")
     parser.add_argument("--dynamodb", choices=["auto", "dynamodb-local", "moto"], default="auto")

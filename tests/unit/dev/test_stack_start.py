@@ -74,3 +74,21 @@ def test_resetting_the_data_of_a_running_stack_is_refused(tmp_path: Path) -> Non
     # And once the stack has stopped, the reset forgets the data
     stack.main(["--reset", "--state-dir", str(tmp_path)])
     assert not data.exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ"),
+    [([], {"PORT": "abc"}), ([], {"PORT": "70000"}), (["--port", "-1"], {}), (["--port", "3o00"], {})],
+    ids=["PORT not a number", "PORT too large", "--port negative", "--port not a number"],
+)
+def test_a_port_that_is_not_one_is_refused_in_one_line(
+    argv: list[str], environ: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When the stack is started with a port no socket can have (`PORT=abc make dev`)
+    with pytest.raises(SystemExit) as refused:
+        stack.main([*argv, "--state-dir", str(tmp_path)], environ=environ)
+    # Then it is a usage error naming the value, before anything starts, not a traceback
+    assert refused.value.code == 2
+    error = capsys.readouterr().err
+    assert "is not a port (0-65535)" in error
+    assert not (tmp_path / "stack.lock").exists()
