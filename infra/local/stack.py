@@ -257,8 +257,11 @@ def _template_stage(template: Template, intrinsics: Intrinsics) -> str:
 def _lock_state_dir(state_dir: Path, advice: str = "stop it, or start this one with --state-dir OTHER_DIR") -> TextIO:
     """One stack per state directory: a second would share its DynamoDB data and re-seed the demo
     partners for its own port, breaking the first. The lock lasts as long as the returned file is open."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    handle = (state_dir / "stack.lock").open("w")
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        handle = (state_dir / "stack.lock").open("w")
+    except OSError as error:
+        raise SystemExit(f"Cannot use {state_dir} as the state directory: {error.strerror}") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -92,3 +92,14 @@ def test_a_port_that_is_not_one_is_refused_in_one_line(
     error = capsys.readouterr().err
     assert "is not a port (0-65535)" in error
     assert not (tmp_path / "stack.lock").exists()
+
+
+def test_a_state_directory_that_cannot_be_one_is_refused_in_one_line(tmp_path: Path) -> None:
+    # Given a --state-dir naming a file
+    not_a_directory = tmp_path / "stack-state"
+    not_a_directory.write_text("")
+    # When the stack (or `--reset`) takes it
+    with pytest.raises(SystemExit) as refused:
+        stack._lock_state_dir(not_a_directory)
+    # Then it stops with one line naming the directory and the reason
+    assert str(refused.value.code) == f"Cannot use {not_a_directory} as the state directory: File exists"
