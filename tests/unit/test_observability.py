@@ -196,6 +196,15 @@ def test_a_line_of_many_unclosed_shared_secret_openings_is_redacted(emitted: io.
     assert line["after"] == "kept"
 
 
+def test_a_closing_tag_with_a_space_before_its_bracket_ends_the_secret() -> None:
+    # Given a SharedSecret whose closing tag has a space before its ">" (XML allows white space there)
+    line = json.dumps({"message": f"<SharedSecret>{SECRET}</SharedSecret > <Identity>AN01</Identity>"})
+    # When it is redacted
+    # Then only its text is hidden: the closing tag and the rest of the string are kept
+    expected = json.dumps({"message": "<SharedSecret>[redacted]</SharedSecret > <Identity>AN01</Identity>"})
+    _assert_redacts_to(line, expected)
+
+
 def test_redact_spans_lines_in_raw_text() -> None:
     # Given raw text (not yet JSON-escaped) with a secret spread over lines
     text = f"<SharedSecret>\r\n{SECRET}\nmore\n</SharedSecret> after"
@@ -326,6 +335,20 @@ def test_redact_hides_a_repr_value_ending_in_a_backslash() -> None:
     assert json.loads(redacted) == {"message": "{'password': '[redacted]'shop': 'acme'}", "level": "INFO"}
 
 
+@pytest.mark.parametrize("depth", [0, 1, 2], ids=["in-message", "in-json-in-message", "two-levels-down"])
+def test_redact_hides_a_repr_value_in_double_quotes(depth: int) -> None:
+    # Given a dict's repr whose secret holds a single quote, which repr then writes in double quotes
+    # (escaped in the line: \"it's ...\")
+    headers = {"password": f"it's {SECRET}", "shop": "acme"}
+    line = json.dumps({"message": _in_json_strings(repr(headers), depth), "level": "INFO"})
+    # When it is redacted
+    redacted = redact(line)
+    # Then the value is hidden in its double quotes, the rest kept
+    expected = _in_json_strings("{'password': \"[redacted]\", 'shop': 'acme'}", depth)
+    assert json.loads(redacted) == {"message": expected, "level": "INFO"}
+    assert SECRET not in redacted
+
+
 def test_secret_keys_in_logged_json_text_and_reprs_are_redacted(emitted: io.StringIO) -> None:
     # Given a header map logged as JSON text after words (a message that is only JSON is logged as an
     # object), as a dict's repr, as JSON inside JSON, and as a mapping
@@ -398,3 +421,15 @@ def test_a_secret_key_whose_value_is_not_a_string_is_redacted(line: str, expecte
     # When it is redacted
     # Then the whole value becomes "[redacted]", and the rest of the line is kept
     _assert_redacts_to(line, expected)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [f'{{"authorization":["Bearer {SECRET}", {{"a": "b"', f'{{"password":{{"v":["{SECRET}'],
+    ids=["array", "object"],
+)
+def test_an_array_or_object_value_without_its_end_is_hidden_to_the_end_of_the_text(text: str) -> None:
+    # Given text (not a formatted line) whose secret key's array or object never closes
+    # When it is redacted
+    # Then everything after the key is hidden, not left in clear after "[redacted]"
+    assert redact(text) == text[: text.index(":") + 1] + '"[redacted]"'
