@@ -110,6 +110,11 @@ def external_dtd(targets: Targets) -> bytes:
     return profile_request(b'<!DOCTYPE cXML SYSTEM "%s">' % targets.local_dtd.as_uri().encode(), b"&xxe;")
 
 
+def external_dtd_entity_named_like_a_predefined_one(targets: Targets) -> bytes:
+    # &ampx; is no &amp;: a reference to an entity the DTD would declare, kept as a node.
+    return profile_request(b'<!DOCTYPE cXML SYSTEM "%s">' % targets.local_dtd.as_uri().encode(), b"&ampx;")
+
+
 def in_utf16(build: Callable[[Targets], bytes]) -> Callable[[Targets], bytes]:
     """The attack in UTF-16 with a byte order mark: its markup is no longer ASCII bytes."""
 
@@ -135,6 +140,12 @@ def internal_subset_behind_a_quoted_bracket(_: Targets) -> bytes:
     )
 
 
+def internal_subset_behind_a_single_quoted_literal(_: Targets) -> bytes:
+    return profile_request(
+        b"<!DOCTYPE cXML SYSTEM 'http://x.example/cXML.dtd?>' [<!ATTLIST PCard xmlns CDATA \"urn:x\">]>"
+    )
+
+
 def over_small_limit(_: Targets) -> bytes:
     document = profile_request(user_agent=b"x" * 2048)
     assert len(document) > 1024
@@ -155,6 +166,11 @@ def declares_utf16_but_single_byte(_: Targets) -> bytes:
 
 def declares_utf8_but_latin1(_: Targets) -> bytes:
     return profile_request(user_agent="Café".encode("iso-8859-1"))
+
+
+def declares_ascii_but_utf8(_: Targets) -> bytes:
+    # Read as UTF-8 by libxml2 (ASCII is a subset of it): only Python's codec refuses these bytes.
+    return profile_request(declaration=b'<?xml version="1.0" encoding="US-ASCII"?>\n', user_agent="Café".encode())
 
 
 def unsupported_encoding_name(_: Targets) -> bytes:
@@ -186,6 +202,9 @@ ATTACKS: dict[str, Attack] = {
     "external DTD declaring the entity used, in UTF-16": Attack(
         in_utf16(external_dtd), UnsafeXML, "Entity references are not accepted"
     ),
+    "external DTD declaring an entity named like a predefined one": Attack(
+        external_dtd_entity_named_like_a_predefined_one, UnsafeXML, "Entity references are not accepted"
+    ),
     "100,000-deep nesting": Attack(deep_nesting, DocumentTooDeep, "nest deeper than 48 levels"),
     "2.5 million empty elements": Attack(millions_of_empty_elements, DocumentTooLarge, "more markup than the limit"),
     "internal subset behind a quoted >": Attack(
@@ -196,6 +215,9 @@ ATTACKS: dict[str, Attack] = {
         UnsafeXML,
         "A DOCTYPE with an internal subset is not accepted",
     ),
+    "internal subset behind a single-quoted literal": Attack(
+        internal_subset_behind_a_single_quoted_literal, UnsafeXML, "A DOCTYPE with an internal subset is not accepted"
+    ),
     "body over a 1 KB limit": Attack(over_small_limit, DocumentTooLarge, "larger than the limit of 1024 bytes", 1024),
     "11 MB body, default limit": Attack(
         over_default_limit, DocumentTooLarge, "larger than the limit of 10485760 bytes"
@@ -203,6 +225,7 @@ ATTACKS: dict[str, Attack] = {
     "invalid UTF-8": Attack(invalid_utf8, EncodingError, "not valid UTF-8"),
     "declares UTF-16, is single-byte": Attack(declares_utf16_but_single_byte, EncodingError, "declares UTF-16"),
     "declares UTF-8, has ISO-8859-1 bytes": Attack(declares_utf8_but_latin1, EncodingError, "not valid UTF-8"),
+    "declares US-ASCII, has UTF-8 bytes": Attack(declares_ascii_but_utf8, EncodingError, "not valid ASCII"),
     "unsupported encoding EBCDIC-CP-US": Attack(unsupported_encoding_name, EncodingError, "Unsupported encoding"),
     "document encoded in EBCDIC": Attack(encoded_in_ebcdic, EncodingError, "not valid UTF-8"),
     "UTF-32 with BOM": Attack(utf32_with_bom, EncodingError, "UTF-32"),
