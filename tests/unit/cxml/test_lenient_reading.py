@@ -6,12 +6,13 @@ from decimal import Decimal
 
 import pytest
 
-from punchout.cxml import CXMLError, read_document
+from punchout.cxml import CXMLError, read_document, render
 from punchout.cxml.models import PunchOutSetupRequest, RequestDocument
 
 from ._support import (
     HEADER_XML,
     header_of,
+    order_message_document,
     order_of,
     order_request_xml,
     request_document,
@@ -116,6 +117,7 @@ def test_invalid_decimal_is_refused_with_its_location() -> None:
         ("1e999", "1"),
         ("0E+1000000", "1"),
         ("1" * 40, "1"),
+        ("1" * 25, "1"),  # one integer digit over the bound, yet of a plain number's shape
         ("0.0000000000001", "1"),
         ("1_000", "1"),
         ("\u0663", "1"),  # an Arabic-Indic three
@@ -132,10 +134,43 @@ def test_numbers_no_buyer_sends_are_refused(total: str, quantity: str) -> None:
     assert refusal(text).status == 400
 
 
-@pytest.mark.parametrize("total", ["999999999999999999999999.999999999999", "1.500000000000000000", "-0.5", "1E+3"])
+@pytest.mark.parametrize(
+    "total",
+    [
+        "999999999999999999999999.999999999999",
+        "1.500000000000000000",
+        "-0.5",
+        "1E+3",
+        # at the bounds, in a shape that takes the full check (a sign, an exponent)
+        "+" + "9" * 24,
+        "+0." + "9" * 12,
+        "9.99999999999999999999999E+23",
+    ],
+)
 def test_numbers_within_the_range_are_read(total: str) -> None:
     order = order_of(read_document(order_request_xml(total=total).encode()))
     assert order.header.total.amount == Decimal(total)
+
+
+def test_an_alternate_amount_out_of_range_is_refused() -> None:
+    # Given an order total whose Money carries an alternateAmount no buyer sends
+    money = '<Money currency="EUR" alternateAmount="1e999" alternateCurrency="USD">'
+    text = order_request_xml().replace('<Money currency="EUR">', money, 1)
+    assert money in text
+    # Then it is a Bad Request naming the attribute, as the amount itself would be
+    error = refusal(text)
+    assert error.status == 400
+    assert "Money@alternateAmount '1e999' is out of range" in error.text
+
+
+def test_a_cart_line_quantity_out_of_range_is_refused() -> None:
+    # Given a PunchOutOrderMessage whose ItemIn quantity is a number out of any cart's range
+    text = render(order_message_document()).replace(b'<ItemIn quantity="2"', b'<ItemIn quantity="1e999"', 1)
+    assert b'quantity="1e999"' in text
+    # Then it is a Bad Request naming the attribute
+    error = refusal(text.decode())
+    assert error.status == 400
+    assert "ItemIn@quantity '1e999' is out of range" in error.text
 
 
 def test_missing_order_id_is_refused() -> None:
