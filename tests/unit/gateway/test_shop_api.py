@@ -622,6 +622,34 @@ def test_a_transfer_whose_session_was_not_saved_leaves_the_cart_open(
     assert message_tree(page.document(partner)).xpath("//ItemIn//SupplierPartID/text()") == ["P2"]
 
 
+@pytest.mark.parametrize("with_cart", [False, True], ids=["no cart", "a cart"])
+def test_a_transfer_retried_after_neither_its_session_was_saved_nor_its_cart_reopened_succeeds(
+    shop: Shop, partner: Any, monkeypatch: pytest.MonkeyPatch, with_cart: bool
+) -> None:
+    # Given a transfer that ended the cart, then could neither save the session nor reopen the cart:
+    # the session is open, its cart transferred (or, without a cart, ended at revision 0)
+    from botocore.exceptions import ClientError
+
+    from punchout.store.sessions import SessionRepository
+
+    def down(self: SessionRepository, *args: Any) -> None:
+        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
+
+    if with_cart:
+        shop.put_lines(line("P1"))
+    with monkeypatch.context() as patch:
+        patch.setattr(SessionRepository, "save", down)
+        patch.setattr(SessionRepository, "reopen_cart", down)
+        assert shop.transfer()["statusCode"] == 500
+    assert shop.context()["status"] == "open"
+    # When the shop transfers again
+    # Then it succeeds, with the cart the first transfer ended
+    page = ReturnPage.of(follow(shop.return_url()))
+    expected = ["P1"] if with_cart else []
+    assert message_tree(page.document(partner)).xpath("//ItemIn//SupplierPartID/text()") == expected
+    assert shop.context()["status"] == "transferred"
+
+
 def test_transfer_body_with_unknown_fields_is_422(shop: Shop) -> None:
     # Given an open session
     # When the transfer body has a field the API does not know
