@@ -198,3 +198,26 @@ def test_contention_is_logged_as_a_warning_and_a_refused_document_as_info(table,
     refused = [r for r in caplog.records if r.getMessage() == "cXML request refused"]
     levels = {getattr(r, "status", None): r.levelname for r in refused}
     assert levels == {560: "WARNING", 417: "INFO"}
+
+
+def test_a_delivery_that_loses_the_race_to_store_the_order_queues_the_stored_message(table, queue_url, monkeypatch):
+    # Given two deliveries of one order at once: the other one stores its record (and its message, with
+    # its own received_at) first, and fails to queue it
+    register(table)
+    document = builders.order_request("PO-RACE", [builders.item_out("P1", "3", price="2.50")])
+    create = OrderRepository.create
+
+    def other_delivery_first(self: OrderRepository, record: Any) -> None:
+        monkeypatch.setattr(OrderRepository, "create", create)
+        fail_once(monkeypatch, OrderQueue, "send")
+        assert post_order(document)["statusCode"] >= 500
+        create(self, record)
+
+    monkeypatch.setattr(OrderRepository, "create", other_delivery_first)
+    # When this delivery then finds the record taken
+    assert cxml(post_order(document)).status.code == 200
+    # Then it queues the order as stored, not the message it had made itself: the shop reads the same
+    [queued] = drain(queue_url)
+    stored = OrderRepository(table).find(queued["body"]["message_id"])
+    assert stored is not None
+    assert queued["body"] == json.loads(OrderRepository(table).message(stored))

@@ -181,7 +181,7 @@ def test_the_deduplication_id_is_the_message_id_not_the_payload_id(table, queue_
     assert len({m["body"]["message_id"] for m in messages}) == 2
 
 
-def test_a_versionless_new_order_resent_under_a_new_payload_id_is_delivered_once(table, queue_url):
+def test_a_versionless_new_order_resent_under_a_new_payload_id_is_delivered_once(table, queue_url, caplog):
     # Given a new order sent without orderVersion (version 1, as cXML says versions start)
     register(table)
     lines = [builders.item_out("P1", "1", price="5.00")]
@@ -196,6 +196,8 @@ def test_a_versionless_new_order_resent_under_a_new_payload_id_is_delivered_once
     assert status_of(resent) == 200
     assert status_of(changed) == 409
     assert [m["body"]["payload_id"] for m in drain(queue_url)] == ["first@buyer"]
+    # And the resend's payloadID was recorded without a warning
+    assert "recorded" not in caplog.text
 
 
 def test_a_versionless_update_resent_is_delivered_once_and_the_next_one_is_not(table, queue_url):
@@ -287,6 +289,24 @@ def test_a_payload_id_the_buyer_used_twice_names_the_document_first_received_und
     # Then it follows update 2, the document first received under it
     _, first, _, deleted = (m["body"] for m in drain(queue_url))
     assert deleted["follows_message_id"] == first["message_id"]
+
+
+def test_a_payload_id_a_later_resend_reused_names_the_document_first_received_under_it(table, queue_url):
+    # Given an order, its update 2, and the order resent (against cXML's rule) under update 2's payloadID
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    sent = [
+        builders.order_request("PO-R", lines, payload_id="r1@b"),
+        builders.order_request("PO-R", lines, order_type="update", version=2, reference="r1@b", payload_id="r2@b"),
+        builders.order_request("PO-R", lines, payload_id="r2@b"),
+    ]
+    assert [status_of(post_order(document)) for document in sent] == [200] * 3
+    # When a delete names that payloadID
+    delete = builders.order_request("PO-R", lines, order_type="delete", version=3, reference="r2@b")
+    assert status_of(post_order(delete)) == 200
+    # Then it follows update 2, the document received under it, not the order the resend was of
+    _, update, deleted = (m["body"] for m in drain(queue_url))
+    assert deleted["follows_message_id"] == update["message_id"]
 
 
 # The largest order record intake accepts: orderID and payloadIDs of 512 bytes, and 99 attachments
@@ -636,15 +656,20 @@ def test_an_order_too_large_for_one_answer_is_read_page_by_page(table, queue_url
     assert pages[-1]["reconciliation"]["from_punchout"] == full["reconciliation"]["from_punchout"]
 
 
-@pytest.mark.parametrize("where", ["header", "line"])
-def test_an_order_the_shop_could_not_read_is_refused_with_400(table, queue_url, monkeypatch, where):
-    # Given answers that hold little, and an order whose header (or one line) alone exceeds one
+@pytest.mark.parametrize(
+    ("where", "repeats"),
+    [("header", 500), ("line", 500), ("line", 280)],
+    ids=["header", "line", "line-just-over-a-page"],
+)
+def test_an_order_the_shop_could_not_read_is_refused_with_400(table, queue_url, monkeypatch, where, repeats):
+    # Given answers that hold little, and an order whose header (or one line) alone exceeds one; a
+    # line must fit a page (6,000 bytes here), which leaves room for the page's other keys
     import order_request.service
 
     monkeypatch.setattr(order_request.service, "MAX_RESPONSE_BYTES", 8_000)
     monkeypatch.setattr(order_request.service, "_PAGE_BYTES", 6_000)
     register(table)
-    note = Comments(text="Call Ann at the gate. " * 500, lang="en")
+    note = Comments(text="Call Ann at the gate. " * repeats, lang="en")
     items = [builders.item_out(f"P{n}", "1", price="1.00", line=n) for n in range(1, 4)]
     if where == "line":
         items[1] = items[1].model_copy(update={"comments": note})
