@@ -121,6 +121,10 @@ dev: venv ## Serve the whole gateway locally on http://127.0.0.1:3000 (PORT=8080
 dev-reset: venv ## Forget the local DynamoDB data (kept under .local/dynamodb between runs; refused while make dev runs)
 	$(BIN)/python -m infra.local.stack --reset
 
-clean: ## Remove the venvs, build output and caches
+# The local stacks' state (DynamoDB data, demo secrets): .local and the directories of further stacks
+# (--state-dir .local2), at the top of the checkout only. -type d: a symlink of such a name is not followed,
+# so what it points at is never removed.
+clean: ## Remove the venvs, build output, caches and the local stacks' state (.local and .local*/)
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis test-results
+	find . -mindepth 1 -maxdepth 1 -type d -name '.local*' -exec rm -rf {} +
 	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +
