@@ -1,7 +1,8 @@
 """``punchout``: manage trading partners, their shared secrets, and the shop's API keys.
 
-Works against the local stack (``.local/stack.json``) and a deployed stack (``--stack`` reads the
-table name from the CloudFormation outputs; boto3 honours ``AWS_ENDPOINT_URL``). A generated secret
+Works against the local stack (``.local/stack.json``; ``--state-dir DIR`` for one started with that
+option) and a deployed stack (``--stack`` reads the table name from the CloudFormation outputs; boto3
+honours ``AWS_ENDPOINT_URL``). A generated secret
 or API key is printed once, when created; stored secrets are hashes and are never printed.
 """
 
@@ -36,7 +37,8 @@ from .store.dynamo import Table
 from .store.gateway_keys import GatewayKeys
 from .store.partners import PartnerConflict, PartnerRepository
 
-LOCAL_STACK = Path(".local/stack.json")
+LOCAL_STATE_DIR = Path(".local")  # `python -m infra.local.stack`'s default --state-dir
+LOCAL_STACK = LOCAL_STATE_DIR / "stack.json"
 TABLE_LOGICAL_ID = "PunchOutTable"  # template.yaml
 
 
@@ -63,26 +65,47 @@ def _stack_output(stack: str, key: str) -> str:
 
 
 def resolve_table(arguments: argparse.Namespace) -> Table:
+    if arguments.state_dir is not None and (arguments.table or arguments.stack):
+        raise CliError("--state-dir names a local stack's table: give it without --table and --stack")
     if arguments.table:
         return Table(arguments.table)
     if arguments.stack:
         return Table(_stack_output(arguments.stack, "TableName"))
+    if arguments.state_dir is not None:
+        state_file = arguments.state_dir / "stack.json"
+        if not state_file.is_file():
+            raise CliError(
+                f"no local stack runs with the state directory {arguments.state_dir} (no {state_file}): start it "
+                f"with `.venv/bin/python -m infra.local.stack --state-dir {arguments.state_dir}`"
+            )
+        return _local_table(state_file)
     if os.environ.get("TABLE_NAME"):
         return Table(os.environ["TABLE_NAME"])
     if LOCAL_STACK.exists():
-        # As `LocalStack.describe()` writes it: {"dynamodb": {"endpoint_url"}, "tables": {"PunchOutTable": {"name"}}}.
-        stack = json.loads(LOCAL_STACK.read_text(encoding="utf-8"))
-        endpoint = (stack.get("dynamodb") or {}).get("endpoint_url")
-        table = ((stack.get("tables") or {}).get(TABLE_LOGICAL_ID) or {}).get("name")
-        if not table:
-            raise CliError(f"{LOCAL_STACK} names no {TABLE_LOGICAL_ID}: restart the local stack (`make dev`)")
-        if endpoint and not os.environ.get("AWS_ENDPOINT_URL") and not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-            os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
-        for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
-            os.environ.setdefault(name, value)
-        os.environ.setdefault("AWS_DEFAULT_REGION", stack.get("region", "us-east-1"))
-        return Table(table)
-    raise CliError("no table: pass --table or --stack, set TABLE_NAME, or run `make dev` for the local stack")
+        return _local_table(LOCAL_STACK)
+    raise CliError(
+        "no table: pass --table, --stack or --state-dir, set TABLE_NAME, or run `make dev` for the local stack"
+    )
+
+
+def _local_table(state_file: Path) -> Table:
+    """The table of the local stack that `state_file` describes, with its DynamoDB endpoint and dummy
+    credentials (an endpoint or credentials set in the environment win)."""
+    # As `LocalStack.describe()` writes it: {"dynamodb": {"endpoint_url"}, "tables": {"PunchOutTable": {"name"}}}.
+    try:
+        stack = json.loads(state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CliError(f"cannot read {state_file}: {error}") from None
+    endpoint = (stack.get("dynamodb") or {}).get("endpoint_url")
+    table = ((stack.get("tables") or {}).get(TABLE_LOGICAL_ID) or {}).get("name")
+    if not table:
+        raise CliError(f"{state_file} names no {TABLE_LOGICAL_ID}: restart the local stack (`make dev`)")
+    if endpoint and not os.environ.get("AWS_ENDPOINT_URL") and not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
+        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("AWS_DEFAULT_REGION", stack.get("region", "us-east-1"))
+    return Table(table)
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -346,7 +369,8 @@ def resolve_gateway(arguments: argparse.Namespace) -> GatewayKeys | None:
 
 
 def cmd_api_key_create(arguments: argparse.Namespace, keys: ShopKeys) -> None:
-    if keys.gateway is None and (arguments.table or os.environ.get("TABLE_NAME")):
+    bare_table = arguments.table or (os.environ.get("TABLE_NAME") and arguments.state_dir is None)
+    if keys.gateway is None and bare_table:
         sys.stderr.write(
             "punchout: the key goes to the table only; a deployed ShopApi refuses it until its usage plan "
             "knows it too (create keys for a deployed stack with --stack)\n"
@@ -441,13 +465,20 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(
         prog="punchout",
         description=__doc__.splitlines()[0] if __doc__ else None,
-        epilog="The table: --table, else --stack, else $TABLE_NAME, else the local stack's .local/stack.json "
-        "(while `make dev` runs).",
+        epilog="The table: --table, else --stack, else --state-dir's stack.json, else $TABLE_NAME, else the local "
+        "stack's .local/stack.json (while `make dev` runs).",
     )
     root.add_argument("--table", help="DynamoDB table name")
     root.add_argument(
         "--stack",
         help="a deployed stack: its TableName output, and for api-keys its UsagePlanId (keys go to API Gateway too)",
+    )
+    root.add_argument(
+        "--state-dir",
+        type=Path,
+        metavar="DIR",
+        help="a local stack started with --state-dir DIR (e.g. a second one, .local2): its table and DynamoDB "
+        "endpoint, from DIR/stack.json",
     )
     groups = root.add_subparsers(dest="group", required=True)
 

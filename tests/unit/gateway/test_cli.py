@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from collections.abc import Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from punchout import cli
@@ -14,7 +18,7 @@ from punchout.partners import hash_secret
 from punchout.store.dynamo import Table
 from tests.support import builders
 from tests.support.events import DEFAULT_SOURCE_IP
-from tests.unit.gateway.conftest import TABLE_NAME
+from tests.unit.gateway.conftest import TABLE_NAME, table_definition
 from tests.unit.gateway.helpers import Shop, call, cxml, item_text, open_session, stored_partner, table_items
 
 ADD = [
@@ -646,3 +650,78 @@ def test_cli_stores_a_generated_secret_as_a_salted_hmac(table: Table, capsys: py
     hashes = _stored_hashes(table)
     assert [h.split("$")[0] for h in hashes] == ["hmac_sha256", "hmac_sha256"]
     assert len({h.split("$")[1] for h in hashes}) == 2
+
+
+# --- a second local stack (--state-dir) -----------------------------------------------------------
+
+SECOND_TABLE = "punchout-local-second"
+
+
+def _state_dir(folder: Path, table: str, endpoint: str | None = None) -> Path:
+    """A state directory as `python -m infra.local.stack --state-dir` leaves it while the stack runs."""
+    folder.mkdir()
+    stack: dict[str, Any] = {"region": "us-east-1", "tables": {"PunchOutTable": {"name": table}}}
+    if endpoint:
+        stack["dynamodb"] = {"endpoint_url": endpoint}
+    (folder / "stack.json").write_text(json.dumps(stack))
+    return folder
+
+
+@pytest.fixture
+def second_table(table: Table) -> Iterator[Table]:
+    client = boto3.client("dynamodb")
+    client.create_table(TableName=SECOND_TABLE, **table_definition())
+    try:
+        yield Table(SECOND_TABLE)
+    finally:
+        client.delete_table(TableName=SECOND_TABLE)
+
+
+def test_state_dir_manages_the_partners_of_that_local_stack(
+    table: Table,
+    second_table: Table,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a second local stack started with --state-dir .local2, while TABLE_NAME names another table
+    monkeypatch.chdir(tmp_path)
+    _state_dir(tmp_path / ".local2", SECOND_TABLE)
+    assert os.environ["TABLE_NAME"] == TABLE_NAME
+    # When a partner is added with --state-dir .local2
+    assert cli.main(["--state-dir", ".local2", *ADD]) == 0, capsys.readouterr().err
+    # Then it is in that stack's table, and only there
+    assert stored_partner(second_table, "acme") is not None
+    assert table_items(table) == []
+
+
+def test_state_dir_reaches_dynamodb_at_that_stacks_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a second local stack, whose DynamoDB listens on its own port (and a copy of the environment, so
+    # that the endpoint and credentials the CLI sets reach no other test)
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_ENDPOINT_URL")}
+    monkeypatch.setattr(os, "environ", environment)
+    state = _state_dir(tmp_path / ".local2", SECOND_TABLE, endpoint="http://127.0.0.1:45678")
+    # When the CLI resolves its table through --state-dir
+    resolved = cli.resolve_table(cli.parser().parse_args(["--state-dir", str(state), "partners", "list"]))
+    # Then it is that stack's table, at that stack's endpoint
+    assert resolved.name == SECOND_TABLE
+    assert os.environ["AWS_ENDPOINT_URL_DYNAMODB"] == "http://127.0.0.1:45678"
+
+
+def test_state_dir_of_no_running_stack_is_explained(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a state directory without stack.json (its stack is not running)
+    # When the CLI is pointed at it
+    code = cli.main(["--state-dir", str(tmp_path), "partners", "list"])
+    # Then it fails with one line saying so and how to start that stack
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err == (
+        f"punchout: no local stack runs with the state directory {tmp_path} (no {tmp_path / 'stack.json'}): "
+        f"start it with `.venv/bin/python -m infra.local.stack --state-dir {tmp_path}`\n"
+    )
+
+
+def test_state_dir_with_table_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["--state-dir", str(tmp_path), "--table", TABLE_NAME, "partners", "list"])
+    assert code == 1
+    assert "--state-dir names a local stack's table: give it without --table and --stack" in capsys.readouterr().err
