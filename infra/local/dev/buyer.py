@@ -41,7 +41,7 @@ from infra.local.dev.buyer_cxml import (
     setup_document,
     status_of,
 )
-from infra.local.dev.html import Html, join, render
+from infra.local.dev.html import Html, counted, join, render
 from infra.local.dev.seed import DemoPartner
 from infra.local.dev.web import HttpFailure, Pages, Reply, Request, html_reply, http_request, redirect
 from punchout.cxml import CXMLError, parse_xml, read_tree
@@ -471,7 +471,7 @@ class BuyerSimulator:
                 ]
             )
 
-        items = len(session.cart.items) if session.cart else 0
+        cart_size = f"({counted(len(session.cart.items), 'line')})" if session.cart else "(none yet)"
         return render(
             """<section id="settings"><h1>PunchOutSetupRequest</h1>
 <form method="post" action="/_dev/buyer/setup" id="setup-form">
@@ -491,7 +491,7 @@ class BuyerSimulator:
 </fieldset>
 <fieldset><legend>Operation</legend>
 <label>operation <select name="operation" id="operation">{operations}</select></label>
-<span class="muted">edit and inspect reopen the last returned cart ({items} lines)</span><br>
+<span class="muted">edit and inspect reopen the last returned cart {cart_size}</span><br>
 <label>Expect the cart in <select name="expect" id="expect">{expectations}</select></label>
 <label><input type="checkbox" name="in_iframe" id="in_iframe"{iframe}> Open the StartPage inside an iframe
 of this page</label>
@@ -510,7 +510,7 @@ of this page</label>
             email=s.user_email,
             name=s.user_name,
             operations=options(("create", "edit", "inspect"), s.operation),
-            items=items,
+            cart_size=cart_size,
             expectations=options(("any", "cxml-urlencoded", "cxml-base64"), s.expect),
             iframe=Html(" checked") if s.in_iframe else Html(""),
         )
@@ -604,9 +604,9 @@ of this page</label>
         header = cart.message.message.header if cart.message else None
         summary = (
             render(
-                '<p>{count} lines, total <strong id="cart-total">{total} {currency}</strong>; operationAllowed '
+                '<p>{count}, total <strong id="cart-total">{total} {currency}</strong>; operationAllowed '
                 '<code id="operation-allowed">{allowed}</code></p>',
-                count=len(cart.items),
+                count=counted(len(cart.items), "line"),
                 total=header.total.amount,
                 currency=header.total.currency,
                 allowed=header.operation_allowed or "(none)",

@@ -39,6 +39,11 @@ def join(parts: Iterable[Html], separator: str = "") -> Html:
     return Html(separator.join(escape(part) for part in parts))
 
 
+def counted(count: int, noun: str) -> str:
+    """`1 line`, `0 lines`, `2 lines`: a count with its noun in the right number (regular plurals only)."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
 def new_nonce() -> str:
     return secrets.token_urlsafe(18)
 
