@@ -109,6 +109,25 @@ class ReceivedCart:
         return self.expected == "any" or self.field_name.lower() == self.expected
 
 
+@dataclass(frozen=True)
+class LineApproval:
+    """One cart line as the approver last sent it: the text typed (shown again as it was) and the removal."""
+
+    quantity: str
+    price: str
+    removed: bool
+
+
+@dataclass(frozen=True)
+class Approval:
+    """The approval form as last sent, shown again instead of the cart's values: an update after a new,
+    or a retry after a refusal, starts from the changes already made. A new cart starts afresh."""
+
+    lines: dict[int, LineApproval]
+    order_id: str  # typed for a new order; kept only while no order was accepted with it
+    next_type: OrderType  # the type the form offers for the next OrderRequest
+
+
 @dataclass
 class SimulatorSession:
     id: str
@@ -117,6 +136,7 @@ class SimulatorSession:
     cart: ReceivedCart | None = None
     order: SentOrder | None = None  # the last accepted order: update/delete refer to it
     last_order_status: str | None = None
+    approval: Approval | None = None
     flash: str | None = None
     buyer_cookies: set[str] = field(default_factory=set)
     carts_received: int = 0
@@ -336,6 +356,7 @@ class BuyerSimulator:
                 cookie_echoed=(cookie in session.buyer_cookies) if session.buyer_cookies else None,
             )
             session.last_order_status = None
+            session.approval = None  # the form's line numbers are this cart's
             session.carts_received += 1
             # A URL of its own: when the cart arrives inside the iframe, the page breaks out to it, and a
             # URL that differed from the top page's only in its fragment would not reload that page.
@@ -349,6 +370,7 @@ class BuyerSimulator:
             if order_type not in ("new", "update", "delete"):
                 order_type = "new"
             previous = session.order
+            approval = session.approval = self._approval_from(session, form, order_type)
             if order_type != "new" and previous is None:
                 session.flash = f"An OrderRequest of type {order_type} refers to an earlier order: send a new one first"
                 return self._back(session, "#approval")
@@ -390,7 +412,23 @@ class BuyerSimulator:
             session.last_order_status = f"Order {order_id} ({order_type}, version {version}): {status}"
             if accepted:
                 session.order = sent
+                # The next order of this one: an update (version + 1), or a new one after a delete.
+                next_type: OrderType = "new" if order_type == "delete" else "update"
+                session.approval = replace(approval, order_id="", next_type=next_type)
         return self._back(session, "#order-result")
+
+    @staticmethod
+    def _approval_from(session: SimulatorSession, form: dict[str, str], order_type: OrderType) -> Approval:
+        """The approval form as posted, to show again; it offers the same type until an order is accepted."""
+        lines: dict[int, LineApproval] = {}
+        for number, item in enumerate(session.cart.items if session.cart else [], 1):
+            lines[number] = LineApproval(
+                quantity=form.get(f"quantity-{number}", str(item.quantity)).strip(),
+                price=form.get(f"price-{number}", str(item.item_detail.unit_price.amount)).strip(),
+                removed=form.get(f"remove-{number}") == "on",
+            )
+        next_type: OrderType = order_type if session.order is not None else "new"
+        return Approval(lines=lines, order_id=form.get("order_id", "").strip(), next_type=next_type)
 
     @staticmethod
     def _approved_items(session: SimulatorSession, form: dict[str, str]) -> list[ItemOut] | str:
@@ -577,9 +615,11 @@ of this page</label>
             )
         if cart.error:
             checks.append(render('<li class="bad" id="cart-error">{error}</li>', error=cart.error))
+        last_sent = session.approval
         rows = []
         for number, item in enumerate(cart.items, 1):
             detail = item.item_detail
+            approved = last_sent.lines.get(number) if last_sent else None
             classification = ", ".join(f"{c.domain} {c.value}" for c in detail.classifications)
             rows.append(
                 render(
@@ -589,16 +629,17 @@ of this page</label>
                     'aria-label="quantity of line {n}"></td>'
                     '<td><input class="narrow" type="text" name="price-{n}" value="{price}" '
                     'aria-label="price of line {n}"> {currency}</td>'
-                    '<td><label><input type="checkbox" name="remove-{n}"> remove</label></td></tr>',
+                    '<td><label><input type="checkbox" name="remove-{n}"{removed}> remove</label></td></tr>',
                     n=number,
                     sku=item.item_id.supplier_part_id,
                     aux=item.item_id.supplier_part_auxiliary_id or "",
                     description=detail.description,
                     uom=detail.unit_of_measure,
                     classification=classification,
-                    quantity=item.quantity,
-                    price=detail.unit_price.amount,
+                    quantity=approved.quantity if approved else item.quantity,
+                    price=approved.price if approved else detail.unit_price.amount,
                     currency=detail.unit_price.currency,
+                    removed=Html(" checked") if approved and approved.removed else Html(""),
                 )
             )
         header = cart.message.message.header if cart.message else None
@@ -621,11 +662,29 @@ of this page</label>
 <th>Description</th><th>UOM</th><th>Classification</th><th>Quantity</th><th>Unit price</th><th></th></tr></thead>
 <tbody>{rows}</tbody></table>
 <p>Approve as the buyer's approver (change quantities and prices, remove lines), then send the OrderRequest.</p>
-<label>orderID <input type="text" name="order_id" id="order_id" placeholder="generated"></label>
-<label>type <select name="order_type" id="order_type"><option>new</option><option>update</option>
-<option>delete</option></select></label>
+<label>orderID <input type="text" name="order_id" id="order_id" placeholder="generated" value="{order_id}"></label>
+<label>type <select name="order_type" id="order_type">{types}</select></label>{reference}
 <button type="submit" id="send-order">Send the OrderRequest</button></form>""",
                 rows=join(rows),
+                order_id=last_sent.order_id if last_sent else "",
+                types=join(
+                    [
+                        render(
+                            "<option{selected}>{type}</option>",
+                            type=order_type,
+                            selected=Html(" selected") if last_sent and last_sent.next_type == order_type else Html(""),
+                        )
+                        for order_type in get_args(OrderType)
+                    ]
+                ),
+                reference=render(
+                    ' <span class="muted" id="order-reference">an update or delete of order {id} is sent as version '
+                    "{next}</span>",
+                    id=session.order.order_id,
+                    next=session.order.version + 1,
+                )
+                if session.order
+                else Html(""),
             )
             if rows
             else Html('<p id="cart-empty" class="muted">The cart is empty: nothing chosen, or cancelled.</p>')

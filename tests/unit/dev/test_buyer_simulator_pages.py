@@ -171,3 +171,99 @@ def test_before_any_cart_the_setup_form_says_there_is_none(browser: Browser):
 def setup_note(page: Any) -> str:
     (note,) = page.xpath('//span[starts-with(normalize-space(), "edit and inspect reopen")]')
     return " ".join(note.text_content().split())
+
+
+# --- the approval form after an OrderRequest ------------------------------------------------------
+
+CART = (("PEN", "1", "4.95"), ("TIES", "2", "3.50"), ("NOTES", "5", "1.20"))
+APPROVED = {"quantity-1": "3", "price-1": "4.95", "quantity-2": "2", "price-2": "2.99", "remove-3": "on"}
+
+
+def test_after_a_new_order_the_form_keeps_the_approved_values_and_offers_its_update(browser: Browser):
+    # Given a returned cart, approved with a quantity and a price changed and a line removed
+    browser.receive_cart(*CART)
+
+    # When the new order is sent and accepted
+    browser.send_order(order_id="PO-7", order_type="new", **APPROVED)
+
+    # Then the form shows what was approved, not the cart's values, and offers the update (version 2)
+    page = browser.page()
+    assert text(page, "order-status") == "Order PO-7 (new, version 1): 200 OK"
+    assert (value(page, "quantity-1"), value(page, "price-2")) == ("3", "2.99")
+    assert page.xpath('//input[@name="remove-3"]/@checked')
+    assert not page.xpath('//input[@name="remove-1"]/@checked')
+    assert offered_type(page) == "update"
+    assert "order PO-7 is sent as version 2" in text(page, "order-reference")
+    assert value(page, "order_id") == ""  # a new order's orderID: another one, generated unless typed
+
+
+def test_an_update_sent_unchanged_from_the_kept_form_repeats_the_approved_lines(browser: Browser, gateway: Gateway):
+    # Given an accepted new order with changes
+    browser.receive_cart(*CART)
+    browser.send_order(order_type="new", **APPROVED)
+
+    # When the form is sent again as it is shown, with one more change, as an update
+    page = browser.page()
+    form = {name: value(page, name) for name in ("quantity-1", "price-1", "quantity-2", "price-2", "quantity-3")}
+    browser.send_order(order_type=offered_type(page), **{**form, "quantity-2": "4", "remove-3": "on"})
+
+    # Then the update carries the earlier changes and the new one
+    sent = browser.simulator._sessions[browser.cookie].order
+    assert sent is not None and (sent.type, sent.version) == ("update", 2)
+    assert [(item.item_id.supplier_part_id, item.quantity) for item in sent.items] == [
+        ("PEN", Decimal(3)),
+        ("TIES", Decimal(4)),
+    ]
+    assert offered_type(browser.page()) == "update"
+
+
+def test_a_refused_order_keeps_what_was_typed_and_offers_the_same_type_again(browser: Browser, gateway: Gateway):
+    # Given a returned cart
+    browser.receive_cart(*CART)
+
+    # When the gateway refuses the new order
+    gateway.status = (400, "Bad Request")
+    browser.send_order(order_id="PO-8", order_type="new", **APPROVED)
+
+    # Then the form keeps everything typed, orderID included, for a retry
+    page = browser.page()
+    assert (value(page, "order_id"), value(page, "price-2"), offered_type(page)) == ("PO-8", "2.99", "new")
+
+
+def test_an_invalid_quantity_is_shown_again_to_be_corrected(browser: Browser):
+    # Given a returned cart
+    browser.receive_cart(*CART)
+
+    # When the approver types a quantity that is not a number
+    browser.send_order(order_type="new", **{**APPROVED, "quantity-1": "three"})
+
+    # Then the page says so and shows the form as typed
+    page = browser.page()
+    assert "Line 1: quantity and price must be numbers" in text(page, "flash")
+    assert (value(page, "quantity-1"), value(page, "price-2")) == ("three", "2.99")
+
+
+def test_after_a_delete_a_new_order_is_offered(browser: Browser):
+    # Given an accepted new order
+    browser.receive_cart(*CART)
+    browser.send_order(order_type="new", **APPROVED)
+
+    # When it is deleted
+    browser.send_order(order_type="delete", **APPROVED)
+
+    # Then the next order offered is a new one
+    assert offered_type(browser.page()) == "new"
+
+
+def test_a_new_cart_shows_its_own_values(browser: Browser):
+    # Given an order sent from a first cart
+    browser.receive_cart(*CART)
+    browser.send_order(order_type="new", **APPROVED)
+
+    # When another cart comes back
+    browser.receive_cart(("STAPLER", "1", "12.00"))
+
+    # Then the form shows that cart's values
+    page = browser.page()
+    assert (value(page, "quantity-1"), value(page, "price-1")) == ("1", "12.00")
+    assert not page.xpath('//input[@name="remove-1"]/@checked')
