@@ -43,7 +43,16 @@ from infra.local.dev.buyer_cxml import (
 )
 from infra.local.dev.html import Html, counted, join, render
 from infra.local.dev.seed import DemoPartner
-from infra.local.dev.web import HttpFailure, Pages, Reply, Request, html_reply, http_request, redirect
+from infra.local.dev.web import (
+    HttpFailure,
+    Pages,
+    Reply,
+    Request,
+    html_reply,
+    http_request,
+    is_loopback,
+    redirect,
+)
 from punchout.cxml import CXMLError, parse_xml, read_tree
 from punchout.cxml.models import (
     DeploymentMode,
@@ -136,6 +145,7 @@ class SimulatorSession:
     cart: ReceivedCart | None = None
     order: SentOrder | None = None  # the last accepted order: update/delete refer to it
     last_order_status: str | None = None
+    last_order_gateway: str | None = None  # where the last OrderRequest went: its stack's demo shop lists it
     approval: Approval | None = None
     flash: str | None = None
     buyer_cookies: set[str] = field(default_factory=set)
@@ -399,6 +409,7 @@ class BuyerSimulator:
             except (CXMLError, ValueError) as error:
                 session.flash = f"The OrderRequest could not be built: {error}"
                 return self._back(session, "#approval")
+            session.last_order_gateway = session.settings.gateway_url
             try:
                 answer = http_request("POST", url, body=document, headers={"Content-Type": CXML_CONTENT_TYPE})
             except HttpFailure as failure:
@@ -704,10 +715,26 @@ of this page</label>
     def _order_section(session: SimulatorSession) -> Html:
         if session.last_order_status is None:
             return Html("")
+        gateway = session.last_order_gateway or ""
+        parts = urlsplit(gateway)
+        if is_loopback(gateway):
+            # A local stack (this one or another, e.g. on another port) serves its demo shop at its root, also
+            # when the gateway is addressed under its stage (/dev/cxml/...).
+            shop = render(
+                '<p><a id="shop-orders" href="{url}">See the orders the demo shop of {origin} received</a></p>',
+                url=f"{parts.scheme}://{parts.netloc}/_dev/shop/orders",
+                origin=f"{parts.scheme}://{parts.netloc}",
+            )
+        else:
+            shop = render(
+                '<p class="muted" id="shop-orders">{gateway} is not a local stack, so no demo shop lists this '
+                "order: it reaches the shop that consumes that stack's order queue.</p>",
+                gateway=gateway,
+            )
         return render(
-            '<section id="order-result"><h2>OrderRequest answer</h2><p id="order-status">{status}</p>'
-            '<p><a href="/_dev/shop/orders">See the orders the demo shop received</a></p></section>',
+            '<section id="order-result"><h2>OrderRequest answer</h2><p id="order-status">{status}</p>{shop}</section>',
             status=session.last_order_status,
+            shop=shop,
         )
 
     @staticmethod

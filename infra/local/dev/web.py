@@ -186,7 +186,8 @@ class HttpFailure(Exception):
     """No HTTP answer at all (refused, timed out, bad URL)."""
 
 
-def _is_loopback(url: str) -> bool:
+def is_loopback(url: str) -> bool:
+    """Whether the URL's host is this machine (localhost or a loopback address)."""
     host = urlsplit(url).hostname or ""
     if host == "localhost":
         return True
@@ -207,7 +208,7 @@ def http_request(
     """One request; any HTTP status is an answer (not an exception). Loopback never goes via a proxy."""
     if urlsplit(url).scheme not in ("http", "https"):
         raise HttpFailure(f"not an http(s) URL: {url!r}")
-    handlers = [urllib.request.ProxyHandler({})] if _is_loopback(url) else []
+    handlers = [urllib.request.ProxyHandler({})] if is_loopback(url) else []
     opener = urllib.request.build_opener(*handlers)
     request = urllib.request.Request(url, data=body, method=method, headers=dict(headers or {}))  # noqa: S310
     try:

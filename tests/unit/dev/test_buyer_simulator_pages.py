@@ -267,3 +267,46 @@ def test_a_new_cart_shows_its_own_values(browser: Browser):
     page = browser.page()
     assert (value(page, "quantity-1"), value(page, "price-1")) == ("1", "12.00")
     assert not page.xpath('//input[@name="remove-1"]/@checked')
+
+
+# --- where the orders can be seen -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("gateway_url", "orders_page"),
+    [
+        (LOCAL_GATEWAY, "http://127.0.0.1:3000/_dev/shop/orders"),
+        ("http://127.0.0.1:3001", "http://127.0.0.1:3001/_dev/shop/orders"),  # a second local stack
+        ("http://localhost:3002/", "http://localhost:3002/_dev/shop/orders"),
+        ("http://127.0.0.1:3000/dev", "http://127.0.0.1:3000/_dev/shop/orders"),  # under the stage, as deployed
+    ],
+)
+def test_the_orders_link_goes_to_the_demo_shop_of_the_gateway_the_order_went_to(
+    browser: Browser, gateway: Gateway, gateway_url: str, orders_page: str
+):
+    # Given a simulator aimed at a local stack's gateway
+    browser.post("preset", {"gateway_url": gateway_url})
+    browser.receive_cart(*CART)
+
+    # When an order is sent
+    browser.send_order(order_type="new")
+
+    # Then the order went there, and the link shows that stack's demo shop's orders
+    assert gateway.urls == [f"{gateway_url.rstrip('/')}/cxml/order"]
+    (link,) = browser.page().xpath('//section[@id="order-result"]//a')
+    assert link.get("href") == orders_page
+
+
+def test_an_order_to_a_deployed_gateway_says_no_demo_shop_lists_it(browser: Browser):
+    # Given a simulator aimed at a deployed gateway
+    deployed = "https://abc123.execute-api.us-east-1.amazonaws.com/dev"
+    browser.post("preset", {"gateway_url": deployed})
+    browser.receive_cart(*CART)
+
+    # When an order is sent
+    browser.send_order(order_type="new")
+
+    # Then the answer offers no link to a demo shop, and says why
+    page = browser.page()
+    assert page.xpath('//section[@id="order-result"]//a') == []
+    assert text(page, "shop-orders").startswith(f"{deployed} is not a local stack, so no demo shop lists this order")
