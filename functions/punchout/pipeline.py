@@ -76,7 +76,7 @@ def handle_cxml(
             raise InvalidDocument(f"Expected a cXML Request, got a {document.kind}")
         kind = document.request.kind
         logger.append_keys(
-            payload_id=document.envelope.payload_id[:200],
+            payload_id=document.envelope.payload_id[:_LOGGED_PAYLOAD_ID_CHARS],
             request=kind,
             deployment_mode=document.deployment_mode,
             **_presented_identities(document.header),
@@ -109,6 +109,9 @@ def handle_cxml(
     except Exception as error:  # every outcome must be a cXML document
         return cxml_error(error)
 
+
+# Whole for every payloadID an order may carry (orders.MAX_ID_BYTES), so the runbook's query finds it.
+_LOGGED_PAYLOAD_ID_CHARS = 512
 
 # Enough to recognise a buyer (senders rarely present more than one credential of each kind), not
 # enough for a document repeating credentials to fill the log line.

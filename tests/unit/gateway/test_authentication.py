@@ -10,6 +10,7 @@ import copy
 import io
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ import punchout.auth
 import setup_request.handler
 from punchout.auth import UNAUTHORIZED_TEXT
 from punchout.cxml.models import Credential
+from punchout.orders import MAX_ID_BYTES
 from punchout.partners import CredentialRef, CredentialSet, hash_secret, matching_secret
 from punchout.store.dynamo import Table
 from tests.support import builders
@@ -626,3 +628,17 @@ def test_shop_api_key_never_reaches_a_log_line(
     assert "cart store is down" in formatted
     assert "api_key_id" in formatted
     assert shop_headers["x-api-key"] not in formatted
+
+
+def test_a_payload_id_as_long_as_an_order_may_carry_is_logged_whole(
+    with_partner: Table, log_lines: io.StringIO
+) -> None:
+    # Given a refused request whose payloadID is as long as an order's may be (512 bytes), so that the
+    # runbook's `filter payload_id = "..."` finds it
+    payload_id = "1769853600.1." + "x" * (MAX_ID_BYTES - 13 - len("@buyer.example")) + "@buyer.example"
+    assert len(payload_id.encode()) == MAX_ID_BYTES
+    body = re.sub(rb'payloadID="[^"]*"', b'payloadID="' + payload_id.encode() + b'"', builders.setup_request(), count=1)
+    # When it is refused
+    assert _send_body("setup", body.replace(builders.SECRET.encode(), WRONG_SECRET.encode()))[0] == 401
+    # Then its log line holds the whole payloadID
+    assert _refusal(log_lines)["payload_id"] == payload_id
