@@ -14,7 +14,7 @@ What runs where
   dispatch lease, send the message, mark it queued). Three 1-line orders warm the handler first
   (imports, clients, the partner's derived secret), as on a warm Lambda.
 - Memory: a fresh child process per figure, warmed with one 1-line order, then one 5,000-line order.
-  ``ru_maxrss`` is the whole process's high-water mark (interpreter, imports, the event, the
+  ``VmHWM`` (/proc/self/status) is the whole process's high-water mark (interpreter, imports, the event, the
   handler's working set), the figure that decides whether the function fits a 256 MB Lambda; the
   tracemalloc peak is the Python allocations of that one call. The 5,000-line document is rendered
   by the parent, so building it does not count.
