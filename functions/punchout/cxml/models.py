@@ -49,11 +49,14 @@ class CXMLModel(BaseModel):
 
 # --- Timestamps -----------------------------------------------------------------------------------
 
+# Read from the stripped text: the pattern's two "\s*" around an absent zone once took quadratic time
+# on a run of spaces (20,000 took 3 s). The longest timestamp it reads has 38 characters.
 _TIMESTAMP = re.compile(
-    r"^\s*(\d{4})-(\d{2})-(\d{2})"
+    r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?\s*$"
+    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?"
 )
+MAX_TIMESTAMP_CHARS = 64
 
 
 class Timestamp(CXMLModel):
@@ -78,7 +81,8 @@ class Timestamp(CXMLModel):
 
 
 def parse_datetime(text: str) -> datetime | None:
-    match = _TIMESTAMP.match(text)
+    text = text.strip()
+    match = _TIMESTAMP.fullmatch(text) if len(text) <= MAX_TIMESTAMP_CHARS else None
     if match is None:
         return None
     year, month, day, hour, minute, second, fraction, zone = match.groups()

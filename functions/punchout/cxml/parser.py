@@ -50,8 +50,13 @@ _DECLARED_ENCODING_TEXT = re.compile(r"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([
 # The markup checks run on bytes: markup is ASCII in every encoding read here but UTF-16, which is
 # checked re-encoded as UTF-8.
 _ENTITY_DECLARATION = re.compile(rb"<!ENTITY", re.IGNORECASE)
-# Up to the "[" that opens an internal subset, skipping quoted literals: a DTD address may hold ">".
-_INTERNAL_SUBSET = re.compile(rb"""<!DOCTYPE(?:[^>\["']|"[^"]*"|'[^']*')*\[""", re.IGNORECASE)
+_DOCTYPE = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
+# A DOCTYPE up to its end or the "[" that opens an internal subset, skipping quoted literals whole (a DTD
+# address may hold ">"); possessive, so a reading costs one pass over what it reads.
+_DOCTYPE_DECLARATION = re.compile(rb"""<!DOCTYPE(?:[^>\["']++|"[^"]*+"|'[^']*+')*+""", re.IGNORECASE)
+# A document has one DOCTYPE; more "<!DOCTYPE" can sit in comments or CDATA. Each is read to its end,
+# which may be the document's: bounded, or 8,000 of them would take seconds before anyone is known.
+MAX_DOCTYPES = 8
 # An "&" that starts no predefined entity nor character reference. Without one, the tree holds no
 # entity reference and need not be searched for one (with one, it may be literal: in CDATA, a comment).
 _ENTITY_REFERENCE = re.compile(rb"&(?!(?:lt|gt|amp|quot|apos);|#)")
@@ -136,6 +141,17 @@ def _parser(encoding: str) -> etree.XMLParser:
     )
 
 
+def _check_doctypes(markup: bytes) -> None:
+    """Refuse an internal subset. Every "<!DOCTYPE" is read, not only the first: one in a comment
+    before the real DOCTYPE could otherwise hide it."""
+    for found, doctype in enumerate(_DOCTYPE.finditer(markup), 1):
+        if found > MAX_DOCTYPES:
+            raise UnsafeXML(f"More than {MAX_DOCTYPES} DOCTYPE declarations are not accepted")
+        end = _DOCTYPE_DECLARATION.match(markup, doctype.start()).end()  # type: ignore[union-attr]  # starts there
+        if markup[end : end + 1] == b"[":
+            raise UnsafeXML("A DOCTYPE with an internal subset is not accepted")
+
+
 @lru_cache(maxsize=8)
 def _too_deep(max_depth: int) -> etree.XPath:
     # Evaluated by libxml2 in C: true when any element sits deeper than max_depth.
@@ -161,8 +177,7 @@ def parse_xml(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, charset: str | 
             markup = text.encode()
     if _ENTITY_DECLARATION.search(markup):
         raise UnsafeXML("Entity declarations are not accepted")
-    if _INTERNAL_SUBSET.search(markup):
-        raise UnsafeXML("A DOCTYPE with an internal subset is not accepted")
+    _check_doctypes(markup)
     libxml_encoding = _ASCII_COMPATIBLE.get(codec) or _UTF16[codec]
     try:
         root = etree.fromstring(data, _parser(libxml_encoding))

@@ -138,6 +138,10 @@ _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 # totals we sent (a 6-place quantity times a 6-place price) come back within these.
 MAX_INTEGER_DIGITS = 24
 MAX_FRACTION_DIGITS = 12
+# Longer texts are refused before any pattern reads them: the checks below take quadratic time on a long
+# run of digits (a 40,000-digit quantity took seconds). The longest number within the bounds, written
+# plainly or with an exponent, is ~40 characters.
+MAX_NUMBER_CHARS = 64
 
 
 # What nearly every number is ("2", "12.50"): within the bounds by its shape alone.
@@ -148,6 +152,8 @@ def _number(text: str | None, what: str) -> str | None:
     if text is None:
         return None
     text = text.strip()
+    if len(text) > MAX_NUMBER_CHARS:
+        raise InvalidDocument(f"{what} {text[:40]!r}... is longer than {MAX_NUMBER_CHARS} characters")
     if _PLAIN_NUMBER.fullmatch(text):
         return text
     if not _NUMBER.fullmatch(text):

@@ -36,9 +36,12 @@ from punchout.cxml.errors import (
     DocumentTooDeep,
     DocumentTooLarge,
     EncodingError,
+    InvalidDocument,
     UnsafeXML,
 )
 from punchout.cxml.models import RequestDocument
+
+from ._support import order_request_xml
 
 PROBE = Path(__file__).with_name("_probe.py")
 FUNCTIONS_DIR = Path(punchout.__file__).resolve().parents[1]
@@ -80,6 +83,7 @@ class Attack:
     error: type[CXMLError]
     phrase: str
     max_bytes: int | None = None  # None: the default limits
+    status: int = 406  # cannot be parsed (406) or, read, cannot be used (400)
 
 
 def billion_laughs(_: Targets) -> bytes:
@@ -123,6 +127,28 @@ def in_utf16(build: Callable[[Targets], bytes]) -> Callable[[Targets], bytes]:
         return build(targets).replace(DECLARATION, declaration, 1).decode("ascii").encode("utf-16")
 
     return build_in_utf16
+
+
+def doctype_openings(_: Targets) -> bytes:
+    # Each "<!DOCTYPE" was read to the document's end: quadratic (8,000 of them took 19 s).
+    return profile_request(b"<!DOCTYPE " * 8_000)
+
+
+def internal_subset_behind_a_doctype_in_a_comment(_: Targets) -> bytes:
+    # Read from the comment's "<!DOCTYPE", the quotes pair up differently and skip the real "[".
+    return profile_request(b'<!-- <!DOCTYPE x " --><!DOCTYPE cXML SYSTEM "u" [<!ATTLIST PCard xmlns CDATA "c">]>')
+
+
+def long_number(_: Targets) -> bytes:
+    # The number patterns took quadratic time on a long run of digits (40,000 took 12 s).
+    return order_request_xml(total="1" * 100_000 + "x").encode()
+
+
+def timestamp_padded_with_spaces(_: Targets) -> bytes:
+    # The timestamp pattern took quadratic time on a run of spaces; the unknown mode refuses the document
+    # after its timestamp was read.
+    document = profile_request().replace(b'+00:00"', b" " * 100_000 + b'x"', 1)
+    return document.replace(b"<Request>", b'<Request deploymentMode="staging">', 1)
 
 
 def deep_nesting(_: Targets) -> bytes:
@@ -204,6 +230,14 @@ ATTACKS: dict[str, Attack] = {
     ),
     "external DTD declaring an entity named like a predefined one": Attack(
         external_dtd_entity_named_like_a_predefined_one, UnsafeXML, "Entity references are not accepted"
+    ),
+    "8,000 DOCTYPE openings": Attack(doctype_openings, UnsafeXML, "More than 8 DOCTYPE declarations"),
+    "internal subset behind a DOCTYPE in a comment": Attack(
+        internal_subset_behind_a_doctype_in_a_comment, UnsafeXML, "A DOCTYPE with an internal subset is not accepted"
+    ),
+    "100,000-digit number": Attack(long_number, InvalidDocument, "is longer than 64 characters", status=400),
+    "timestamp padded with 100,000 spaces": Attack(
+        timestamp_padded_with_spaces, InvalidDocument, "Unknown deploymentMode", status=400
     ),
     "100,000-deep nesting": Attack(deep_nesting, DocumentTooDeep, "nest deeper than 48 levels"),
     "2.5 million empty elements": Attack(millions_of_empty_elements, DocumentTooLarge, "more markup than the limit"),
@@ -337,7 +371,7 @@ def limits_for(attack: Attack) -> ParseLimits:
 
 
 @pytest.mark.parametrize("name", ATTACKS)
-def test_attack_is_refused_with_406_and_a_useful_text(targets: Targets, name: str) -> None:
+def test_attack_is_refused_with_its_status_and_a_useful_text(targets: Targets, name: str) -> None:
     # Given a hostile document
     attack = ATTACKS[name]
     document = attack.build(targets)
@@ -346,9 +380,9 @@ def test_attack_is_refused_with_406_and_a_useful_text(targets: Targets, name: st
     with pytest.raises(CXMLError) as refusal:
         read_document(document, limits_for(attack))
 
-    # Then it is refused as Not Acceptable, by the right check, saying what was wrong
+    # Then it is refused (Not Acceptable, or Bad Request once read), by the right check, saying what was wrong
     assert type(refusal.value) is attack.error
-    assert refusal.value.status == 406
+    assert refusal.value.status == attack.status
     assert attack.phrase in refusal.value.text
     assert CANARY not in refusal.value.text
 
@@ -434,7 +468,7 @@ def test_attack_is_refused_in_bounded_time_and_memory(measured: dict[str, Any], 
 
     # Then it was refused, not accepted, crashed or stuck
     assert result["outcome"] == "refused", result
-    assert result["status"] == 406
+    assert result["status"] == ATTACKS[name].status
     # And within the safety bounds
     assert result["seconds"] < MAX_SECONDS, result
     assert result["rss_growth_bytes"] < MAX_MEMORY_BYTES, result

@@ -119,6 +119,7 @@ def test_invalid_decimal_is_refused_with_its_location() -> None:
         ("1" * 40, "1"),
         ("1" * 25, "1"),  # one integer digit over the bound, yet of a plain number's shape
         ("0.0000000000001", "1"),
+        ("1." + "0" * 63, "1"),  # within the bounds, but longer than any number a buyer writes (65 characters)
         ("1_000", "1"),
         ("\u0663", "1"),  # an Arabic-Indic three
         ("\uff11\uff12", "1"),  # full-width 12
@@ -145,6 +146,7 @@ def test_numbers_no_buyer_sends_are_refused(total: str, quantity: str) -> None:
         "+" + "9" * 24,
         "+0." + "9" * 12,
         "9.99999999999999999999999E+23",
+        "1." + "0" * 62,  # 64 characters, the longest text read as a number
     ],
 )
 def test_numbers_within_the_range_are_read(total: str) -> None:

@@ -25,6 +25,7 @@ EST = timezone(timedelta(hours=-5))
         ("2026-01-31T10:00", datetime(2026, 1, 31, 10, tzinfo=UTC)),
         ("2026-01-31 10:00:00", datetime(2026, 1, 31, 10, tzinfo=UTC)),
         ("2026-01-31", datetime(2026, 1, 31, tzinfo=UTC)),
+        (" 2026-01-31T10:00:00 -05:00\n", datetime(2026, 1, 31, 10, tzinfo=EST)),
     ],
 )
 def test_timestamp_forms_buyers_send_are_parsed(text: str, value: datetime) -> None:
@@ -47,6 +48,7 @@ def test_timestamp_forms_buyers_send_are_parsed(text: str, value: datetime) -> N
         "2026-01-01T10:00:00+24:00",
         "2026-01-01T10:00:00+2500",
         "2026-01-01T10:00:00-99:00",
+        "2026-01-31T10:00:00" + " " * 40 + "+00:00",  # over 64 characters: not read
     ],
 )
 def test_unreadable_timestamp_is_kept_without_value(text: str) -> None:
