@@ -576,19 +576,21 @@ def test_a_transfer_that_found_no_cart_before_a_first_put_is_409(
     assert message_tree(page.document(partner)).xpath("//ItemIn//SupplierPartID/text()") == ["P1"]
 
 
+def _throttled(*_: Any) -> None:
+    """A DynamoDB write refused, in place of a repository method (``self`` and arguments ignored)."""
+    from botocore.exceptions import ClientError
+
+    raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
+
+
 def test_a_transfer_retried_after_its_session_was_not_saved_succeeds(
     shop: Shop, partner: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given a transfer without a cart that failed after ending the cart, before saving the session
-    from botocore.exceptions import ClientError
-
     from punchout.store.sessions import SessionRepository
 
-    def down(self: SessionRepository, *args: Any) -> None:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
-
     with monkeypatch.context() as patch:
-        patch.setattr(SessionRepository, "save", down)
+        patch.setattr(SessionRepository, "save", _throttled)
         assert shop.transfer()["statusCode"] == 500
     # When the shop transfers again
     # Then it succeeds, with an empty cart
@@ -602,17 +604,12 @@ def test_a_transfer_whose_session_was_not_saved_leaves_the_cart_open(
     shop: Shop, partner: Any, monkeypatch: pytest.MonkeyPatch, with_cart: bool
 ) -> None:
     # Given a transfer that failed after ending the cart, before saving the session
-    from botocore.exceptions import ClientError
-
     from punchout.store.sessions import SessionRepository
-
-    def down(self: SessionRepository, *args: Any) -> None:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
 
     if with_cart:
         shop.put_lines(line("P1"))
     with monkeypatch.context() as patch:
-        patch.setattr(SessionRepository, "save", down)
+        patch.setattr(SessionRepository, "save", _throttled)
         assert shop.transfer()["statusCode"] == 500
     # When the user goes on shopping, and the shop then transfers again
     # Then the cart can still change (the session is open), and the buyer gets the changed cart
@@ -628,18 +625,13 @@ def test_a_transfer_retried_after_neither_its_session_was_saved_nor_its_cart_reo
 ) -> None:
     # Given a transfer that ended the cart, then could neither save the session nor reopen the cart:
     # the session is open, its cart transferred (or, without a cart, ended at revision 0)
-    from botocore.exceptions import ClientError
-
     from punchout.store.sessions import SessionRepository
-
-    def down(self: SessionRepository, *args: Any) -> None:
-        raise ClientError({"Error": {"Code": "ThrottlingException", "Message": "injected"}}, "PutItem")
 
     if with_cart:
         shop.put_lines(line("P1"))
     with monkeypatch.context() as patch:
-        patch.setattr(SessionRepository, "save", down)
-        patch.setattr(SessionRepository, "reopen_cart", down)
+        patch.setattr(SessionRepository, "save", _throttled)
+        patch.setattr(SessionRepository, "reopen_cart", _throttled)
         assert shop.transfer()["statusCode"] == 500
     assert shop.context()["status"] == "open"
     # When the shop transfers again
