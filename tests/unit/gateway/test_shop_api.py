@@ -599,21 +599,28 @@ def test_a_transfer_retried_after_its_session_was_not_saved_succeeds(
     assert shop.context()["status"] == "transferred"
 
 
-@pytest.mark.parametrize("with_cart", [False, True], ids=["no cart", "a cart"])
-def test_a_transfer_whose_session_was_not_saved_leaves_the_cart_open(
-    shop: Shop, partner: Any, monkeypatch: pytest.MonkeyPatch, with_cart: bool
-) -> None:
-    # Given a transfer that failed after ending the cart, before saving the session
+def _transfer_failing_in(shop: Shop, monkeypatch: pytest.MonkeyPatch, with_cart: bool, *methods: str) -> None:
+    """A transfer (of a one-line cart, or none) that fails while the named session writes are refused;
+    the session stays open."""
     from punchout.store.sessions import SessionRepository
 
     if with_cart:
         shop.put_lines(line("P1"))
     with monkeypatch.context() as patch:
-        patch.setattr(SessionRepository, "save", _throttled)
+        for method in methods:
+            patch.setattr(SessionRepository, method, _throttled)
         assert shop.transfer()["statusCode"] == 500
+    assert shop.context()["status"] == "open"
+
+
+@pytest.mark.parametrize("with_cart", [False, True], ids=["no cart", "a cart"])
+def test_a_transfer_whose_session_was_not_saved_leaves_the_cart_open(
+    shop: Shop, partner: Any, monkeypatch: pytest.MonkeyPatch, with_cart: bool
+) -> None:
+    # Given a transfer that failed after ending the cart, before saving the session
+    _transfer_failing_in(shop, monkeypatch, with_cart, "save")
     # When the user goes on shopping, and the shop then transfers again
     # Then the cart can still change (the session is open), and the buyer gets the changed cart
-    assert shop.context()["status"] == "open"
     shop.put_lines(line("P2"))
     page = ReturnPage.of(follow(shop.return_url()))
     assert message_tree(page.document(partner)).xpath("//ItemIn//SupplierPartID/text()") == ["P2"]
@@ -625,15 +632,7 @@ def test_a_transfer_retried_after_neither_its_session_was_saved_nor_its_cart_reo
 ) -> None:
     # Given a transfer that ended the cart, then could neither save the session nor reopen the cart:
     # the session is open, its cart transferred (or, without a cart, ended at revision 0)
-    from punchout.store.sessions import SessionRepository
-
-    if with_cart:
-        shop.put_lines(line("P1"))
-    with monkeypatch.context() as patch:
-        patch.setattr(SessionRepository, "save", _throttled)
-        patch.setattr(SessionRepository, "reopen_cart", _throttled)
-        assert shop.transfer()["statusCode"] == 500
-    assert shop.context()["status"] == "open"
+    _transfer_failing_in(shop, monkeypatch, with_cart, "save", "reopen_cart")
     # When the shop transfers again
     # Then it succeeds, with the cart the first transfer ended
     page = ReturnPage.of(follow(shop.return_url()))
