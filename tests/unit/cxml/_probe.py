@@ -1,7 +1,8 @@
 """Runs ``read_document`` on attack documents in a clean process and reports what happened.
 
 Usage: ``python _probe.py CASES.json`` where the file lists ``{"name", "path", "max_bytes"}``
-objects (``max_bytes`` null for the default limits). Each case runs in its own forked child, so
+objects (``max_bytes`` null for the default limits), and ``content_type`` for a multipart body, whose
+document is read after ``split_related``. Each case runs in its own forked child, so
 that its peak memory (``ru_maxrss``, which counts libxml2's C allocations too) and its time are
 its own; a case that does not finish within the timeout is killed and reported as such. Prints a
 JSON object ``{name: result}`` on stdout.
@@ -22,11 +23,12 @@ import tracemalloc
 from typing import Any
 
 from punchout.cxml import CXMLError, ParseLimits, read_document
+from punchout.mime import split_related
 
 TIMEOUT_SECONDS = 20.0
 
 
-def run_case(path: str, max_bytes: int | None) -> dict[str, Any]:
+def run_case(path: str, max_bytes: int | None, content_type: str | None = None) -> dict[str, Any]:
     with open(path, "rb") as file:
         data = file.read()
     limits = ParseLimits(max_bytes=max_bytes) if max_bytes is not None else ParseLimits()
@@ -35,6 +37,8 @@ def run_case(path: str, max_bytes: int | None) -> dict[str, Any]:
     started = time.perf_counter()
     result: dict[str, Any] = {}
     try:
+        if content_type is not None:
+            data = split_related(content_type, data)[0]
         document = read_document(data, limits)
         result.update(outcome="accepted", model=type(document).__name__)
     except CXMLError as error:
@@ -49,13 +53,13 @@ def run_case(path: str, max_bytes: int | None) -> dict[str, Any]:
     return result
 
 
-def run_forked(path: str, max_bytes: int | None) -> dict[str, Any]:
+def run_forked(path: str, max_bytes: int | None, content_type: str | None = None) -> dict[str, Any]:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: one case, then out without running any cleanup of the parent's
         os.close(read_end)
         try:
-            payload = json.dumps(run_case(path, max_bytes)).encode()
+            payload = json.dumps(run_case(path, max_bytes, content_type)).encode()
         except BaseException as error:  # reported as a crash
             payload = json.dumps({"outcome": "crashed", "error": type(error).__name__}).encode()
         with os.fdopen(write_end, "wb") as out:
@@ -83,7 +87,9 @@ def run_forked(path: str, max_bytes: int | None) -> dict[str, Any]:
 def main(cases_path: str) -> int:
     with open(cases_path, encoding="utf-8") as file:
         cases = json.load(file)
-    results = {case["name"]: run_forked(case["path"], case.get("max_bytes")) for case in cases}
+    results = {
+        case["name"]: run_forked(case["path"], case.get("max_bytes"), case.get("content_type")) for case in cases
+    }
     print(json.dumps(results))
     return 0
 

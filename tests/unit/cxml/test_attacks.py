@@ -40,6 +40,7 @@ from punchout.cxml.errors import (
     UnsafeXML,
 )
 from punchout.cxml.models import RequestDocument
+from punchout.mime import split_related
 
 from ._support import order_request_xml
 
@@ -84,6 +85,7 @@ class Attack:
     phrase: str
     max_bytes: int | None = None  # None: the default limits
     status: int = 406  # cannot be parsed (406) or, read, cannot be used (400)
+    content_type: str | None = None  # a multipart/related body: its document is read after split_related
 
 
 def billion_laughs(_: Targets) -> bytes:
@@ -149,6 +151,32 @@ def timestamp_padded_with_spaces(_: Targets) -> bytes:
     # after its timestamp was read.
     document = profile_request().replace(b'+00:00"', b" " * 100_000 + b'x"', 1)
     return document.replace(b"<Request>", b'<Request deploymentMode="staging">', 1)
+
+
+# A multipart body whose document, once found, is refused as unusable (400): the cost is in finding it.
+MULTIPART = 'multipart/related; boundary="B"'
+EMPTY_CXML = b'--B\r\nContent-Type: text/xml\r\nContent-ID: <cxml@x>\r\n\r\n<cXML payloadID="p" timestamp="t"/>\r\n'
+
+
+def part_content_type_of_semicolons(_: Targets) -> bytes:
+    # The email package's structured header parser took quadratic time on it (8,000 took 1.8 s).
+    return EMPTY_CXML + b"--B\r\nContent-Type: application/pdf" + b";" * 40_000 + b"\r\n\r\nx\r\n--B--\r\n"
+
+
+def nested_parts_with_costly_content_types(_: Targets) -> bytes:
+    # Nested parts escape the 100-part bound; each Content-Type was parsed again and again (3 MB took 146 s).
+    inner = b"--C\r\nContent-Type: text/plain" + b";" * 300 + b"\r\n\r\nx\r\n"
+    return (
+        EMPTY_CXML
+        + b'--B\r\nContent-Type: multipart/mixed; boundary="C"\r\n\r\n'
+        + inner * 1_000
+        + b"--C--\r\n--B--\r\n"
+    )
+
+
+def content_id_of_encoded_words(_: Targets) -> bytes:
+    # Quadratic in the email package's parser too (8,000 took 0.5 s).
+    return EMPTY_CXML + b"--B\r\nContent-ID: " + b"=?utf-8?q?a?= " * 40_000 + b"\r\n\r\nx\r\n--B--\r\n"
 
 
 def deep_nesting(_: Targets) -> bytes:
@@ -238,6 +266,15 @@ ATTACKS: dict[str, Attack] = {
     "100,000-digit number": Attack(long_number, InvalidDocument, "is longer than 64 characters", status=400),
     "timestamp padded with 100,000 spaces": Attack(
         timestamp_padded_with_spaces, InvalidDocument, "Unknown deploymentMode", status=400
+    ),
+    "multipart part whose Content-Type holds 40,000 semicolons": Attack(
+        part_content_type_of_semicolons, InvalidDocument, "no Request", status=400, content_type=MULTIPART
+    ),
+    "multipart of 1,000 nested parts with 300 semicolons each": Attack(
+        nested_parts_with_costly_content_types, InvalidDocument, "no Request", status=400, content_type=MULTIPART
+    ),
+    "multipart part whose Content-ID holds 40,000 encoded words": Attack(
+        content_id_of_encoded_words, InvalidDocument, "no Request", status=400, content_type=MULTIPART
     ),
     "100,000-deep nesting": Attack(deep_nesting, DocumentTooDeep, "nest deeper than 48 levels"),
     "2.5 million empty elements": Attack(millions_of_empty_elements, DocumentTooLarge, "more markup than the limit"),
@@ -359,12 +396,20 @@ def measured(tmp_path_factory: pytest.TempPathFactory, targets: Targets) -> dict
     for index, (name, attack) in enumerate(ATTACKS.items()):
         path = folder / f"case-{index}.xml"
         path.write_bytes(attack.build(targets))
-        cases.append({"name": name, "path": str(path), "max_bytes": attack.max_bytes})
+        cases.append(
+            {"name": name, "path": str(path), "max_bytes": attack.max_bytes, "content_type": attack.content_type}
+        )
     return probe_results(start_probe(cases, folder), timeout=300)
 
 
 def limits_for(attack: Attack) -> ParseLimits:
     return ParseLimits(max_bytes=attack.max_bytes) if attack.max_bytes is not None else ParseLimits()
+
+
+def read_attack(attack: Attack, document: bytes) -> object:
+    if attack.content_type is not None:
+        document = split_related(attack.content_type, document)[0]
+    return read_document(document, limits_for(attack))
 
 
 # --- refusals -------------------------------------------------------------------------------------
@@ -378,7 +423,7 @@ def test_attack_is_refused_with_its_status_and_a_useful_text(targets: Targets, n
 
     # When it is read
     with pytest.raises(CXMLError) as refusal:
-        read_document(document, limits_for(attack))
+        read_attack(attack, document)
 
     # Then it is refused (Not Acceptable, or Bad Request once read), by the right check, saying what was wrong
     assert type(refusal.value) is attack.error
