@@ -389,7 +389,7 @@ class BuyerSimulator:
                 items = list(previous.items)
                 currency = previous.currency
             else:
-                built = self._approved_items(session, form)
+                built = self._approved_items(session, approval)
                 if isinstance(built, str):
                     session.flash = built
                     return self._back(session, "#approval")
@@ -442,17 +442,18 @@ class BuyerSimulator:
         return Approval(lines=lines, order_id=form.get("order_id", "").strip(), next_type=next_type)
 
     @staticmethod
-    def _approved_items(session: SimulatorSession, form: dict[str, str]) -> list[ItemOut] | str:
+    def _approved_items(session: SimulatorSession, approval: Approval) -> list[ItemOut] | str:
         """The cart's lines as the approver left them: quantities and prices changed, lines removed."""
         if session.cart is None or not session.cart.items:
             return "There is no returned cart to order from"
         items: list[ItemOut] = []
         for number, item in enumerate(session.cart.items, 1):
-            if form.get(f"remove-{number}") == "on":
+            line = approval.lines[number]
+            if line.removed:
                 continue
             try:
-                quantity = Decimal(form.get(f"quantity-{number}", str(item.quantity)).strip())
-                price = Decimal(form.get(f"price-{number}", str(item.item_detail.unit_price.amount)).strip())
+                quantity = Decimal(line.quantity)
+                price = Decimal(line.price)
             except InvalidOperation:
                 return f"Line {number}: quantity and price must be numbers"
             if not quantity.is_finite() or not price.is_finite() or quantity <= 0 or price < 0:
