@@ -160,8 +160,8 @@ def _number(text: str | None, what: str) -> str | None:
         raise InvalidDocument(f"{what} {text[:40]!r} is not a decimal number")
     _, digits, exponent = Decimal(text).as_tuple()
     assert isinstance(exponent, int)  # noqa: S101 - the pattern admits no NaN or Infinity
-    while exponent < 0 and len(digits) > 1 and digits[-1] == 0:  # "1.50000" has two places
-        digits, exponent = digits[:-1], exponent + 1
+    while exponent < 0 and digits[-1] == 0:  # "1.50000" has two places, "0.0000" none
+        digits, exponent = digits[:-1] or (0,), exponent + 1
     if len(digits) + exponent > MAX_INTEGER_DIGITS or -exponent > MAX_FRACTION_DIGITS:
         raise InvalidDocument(
             f"{what} {text[:40]!r} is out of range: at most {MAX_INTEGER_DIGITS} digits before the point"

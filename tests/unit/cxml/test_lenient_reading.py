@@ -140,6 +140,8 @@ def test_numbers_no_buyer_sends_are_refused(total: str, quantity: str) -> None:
     [
         "999999999999999999999999.999999999999",
         "1.500000000000000000",
+        "0." + "0" * 18,  # zero, however many places it is written with
+        "-0.0000000000000",
         "-0.5",
         "1E+3",
         # at the bounds, in a shape that takes the full check (a sign, an exponent)
