@@ -124,7 +124,16 @@ dev-reset: venv ## Forget the local DynamoDB data (kept under .local/dynamodb be
 # The local stacks' state (DynamoDB data, demo secrets): .local and the directories of further stacks
 # (--state-dir .local2), at the top of the checkout only. -type d: a symlink of such a name is not followed,
 # so what it points at is never removed.
-clean: ## Remove the venvs, build output, caches and the local stacks' state (.local and .local*/)
+# Refused while a stack runs (it holds the flock on its state dir's stack.lock): DynamoDB Local would go
+# on serving deleted files and lose what it writes next, and its processes would outlive their venv.
+clean: ## Remove the venvs, build output, caches and the local stacks' state (.local and .local*/; refused while one runs)
+	@for lock in .local*/stack.lock; do \
+	  [ -f "$$lock" ] || continue; \
+	  if ! python3 -c 'import fcntl, sys; fcntl.flock(open(sys.argv[1], "a"), fcntl.LOCK_EX | fcntl.LOCK_NB)' "$$lock" 2>/dev/null; then \
+	    echo "make clean: a local stack is running with its state in $$(dirname "$$lock"): stop it first (Ctrl-C)" >&2; \
+	    exit 1; \
+	  fi; \
+	done
 	rm -rf $(VENV) $(TOOLS_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .hypothesis test-results
 	find . -mindepth 1 -maxdepth 1 -type d -name '.local*' -exec rm -rf {} +
 	find . -path ./.git -prune -o \( -name __pycache__ -o -name '*.egg-info' \) -prune -exec rm -rf {} +

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import shutil
 import subprocess
 from pathlib import Path
@@ -13,9 +14,13 @@ MAKEFILE = Path(__file__).resolve().parents[2] / "Makefile"
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="GNU make is not installed")
 
 
-def make(folder: Path, target: str) -> str:
+def run_make(folder: Path, target: str) -> subprocess.CompletedProcess[str]:
     shutil.copy(MAKEFILE, folder / "Makefile")
-    done = subprocess.run(["make", target], cwd=folder, capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(["make", target], cwd=folder, capture_output=True, text=True, timeout=60, check=False)
+
+
+def make(folder: Path, target: str) -> str:
+    done = run_make(folder, target)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -48,3 +53,32 @@ def test_clean_removes_the_state_of_every_local_stack_and_nothing_like_it_elsewh
 def test_the_help_says_clean_removes_the_local_stacks_state(tmp_path: Path):
     (line,) = [line for line in make(tmp_path, "help").splitlines() if line.split()[:2] == ["make", "clean"]]
     assert ".local*/" in line
+
+
+def test_clean_is_refused_while_a_local_stack_runs(tmp_path: Path):
+    # Given two stacks' state, the second one's stack running (it holds the flock on its stack.lock)
+    for state in (".local", ".local2"):
+        (tmp_path / state / "dynamodb").mkdir(parents=True)
+        (tmp_path / state / "stack.lock").touch()
+    (tmp_path / ".pytest_cache").mkdir()
+    with (tmp_path / ".local2" / "stack.lock").open("a") as running:
+        fcntl.flock(running, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+        # When the developer cleans
+        done = run_make(tmp_path, "clean")
+
+    # Then make fails naming the running stack's state, and nothing is removed
+    assert done.returncode != 0
+    assert "a local stack is running with its state in .local2" in done.stderr
+    assert all((tmp_path / state / "dynamodb").is_dir() for state in (".local", ".local2"))
+    assert (tmp_path / ".pytest_cache").is_dir()
+
+
+def test_clean_goes_ahead_when_the_stacks_have_stopped(tmp_path: Path):
+    # Given a stack's state with the lock file a stopped stack leaves behind
+    (tmp_path / ".local" / "dynamodb").mkdir(parents=True)
+    (tmp_path / ".local" / "stack.lock").touch()
+
+    # When the developer cleans, Then its state is gone
+    make(tmp_path, "clean")
+    assert not (tmp_path / ".local").exists()
