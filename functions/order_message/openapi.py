@@ -94,7 +94,7 @@ _ERROR_TEXTS = {
     404: "No open session with this id (unknown or expired)",
     409: "The session is read-only (inspect), already transferred, or the cart changed meanwhile",
     422: "The body or the cart cannot be used (e.g. a cart too large to send back): `message` says why, "
-    "`errors` lists each invalid field",
+    "`errors` lists each invalid field (of the cart's first invalid line only; at most 100)",
 }
 
 

@@ -37,12 +37,19 @@ class Unprocessable(ShopError):
     status_code = 422
 
 
+# The answer stays small whatever the body: one of 6 MB may hold 600,000 unknown keys, each an error.
+MAX_REPORTED_ERRORS = 100
+
+
 class InvalidBody(Unprocessable):
     def __init__(self, error: ValidationError) -> None:
-        super().__init__("The request body is invalid")
+        errors = error.errors(include_url=False, include_input=False)
+        if len(errors) > MAX_REPORTED_ERRORS:
+            super().__init__(f"The request body is invalid: the first {MAX_REPORTED_ERRORS} of {len(errors):,} errors")
+        else:
+            super().__init__("The request body is invalid")
         self.errors = [
-            {"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-            for e in error.errors(include_url=False, include_input=False)
+            {"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in errors[:MAX_REPORTED_ERRORS]
         ]
 
 

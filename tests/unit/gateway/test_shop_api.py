@@ -284,6 +284,30 @@ def test_cart_body_that_is_not_an_object_is_422(shop: Shop, body: str) -> None:
     assert response["statusCode"] == 422
 
 
+def test_an_invalid_cart_names_the_problems_of_its_first_invalid_line_only(shop: Shop) -> None:
+    # Given an open session, and a cart body of many lines, invalid from the second one on
+    cart = {"lines": [line(), *[{"quantity": "-1"}] * 20_000]}
+    # When the shop stores it
+    response = shop.put(cart)
+    # Then it is refused with the errors of the first invalid line, not one list entry per line
+    assert response["statusCode"] == 422, response
+    locations = [e["location"] for e in body_json(response)["error"]["errors"]]
+    assert "lines.1.quantity" in locations
+    assert all(location.startswith("lines.1.") for location in locations), locations
+
+
+def test_an_invalid_cart_lists_at_most_a_hundred_errors(shop: Shop) -> None:
+    # Given an open session, and a cart body with 5,000 keys a cart does not have
+    cart = {"lines": [line()], **{f"key{n}": 0 for n in range(5_000)}}
+    # When the shop stores it
+    response = shop.put(cart)
+    # Then it is refused with the first hundred errors, and says how many there were
+    assert response["statusCode"] == 422, response
+    error = body_json(response)["error"]
+    assert [e["location"] for e in error["errors"]] == [f"key{n}" for n in range(100)]
+    assert error["message"] == "The request body is invalid: the first 100 of 5,000 errors"
+
+
 def test_cart_body_that_is_not_utf8_is_422(shop: Shop) -> None:
     # Given an open session, and a body API Gateway passes on base64-encoded (a binary media type)
     body = b'{"lines": []}\xff'
