@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .cxml.errors import MalformedXML
 
@@ -33,6 +33,10 @@ _BOUNDARY = re.compile(r"""(?:^|;)\s*boundary\s*=\s*(?:"([^"]+)"|([^";\s]+))""",
 MAX_PARTS = 100
 _MAX_DELIMITER_LINES = 10_000  # lines starting with "--" at all: nested multiparts' delimiters included
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
+# The email package reads a header's parameters in time that grows with their number times the header's
+# length (a part's Content-Type of 1,280,000 ";" took 54 s, before anyone is authenticated); no part of
+# an order needs more than a few.
+MAX_HEADER_PARAMETERS = 64
 # A file name in RFC 2047 encoded words (=?UTF-8?B?...?=, as some mail libraries write it) is decoded
 # up to this length; a longer one is kept as sent (only its first 1,000 characters are kept anyway).
 _MAX_ENCODED_FILENAME_CHARS = 4_000
@@ -53,14 +57,31 @@ def _policy() -> Compat32:
     """compat32, whose header values are the text as sent and whose parameters are read with plain string
     operations: policy.default's structured header parser takes quadratic time on some values (a part
     whose Content-Type held 8,000 ";" took 1.8 s; a 3 MB body of nested parts, each with 300, 146 s)."""
+    from email.message import Message
     from email.policy import Compat32
+
+    class _Part(Message):
+        # Every parameter read goes through these two (boundaries while parsing, charsets, file names).
+        def get_params(self, failobj: Any = None, header: str = "content-type", unquote: bool = True) -> Any:
+            _check_parameters(self, header)
+            return super().get_params(failobj, header, unquote)
+
+        def get_param(self, param: str, failobj: Any = None, header: str = "content-type", unquote: bool = True) -> Any:
+            _check_parameters(self, header)
+            return super().get_param(param, failobj, header, unquote)
 
     class _RawUtf8(Compat32):
         def header_fetch_parse(self, name: str, value: str) -> str:
             # Unfolded; the parser keeps bytes beyond ASCII as surrogates, which senders write in UTF-8.
             return _FOLD.sub("", value).encode("ascii", "surrogateescape").decode("utf-8", "replace")
 
-    return _RawUtf8()
+    return _RawUtf8(message_factory=_Part)
+
+
+def _check_parameters(part: Message, header: str) -> None:
+    value = part.get(header)
+    if value is not None and str(value).count(";") > MAX_HEADER_PARAMETERS:
+        raise MalformedXML(f"A part's {header.title()} has more than {MAX_HEADER_PARAMETERS} parameters")
 
 
 def _content_id(part: Message) -> str:
@@ -102,6 +123,9 @@ def split_related(content_type: str, body: bytes) -> tuple[bytes, str | None, li
     parts = [p for p in message.get_payload() if isinstance(p, Message)]
     if not parts:
         raise MalformedXML("The multipart body has no parts")
+    for part in parts:  # whether or not their parameters are read below
+        _check_parameters(part, "content-type")
+        _check_parameters(part, "content-disposition")
     start = str(message.get_param("start", "", header="Content-Type") or "").strip().strip("<>")
     root = next((p for p in parts if start and _content_id(p) == start), None)
     if root is None:

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 
 from punchout.cxml.models import Comments, Contact, Description, Extrinsic
+from punchout.mime import MAX_HEADER_PARAMETERS
 from punchout.orders import MAX_ID_BYTES
 from punchout.partners import CredentialRef, CredentialSet, hash_secret
 from punchout.store.orders import MAX_RESENT_PAYLOAD_IDS, OrderRepository
@@ -823,6 +824,22 @@ def test_a_content_id_or_media_type_too_long_to_keep_is_400_naming_the_attachmen
     logged = log_lines.getvalue()
     assert "cXML request refused" in logged
     assert "x" * 100 not in logged and "c" * 100 not in logged
+
+
+@pytest.mark.parametrize(("parameters", "status"), [(MAX_HEADER_PARAMETERS, 200), (MAX_HEADER_PARAMETERS + 1, 406)])
+def test_an_attachment_may_have_up_to_64_header_parameters(table, queue_url, parameters, status):
+    # Given an order whose attachment's Content-Type has that many parameters (the email package reads them
+    # in time that grows with their number times the header's length, before anyone is authenticated)
+    media_type = "application/pdf" + "; x=1" * parameters
+    parts = [("drawing@buyer.example", media_type, "drawing.pdf", DRAWING, "base64")]
+    # When it is sent
+    answer = cxml(_order_with_parts(table, parts))
+    # Then up to 64 it is an attachment like any other; over, the body is refused as unusable, nothing stored
+    assert answer.status.code == status, answer.status
+    if status == 406:
+        assert answer.status.message == "A part's Content-Type has more than 64 parameters"
+        assert _stored_orders(table) == []
+        assert drain(queue_url) == []
 
 
 def test_a_long_file_name_is_kept_cut_to_its_first_1000_characters(table, queue_url):
