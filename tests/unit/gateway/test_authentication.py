@@ -19,6 +19,7 @@ from lxml import etree
 
 import order_message.handler
 import punchout.auth
+import punchout.store.partners
 import setup_request.handler
 from punchout.auth import UNAUTHORIZED_TEXT
 from punchout.cxml.models import Credential
@@ -84,6 +85,16 @@ def with_partner(table: Table) -> Table:
     return table
 
 
+def _register_production_only(
+    table: Table, partner_id: str = "acme", *, domain: str = builders.BUYER_DOMAIN, identity: str, secret: str
+) -> None:
+    """A partner with production credentials only: one From credential and one secret."""
+    from_credentials = [CredentialRef(domain=domain, identity=identity)]
+    secret_hashes = [hash_secret(secret, iterations=1000)]
+    credentials = {"production": CredentialSet(from_credentials=from_credentials, secret_hashes=secret_hashes)}
+    register(table, partner_id=partner_id, credentials=credentials)
+
+
 # --- who may come in ------------------------------------------------------------------------------
 
 
@@ -140,6 +151,17 @@ def test_any_from_credential_identifies_the_partner(with_partner: Table) -> None
     header = header.model_copy(update={"from_credentials": [unknown, *header.from_credentials]})
     # When the request lists an unknown From credential before the registered one
     # Then the partner is still recognised
+    assert _send_body("setup", setup_document(header=header))[0] == 200
+
+
+def test_the_first_registered_from_credential_decides_the_partner(with_partner: Table) -> None:
+    # Given a second partner, globex, with its own From credential and secret
+    _register_production_only(with_partner, "globex", domain="DUNS", identity="987654321", secret="globex's secret")
+    header = builders.header()
+    globex = Credential(domain="DUNS", identity="987654321")
+    header = header.model_copy(update={"from_credentials": [*header.from_credentials, globex]})
+    # When a request lists acme's From credential, then globex's, and presents acme's secret
+    # Then it is acme's request (the first credential that is registered decides), and accepted
     assert _send_body("setup", setup_document(header=header))[0] == 200
 
 
@@ -331,6 +353,17 @@ def test_a_from_identity_longer_than_any_key_is_401_without_a_lookup(
     assert not [key for key in dynamodb_keys if len(key) > 2048]
 
 
+def test_a_from_identity_as_long_as_a_key_may_be_is_found(table: Table, dynamodb_keys: list[str]) -> None:
+    # Given a partner whose From identity makes its credential key exactly as long as DynamoDB allows
+    prefix = f"CREDENTIAL#production#{builders.BUYER_DOMAIN.lower()}#"
+    identity = "A" * (punchout.store.partners.MAX_KEY_BYTES - len(prefix))
+    _register_production_only(table, identity=identity, secret=builders.SECRET)
+    # When it sends a request with that identity
+    # Then it is looked up and accepted (only longer keys are unknown without a lookup)
+    assert _send("setup", identity=identity)[0] == 200
+    assert prefix + identity in dynamodb_keys
+
+
 def test_a_document_with_thousands_of_from_credentials_gets_only_the_first_ones_looked_up(
     with_partner: Table, dynamodb_keys: list[str]
 ) -> None:
@@ -431,6 +464,17 @@ def test_a_partner_without_secret_is_refused_from_elsewhere(table: Table, source
     # Then they are refused with the common text
     assert _send_from(source_ip, secret=None) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
     assert _send_from(source_ip) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
+
+
+@pytest.mark.parametrize("with_secret", [False, True])
+def test_a_request_from_no_known_address_is_refused_by_a_partner_bound_to_networks(
+    table: Table, with_secret: bool
+) -> None:
+    # Given a partner bound to its networks, with or without a secret
+    _network_partner(table, with_secret=with_secret)
+    # When a request carries no source address API Gateway saw (a direct invocation, another proxy)
+    # Then it is refused: no address is in the partner's networks
+    assert _send_from("", secret=builders.SECRET if with_secret else None) == (401, "Unauthorized", UNAUTHORIZED_TEXT)
 
 
 # --- disabled partners ----------------------------------------------------------------------------

@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
-from punchout.partners import generate_secret, hash_generated_secret, hash_secret, verify_any, verify_secret
+from punchout.partners import (
+    GENERATED_SECRET_LENGTH,
+    CredentialRef,
+    CredentialSet,
+    generate_secret,
+    hash_generated_secret,
+    hash_secret,
+    verify_any,
+    verify_secret,
+)
 
 CHOSEN = "correct horse battery staple"
 
@@ -23,12 +33,13 @@ def test_generated_secret_verifies_against_its_hmac_hash() -> None:
     # Given a generated secret, stored with the salted HMAC
     secret = generate_secret()
     stored = hash_generated_secret(secret)
-    # When it, another generated secret and a truncated copy are checked
+    # When it, another generated secret, a truncated and a padded copy are checked
     # Then only the secret itself matches
     assert stored.startswith("hmac_sha256$")
     assert verify_secret(secret, stored)
     assert not verify_secret(generate_secret(), stored)
     assert not verify_secret(secret[:-1], stored)
+    assert not verify_secret(secret + " ", stored)
 
 
 def test_each_hash_has_its_own_salt() -> None:
@@ -39,12 +50,13 @@ def test_each_hash_has_its_own_salt() -> None:
     assert hash_secret(secret, iterations=1000) != hash_secret(secret, iterations=1000)
 
 
-def test_fast_hash_refuses_a_secret_too_short_to_be_generated() -> None:
-    # Given a short, possibly human-chosen secret
+@pytest.mark.parametrize("secret", [CHOSEN, "x" * (GENERATED_SECRET_LENGTH - 1)], ids=["chosen", "one-short"])
+def test_fast_hash_refuses_a_secret_too_short_to_be_generated(secret: str) -> None:
+    # Given a short, possibly human-chosen secret, down to one character shorter than a generated one
     # When it is offered to the fast hash
     # Then it is refused: only generated secrets may skip the slow hash
     with pytest.raises(ValueError, match="not a generated secret"):
-        hash_generated_secret(CHOSEN)
+        hash_generated_secret(secret)
 
 
 @pytest.mark.parametrize(
@@ -82,3 +94,14 @@ def test_either_active_secret_matches() -> None:
     assert verify_any(CHOSEN, hashes)
     assert verify_any(generated, hashes)
     assert not verify_any(generate_secret(), hashes)
+
+
+def test_a_credential_set_holds_at_most_two_active_secrets() -> None:
+    # Given a credential set in a rotation (two active secrets)
+    hashes = [hash_secret(CHOSEN, iterations=1000), hash_generated_secret(generate_secret())]
+    from_credentials = [CredentialRef(domain="NetworkID", identity="AN01000000001")]
+    CredentialSet(from_credentials=from_credentials, secret_hashes=hashes)
+    # When a third secret is added
+    # Then the set is refused (a rotation retires one before adding another)
+    with pytest.raises(ValidationError, match="at most 2 items"):
+        CredentialSet(from_credentials=from_credentials, secret_hashes=[*hashes, hash_secret(CHOSEN, iterations=1000)])
