@@ -480,6 +480,7 @@ def test_form_action_is_limited_to_the_return_origin(checkout: Checkout) -> None
         ("buyer.example.com", "https://buyer.example.com:443/in", True),
         ("buyer.example.com", "https://buyer.example.com:8443/in", False),
         ("buyer.example.com", "https://buyer.example.com:0/in", False),
+        ("buyer.example.com", "https://buyer.example.com:99999/in", False),  # no such port
         ("buyer.example.com:8443", "https://buyer.example.com:8443/in", True),
         ("buyer.example.com:8443", "https://buyer.example.com/in", False),
         ("*.procure.example", "https://eu.procure.example/in", True),
@@ -489,6 +490,15 @@ def test_form_action_is_limited_to_the_return_origin(checkout: Checkout) -> None
 def test_a_host_listed_without_a_port_allows_the_default_port_only(allowed: str, url: str, accepted: bool) -> None:
     partner = builders.partner(browser_form_post_hosts=[allowed])
     assert partner.allows_return_url(url) is accepted
+
+
+@pytest.mark.parametrize("url", ["https://buyer.example.com/in", "https://BUYER.example.com/in"])
+def test_a_host_registered_in_capitals_allows_the_host_in_any_case(url: str) -> None:
+    # Given a partner whose host was registered as the buyer spelled it, in capitals
+    partner = builders.partner(browser_form_post_hosts=[" Buyer.Example.COM "])
+    # When a BrowserFormPost names that host, in whatever case
+    # Then the cart may go there (host names are case-insensitive)
+    assert partner.allows_return_url(url) is True
 
 
 @pytest.mark.parametrize(
