@@ -241,6 +241,8 @@ def cmd_update(arguments: argparse.Namespace, partners: PartnerRepository) -> No
     secret, generated = None, False
     creating = arguments.mode not in credentials and bool(arguments.from_credential)
     if arguments.secret and not creating:
+        if arguments.mode not in credentials:  # no rotate-secret either: there is nothing to rotate
+            raise CliError(f"{arguments.mode} credentials need at least one --from")
         raise CliError(
             f"--secret sets the secret of new {arguments.mode} credentials only; "
             f"`partners rotate-secret {partner.id} --secret ...` changes an existing one"

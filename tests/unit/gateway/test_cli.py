@@ -517,14 +517,35 @@ def test_update_refuses_a_secret_for_existing_credentials(punchout: Run, table: 
     assert _setup_code(secret) == 200
 
 
-def test_rotation_of_a_missing_mode_fails(punchout: Run) -> None:
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["rotate-secret", "acme", "--mode", "test"], "acme has no test credentials"),
+        (["retire-secrets", "acme", "--mode", "test"], "acme has no test credentials"),
+        (["update", "acme", "--mode", "test", "--source-network", "198.51.100.0/24"], "acme has no test credentials"),
+        (
+            ["update", "acme", "--mode", "test", "--sender", "AribaNetworkUserId:an"],
+            "test credentials need at least one --from",
+        ),
+        (
+            ["update", "acme", "--mode", "test", "--secret", "the buyer's test secret"],
+            "test credentials need at least one --from",
+        ),
+    ],
+    ids=["rotate-secret", "retire-secrets", "source-network", "sender", "secret"],
+)
+def test_a_command_on_a_mode_the_partner_lacks_fails(
+    punchout: Run, table: Table, command: list[str], message: str
+) -> None:
     # Given a partner with production credentials only
     punchout.ok(*ADD)
-    # When its test secret is rotated
-    code, _, err = punchout("partners", "rotate-secret", "acme", "--mode", "test")
-    # Then the command fails
-    assert code == 1
-    assert "test" in err
+    before = table_items(table)
+    # When a command changes its test credentials without creating them (no --from)
+    code, out, err = punchout("partners", *command)
+    # Then it fails with one line saying what is missing, and nothing changed
+    assert (code, out) == (1, "")
+    assert err == f"punchout: {message}\n"
+    assert table_items(table) == before
 
 
 # --- disable / enable -----------------------------------------------------------------------------
