@@ -14,8 +14,10 @@ import boto3
 import pytest
 
 from punchout import cli
-from punchout.partners import hash_secret
-from punchout.store.dynamo import Table
+from punchout.cxml.models import Credential
+from punchout.partners import TradingPartner, hash_secret
+from punchout.store.dynamo import Item, Table
+from punchout.store.partners import PartnerRepository
 from tests.support import builders
 from tests.support.events import DEFAULT_SOURCE_IP
 from tests.unit.gateway.conftest import TABLE_NAME, table_definition
@@ -211,6 +213,25 @@ def test_list_shows_each_partner(punchout: Run) -> None:
     assert re.match(r"globex\s+DISABLED", lines[1]), lines
 
 
+def test_partners_are_listed_by_id_in_whatever_order_the_table_returns_them(
+    punchout: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given two partners, which DynamoDB scans in the order of its key hashes (here: the reverse of their ids)
+    punchout.ok(*ADD)
+    punchout.ok("partners", "add", "globex", "--name", "Globex", "--from", "DUNS:987654321")
+    scan = Table.scan_prefix
+
+    def reversed_scan(table: Table, *where: str) -> Iterator[Item]:
+        return iter(sorted(scan(table, *where), key=lambda item: item["pk"]["S"], reverse=True))
+
+    monkeypatch.setattr(Table, "scan_prefix", reversed_scan)
+    # When they are listed, in both formats
+    lines = punchout.ok("partners", "list").splitlines()
+    listed = json.loads(punchout.ok("partners", "list", "--json"))
+    # Then they come in the order of their ids
+    assert [line.split()[0] for line in lines] == [partner["id"] for partner in listed] == ["acme", "globex"]
+
+
 @pytest.mark.parametrize(
     ("given", "domain", "identity"),
     [
@@ -219,6 +240,8 @@ def test_list_shows_each_partner(punchout: Run) -> None:
         ("https://sim.example.com:user:1", "https://sim.example.com:user", "1"),
         # Plain domains end at the first ":": the identity may hold more
         ("NetworkID:AN01:42", "NetworkID", "AN01:42"),
+        # Spaces around either part are not part of it
+        (" NetworkID : AN01 ", "NetworkID", "AN01"),
     ],
 )
 def test_from_credential_splits_where_the_domain_ends(
@@ -264,9 +287,11 @@ def test_update_claiming_another_partners_from_credential_names_its_owner(puncho
     # Given two partners
     punchout.ok(*ADD)
     punchout.ok("partners", "add", "globex", "--name", "Globex", "--from", "DUNS:987654321")
-    # When globex is given acme's From credential
-    code, _, err = punchout("partners", "update", "globex", "--from", f"NetworkID:{builders.BUYER_IDENTITY}")
-    # Then the command fails and names acme
+    # When globex is given acme's From credential besides its own
+    code, _, err = punchout(
+        "partners", "update", "globex", "--from", "DUNS:987654321", "--from", f"NetworkID:{builders.BUYER_IDENTITY}"
+    )
+    # Then the command fails and names acme (not globex, which owns the other credential)
     assert code == 1
     assert err.strip().endswith("belongs to partner acme"), err
 
@@ -294,6 +319,30 @@ def test_add_with_invalid_settings_fails_without_storing(punchout: Run, table: T
 
 
 @pytest.mark.parametrize(
+    ("given", "invalid", "message"),
+    [
+        ("acme", "acme#test", "id: String should match pattern"),
+        ("acme", "a" * 64, "id: String should match pattern"),
+        ("buyer.example.com", "https://buyer.example.com", "not a host name"),
+        ("buyer.example.com", "buyer.example.com/cart", "not a host name"),
+        ("https://shop.example.com/punchout", "shop.example.com/punchout", "not an absolute http(s) URL"),
+        ("https://shop.example.com/punchout", "ftp://shop.example.com/punchout", "not an absolute http(s) URL"),
+        ("https://shop.example.com/punchout", "https:///punchout", "not an absolute http(s) URL"),
+    ],
+)
+def test_an_invalid_id_host_or_shop_url_is_refused_without_storing(
+    punchout: Run, table: Table, given: str, invalid: str, message: str
+) -> None:
+    # Given an id, a BrowserFormPost host or a shop URL that is not one
+    # When the partner is added with it
+    code, _, err = punchout(*[invalid if option == given else option for option in ADD])
+    # Then it is refused as invalid (exit 2), saying why, and nothing is stored
+    assert code == 2
+    assert err.startswith("punchout: invalid partner: ") and message in err, err
+    assert table_items(table) == []
+
+
+@pytest.mark.parametrize(
     "command",
     [
         [*ADD],
@@ -302,23 +351,42 @@ def test_add_with_invalid_settings_fails_without_storing(punchout: Run, table: T
     ],
     ids=["add", "update", "rotate-secret"],
 )
+@pytest.mark.parametrize("secret", ["fifteen-chars!!", "  fifteen-chars!!  "], ids=["bare", "padded"])
 def test_a_chosen_secret_shorter_than_16_characters_is_refused(
-    punchout: Run, table: Table, capsys: pytest.CaptureFixture[str], command: list[str]
+    punchout: Run, table: Table, capsys: pytest.CaptureFixture[str], command: list[str], secret: str
 ) -> None:
     # Given a partner acme (for update and rotate-secret; add uses another id)
     punchout.ok(*ADD)
     before = table_items(table)
     if command[1] == "add":
         command = [*command[:2], "initech", *command[3:]]
-    # When the command is given a 15-character secret
+    # When the command is given a 15-character secret (spaces around it do not count)
     with pytest.raises(SystemExit) as exit_:
-        punchout(*command, "--secret", "fifteen-chars!!")
+        punchout(*command, "--secret", secret)
     # Then it is refused with one clear line that does not repeat the secret, and nothing changed
     assert exit_.value.code == 2
     err = capsys.readouterr().err
     assert "argument --secret: a shared secret needs at least 16 characters" in err
     assert "fifteen-chars!!" not in err
     assert table_items(table) == before
+
+
+def test_a_chosen_secret_of_16_characters_is_accepted(punchout: Run) -> None:
+    # Given a secret the buyer chose, as short as allowed
+    # When the partner is added with it
+    punchout.ok(*ADD, "--secret", "sixteen-chars!!!")
+    # Then it authenticates
+    assert _setup_code("sixteen-chars!!!") == 200
+
+
+def test_a_unit_mapping_without_its_equals_sign_is_refused(punchout: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a unit-of-measure mapping that names the shop's unit only
+    # When a partner is added with it
+    with pytest.raises(SystemExit) as exit_:
+        punchout(*ADD, "--uom", "BOX")
+    # Then it is refused, saying what a mapping looks like
+    assert exit_.value.code == 2
+    assert "expected SHOP=BUYER, got 'BOX'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("value", ["4412-0000", "4412000", "UNSPSC44120000", "441200001"])
@@ -358,6 +426,75 @@ def test_update_adds_test_mode_credentials(punchout: Run) -> None:
     assert _setup_code(production, mode="test", identity=builders.BUYER_IDENTITY + "-T") == 401
 
 
+def test_update_adds_test_mode_credentials_with_a_chosen_secret(punchout: Run) -> None:
+    # Given a partner with production credentials only
+    punchout.ok(*ADD)
+    # When test-mode credentials are added with a secret the buyer chose
+    out = punchout.ok(
+        "partners", "update", "acme", "--mode", "test", "--from", f"NetworkID:{builders.BUYER_IDENTITY}-T",
+        "--secret", "the buyer's test secret",
+    )  # fmt: skip
+    # Then that secret is neither printed nor replaced by a generated one, and test requests authenticate with it
+    assert "the buyer's test secret" not in out and "shown once" not in out
+    assert _setup_code("the buyer's test secret", mode="test", identity=builders.BUYER_IDENTITY + "-T") == 200
+
+
+def test_update_restricts_who_may_present_the_secret(punchout: Run) -> None:
+    # Given a partner whose buyer sends directly
+    secret = _printed_secret(punchout.ok(*ADD))
+    # When it is changed to come through the Ariba Network
+    punchout.ok("partners", "update", "acme", "--sender", "AribaNetworkUserId:sysadmin@ariba.com")
+    # Then the network's sender may present the secret, the buyer itself no longer
+    ariba = Credential(domain="AribaNetworkUserId", identity="sysadmin@ariba.com", shared_secret=secret)  # type: ignore[arg-type]
+    assert _setup_code(secret, sender=ariba) == 200
+    assert _setup_code(secret) == 401
+
+
+def test_update_binds_a_partner_to_the_network_of_an_address_given(punchout: Run, table: Table) -> None:
+    # Given a partner with a secret
+    secret = _printed_secret(punchout.ok(*ADD))
+    # When it is bound to a source network given by one of its addresses (as copied from a log)
+    punchout.ok("partners", "update", "acme", "--source-network", "198.51.100.7/24")
+    # Then the network is stored, and the secret is accepted from inside it only
+    assert stored_partner(table).credentials["production"].source_networks == ["198.51.100.0/24"]
+    assert _setup_code(secret, source_ip="198.51.100.200") == 200
+    assert _setup_code(secret, source_ip="203.0.113.7") == 401
+
+
+def test_the_last_network_of_a_partner_without_secret_cannot_be_removed(punchout: Run, table: Table) -> None:
+    # Given a partner authenticated by its source network alone
+    punchout.ok(*ADD, "--no-secret", "--source-network", "198.51.100.0/24")
+    before = table_items(table)
+    # When its networks are emptied
+    code, _, err = punchout("partners", "update", "acme", "--source-network", "")
+    # Then the command is refused as invalid, nothing changed, and requests from elsewhere are still refused
+    assert code == 2
+    assert "a credential set needs a shared secret or source networks" in err
+    assert table_items(table) == before
+    assert _setup_code(None, source_ip="203.0.113.7") == 401
+
+
+def test_an_update_racing_another_fails_without_undoing_it(
+    punchout: Run, table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a partner, renamed by another operator while this command runs (after it read the partner)
+    punchout.ok(*ADD)
+    load = cli._load
+
+    def renamed_meanwhile(partners: PartnerRepository, partner_id: str) -> TradingPartner:
+        loaded = load(partners, partner_id)
+        partners.update(loaded.model_copy(update={"name": "Renamed meanwhile"}))
+        return loaded
+
+    monkeypatch.setattr(cli, "_load", renamed_meanwhile)
+    # When the command changes the cXML version from what it read
+    code, _, err = punchout("partners", "update", "acme", "--cxml-version", "1.2.069")
+    # Then it fails, saying to run it again, and the other change stays
+    assert code == 1
+    assert "partner acme changed meanwhile; run the command again" in err
+    assert (stored_partner(table).name, stored_partner(table).cxml_version) == ("Renamed meanwhile", "1.2.014")
+
+
 def test_update_changes_only_the_given_settings(punchout: Run, table: Table) -> None:
     # Given a partner
     punchout.ok(*ADD)
@@ -386,6 +523,18 @@ def test_restoring_the_hosts_after_a_local_test_warns_while_http_stays_allowed(p
     code, _, err = punchout("partners", "update", "acme", "--post-host", "buyer.example.com", "--https-only")
     assert (code, err) == (0, "")
     assert not stored_partner(table).allow_http
+
+
+def test_changing_the_hosts_of_an_https_only_partner_warns_nothing(punchout: Run, table: Table) -> None:
+    # Given a partner whose carts go over https only
+    punchout.ok(*ADD)
+    # When its hosts are changed
+    code, _, err = punchout(
+        "partners", "update", "acme", "--post-host", "buyer.example.com", "--post-host", "*.b.example"
+    )
+    # Then they are, without a warning about plain http
+    assert (code, err) == (0, "")
+    assert stored_partner(table).browser_form_post_hosts == ["buyer.example.com", "*.b.example"]
 
 
 def test_update_replacing_from_credentials_frees_the_old_one(punchout: Run) -> None:
@@ -742,7 +891,64 @@ def test_state_dir_of_no_running_stack_is_explained(tmp_path: Path, capsys: pyte
     )
 
 
-def test_state_dir_with_table_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = cli.main(["--state-dir", str(tmp_path), "--table", TABLE_NAME, "partners", "list"])
+@pytest.mark.parametrize("option", [["--table", TABLE_NAME], ["--stack", "punchout-prod"]], ids=["table", "stack"])
+def test_state_dir_with_table_or_stack_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: list[str]
+) -> None:
+    code = cli.main(["--state-dir", str(tmp_path), *option, "partners", "list"])
     assert code == 1
     assert "--state-dir names a local stack's table: give it without --table and --stack" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("table_name_set", "expected"), [(True, TABLE_NAME), (False, SECOND_TABLE)])
+def test_table_name_in_the_environment_hides_the_local_stack(
+    table: Table,
+    second_table: Table,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    table_name_set: bool,
+    expected: str,
+) -> None:
+    # Given the local stack running (.local/stack.json), and TABLE_NAME left in the shell or not
+    monkeypatch.chdir(tmp_path)
+    _state_dir(tmp_path / ".local", SECOND_TABLE)
+    if not table_name_set:
+        monkeypatch.delenv("TABLE_NAME")
+    # When a partner is added without naming a table
+    assert cli.main(ADD) == 0, capsys.readouterr().err
+    # Then it is in TABLE_NAME's table if set, else in the local stack's
+    assert [name for name in (TABLE_NAME, SECOND_TABLE) if table_items(Table(name))] == [expected]
+
+
+@pytest.mark.parametrize("endpoint", ["AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"])
+def test_state_dir_leaves_an_endpoint_and_credentials_of_the_environment_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, endpoint: str
+) -> None:
+    # Given an endpoint, credentials and a region in the environment (its copy, so that nothing leaks)
+    environment = {
+        endpoint: "http://127.0.0.1:4566",
+        "AWS_ACCESS_KEY_ID": "mine",
+        "AWS_SECRET_ACCESS_KEY": "mine too",
+        "AWS_DEFAULT_REGION": "eu-west-1",
+    }
+    monkeypatch.setattr(os, "environ", dict(environment))
+    state = _state_dir(tmp_path / ".local2", SECOND_TABLE, endpoint="http://127.0.0.1:45678")
+    # When the CLI resolves its table through --state-dir
+    cli.resolve_table(cli.parser().parse_args(["--state-dir", str(state), "partners", "list"]))
+    # Then the environment's endpoint, credentials and region win over the local stack's
+    assert os.environ == environment
+
+
+def test_state_dir_whose_stack_names_no_table_is_explained(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a state directory whose stack.json names no table (left by an older local stack)
+    state = _state_dir(tmp_path / ".local2", "")
+    # When the CLI is pointed at it
+    code = cli.main(["--state-dir", str(state), "partners", "list"])
+    # Then it fails with one line saying so and what to do
+    assert code == 1
+    assert capsys.readouterr().err == (
+        f"punchout: {state / 'stack.json'} names no PunchOutTable: restart the local stack (`make dev`)\n"
+    )
