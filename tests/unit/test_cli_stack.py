@@ -22,10 +22,23 @@ from punchout import cli
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table, dynamodb_client
 from punchout.store.gateway_keys import GatewayKeys
+from punchout.store.partners import PartnerRepository
 from tests.unit.gateway.conftest import table_definition
 
 STACK = "punchout-prod"
 TABLE_NAME = "punchout-prod-table"
+# A partner without --shop-url (the stack's ShopEntryUrl is its default).
+ADD_ACME = [
+    "partners",
+    "add",
+    "acme",
+    "--name",
+    "Acme",
+    "--from",
+    "NetworkID:AN01",
+    "--secret",
+    "a secret chosen by the buyer",
+]
 
 
 @dataclass
@@ -211,11 +224,33 @@ def test_a_stack_without_the_usage_plan_output_is_reported(stack, capsys):
 def test_partners_added_against_the_stack_may_leave_the_shop_url_to_the_stack(stack, capsys):
     # Given a deployed stack (its ShopEntryUrl parameter is the default shop URL)
     # When a partner is added without --shop-url
-    code, out, err = punchout(
-        capsys, "--stack", STACK, "partners", "add", "acme", "--name", "Acme", "--from", "NetworkID:AN01", "--secret",
-        "a secret chosen by the buyer",
-    )  # fmt: skip
+    code, out, err = punchout(capsys, "--stack", STACK, *ADD_ACME)
 
     # Then it is stored in the stack's table without one
     assert code == 0, err
     assert json.loads(out)["shop_url"] is None
+
+
+def test_a_table_named_on_the_command_line_wins_over_the_stacks(stack, capsys):
+    # Given a deployed stack, and another table
+    boto3.client("dynamodb").create_table(TableName="punchout-other-table", **table_definition())
+
+    # When a partner is added naming both
+    code, _, err = punchout(capsys, "--table", "punchout-other-table", "--stack", STACK, *ADD_ACME)
+
+    # Then it is in the table named by --table, not in the stack's
+    assert code == 0, err
+    assert PartnerRepository(Table("punchout-other-table")).get("acme") is not None
+    assert PartnerRepository(stack.table).get("acme") is None
+
+
+def test_a_key_created_for_a_stack_warns_nothing_while_table_name_is_set(stack, capsys, monkeypatch):
+    # Given a deployed stack, and a TABLE_NAME left in the shell
+    monkeypatch.setenv("TABLE_NAME", "punchout-other-table")
+
+    # When a key is created against the stack
+    code, _, err = punchout(capsys, "--stack", STACK, "api-keys", "create", "--name", "webshop")
+
+    # Then it goes to API Gateway too, without the warning that API Gateway lacks it
+    assert (code, err) == (0, "")
+    assert len(stack.gateway_keys()) == 1
