@@ -13,7 +13,7 @@ from punchout.cart_message import (
     render_cart,
     return_page,
 )
-from punchout.cxml.models import Address, Contact, DeploymentMode, ItemID, SetupOperation
+from punchout.cxml.models import Address, Contact, DeploymentMode, ItemID, SetupOperation, plain_decimal
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.model import GatewayModel
 from punchout.partners import TradingPartner
@@ -150,7 +150,7 @@ class CartService:
         return CartSummary(
             line_count=saved.line_count,
             currency=cart.currency or partner.default_currency,
-            total=str(saved.total),
+            total=plain_decimal(saved.total),
             revision=saved.revision,
         )
 

@@ -31,6 +31,7 @@ from .cxml.models import (
     Money,
     OrderRequest,
     OrderType,
+    PlainDecimal,
     Shipping,
     Tax,
     empty_list,
@@ -58,8 +59,8 @@ class PartnerRef(Model):
 class LineValues(Model):
     """One side of a reconciled line (the cart's or the order's)."""
 
-    quantity: Decimal
-    unit_price: Decimal | None  # None: the order line carried no ItemDetail
+    quantity: PlainDecimal
+    unit_price: PlainDecimal | None  # None: the order line carried no ItemDetail
     currency: str | None
     description: str | None = None
     unit_of_measure: str | None = None
@@ -90,7 +91,7 @@ class SessionRef(Model):
 
 class OrderLine(Model):
     line_number: int | None
-    quantity: Decimal
+    quantity: PlainDecimal
     supplier_part_id: str
     supplier_part_auxiliary_id: str | None
     description: str | None = None  # the first description's text

@@ -22,6 +22,7 @@ from .cxml.models import (
     Credential,
     DeploymentMode,
     ItemID,
+    PlainDecimal,
     SetupOperation,
     empty_dict,
     empty_list,
@@ -119,7 +120,7 @@ def _decimal_schema(whole: int, places: int, *, positive: bool) -> WithJsonSchem
     )
 
 
-Amount = Annotated[Decimal, AfterValidator(_unsigned_zero)]
+Amount = Annotated[PlainDecimal, AfterValidator(_unsigned_zero)]
 _TOTAL_PRECISION = 80
 
 
@@ -144,7 +145,9 @@ class CartLine(GatewayModel):
 
     supplier_part_id: XmlText = Field(min_length=1, max_length=255)
     supplier_part_auxiliary_id: XmlText | None = Field(default=None, max_length=255)  # the shop's own
-    quantity: Annotated[Decimal, _decimal_schema(12, 6, positive=True)] = Field(gt=0, max_digits=18, decimal_places=6)
+    quantity: Annotated[PlainDecimal, _decimal_schema(12, 6, positive=True)] = Field(
+        gt=0, max_digits=18, decimal_places=6
+    )
     unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False)] = Field(ge=0, max_digits=18, decimal_places=6)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     description: XmlText = Field(min_length=1, max_length=2000)
@@ -196,7 +199,7 @@ class EarlierItem(GatewayModel):
 
     supplier_part_id: str
     supplier_part_auxiliary_id: str | None
-    quantity: Decimal | None
+    quantity: PlainDecimal | None
     restored: bool  # found in one of our earlier carts
 
 

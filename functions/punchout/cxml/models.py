@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, SecretStr, WithJsonSchema, field_validator
 
 DeploymentMode = Literal["production", "test"]
 SetupOperation = Literal["create", "edit", "inspect", "source"]
@@ -40,6 +40,26 @@ def _new_list() -> list[Any]:
 
 def _new_dict() -> dict[str, Any]:
     return {}
+
+
+def plain_decimal(value: Decimal) -> str:
+    """A decimal in plain notation, with the places it was written with ("12.50", "0.00000001", "1000").
+
+    ``str`` gives the same text, three times faster, unless it uses an exponent ("1E-8", "1E+3"): cXML's
+    number types have none, and many shops' decimal readers (PHP's bcmath, decimal columns) take none."""
+    text = str(value)
+    return format(value, "f") if "E" in text or "e" in text else text
+
+
+# A decimal as the gateway writes it in JSON (order messages, the shop API): a string in plain notation.
+PlainDecimal = Annotated[
+    Decimal,
+    PlainSerializer(plain_decimal, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^-?[0-9]+(\.[0-9]+)?$", "description": "A decimal in plain notation"},
+        mode="serialization",
+    ),
+]
 
 
 class CXMLModel(BaseModel):
@@ -118,9 +138,9 @@ def format_datetime(value: datetime) -> str:
 
 
 class Money(CXMLModel):
-    amount: Decimal
+    amount: PlainDecimal
     currency: str
-    alternate_amount: Decimal | None = None
+    alternate_amount: PlainDecimal | None = None
     alternate_currency: str | None = None
 
 
@@ -310,7 +330,7 @@ class Distribution(CXMLModel):
 class ItemIn(CXMLModel):
     """A cart line of a ``PunchOutOrderMessage``."""
 
-    quantity: Decimal
+    quantity: PlainDecimal
     line_number: int | None = None
     item_id: ItemID
     item_detail: ItemDetail
@@ -326,7 +346,7 @@ class ItemOut(CXMLModel):
     optional here and the writer refuses to render a line without one.
     """
 
-    quantity: Decimal | None
+    quantity: PlainDecimal | None
     line_number: int | None = None
     requested_delivery_date: Timestamp | None = None
     item_id: ItemID

@@ -214,6 +214,15 @@ def test_put_cart_answers_the_total_to_the_last_digit(shop: Shop) -> None:
     assert summary["total"] == "123456789012.345679"
 
 
+def test_numbers_the_shop_wrote_with_exponents_are_answered_in_plain_notation(shop: Shop) -> None:
+    # Given a cart whose quantity and price the shop wrote with exponents (the API takes them)
+    # When the shop stores it and reads its session
+    summary = body_json(shop.put_lines(line("P1", "1E+2", "1E-6")))
+    (stored,) = shop.context()["cart"]["lines"]
+    # Then every number in the answers is a plain decimal: no "1E+2" for a shop's decimal reader to refuse
+    assert (stored["quantity"], stored["unit_price"], summary["total"]) == ("100", "0.000001", "0.0001")
+
+
 def test_put_cart_replaces_the_previous_cart(shop: Shop) -> None:
     # Given a stored cart
     shop.put_lines(line("P1"), line("P2"))

@@ -55,6 +55,24 @@ def status_of(response: dict[str, Any]) -> int:
     return cxml(response).status.code
 
 
+def test_numbers_reach_the_shop_in_plain_notation_whatever_the_buyer_wrote(table, queue_url):
+    # Given a registered partner, and an order whose quantity and unit price are written with exponents
+    register(table)
+    document = builders.order_request("PO-EXP", [builders.item_out("P1", "2", price="7.00")])
+    assert document.count(b'quantity="2"') == 1 and document.count(b">7.00</Money>") == 1
+    document = document.replace(b'quantity="2"', b'quantity="1E+1"').replace(b">7.00</Money>", b">1E-8</Money>")
+    # When it is sent
+    assert status_of(post_order(document)) == 200
+    # Then the shop gets the same numbers in plain notation, as its schema says (no "1E+1", no "1E-8")
+    (queued,) = drain(queue_url)
+    message = queued["body"]
+    jsonschema.validate(message, SCHEMA)
+    (line,) = message["lines"]
+    assert (line["quantity"], line["unit_price"]["amount"]) == ("10", "0.00000001")
+    (reconciled,) = message["reconciliation"]["lines"]
+    assert (reconciled["order"]["quantity"], reconciled["order"]["unit_price"]) == ("10", "0.00000001")
+
+
 def test_new_order_is_answered_200_and_queued_once_with_a_valid_message(table, queue_url):
     # Given a registered partner
     register(table)
