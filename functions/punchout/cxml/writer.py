@@ -16,7 +16,6 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from decimal import Decimal
 
 from lxml import etree
 
@@ -55,6 +54,7 @@ from .models import (
     Tax,
     Timestamp,
     format_datetime,
+    plain_decimal,
 )
 from .reader import XML_LANG
 
@@ -97,12 +97,6 @@ def version_tuple(version: str) -> tuple[int, ...]:
 
 def doctype(version: str) -> str:
     return f'<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/{version}/cXML.dtd">'
-
-
-def _plain(value: Decimal) -> str:
-    """``format(value, "f")``: ``str`` gives the same text, three times faster, unless it uses an exponent."""
-    text = str(value)
-    return format(value, "f") if "E" in text or "e" in text else text
 
 
 def new_payload_id(host: str = "punchout-gateway") -> str:
@@ -218,13 +212,13 @@ class _Writer:
         shape = self.shape
         if money.alternate_amount is None:
             shape += ("Money", ("currency", money.currency), TEXT, END)
-            self.values.append(_plain(money.amount))
+            self.values.append(plain_decimal(money.amount))
             return
         shape += ("Money", ("currency", money.currency), _ALTERNATE_AMOUNT)
         if money.alternate_currency is not None:
             shape.append(("alternateCurrency", money.alternate_currency))
         shape += _TEXT_END
-        self.values += (_plain(money.alternate_amount), _plain(money.amount))
+        self.values += (plain_decimal(money.alternate_amount), plain_decimal(money.amount))
 
     def wrapped_money(self, tag: str, money: Money) -> None:
         self.shape.append(tag)
@@ -427,7 +421,7 @@ class _Writer:
         price = detail.unit_price
         if price.alternate_amount is None:  # money(), inlined for the usual price
             shape += ("ItemDetail", "UnitPrice", "Money", ("currency", price.currency), TEXT, END, END)
-            values.append(_plain(price.amount))
+            values.append(plain_decimal(price.amount))
         else:
             shape += ("ItemDetail", "UnitPrice")
             self.money(price)
@@ -475,7 +469,7 @@ class _Writer:
     def item_in(self, item: ItemIn) -> None:
         shape, values = self.shape, self.values
         shape += ("ItemIn", _QUANTITY)
-        values.append(_plain(item.quantity))
+        values.append(plain_decimal(item.quantity))
         if item.line_number is not None:
             shape.append(_LINE_NUMBER)
             values.append(str(item.line_number))
@@ -491,7 +485,7 @@ class _Writer:
             raise RenderError("ItemOut needs a quantity")
         shape, values = self.shape, self.values
         shape += ("ItemOut", _QUANTITY)
-        values.append(_plain(item.quantity))
+        values.append(plain_decimal(item.quantity))
         if item.line_number is not None:
             shape.append(_LINE_NUMBER)
             values.append(str(item.line_number))
