@@ -185,6 +185,19 @@ def content_id_of_encoded_words(_: Targets) -> bytes:
     return EMPTY_CXML + b"--B\r\nContent-ID: " + b"=?utf-8?q?a?= " * 40_000 + b"\r\n\r\nx\r\n--B--\r\n"
 
 
+def namespaces_around_a_buyer_cookie_holding_markup(_: Targets) -> bytes:
+    # lxml serialises a BuyerCookie holding markup with every namespace its ancestors declare, in time that
+    # grows with their number squared (75,000, 1 MB, took 26 s).
+    declarations = b"".join(b' xmlns:n%d="urn:x"' % index for index in range(100_000))
+    return (
+        DECLARATION
+        + b'<cXML payloadID="1769853600.1.probe@test.example" timestamp="2026-01-31T10:00:00+00:00"'
+        + declarations
+        + b'><Request><PunchOutSetupRequest operation="create"><BuyerCookie><a/></BuyerCookie>'
+        b"</PunchOutSetupRequest></Request></cXML>"
+    )
+
+
 def deep_nesting(_: Targets) -> bytes:
     return profile_request(user_agent=b"<a>" * 100_000 + b"</a>" * 100_000)
 
@@ -290,6 +303,9 @@ ATTACKS: dict[str, Attack] = {
     ),
     "multipart part whose Content-ID holds 40,000 encoded words": Attack(
         content_id_of_encoded_words, InvalidDocument, "no Request", status=400, content_type=MULTIPART
+    ),
+    "100,000 namespace declarations around a BuyerCookie holding markup": Attack(
+        namespaces_around_a_buyer_cookie_holding_markup, DocumentTooLarge, "more than 1000 namespace declarations"
     ),
     "100,000-deep nesting": Attack(deep_nesting, DocumentTooDeep, "nest deeper than 48 levels"),
     "2.5 million empty elements": Attack(millions_of_empty_elements, DocumentTooLarge, "more markup than the limit"),

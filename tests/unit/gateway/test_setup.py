@@ -249,6 +249,23 @@ def test_entity_expansion_is_refused_with_406(partner: Any) -> None:
     assert cxml(call("POST", "/cxml/setup", body)).status.code == 406
 
 
+@pytest.mark.parametrize(("extra", "code"), [(0, 200), (1, 406)], ids=["at the limit", "one more"])
+def test_a_document_may_declare_up_to_1000_namespaces(partner: Any, extra: int, code: int) -> None:
+    # Given a create request whose BuyerCookie holds markup (serialised with the namespaces its
+    # ancestors declare) and whose cXML element declares namespaces up to the limit, or one more
+    document = builders.setup_request(buyer_cookie="cookie-1234")
+    assert b"xmlns" not in document
+    declarations = b"".join(b' xmlns:n%d="urn:x"' % index for index in range(1_000 + extra))
+    document = document.replace(b"<cXML ", b"<cXML" + declarations + b" ", 1)
+    document = document.replace(b">cookie-1234<", b"><n0:session>1234</n0:session><", 1)
+    # When it is sent
+    answer = cxml(call("POST", "/cxml/setup", document))
+    # Then it is answered as usual at the limit, and refused as not acceptable, saying why, beyond it
+    assert answer.status.code == code, answer.status
+    if code == 406:
+        assert answer.status.message == "The document has more than 1000 namespace declarations"
+
+
 def test_order_request_at_the_setup_url_is_450(partner: Any) -> None:
     # Given a registered partner
     # When it sends an OrderRequest to /cxml/setup
