@@ -860,6 +860,46 @@ def test_an_attachment_may_have_up_to_64_header_parameters(table, queue_url, par
         assert drain(queue_url) == []
 
 
+@pytest.mark.parametrize(("lines", "status"), [(100, 200), (101, 406)])
+def test_an_attachment_may_have_up_to_100_header_lines(table, queue_url, lines, status):
+    # Given an order whose attachment has that many header lines (each header the email package read from a
+    # part went through all of the part's lines, before anyone is authenticated: 700,000 took 5 s)
+    register(table)
+    cid = "drawing@buyer.example"
+    document = builders.order_request(
+        "PO-LINES", [builders.item_out("P1", "1", price="5.00")], comments=[Comments(attachments=[f"cid:{cid}"])]
+    )
+    body, content_type = builders.multipart_related(
+        document, [(cid, "application/pdf", "drawing.pdf", DRAWING, "base64")]
+    )
+    disposition = b'Content-Disposition: attachment; filename="drawing.pdf"\r\n'
+    head = body[body.index(b"Content-Type: application/pdf") : body.index(disposition) + len(disposition)]
+    body = body.replace(disposition, disposition + b"X-Line: 1\r\n" * (lines - head.count(b"\r\n")), 1)
+    # When it is sent
+    answer = cxml(post_order(body, content_type))
+    # Then up to 100 it is an attachment like any other; over, the body is refused as unusable, nothing stored
+    assert answer.status.code == status, answer.status
+    if status == 406:
+        assert answer.status.message == "A part has more than 100 header lines"
+        assert _stored_orders(table) == []
+        assert drain(queue_url) == []
+
+
+def test_an_attachment_that_is_itself_multipart_is_kept_as_sent(table, queue_url):
+    # Given an order whose attachment has parts of its own (an e-mail with its attachments)
+    mail = b"--inner\r\nContent-Type: text/plain\r\n\r\nSee the drawing\r\n--inner--"
+    answer = _order_with_parts(
+        table, [("mail@buyer.example", 'multipart/mixed; boundary="inner"', "mail.eml", mail, "8bit")]
+    )
+    # When it is sent, Then the order is accepted
+    assert status_of(answer) == 200
+    # And the shop downloads the attachment as sent (its parts are not read: nesting them cost time in
+    # their depth times the lines below them, before anyone is authenticated)
+    message_id = drain(queue_url)[0]["body"]["message_id"]
+    download = body_json(call("GET", f"/shop/orders/{message_id}/attachments/0", headers=shop_key(table)))
+    assert (download["content_type"], base64.b64decode(download["content_base64"])) == ("multipart/mixed", mail)
+
+
 def test_a_long_file_name_is_kept_cut_to_its_first_1000_characters(table, queue_url):
     # Given an order whose attachment's file name is 20,000 characters long (it is shown, never referenced)
     filename = "Zeichnung-" + "ü" * 20_000 + ".pdf"
