@@ -32,6 +32,7 @@ from tests.unit.gateway.helpers import (
     line,
     open_session,
     post_setup,
+    register,
     response_header,
     start_token,
     table_items,
@@ -51,6 +52,16 @@ def _page(response: dict[str, Any]) -> tuple[int, str]:
 
 def _new_start_token() -> str:
     return start_token(post_setup(builders.setup_request()))
+
+
+def _stored_expiry(table: Table, sk: str) -> int:
+    """The ``expires_at`` of the one item whose sort key is ``sk`` (START, RETURN, SESSION)."""
+    [item] = [i for i in table_items(table) if i["sk"]["S"] == sk]
+    return int(item["expires_at"]["N"])
+
+
+def _clock_at(monkeypatch: pytest.MonkeyPatch, moment: int) -> None:
+    monkeypatch.setattr(punchout.store.sessions, "now", lambda: moment)
 
 
 def _bits(token: str) -> int:
@@ -118,14 +129,37 @@ def test_expired_start_link_stays_unusable(partner: Any, table: Table) -> None:
     assert status == 410
 
 
+@pytest.mark.parametrize(("early", "status"), [(1, 303), (0, 410)], ids=["a second before", "at its expiry"])
+def test_a_start_link_expires_at_the_second_its_lifetime_ends(
+    partner: Any, table: Table, monkeypatch: pytest.MonkeyPatch, early: int, status: int
+) -> None:
+    # Given a start link, and the clock at its stored expiry (or a second before)
+    token = _new_start_token()
+    _clock_at(monkeypatch, _stored_expiry(table, "START") - early)
+    # When the browser opens it
+    # Then it works until that second, and from that second on it is expired
+    assert call("GET", f"/punchout/start/{token}")["statusCode"] == status
+
+
+def test_start_link_replaces_a_punchout_session_the_shop_url_already_has(table: Table) -> None:
+    # Given a partner whose shop URL carries a punchout_session of its own (a placeholder)
+    register(table, shop_url="https://shop.example.com/punchout?punchout_session=PLACEHOLDER&store=1")
+    # When the browser opens a start link
+    response = call("GET", f"/punchout/start/{_new_start_token()}")
+    # Then the shop gets one punchout_session, the new session's, and its other parameters
+    query = parse_qs(urlsplit(response_header(response, "Location") or "").query)
+    assert len(query["punchout_session"]) == 1
+    assert query["punchout_session"] != ["PLACEHOLDER"]
+    assert query["store"] == ["1"]
+
+
 def test_start_link_lifetime_is_configurable(partner: Any, table: Table, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given start links configured to live 5 seconds
     configure(monkeypatch, START_TOKEN_TTL_SECONDS="5")
     # When one is issued
     _new_start_token()
     # Then its stored expiry is 5 seconds away
-    [item] = [i for i in table_items(table) if i["sk"]["S"] == "START"]
-    assert 0 <= int(item["expires_at"]["N"]) - int(time.time()) <= 5
+    assert 0 <= _stored_expiry(table, "START") - int(time.time()) <= 5
 
 
 def test_start_link_of_an_expired_session_is_410(partner: Any, table: Table) -> None:
@@ -225,6 +259,18 @@ def test_a_return_link_outlives_the_session_it_was_issued_in(
     assert "PunchOutOrderMessage" in ReturnPage.of(response).field.get("value")
 
 
+def test_return_link_of_a_session_that_has_ended_is_410(shop: Shop, table: Table) -> None:
+    # Given a valid return link whose session has expired (TTL has not deleted it yet)
+    shop.put_lines(line())
+    url = shop.return_url()
+    expire(table, "SESSION#", "SESSION")
+    # When the browser follows it
+    status, text = _page(follow(url))
+    # Then a plain page says the session has ended
+    assert status == 410
+    assert "session has ended" in text
+
+
 def test_start_token_is_not_a_return_token(partner: Any) -> None:
     # Given a fresh, unused start link
     token = _new_start_token()
@@ -290,12 +336,22 @@ def test_expired_session_refuses_a_cart(shop: Shop, table: Table) -> None:
     assert response["statusCode"] == 404
 
 
+@pytest.mark.parametrize(("early", "status"), [(1, 200), (0, 404)], ids=["a second before", "at its expiry"])
+def test_a_session_expires_at_the_second_its_lifetime_ends(
+    shop: Shop, table: Table, monkeypatch: pytest.MonkeyPatch, early: int, status: int
+) -> None:
+    # Given an open session, and the clock at its stored expiry (or a second before)
+    _clock_at(monkeypatch, _stored_expiry(table, "SESSION") - early)
+    # When the shop reads it
+    # Then it is there until that second, and from that second on it is unknown
+    assert shop.get()["statusCode"] == status
+
+
 def test_session_expiry_is_stored_for_ttl(shop: Shop, table: Table) -> None:
     # Given an open session (4 hours by default)
     # When its item is read
-    [item] = [i for i in table_items(table) if i["sk"]["S"] == "SESSION"]
+    expires_at = _stored_expiry(table, "SESSION")
     # Then DynamoDB's TTL attribute holds its expiry, as the session context reports it
-    expires_at = int(item["expires_at"]["N"])
     assert 4 * 3600 - 60 <= expires_at - time.time() <= 4 * 3600
     assert shop.context()["expires_at"].startswith(time.strftime("%Y-%m-%dT", time.gmtime(expires_at)))
 
