@@ -1,4 +1,5 @@
-"""Carts and sessions in DynamoDB (moto): concurrent cart revisions, reads racing a write, large sessions."""
+"""Carts and sessions in DynamoDB (moto): concurrent cart revisions, reads racing a write, the conditional
+writes of sessions and one-time links, large sessions."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ from decimal import Decimal
 
 import pytest
 
-from punchout.sessions import Cart, CartLine
+from punchout.sessions import Cart, CartLine, Session, new_token
 from punchout.store import sessions as store_sessions
-from punchout.store.dynamo import ConditionFailed, Table
-from punchout.store.sessions import CartState, SessionRepository
+from punchout.store.dynamo import ChunksMissing, ConditionFailed, Table
+from punchout.store.sessions import CartState, SessionRepository, TokenKind, TokenProblem, TokenRefused
 from tests.support import builders
 from tests.unit.gateway.helpers import Shop, open_session, post_setup, register, shop_key, table_items
 
@@ -35,6 +36,14 @@ def save(sessions: SessionRepository, content: Cart, expected_revision: int) -> 
 
 def line_items(table: Table) -> list[str]:
     return sorted(item["sk"]["S"] for item in table.query(f"CART#{REF}", "LINES#"))
+
+
+def stored_session(table: Table) -> Session:
+    """A session of the default partner opened through the setup route, as the repository reads it."""
+    register(table)
+    session = SessionRepository(table).get(open_session()[0])
+    assert session is not None
+    return session
 
 
 def test_the_loser_of_two_writes_of_one_revision_leaves_the_winners_cart_intact(table: Table) -> None:
@@ -86,6 +95,90 @@ def test_a_write_landing_between_header_and_lines_is_read_whole(table: Table, mo
     # Then it gets the new revision, whole
     assert current is not None
     assert (current[0].revision, current[1]) == (2, cart("new"))
+
+
+def test_a_write_of_a_revision_the_transfer_froze_is_refused(table: Table) -> None:
+    # Given a cart at revision 1, read by a PUT, then transferred before the PUT writes
+    sessions = SessionRepository(table)
+    save(sessions, cart("transferred"), expected_revision=0)
+    state = sessions.cart_state(REF)
+    assert state is not None
+    sessions.set_cart_status(state, "transferred")
+    # When the PUT writes revision 2
+    with pytest.raises(ConditionFailed):
+        save(sessions, cart("late"), expected_revision=1)
+    # Then the cart stays as it was transferred
+    current = sessions.current_cart(REF)
+    assert current is not None
+    assert (current[0].status, current[1]) == ("transferred", cart("transferred"))
+
+
+def test_a_cart_ended_meanwhile_is_not_ended_again(table: Table) -> None:
+    # Given a cart transferred by one request while another, which read it open, cancels it
+    sessions = SessionRepository(table)
+    save(sessions, cart("first"), expected_revision=0)
+    seen_open = sessions.cart_state(REF)
+    assert seen_open is not None
+    sessions.set_cart_status(seen_open, "transferred")
+    # When the second request ends it too
+    with pytest.raises(ConditionFailed):
+        sessions.set_cart_status(seen_open, "cancelled")
+    # Then the first one's status stands
+    state = sessions.cart_state(REF)
+    assert state is not None and state.status == "transferred"
+
+
+def test_a_cart_whose_lines_are_gone_is_an_error_not_an_empty_cart(table: Table) -> None:
+    # Given a cart whose header is current but whose lines are no longer stored
+    sessions = SessionRepository(table)
+    save(sessions, cart("lost"), expected_revision=0)
+    for sk in line_items(table):
+        table.delete(f"CART#{REF}", sk)
+    # When it is read
+    # Then the read fails: an empty cart returned to the buyer would remove the lines on an edit
+    with pytest.raises(ChunksMissing):
+        sessions.current_cart(REF)
+
+
+# --- sessions and one-time links: conditional writes ----------------------------------------------
+
+
+def test_a_session_id_already_stored_is_not_created_again(table: Table) -> None:
+    # Given a stored session
+    sessions = SessionRepository(table)
+    session = stored_session(table)
+    # When a session of the same id is created
+    with pytest.raises(ConditionFailed):
+        sessions.create(session.model_copy(update={"status": "cancelled"}))
+    # Then the stored one is unchanged
+    assert sessions.get(session.id) == session
+
+
+def test_a_session_no_longer_stored_is_not_saved_back(table: Table) -> None:
+    # Given a session that TTL deleted after a use case read it
+    sessions = SessionRepository(table)
+    session = stored_session(table)
+    table.delete(f"SESSION#{session.id}", "SESSION")
+    # When the use case saves it
+    with pytest.raises(ConditionFailed):
+        sessions.save(session.model_copy(update={"status": "transferred"}))
+    # Then it is not brought back
+    assert sessions.get(session.id) is None
+
+
+def test_a_link_already_issued_is_not_issued_again(table: Table) -> None:
+    # Given a start link that was used
+    sessions = SessionRepository(table)
+    token = new_token()
+    sessions.issue_token(TokenKind.START, token, "session-1", 600)
+    assert sessions.redeem_token(TokenKind.START, token) == "session-1"
+    # When the same token is issued again
+    with pytest.raises(ConditionFailed):
+        sessions.issue_token(TokenKind.START, token, "session-2", 600)
+    # Then it stays used (a replaced item would have lost its use)
+    with pytest.raises(TokenRefused) as refused:
+        sessions.redeem_token(TokenKind.START, token)
+    assert refused.value.problem is TokenProblem.USED
 
 
 # --- sessions too large for one item ----------------------------------------------------------------
