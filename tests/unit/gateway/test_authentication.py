@@ -28,16 +28,19 @@ from punchout.partners import CredentialRef, CredentialSet, hash_secret, matchin
 from punchout.store.dynamo import Table
 from tests.support import builders
 from tests.unit.gateway.helpers import (
+    ReturnPage,
     Shop,
     ariba_header,
     call,
     cxml,
     item_text,
     line,
+    message_tree,
     open_session,
     open_session_with,
     register,
     setup_document,
+    stored_partner,
     table_items,
     without,
 )
@@ -267,6 +270,18 @@ def test_hub_sender_with_a_wrong_secret_is_refused(ariba_partner: Table) -> None
     body = setup_document(header=ariba_header(secret=WRONG_SECRET))
     # Then it is refused
     assert _send_body("setup", body)[0] == 401
+
+
+def test_the_cart_of_a_hub_buyer_goes_to_the_buyer_not_the_hub(
+    ariba_partner: Table, shop_headers: dict[str, str]
+) -> None:
+    # Given a session opened through the Ariba Network: From the buyer's AN id, Sent by the network
+    shop = Shop(shop_headers, open_session_with(setup_document(header=ariba_header())))
+    # When the cart goes back
+    posted = message_tree(ReturnPage.of(shop.checkout(line())).document(stored_partner(ariba_partner)))
+    # Then it is addressed To the buyer's From credential, not to the network's Sender
+    to = posted.xpath("/cXML/Header/To/Credential")[0]
+    assert (to.get("domain"), to.xpath("string(Identity)")) == (builders.BUYER_DOMAIN, builders.BUYER_IDENTITY)
 
 
 # --- secret rotation ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+from punchout.cart_message import frame_ancestors
 from punchout.cxml.models import Extrinsic
 from punchout.partners import TradingPartner
 from punchout.sessions import parse_line_reference
@@ -236,6 +237,16 @@ def test_shipping_and_tax_are_in_the_header(checkout: Checkout) -> None:
     assert Decimal(header.xpath("string(Shipping/Money)")) == Decimal("4.95")
     assert header.xpath("normalize-space(Shipping/Description)") == "Standard delivery"
     assert Decimal(header.xpath("string(Tax/Money)")) == Decimal("3.80")
+    assert header.xpath("normalize-space(Tax/Description)") == "VAT 19%"
+
+
+def test_shipping_and_tax_descriptions_are_in_the_requests_language(checkout: Checkout) -> None:
+    # Given a setup request in German, and a cart with shipping and tax
+    returned = checkout(line(), setup={"lang": "de-DE"}, cart=RICH_CART)
+    # When the header's descriptions are read
+    header = returned.tree.xpath("//PunchOutOrderMessageHeader")[0]
+    # Then both are marked with that language
+    assert header.xpath("Shipping/Description/@xml:lang | Tax/Description/@xml:lang") == ["de-DE", "de-DE"]
 
 
 def test_every_money_is_in_the_carts_currency(checkout: Checkout) -> None:
@@ -401,6 +412,17 @@ def _event_handlers(page: ReturnPage) -> list[str]:
     return [name for element in page.tree.iter() for name in element.attrib if name.lower().startswith("on")]
 
 
+def test_markup_in_the_partners_field_name_stays_inert(checkout: Checkout) -> None:
+    # Given a partner whose cart field name holds quotes and markup
+    name = 'cxml"><img src=x onerror=alert(4)>'
+    returned = checkout(line(), partner={"cart_field_name": name})
+    # When the page is parsed as a browser would
+    # Then the one hidden field has exactly that name, and nothing in it runs
+    assert returned.page.field.get("name") == name
+    assert returned.page.tree.xpath("count(//img)") == 0
+    assert not _event_handlers(returned.page)
+
+
 @pytest.mark.parametrize("encoding", ["urlencoded", "base64"])
 def test_markup_in_a_description_stays_inert(checkout: Checkout, encoding: str) -> None:
     # Given a line whose description tries to close the field and open a script
@@ -520,6 +542,16 @@ def test_a_wildcard_host_allows_its_subdomains_and_nothing_that_looks_like_them(
     assert partner.allows_return_url(url) is accepted
 
 
+def test_form_action_keeps_the_http_scheme_of_a_partner_allowed_http(checkout: Checkout) -> None:
+    # Given a partner marked for plain http, and a BrowserFormPost over http
+    returned = checkout(
+        line(), partner={"allow_http": True}, setup={"browser_form_post": "http://buyer.example.com/in"}
+    )
+    # When the policy is read
+    # Then forms may post to that http origin (an https one would make the browser block the post)
+    assert returned.page.directive("form-action") == "http://buyer.example.com"
+
+
 def test_frame_ancestors_are_the_partners_hosts(checkout: Checkout) -> None:
     # Given a partner with two allowed hosts, one a wildcard
     returned = checkout(line(), partner={"browser_form_post_hosts": ["buyer.example.com", "*.procure.example"]})
@@ -542,6 +574,14 @@ def test_frame_ancestors_include_http_for_partners_allowed_http(checkout: Checko
     }
 
 
+def test_a_partner_without_hosts_lets_nobody_frame_the_page() -> None:
+    # Given a partner whose hosts were all removed while one of its sessions was open
+    partner = builders.partner(browser_form_post_hosts=[])
+    # When the page's frame-ancestors are made
+    # Then no site may frame it
+    assert frame_ancestors(partner) == "'none'"
+
+
 def test_page_has_a_visible_submit_button(checkout: Checkout) -> None:
     # Given a returned cart
     page = checkout(line()).page
@@ -556,9 +596,10 @@ def test_page_has_a_visible_submit_button(checkout: Checkout) -> None:
     assert not button.xpath("ancestor::noscript")
 
 
-def test_return_frame_sets_the_form_target(checkout: Checkout) -> None:
-    # Given a setup request with a ReturnFrame Extrinsic
-    returned = checkout(line(), setup={"extrinsics": [Extrinsic(name="ReturnFrame", value="_top")]})
+@pytest.mark.parametrize("name", ["ReturnFrame", "returnFrame", "RETURNFRAME"])
+def test_return_frame_sets_the_form_target(checkout: Checkout, name: str) -> None:
+    # Given a setup request with a ReturnFrame Extrinsic, its name in any case
+    returned = checkout(line(), setup={"extrinsics": [Extrinsic(name=name, value="_top")]})
     # When the form is read
     # Then it targets that frame
     assert returned.page.form.get("target") == "_top"
