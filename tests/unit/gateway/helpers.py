@@ -390,6 +390,13 @@ def item_size(item: dict[str, Any]) -> int:
     return size
 
 
+def cart_header(table: Table, session_id: str) -> dict[str, Any]:
+    """The header item (``CART#<ref>/CART``) of the cart of session ``session_id``."""
+    headers = [item for item in table_items(table) if item["sk"]["S"] == "CART"]
+    [header] = [item for item in headers if json.loads(item["data"]["S"])["session_id"] == session_id]
+    return header
+
+
 def expire(table: Table, pk_prefix: str, sk: str, *, seconds_ago: int = 60) -> int:
     """Move ``expires_at`` of matching items into the past (TTL has not deleted them yet)."""
     import time

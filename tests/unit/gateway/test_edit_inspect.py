@@ -6,6 +6,7 @@ The buyer comes back with the lines we returned: their SupplierPartAuxiliaryID i
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -21,6 +22,8 @@ from tests.unit.gateway.helpers import (
     ReturnPage,
     Shop,
     body_json,
+    cart_header,
+    configure,
     expire,
     line,
     message_tree,
@@ -255,13 +258,38 @@ def test_edit_of_an_expired_cart_is_412(table: Table, earlier: Earlier, lines: s
     assert _reopen("edit", earlier.item_outs()) == (412, "The cart to edit was not found")
 
 
-def test_edit_with_a_line_number_beyond_the_cart_is_412(earlier: Earlier) -> None:
-    # Given a reference to line 9 of a three-line cart
+@pytest.mark.parametrize(("number", "part"), [(4, "P-1"), (9, "P-1"), (0, "P-3")], ids=["next", "far", "zero"])
+def test_edit_with_a_line_number_outside_the_cart_is_412(earlier: Earlier, number: int, part: str) -> None:
+    # Given a reference to a line a three-line cart does not have (line 0 is not the last line, P-3)
     cart_ref = earlier.references[0].rsplit("-", 1)[0]
-    items = [builders.item_out("P-1", "1", auxiliary=f"{cart_ref}-9")]
+    items = [builders.item_out(part, "1", auxiliary=f"{cart_ref}-{number}")]
     # When the buyer edits
     # Then nothing is restored: 412
     assert _reopen("edit", items)[0] == 412
+
+
+def test_an_auxiliary_id_that_only_starts_with_our_reference_is_not_ours(earlier: Earlier) -> None:
+    # Given the returned lines, their auxiliary ids our references with something after them
+    items = [
+        builders.item_out(part, "1", auxiliary=f"{reference}-red")
+        for part, reference in zip(earlier.parts, earlier.references, strict=True)
+    ]
+    # When the buyer edits
+    # Then none is read as a line of our cart: 412
+    assert _reopen("edit", items)[0] == 412
+
+
+def test_a_restored_cart_is_kept_for_the_cart_retention(
+    table: Table, earlier: Earlier, shop_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given carts kept 30 days
+    configure(monkeypatch, CART_RETENTION_DAYS="30")
+    # When the buyer edits a returned cart
+    shop = _reopened(shop_headers, "edit", earlier.item_outs())
+    # Then the restored cart expires in 30 days like any stored cart, not with its session: a later
+    # OrderRequest or edit of it must still find it
+    expires_at = int(cart_header(table, shop.session_id)["expires_at"]["N"])
+    assert 30 * 86400 - 60 <= expires_at - time.time() <= 30 * 86400
 
 
 def test_another_partners_cart_cannot_be_edited(table: Table, earlier: Earlier, shop_headers: dict[str, str]) -> None:
