@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 
 from order_message import openapi
 from order_message.service import CartService
-from punchout.cxml.models import ItemID
+from punchout.cxml.models import Contact, Extrinsic, ItemID
 from punchout.sessions import CartInput
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
@@ -24,6 +25,7 @@ from tests.unit.gateway.helpers import (
     Shop,
     body_json,
     call,
+    cart_header,
     configure,
     follow,
     line,
@@ -181,6 +183,28 @@ def test_context_without_selected_item_says_so(shop: Shop) -> None:
     assert shop.context()["selected_item"] is None
 
 
+def test_context_user_is_the_end_user_contact_in_any_case(partner: Any, shop_headers: dict[str, str]) -> None:
+    # Given a setup request whose user is known only from its Contacts: a buyer first, then the end user
+    contacts = [
+        Contact(role="buyer", name="Purchasing Desk", emails=["purchasing@acme.example"]),
+        Contact(role="EndUser", name="Jane Buyer", emails=["jane.buyer@acme.example"]),
+    ]
+    body = setup_document(extrinsics=[], contacts=contacts)
+    # When the shop reads the session
+    user = Shop(shop_headers, open_session_with(body)).context()["user"]
+    # Then the user is the end user's Contact, whatever the case of its role
+    assert (user["email"], user["name"]) == ("jane.buyer@acme.example", "Jane Buyer")
+
+
+def test_context_user_email_is_a_unique_name_that_is_one(partner: Any, shop_headers: dict[str, str]) -> None:
+    # Given a setup request whose only Extrinsic is a UniqueName that is an e-mail address, no Contact
+    body = setup_document(extrinsics=[Extrinsic(name="UniqueName", value="jane.buyer@acme.example")], contacts=[])
+    # When the shop reads the session
+    user = Shop(shop_headers, open_session_with(body)).context()["user"]
+    # Then that address is the user's, before the ShipTo's (the receiving dock)
+    assert (user["email"], user["unique_name"]) == ("jane.buyer@acme.example", "jane.buyer@acme.example")
+
+
 def test_context_shows_the_stored_cart(shop: Shop) -> None:
     # Given a stored cart
     shop.put_lines(line("P1", "2", "3.50"))
@@ -189,6 +213,14 @@ def test_context_shows_the_stored_cart(shop: Shop) -> None:
     # Then the cart is there, in the partner's default currency
     assert [(ln["supplier_part_id"], Decimal(ln["quantity"])) for ln in cart["lines"]] == [("P1", Decimal(2))]
     assert cart["currency"] == "USD"
+
+
+def test_context_currency_is_the_carts(shop: Shop) -> None:
+    # Given a partner whose default currency is USD, and a cart stored in EUR
+    shop.put_lines(line("P1"), currency="EUR")
+    # When the shop reads the session
+    # Then its currency is the cart's
+    assert shop.context()["currency"] == "EUR"
 
 
 # --- storing the cart -----------------------------------------------------------------------------
@@ -221,6 +253,14 @@ def test_numbers_the_shop_wrote_with_exponents_are_answered_in_plain_notation(sh
     (stored,) = shop.context()["cart"]["lines"]
     # Then every number in the answers is a plain decimal: no "1E+2" for a shop's decimal reader to refuse
     assert (stored["quantity"], stored["unit_price"], summary["total"]) == ("100", "0.000001", "0.0001")
+
+
+def test_a_total_below_a_millionth_is_answered_in_plain_notation(shop: Shop) -> None:
+    # Given a cart of one millionth of a part at a millionth each (a total Python writes as 1E-12)
+    # When the shop stores it
+    summary = body_json(shop.put_lines(line("P1", "0.000001", "0.000001")))
+    # Then the summary's total is a plain decimal
+    assert summary["total"] == "0.000000000001"
 
 
 def test_put_cart_replaces_the_previous_cart(shop: Shop) -> None:
@@ -317,6 +357,16 @@ def test_an_invalid_cart_lists_at_most_a_hundred_errors(shop: Shop) -> None:
     assert error["message"] == "The request body is invalid: the first 100 of 5,000 errors"
 
 
+def test_an_invalid_cart_of_a_hundred_errors_lists_them_all(shop: Shop) -> None:
+    # Given an open session, and a cart body with exactly 100 keys a cart does not have
+    cart = {"lines": [line()], **{f"key{n}": 0 for n in range(100)}}
+    # When the shop stores it
+    error = body_json(shop.put(cart))["error"]
+    # Then every error is listed, and the message does not say some were left out
+    assert len(error["errors"]) == 100
+    assert error["message"] == "The request body is invalid"
+
+
 def test_cart_body_that_is_not_utf8_is_422(shop: Shop) -> None:
     # Given an open session, and a body API Gateway passes on base64-encoded (a binary media type)
     body = b'{"lines": []}\xff'
@@ -395,13 +445,26 @@ def test_the_stored_cart_keeps_the_lines_the_body_was_validated_into() -> None:
     assert [id(stored) for stored in cart.lines] == [id(validated) for validated in sent.lines]
 
 
+def test_a_stored_cart_is_kept_for_the_cart_retention(
+    shop: Shop, table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given carts kept 30 days
+    configure(monkeypatch, CART_RETENTION_DAYS="30")
+    # When the shop stores a cart
+    shop.put_lines(line())
+    # Then it expires in 30 days, not with its session: the OrderRequest comes days later
+    expires_at = int(cart_header(table, shop.session_id)["expires_at"]["N"])
+    assert 30 * 86400 - 60 <= expires_at - time.time() <= 30 * 86400
+
+
 def test_cart_over_the_line_limit_is_422(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given carts limited to 3 lines
     configure(monkeypatch, MAX_CART_LINES="3")
     # When the shop stores 4
     response = shop.put({"lines": [line(f"P{i}") for i in range(4)]})
-    # Then it is refused
+    # Then it is refused; 3 are stored
     assert response["statusCode"] == 422
+    assert shop.put({"lines": [line(f"P{i}") for i in range(3)]})["statusCode"] == 200
 
 
 # --- transfer -------------------------------------------------------------------------------------
@@ -426,14 +489,19 @@ def test_transfer_freezes_the_session(shop: Shop) -> None:
     assert shop.context()["status"] == "transferred"
 
 
-def test_a_cart_whose_return_page_lambda_could_not_send_is_refused_at_transfer(
-    shop: Shop, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a stored cart, and return pages limited to 3,000 bytes (Lambda's 6 MB, scaled down)
+def _too_large_to_return(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stored cart of two lines, and return pages limited to 3,000 bytes (Lambda's 6 MB, scaled down)."""
     import order_message.service
 
     monkeypatch.setattr(order_message.service, "MAX_RESPONSE_BYTES", 3_000)
     shop.put_lines(line("P1", "2", "10.00"), line("P2", "1", "5.00"))
+
+
+def test_a_cart_whose_return_page_lambda_could_not_send_is_refused_at_transfer(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a stored cart whose return page would be over the limit
+    _too_large_to_return(shop, monkeypatch)
     # When the shop transfers it
     response = shop.transfer()
     # Then it is refused with 422 saying why, and the cart stays open: the shop can shrink it or cancel
@@ -442,6 +510,16 @@ def test_a_cart_whose_return_page_lambda_could_not_send_is_refused_at_transfer(
     assert shop.context()["status"] == "open"
     shop.put_lines(line("P1", "2", "10.00"))
     assert shop.transfer(cancel=True)["statusCode"] == 200
+
+
+def test_a_cart_too_large_to_return_can_still_be_cancelled(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a stored cart whose return page would be over the limit
+    _too_large_to_return(shop, monkeypatch)
+    # When the shop cancels, without shrinking it
+    response = shop.transfer(cancel=True)
+    # Then the session ends: a cancel returns an empty cart, whatever the cart's size
+    assert response["statusCode"] == 200, response
+    assert shop.context()["status"] == "cancelled"
 
 
 def test_the_return_page_is_measured_as_lambda_sends_it(
@@ -509,8 +587,9 @@ def test_put_after_transfer_is_409(shop: Shop) -> None:
     shop.return_url()
     # When the shop changes the cart
     response = shop.put({"lines": [line("P9")]})
-    # Then it conflicts, and the transferred cart stays
+    # Then it conflicts, saying why, and the transferred cart stays
     assert response["statusCode"] == 409
+    assert "already transferred" in body_json(response)["error"]["message"]
     assert [ln["supplier_part_id"] for ln in shop.context()["cart"]["lines"]] == ["P1"]
 
 
