@@ -179,10 +179,11 @@ def test_http_browser_form_post_is_accepted_when_the_partner_allows_http(table: 
     assert code == 200
 
 
-def test_browser_form_post_that_is_not_a_url_is_400(partner: Any) -> None:
+@pytest.mark.parametrize("url", ["HOOK PLACEHOLDER", "https:///punchout/return"], ids=["placeholder", "no host"])
+def test_browser_form_post_that_is_not_a_url_is_400(partner: Any, url: str) -> None:
     # Given a registered partner without a default return URL
-    # When the BrowserFormPost holds no URL at all (a template placeholder)
-    code, message = _setup(browser_form_post="HOOK PLACEHOLDER")
+    # When the BrowserFormPost holds no URL at all (a template placeholder), or one without a host
+    code, message = _setup(browser_form_post=url)
     # Then it is a bad request, and the text says what is wrong
     assert code == 400
     assert "BrowserFormPost" in message
