@@ -60,6 +60,9 @@ from punchout.cxml.models import (
 )
 
 VERSIONS = ("1.2.014", "1.2.063", "1.2.069")
+# With 1.2.036, the first version with Municipality and OrderRequestHeader@requestedDeliveryDate (and
+# still one header Comments): for the tests of what the writer does differently from one version on.
+BOUNDARY_VERSIONS = ("1.2.014", "1.2.036", "1.2.063", "1.2.069")
 
 # --- the shared corpus, listed when the tests are collected ---------------------------------------
 
