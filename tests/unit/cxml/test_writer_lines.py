@@ -7,6 +7,7 @@ document, built element by element.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,9 +20,12 @@ from pydantic import BaseModel
 
 from punchout.cxml import render
 from punchout.cxml.models import (
+    Classification,
     Description,
     Extrinsic,
+    ItemOut,
     Money,
+    Shipping,
     Timestamp,
 )
 
@@ -143,6 +147,53 @@ def test_a_copied_line_can_lose_a_text_the_first_had() -> None:
         # Then each is as it is alone: an empty Extrinsic where the value is empty
         assert together == b"".join(rendered_lines(document, [item], "1.2.014") for item in items)
         assert b'<Extrinsic name="Colour"></Extrinsic>' in together
+
+
+def _with_detail(line: ItemOut, **changes: Any) -> ItemOut:
+    assert line.item_detail is not None
+    return line.model_copy(update={"item_detail": line.item_detail.model_copy(update=changes)})
+
+
+# Changes to the sample order line that change its shape (the key its copies are found by), not only
+# its values: an attribute whose value is part of the shape, or an attribute left out.
+SHAPE_CHANGES: dict[str, Callable[[ItemOut], ItemOut]] = {
+    "no lineNumber": lambda line: line.model_copy(update={"line_number": None}),
+    "no requestedDeliveryDate": lambda line: line.model_copy(update={"requested_delivery_date": None}),
+    "UnitPrice currency": lambda line: _with_detail(line, unit_price=Money(amount=Decimal("12.50"), currency="USD")),
+    "Description language": lambda line: _with_detail(
+        line, descriptions=[Description(text="Blue ballpoint pen, box of 10", lang="fr", short_name="Pen")]
+    ),
+    "Classification domain": lambda line: _with_detail(
+        line, classifications=[Classification(domain="eCl@ss", value="44121704")]
+    ),
+    "Extrinsic name": lambda line: _with_detail(line, extrinsics=[Extrinsic(name="Couleur", value="blue")]),
+    "Contact role": lambda line: line.model_copy(
+        update={"contacts": [contact.model_copy(update={"role": "buyer"}) for contact in line.contacts]}
+    ),
+    "Shipping trackingDomain": lambda line: line.model_copy(
+        update={
+            "shipping": Shipping(
+                money=Money(amount=Decimal("4.90"), currency="EUR"),
+                description=Description(text="Standard"),
+                tracking_domain="DHL",
+            )
+        }
+    ),
+}
+
+
+@pytest.mark.parametrize("change", sorted(SHAPE_CHANGES))
+def test_lines_differing_only_in_an_attribute_of_their_shape_each_keep_their_own(change: str) -> None:
+    # Given two order lines alike but for one attribute whose value or absence is part of a line's shape
+    document = order_request_document()
+    first = order_of(document).items[0]
+    second = SHAPE_CHANGES[change](first)
+
+    # When both are rendered in one order
+    together = rendered_lines(document, [first, second], "1.2.069")
+
+    # Then the second is as it is alone, not a copy of the first
+    assert together == b"".join(rendered_lines(document, [item], "1.2.069") for item in (first, second))
 
 
 @pytest.mark.parametrize(
