@@ -111,6 +111,17 @@ def cxml(response: dict[str, Any]) -> ResponseDocument:
     return document
 
 
+def published_metrics(stdout: str) -> set[str]:
+    """The names of the metrics a handler published: Powertools prints them to stdout (CloudWatch's
+    embedded metric format), one JSON object with an ``_aws`` key per flush."""
+    names: set[str] = set()
+    for line_ in stdout.splitlines():
+        record = json.loads(line_) if line_.startswith('{"_aws"') else {}
+        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+            names.update(metric["Name"] for metric in directive["Metrics"])
+    return names
+
+
 def body_json(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,21 +16,25 @@ import pytest
 from lxml import etree
 
 import setup_request.handler
-from punchout.cxml import StatusCode
+from punchout.cxml import StatusCode, render_status
 from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse
 from punchout.settings import clear_settings_cache
 from punchout.store.dynamo import Table
 from tests.support import builders
+from tests.support.events import LambdaContext, api_event
+from tests.support.zone import local_zone
 from tests.unit.gateway.helpers import (
     BASE_URL,
     DEFAULT_RETURN_URL,
     ReturnPage,
     Shop,
     call,
+    configure,
     cxml,
     line,
     open_session,
     post_setup,
+    published_metrics,
     register,
     response_header,
     session_from_start,
@@ -239,6 +244,25 @@ def test_garbage_body_is_406(partner: Any, body: bytes) -> None:
     assert answer.status.code == 406
 
 
+def test_a_body_over_the_configured_size_is_406(partner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a gateway that takes cXML bodies of at most 1,000 bytes
+    configure(monkeypatch, CXML_MAX_BYTES="1000")
+    # When a setup request of a few thousand bytes arrives
+    body = builders.setup_request()
+    assert len(body) > 1000
+    answer = cxml(call("POST", "/cxml/setup", body))
+    # Then it is refused as too large, before it is read
+    assert answer.status.code == 406
+
+
+def test_a_cxml_document_that_is_not_a_request_is_400(partner: Any) -> None:
+    # Given a registered partner
+    # When it posts a cXML Response (a status, as if answering us) to the setup URL
+    answer = cxml(call("POST", "/cxml/setup", render_status(200, "OK")))
+    # Then it is refused as not usable (400, final), not failed on (a 500 the buyer would retry)
+    assert (answer.status.code, answer.status.message) == (400, "Expected a cXML Request, got a Response")
+
+
 def test_entity_expansion_is_refused_with_406(partner: Any) -> None:
     # Given a registered partner
     # When a document declares entities (billion laughs, XXE)
@@ -277,11 +301,11 @@ def test_order_request_at_the_setup_url_is_450(partner: Any) -> None:
     assert response["statusCode"] == 400
 
 
-def test_setup_request_at_the_profile_url_is_450(partner: Any) -> None:
+def test_setup_request_at_the_profile_url_is_450_even_unauthenticated(partner: Any) -> None:
     # Given a registered partner
-    # When it sends a PunchOutSetupRequest to /cxml/profile
-    answer = cxml(call("POST", "/cxml/profile", builders.setup_request()))
-    # Then it is told this URL does not take that request
+    # When a PunchOutSetupRequest with a wrong secret is sent to /cxml/profile
+    answer = cxml(call("POST", "/cxml/profile", builders.setup_request(secret="wrong")))
+    # Then it is told this URL does not take that request, before its credentials are looked up
     assert answer.status.code == 450
 
 
@@ -327,6 +351,42 @@ def test_profile_urls_follow_the_public_base_url(partner: Any, monkeypatch: pyte
     assert {t.url for t in answer.response.transactions} >= {"https://punchout.supplier.example/cxml/setup"}
 
 
+def test_profile_is_stamped_with_the_current_time_whatever_the_local_zone(partner: Any) -> None:
+    # Given a gateway running where local time is nine hours ahead of UTC (a developer's machine)
+    with local_zone("JST-9"):
+        # When a ProfileRequest is answered
+        before = datetime.now(UTC).replace(microsecond=0)
+        answer = cxml(call("POST", "/cxml/profile", builders.profile_request()))
+        after = datetime.now(UTC)
+    # Then the answer and the profile's effective date are now
+    assert isinstance(answer.response, ProfileResponse)
+    for stamp in (answer.envelope.timestamp, answer.response.effective_date):
+        assert stamp.value is not None and before <= stamp.value <= after
+
+
+def test_profile_urls_on_the_execute_api_url_keep_the_stage(partner: Any) -> None:
+    # Given the API called on its execute-api URL (no custom domain), under its stage dev
+    event = api_event(
+        "POST", "/cxml/profile", body=builders.profile_request(), host="abc123.execute-api.eu-west-1.amazonaws.com"
+    )
+    event["requestContext"]["stage"] = "dev"
+    # When a ProfileRequest is answered
+    answer = cxml(setup_request.handler.lambda_handler(event, LambdaContext()))
+    # Then its URLs have the stage prefix, without which API Gateway finds no route
+    assert isinstance(answer.response, ProfileResponse)
+    urls = {t.url for t in answer.response.transactions}
+    assert "https://abc123.execute-api.eu-west-1.amazonaws.com/dev/cxml/setup" in urls
+
+
+def test_an_answer_has_a_payload_id_of_the_configured_domain(partner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a gateway whose payloadIDs are to name gateway.supplier.example
+    configure(monkeypatch, PAYLOAD_ID_DOMAIN="gateway.supplier.example")
+    # When a ProfileRequest is answered
+    answer = cxml(call("POST", "/cxml/profile", builders.profile_request()))
+    # Then the answer's payloadID names that domain
+    assert answer.envelope.payload_id.endswith("@gateway.supplier.example")
+
+
 # --- every answer is cXML, with the HTTP status mirroring its code --------------------------------
 
 
@@ -348,7 +408,9 @@ ERROR_CASES: dict[str, tuple[str, bytes, int]] = {
 
 
 @pytest.mark.parametrize("case", ERROR_CASES)
-def test_every_answer_is_cxml_with_the_mirrored_http_status(partner: Any, case: str) -> None:
+def test_every_answer_is_cxml_with_the_mirrored_http_status(
+    partner: Any, case: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Given a registered partner
     path, body, expected = ERROR_CASES[case]
     # When a request succeeds or fails
@@ -358,10 +420,17 @@ def test_every_answer_is_cxml_with_the_mirrored_http_status(partner: Any, case: 
     assert answer.status.code == expected
     assert response["statusCode"] == StatusCode(expected).http_status
     assert response["body"].startswith('<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE cXML SYSTEM ')
+    # And says what it is and in which charset (text/xml without one was once read as US-ASCII)
+    assert response_header(response, "Content-Type") == "text/xml; charset=UTF-8"
     assert response_header(response, "Cache-Control") == "no-store"
+    # And a refusal counts as a client error, never as the server errors the alarm watches
+    metrics = published_metrics(capsys.readouterr().out)
+    assert ("CxmlClientErrors" in metrics, "CxmlServerErrors" in metrics) == (expected != 200, False)
 
 
-def test_unexpected_failure_is_a_cxml_500(partner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unexpected_failure_is_a_cxml_500(
+    partner: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     # Given DynamoDB fails while a session is opened
     def broken(*_: Any, **__: Any) -> None:
         raise RuntimeError("DynamoDB is down at internal-host-42")
@@ -373,6 +442,8 @@ def test_unexpected_failure_is_a_cxml_500(partner: Any, monkeypatch: pytest.Monk
     # Then the buyer gets a retryable cXML 500 that leaks nothing about the failure
     assert (answer.status.code, response["statusCode"]) == (500, 500)
     assert "internal-host-42" not in response["body"]
+    # And it counts as a server error, which the alarm watches
+    assert published_metrics(capsys.readouterr().out) == {"CxmlServerErrors"}
 
 
 @pytest.mark.conformance
