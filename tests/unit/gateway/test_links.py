@@ -70,6 +70,18 @@ def _bits(token: str) -> int:
     return len(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))) * 8
 
 
+def test_a_plain_page_shows_its_title_and_message_as_text() -> None:
+    from punchout.http import html_page
+
+    # Given a title and a message with markup in them
+    title, message = "<b>Gone</b>", '<script>alert(1)</script> & "more"'
+    # When they are shown on a plain page
+    page = lxml.html.document_fromstring(str(html_page(410, title, message).body))
+    # Then the browser shows them as written, and has no script to run
+    assert (page.findtext(".//h1"), page.findtext(".//p")) == (title, message)
+    assert page.xpath("//script") == []
+
+
 # --- start links ----------------------------------------------------------------------------------
 
 
@@ -80,6 +92,11 @@ def test_start_link_redirects_to_the_shop_with_the_session(partner: Any) -> None
     response = call("GET", f"/punchout/start/{token}")
     # Then it is sent (303) to the shop entry URL with punchout_session added and store=1 kept
     assert response["statusCode"] == 303
+    # And no cache keeps the redirect, and the shop is sent no Referer
+    assert (response_header(response, "Cache-Control"), response_header(response, "Referrer-Policy")) == (
+        "no-store",
+        "no-referrer",
+    )
     location = urlsplit(response_header(response, "Location") or "")
     assert (location.scheme, location.netloc, location.path) == ("https", "shop.example.com", "/punchout")
     query = parse_qs(location.query)
@@ -92,10 +109,12 @@ def test_start_link_works_only_once(partner: Any) -> None:
     token = _new_start_token()
     assert call("GET", f"/punchout/start/{token}")["statusCode"] == 303
     # When it is opened again
-    status, text = _page(call("GET", f"/punchout/start/{token}"))
-    # Then a plain page says it was already used
+    response = call("GET", f"/punchout/start/{token}")
+    status, text = _page(response)
+    # Then a plain page says it was already used, one that may show in the buyer's iframe
     assert status == 410
     assert "already used" in text
+    assert "frame-ancestors *" in (response_header(response, "Content-Security-Policy") or "")
 
 
 def test_unknown_start_link_is_404(partner: Any) -> None:
@@ -151,6 +170,26 @@ def test_start_link_replaces_a_punchout_session_the_shop_url_already_has(table: 
     assert len(query["punchout_session"]) == 1
     assert query["punchout_session"] != ["PLACEHOLDER"]
     assert query["store"] == ["1"]
+
+
+def test_an_unexpected_failure_opening_a_start_link_is_a_plain_500_page(
+    partner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import setup_request.handler
+
+    # Given a start link, and a session store that fails when it is redeemed
+    token = _new_start_token()
+
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("DynamoDB is down at internal-host-42")
+
+    monkeypatch.setattr(setup_request.handler.service(), "start", broken)
+    # When the browser opens it
+    status, text = _page(call("GET", f"/punchout/start/{token}"))
+    # Then a plain page says something went wrong and what to do next, and nothing about the failure
+    assert status == 500
+    assert "start PunchOut again from your procurement system" in text
+    assert "internal-host-42" not in text
 
 
 def test_start_link_lifetime_is_configurable(partner: Any, table: Table, monkeypatch: pytest.MonkeyPatch) -> None:

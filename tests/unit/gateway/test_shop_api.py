@@ -92,6 +92,15 @@ def test_unknown_session_is_404(partner: Any, shop_headers: dict[str, str]) -> N
     assert body_json(response)["error"]["status"] == 404
 
 
+def test_a_path_no_route_serves_is_a_json_404(partner: Any, shop_headers: dict[str, str]) -> None:
+    # Given a path under /shop/ the function has no route for
+    # When the shop calls it
+    response = call("GET", "/shop/nothing-here", headers=shop_headers)
+    # Then it is a JSON 404, not the catch-all's 500
+    assert response["statusCode"] == 404
+    assert body_json(response)["error"] == {"status": 404, "message": "No such route"}
+
+
 # Ids that cannot be ours: over DynamoDB's key limit, or not what new_session_id makes.
 UNISSUED = "nosuchsession0123456789abcdefghijklmnopqrs"  # 42 characters: one short of ours
 NOT_OUR_IDS = {
@@ -125,8 +134,11 @@ def test_an_id_that_cannot_be_ours_is_404_without_a_lookup(
 def test_context_names_partner_operation_and_mode(shop: Shop) -> None:
     # Given a create session of the default partner
     # When the shop reads it
-    context = shop.context()
-    # Then it names the partner, the operation and the deployment mode, and is writable
+    response = shop.get()
+    context = body_json(response)
+    # Then no cache keeps the answer (it holds the user's name and address)
+    assert response_header(response, "Cache-Control") == "no-store"
+    # And it names the partner, the operation and the deployment mode, and is writable
     assert context["id"] == shop.session_id
     assert context["partner"] == {"id": "acme", "name": "Acme Procurement"}
     assert (context["operation"], context["deployment_mode"], context["read_only"]) == ("create", "production", False)
