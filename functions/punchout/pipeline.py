@@ -1,4 +1,4 @@
-"""The pipeline every cXML route shares: parse (hardened) → authenticate → dispatch → answer.
+"""The pipeline every cXML route shares: parse (hardened) → authenticate → read → dispatch → answer.
 
 Each function registers the request types it serves; anything else at that URL is a 450 that
 names where to send it. Every outcome, errors included, leaves as a cXML document.
@@ -15,8 +15,8 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from lxml import etree
 
 from .auth import Authenticated, AuthenticationFailed, PartnerDisabled, authenticate
-from .cxml import ParseLimits, StatusCode, new_envelope, parse_xml, read_tree, render
-from .cxml.errors import InvalidDocument, MalformedXML, NotImplementedRequest
+from .cxml import ParseLimits, StatusCode, new_envelope, parse_xml, read_request, read_request_head, render
+from .cxml.errors import MalformedXML, NotImplementedRequest
 from .cxml.models import (
     Credential,
     Header,
@@ -71,27 +71,25 @@ def handle_cxml(
             body, charset, attachments = split_related(content_type or "", body)
         # A body API Gateway passed as text was re-encoded as UTF-8 on the way: its charset no longer applies.
         root = parse_xml(body, _limits(settings.cxml_max_bytes), charset if event.is_base64_encoded else None)
-        document = read_tree(root)
-        if not isinstance(document, RequestDocument):
-            raise InvalidDocument(f"Expected a cXML Request, got a {document.kind}")
-        kind = document.request.kind
+        # Only what authentication needs is read before the buyer is known: a stranger's large document
+        # costs a parse, not its reading into models.
+        head = read_request_head(root)
         logger.append_keys(
-            payload_id=document.envelope.payload_id[:_LOGGED_PAYLOAD_ID_CHARS],
-            request=kind,
-            deployment_mode=document.deployment_mode,
-            **_presented_identities(document.header),
+            payload_id=head.envelope.payload_id[:_LOGGED_PAYLOAD_ID_CHARS],
+            request=head.kind,
+            deployment_mode=head.deployment_mode,
+            **_presented_identities(head.header),
         )
-        handler = handlers.get(kind)
+        handler = handlers.get(head.kind)
         if handler is None:
-            raise NotImplementedRequest(f"{kind} is not accepted at this URL; the ProfileResponse lists where")
+            raise NotImplementedRequest(f"{head.kind} is not accepted at this URL; the ProfileResponse lists where")
         try:
-            auth = authenticate(
-                document.header, document.deployment_mode, partners, event.request_context.identity.source_ip
-            )
+            auth = authenticate(head.header, head.deployment_mode, partners, event.request_context.identity.source_ip)
         except (AuthenticationFailed, PartnerDisabled) as refused:
             logger.append_keys(partner_id=refused.partner_id, auth_failure=refused.cause)
             raise
         logger.append_keys(partner_id=auth.partner.id, secret_in_use=auth.secret)
+        document = read_request(root, head)
         answer = handler(document, auth, Delivery(root=root, attachments=attachments))
         # One line per answered request, as refusals have theirs: who, what, and which secret (rotations).
         logger.info("cXML request answered", extra={"status": 200})

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .errors import CXMLError, status_for
     from .parser import DEFAULT_LIMITS, ParseLimits, parse_xml
-    from .reader import read_document, read_tree
+    from .reader import read_document, read_request, read_request_head, read_tree
     from .status import StatusCode
     from .writer import DEFAULT_VERSION, RenderError, new_envelope, new_payload_id, render, render_status
 
@@ -24,6 +24,8 @@ _EXPORTS = {
     "ParseLimits": ".parser",
     "parse_xml": ".parser",
     "read_document": ".reader",
+    "read_request": ".reader",
+    "read_request_head": ".reader",
     "read_tree": ".reader",
     "StatusCode": ".status",
     "DEFAULT_VERSION": ".writer",
@@ -45,6 +47,8 @@ __all__ = [
     "new_payload_id",
     "parse_xml",
     "read_document",
+    "read_request",
+    "read_request_head",
     "read_tree",
     "render",
     "render_status",

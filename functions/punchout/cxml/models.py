@@ -477,6 +477,16 @@ class RequestDocument(CXMLModel):
     request: RequestPayload
 
 
+class RequestHead(CXMLModel):
+    """What of a ``cXML/Request`` is read before its sender is authenticated: envelope, Header and which
+    request it is. The rest is read once the buyer is known, so a stranger's large document is not."""
+
+    envelope: Envelope
+    header: Header | None
+    deployment_mode: DeploymentMode = "production"
+    kind: Literal["PunchOutSetupRequest", "OrderRequest", "ProfileRequest"]
+
+
 class MessageDocument(CXMLModel):
     kind: Literal["Message"] = "Message"
     envelope: Envelope

@@ -28,8 +28,10 @@ from .models import (
     Accounting,
     AccountingSegment,
     Classification,
+    CXMLModel,
     MessageDocument,
     RequestDocument,
+    RequestHead,
     ResponseDocument,
     parse_datetime,
 )
@@ -225,6 +227,11 @@ def read_credential(element: Element) -> Data:
     }
 
 
+# Senders present one to four credentials of each kind. The Header is read before anyone is
+# authenticated, so a document repeating them is refused, not read into thousands of models.
+MAX_HEADER_CREDENTIALS = 32
+
+
 def read_header(header: Element | None) -> Data | None:
     if header is None:
         return None
@@ -232,7 +239,12 @@ def read_header(header: Element | None) -> Data | None:
 
     def credentials(tag: str) -> list[Data]:
         part = parts.first(tag)
-        return [] if part is None else [read_credential(c) for c in part.iterchildren("Credential")]
+        if part is None:
+            return []
+        found = list(part.iterchildren("Credential"))
+        if len(found) > MAX_HEADER_CREDENTIALS:
+            raise InvalidDocument(f"{tag} has more than {MAX_HEADER_CREDENTIALS} Credential elements")
+        return [read_credential(c) for c in found]
 
     sender = parts.first("Sender")
     return {
@@ -744,28 +756,52 @@ def _deployment_mode(element: Element) -> str:
     return mode
 
 
-def _read(cxml: Element) -> tuple[type[Document], Data]:
+def _check_root(cxml: Element) -> None:
     if cxml.tag != "cXML":
         raise InvalidDocument(f"The root element is {str(cxml.tag)[:40]}, not cXML")
-    parts = _Children(cxml)
-    envelope = {
+
+
+def _envelope(cxml: Element) -> Data:
+    return {
         "payload_id": (cxml.get("payloadID") or "").strip(),
         "timestamp": _timestamp(cxml.get("timestamp") or ""),
         "version": cxml.get("version"),
         "lang": cxml.get(XML_LANG),
     }
+
+
+def _request_head(cxml: Element, parts: _Children, request: Element) -> tuple[Data, Element]:
+    """A RequestHead's data, and the request's payload element (not read)."""
+    payload = _payload(request)
+    kind = str(payload.tag)
+    if kind not in _REQUESTS:
+        raise NotImplementedRequest(f"{kind[:60]} is not supported")
+    head = {
+        "envelope": _envelope(cxml),
+        "header": read_header(parts.first("Header")),
+        "deployment_mode": _deployment_mode(request),
+        "kind": kind,
+    }
+    return head, payload
+
+
+def _request(head: Data, payload: Element) -> Data:
+    """A RequestDocument's data: its head's parts and the payload, read."""
+    return {
+        "envelope": head["envelope"],
+        "header": head["header"],
+        "deployment_mode": head["deployment_mode"],
+        "request": _REQUESTS[head["kind"]](payload),
+    }
+
+
+def _read(cxml: Element) -> tuple[type[Document], Data]:
+    _check_root(cxml)
+    envelope = _envelope(cxml)
+    parts = _Children(cxml)
     request = parts.first("Request")
     if request is not None:
-        payload = _payload(request)
-        read = _REQUESTS.get(str(payload.tag))
-        if read is None:
-            raise NotImplementedRequest(f"{str(payload.tag)[:60]} is not supported")
-        return RequestDocument, {
-            "envelope": envelope,
-            "header": read_header(parts.first("Header")),
-            "deployment_mode": _deployment_mode(request),
-            "request": read(payload),
-        }
+        return RequestDocument, _request(*_request_head(cxml, parts, request))
     message = parts.first("Message")
     if message is not None:
         payload = _payload(message)
@@ -807,15 +843,57 @@ def _describe(error: ValidationError) -> str:
     return f"Invalid value at {where}: {first['msg']}"
 
 
-def read_tree(cxml: Element) -> Document:
-    """The model of a parsed document; refuses what is not a usable cXML document (400/450)."""
+def _validated[Model: CXMLModel](read: Callable[[], tuple[type[Model], Data]]) -> Model:
     with paused_gc():
         try:
             # Inside the try: the models lines share are validated while the tree is read.
-            model, data = _read(cxml)
+            model, data = read()
             return model.model_validate(data)
         except ValidationError as error:
             raise InvalidDocument(_describe(error)) from None
+
+
+def read_tree(cxml: Element) -> Document:
+    """The model of a parsed document; refuses what is not a usable cXML document (400/450)."""
+    return _validated(lambda: _read(cxml))
+
+
+def _request_element(cxml: Element) -> tuple[_Children, Element]:
+    _check_root(cxml)
+    parts = _Children(cxml)
+    request = parts.first("Request")
+    if request is not None:
+        return parts, request
+    message = parts.first("Message")
+    if message is not None:
+        kind = str(_payload(message).tag)
+        if kind != "PunchOutOrderMessage":  # a message we never read, as read_tree says
+            raise NotImplementedRequest(f"{kind[:60]} is not supported")
+        raise InvalidDocument("Expected a cXML Request, got a Message")
+    if parts.first("Response") is not None:
+        raise InvalidDocument("Expected a cXML Request, got a Response")
+    raise InvalidDocument("cXML has no Request, Message or Response")
+
+
+def read_request_head(cxml: Element) -> RequestHead:
+    """Envelope, Header and kind of a request, all that authenticating it needs; refuses what is not a
+    request (400) or a request of a kind not supported (450), without reading any payload."""
+
+    def read() -> tuple[type[RequestHead], Data]:
+        parts, request = _request_element(cxml)
+        return RequestHead, _request_head(cxml, parts, request)[0]
+
+    return _validated(read)
+
+
+def read_request(cxml: Element, head: RequestHead) -> RequestDocument:
+    """The whole request whose head was read (its sender authenticated since)."""
+
+    def read() -> tuple[type[RequestDocument], Data]:
+        _, request = _request_element(cxml)
+        return RequestDocument, _request(dict(head), _payload(request))
+
+    return _validated(read)
 
 
 def read_document(data: bytes, limits: ParseLimits = DEFAULT_LIMITS) -> Document:

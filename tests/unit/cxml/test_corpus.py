@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from punchout.cxml import CXMLError, read_document
+from punchout.cxml import CXMLError, parse_xml, read_document, read_request, read_request_head, read_tree
 from punchout.cxml.models import (
     MessageDocument,
     OrderRequest,
@@ -91,6 +91,33 @@ def test_genuine_corpus_document_reads_into_its_model(cxml_shared_dir: Path, rel
     # Then it becomes the model of its kind, with the payload of its kind
     assert type(document) is document_type
     assert isinstance(payload(document), payload_type)
+
+
+REQUESTS = [
+    param
+    for param in corpus_params("setup_request", "order_request", "profile", exclude=REFUSED)
+    if param.values[0] is None or expected_types(param.values[0])[0] is RequestDocument
+]
+
+
+@pytest.mark.parametrize("relative", REQUESTS)
+def test_a_genuine_request_reads_the_same_when_its_head_is_read_first(
+    cxml_shared_dir: Path, relative: str | None
+) -> None:
+    # Given a real request, parsed
+    root = parse_xml(corpus_file(cxml_shared_dir, relative).read_bytes())
+    whole = read_tree(root)
+    assert isinstance(whole, RequestDocument)
+    # When its head is read (all that authentication needs), then the rest
+    head = read_request_head(root)
+    # Then the head is the document's, and the request is the one read in one go
+    assert (head.envelope, head.header, head.deployment_mode, head.kind) == (
+        whole.envelope,
+        whole.header,
+        whole.deployment_mode,
+        whole.request.kind,
+    )
+    assert read_request(root, head) == whole
 
 
 @pytest.mark.parametrize("name", sorted(REFUSED))

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from punchout.cxml import read_document, render
+from punchout.cxml import parse_xml, read_document, read_request, read_request_head, render
 
 from ._support import VERSIONS, dtd_errors
 from .strategies import KINDS, documents
@@ -40,3 +40,15 @@ def test_rendered_document_is_valid_and_reads_back_equal(
     assert errors == [], "\n".join(errors)
     # And reading them gives back the model rendered
     assert read_document(rendered) == document
+
+
+@pytest.mark.parametrize("kind", ["PunchOutSetupRequest", "OrderRequest", "ProfileRequest"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_a_request_reads_the_same_when_its_head_is_read_first(kind: str, data: st.DataObject) -> None:
+    # Given a valid request, rendered and parsed
+    document = data.draw(documents(VERSIONS[-1], kind), label="document")
+    root = parse_xml(render(document, VERSIONS[-1]))
+    # When its head is read (what authentication needs), then the rest
+    # Then it is the request rendered
+    assert read_request(root, read_request_head(root)) == document

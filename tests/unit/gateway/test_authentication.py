@@ -24,6 +24,7 @@ import punchout.store.partners
 import setup_request.handler
 from punchout.auth import UNAUTHORIZED_TEXT
 from punchout.cxml.models import Credential
+from punchout.cxml.reader import MAX_HEADER_CREDENTIALS
 from punchout.orders import MAX_ID_BYTES
 from punchout.partners import CredentialRef, CredentialSet, hash_secret, matching_secret
 from punchout.store.dynamo import Table
@@ -333,13 +334,13 @@ def test_retired_secret_is_refused(rotating_partner: Table) -> None:
 def test_a_document_repeating_sender_secrets_gets_only_the_first_ones_checked(
     rotating_partner: Table, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Given a partner with two slow (PBKDF2) hashes, and a document with fifty Sender secrets, the right
+    # Given a partner with two slow (PBKDF2) hashes, and a document with twenty Sender secrets, the right
     # one last
     body = builders.setup_request(secret="new secret")
     tree = etree.fromstring(body)
     sender = tree.find("Header/Sender")
     assert sender is not None
-    for n in range(49):
+    for n in range(19):
         extra = copy.deepcopy(sender.find("Credential"))
         assert extra is not None
         extra.find("SharedSecret").text = f"guess {n}"  # type: ignore[union-attr]
@@ -353,9 +354,45 @@ def test_a_document_repeating_sender_secrets_gets_only_the_first_ones_checked(
     monkeypatch.setattr(punchout.auth, "matching_secret", counted)
     # When it is sent
     code = _send_body("setup", etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))[0]
-    # Then only the first two secrets are checked, so the right one, fiftieth, does not authenticate
-    assert checked == ["guess 48", "guess 47"]
+    # Then only the first two secrets are checked, so the right one, twentieth, does not authenticate
+    assert checked == ["guess 18", "guess 17"]
     assert code == 401
+
+
+def test_a_request_is_read_past_its_header_only_once_its_sender_is_known(with_partner: Table) -> None:
+    # Given a setup request that cannot be used (its ShipTo has no Address)
+    def unusable(**header_changes: Any) -> bytes:
+        return without(builders.setup_request(**header_changes), "//ShipTo/Address")
+
+    # When a stranger sends it, and the registered buyer does
+    stranger, buyer = _send_body("setup", unusable(identity="AN09999999999")), _send_body("setup", unusable())
+    # Then the stranger is refused as unknown (nothing past the Header was read: a stranger's large
+    # document costs a parse, not its reading), and the buyer is told what is wrong
+    assert stranger == (401, "Unauthorized", UNAUTHORIZED_TEXT)
+    assert (buyer[0], buyer[2]) == (400, "ShipTo has no Address")
+
+
+@pytest.mark.parametrize("part", ["From", "To", "Sender"])
+@pytest.mark.parametrize(("count", "code"), [(MAX_HEADER_CREDENTIALS, 200), (MAX_HEADER_CREDENTIALS + 1, 400)])
+def test_a_header_holds_at_most_32_credentials_of_each_kind(
+    with_partner: Table, part: str, count: int, code: int
+) -> None:
+    # Given a request whose From, To or Sender holds its credential and more, up to the limit or one more
+    tree = etree.fromstring(builders.setup_request())
+    holder = tree.find(f"Header/{part}")
+    assert holder is not None
+    for n in range(count - 1):
+        extra = copy.deepcopy(holder.find("Credential"))
+        assert extra is not None
+        extra.find("Identity").text = f"AN{n:011d}"  # type: ignore[union-attr]
+        holder.append(extra)
+    # When it is sent
+    answer = _send_body("setup", etree.tostring(tree, xml_declaration=True, encoding="UTF-8"))
+    # Then up to the limit it is read (and authenticated by its first credentials); one more is refused,
+    # before anything is looked up
+    assert answer[0] == code
+    if code == 400:
+        assert answer[2] == f"{part} has more than 32 Credential elements"
 
 
 @pytest.mark.parametrize("route", ROUTES)
@@ -380,14 +417,14 @@ def test_a_from_identity_as_long_as_a_key_may_be_is_found(table: Table, dynamodb
     assert prefix + identity in dynamodb_keys
 
 
-def test_a_document_with_thousands_of_from_credentials_gets_only_the_first_ones_looked_up(
+def test_a_document_with_dozens_of_from_credentials_gets_only_the_first_ones_looked_up(
     with_partner: Table, dynamodb_keys: list[str]
 ) -> None:
-    # Given a document with a thousand From credentials before the registered one
+    # Given a document with thirty From credentials before the registered one
     tree = etree.fromstring(builders.setup_request())
     sender_from = tree.find("Header/From")
     assert sender_from is not None
-    for n in range(1000):
+    for n in range(30):
         extra = copy.deepcopy(sender_from.find("Credential"))
         assert extra is not None
         extra.find("Identity").text = f"AN{n:011d}"  # type: ignore[union-attr]

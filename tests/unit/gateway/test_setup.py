@@ -255,12 +255,35 @@ def test_a_body_over_the_configured_size_is_406(partner: Any, monkeypatch: pytes
     assert answer.status.code == 406
 
 
-def test_a_cxml_document_that_is_not_a_request_is_400(partner: Any) -> None:
+def _message(payload: bytes) -> bytes:
+    return b'<cXML payloadID="p@x" timestamp="2026-01-01T00:00:00+00:00"><Message>%s</Message></cXML>' % payload
+
+
+NOT_REQUESTS = {
+    "a Response (a status, as if answering us)": (
+        lambda: render_status(200, "OK"),
+        (400, "Expected a cXML Request, got a Response"),
+    ),
+    "an unusable PunchOutOrderMessage": (
+        lambda: _message(b"<PunchOutOrderMessage/>"),
+        (400, "Expected a cXML Request, got a Message"),
+    ),
+    "a Message of a kind the gateway does not implement": (
+        lambda: _message(b"<QuoteMessage><Unread/></QuoteMessage>"),
+        (450, "QuoteMessage is not supported"),
+    ),
+}
+
+
+@pytest.mark.parametrize("name", NOT_REQUESTS)
+def test_a_cxml_document_that_is_not_a_request_is_refused_unread(partner: Any, name: str) -> None:
+    build, expected = NOT_REQUESTS[name]
     # Given a registered partner
-    # When it posts a cXML Response (a status, as if answering us) to the setup URL
-    answer = cxml(call("POST", "/cxml/setup", render_status(200, "OK")))
-    # Then it is refused as not usable (400, final), not failed on (a 500 the buyer would retry)
-    assert (answer.status.code, answer.status.message) == (400, "Expected a cXML Request, got a Response")
+    # When it posts a cXML document that is not a Request to the setup URL
+    answer = cxml(call("POST", "/cxml/setup", build()))
+    # Then it is refused as not usable (400) or not implemented (450), both final (not a 500 the buyer
+    # would retry), and whatever the document holds, it is not read further
+    assert (answer.status.code, answer.status.message) == expected
 
 
 def test_entity_expansion_is_refused_with_406(partner: Any) -> None:
