@@ -20,24 +20,31 @@ NAMESPACE = "PunchOutGateway"
 # \u-escaped in JSON text a string holds), in time linear in the line.
 # Its text runs to its closing tag through any other markup (a child, a stray `<`) but never past the
 # next SharedSecret tag, so openings without a closing do not each read to the end (a line of 20,000
-# of them took 108 s); the opening tag's attributes stop at the next `<` likewise. A CDATA section or a
-# comment is skipped whole, so a closing tag inside it (<![CDATA[a</SharedSecret>b]]>) does not end it.
+# of them took 108 s). A CDATA section or a comment is skipped whole, so a closing tag inside it
+# (<![CDATA[a</SharedSecret>b]]>) does not end it.
 # Nor does the text run past the end of the JSON string holding it (a quote no backslash escapes): an
 # opening without a closing there (a body cut short, a malformed document) is redacted to that end.
 # Any `<` after it may still be the secret's; and the line's end, or a closing tag in a later string,
 # would take the keys between, and the line's JSON, with it.
+# An opening tag whose attributes meet a `<` or the end of their string before its `>` (<SharedSecret a<b>,
+# malformed markup quoted in an error text) is redacted from the element's name to that string's end:
+# its text, its closing tag, even its attributes cannot be told apart, and a `>` further on is not its.
 _SHARED_SECRET_NAME = r"(?:(?:[\w.-]|\\++u[0-9a-f]{4})++:)?SharedSecret\b"  # noqa: S105 - an element name, not a secret
 _SHARED_SECRET = re.compile(
     rf"""
-    (<{_SHARED_SECRET_NAME}[^<>]*+>)
+    (<{_SHARED_SECRET_NAME})
     (?:
+        ((?:[^<>"\\]++ | \\.)*+>)
         (?:
-            [^<"\\]++ | \\.
-          | <!\[CDATA\[ (?:[^\]"\\]++ | \\. | \](?!\]>))*+ (?:\]\]>)?
-          | <!-- (?:[^-"\\]++ | \\. | -(?!->))*+ (?:-->)?
-          | <(?!/?{_SHARED_SECRET_NAME})
-        )*+
-        (</{_SHARED_SECRET_NAME}\s*+>)
+            (?:
+                [^<"\\]++ | \\.
+              | <!\[CDATA\[ (?:[^\]"\\]++ | \\. | \](?!\]>))*+ (?:\]\]>)?
+              | <!-- (?:[^-"\\]++ | \\. | -(?!->))*+ (?:-->)?
+              | <(?!/?{_SHARED_SECRET_NAME})
+            )*+
+            (</{_SHARED_SECRET_NAME}\s*+>)
+          | (?:[^"\\]++ | \\.)*+
+        )
       | (?:[^"\\]++ | \\.)*+
     )
     """,
@@ -115,7 +122,7 @@ _CARD_SEPARATOR = r"(?:[\s.-]|\\++(?:[nrt]|u00a0|u2007|u202f))"
 
 _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
     # <SharedSecret>...</SharedSecret> in any cXML fragment
-    (_SHARED_SECRET, r"\1[redacted]\2"),
+    (_SHARED_SECRET, r"\1\2[redacted]\3"),
     # PCard number="4111..." -> keep the last four digits; buyers also send them grouped ("4111 1111 ...").
     # Only a `number` attribute (after a space or an escaped line break), not lineNumber="1000".
     # Its quotes arrive escaped once in a line's string, and more when that string holds JSON text.

@@ -186,13 +186,70 @@ def test_a_shared_secret_is_redacted_through_cdata_comments_and_escaped_prefixes
     _assert_redacts_to(line, expected)
 
 
-def test_a_line_of_many_unclosed_shared_secret_openings_is_redacted(emitted: io.StringIO) -> None:
-    # Given a message of 20,000 SharedSecret openings without a closing, then a secret
+@pytest.mark.parametrize(
+    "excerpt",
+    [
+        f"<SharedSecret a<b>{SECRET}</SharedSecret>",
+        f"<Credential><SharedSecret a<b>{SECRET}</SharedSecret></Credential>",
+        f'<SharedSecret a="x<y">{SECRET}</SharedSecret>',
+        f"<SharedSecret <b>{SECRET}</b></SharedSecret>",
+        f"<SharedSecret a<b>{SECRET}",
+        f"<SharedSecret a<SharedSecret>x</SharedSecret>{SECRET}",
+        f"<SharedSecret {SECRET}",
+    ],
+    ids=[
+        "lt-in-attributes",
+        "inside-credential",
+        "lt-in-a-value",
+        "child-as-attribute",
+        "cut-short",
+        "then-an-opening",
+        "no-bracket",
+    ],
+)
+def test_a_shared_secret_whose_opening_tag_is_malformed_is_redacted_to_the_end_of_its_string(
+    emitted: io.StringIO, excerpt: str
+) -> None:
+    # Given an excerpt whose SharedSecret opening tag holds a `<` before its `>`, or never gets its `>`
+    # (malformed markup quoted in an error text)
+    # When it is logged before another key
+    logger.info("Document refused", extra={"excerpt": excerpt, "after": "kept"})
+    # Then everything after the element's name, to the end of that string, is hidden: the opening tag
+    # may hold the secret, and its closing tag cannot be trusted; the line is still JSON
+    line = _line(emitted)
+    assert SECRET not in json.dumps(line)
+    assert line["excerpt"].endswith("<SharedSecret[redacted]")
+    assert line["after"] == "kept"
+
+
+def test_an_opening_tag_never_reads_into_a_later_string() -> None:
+    # Given a line whose SharedSecret opening tag is cut short by the end of its string, and a `>` in a
+    # later one
+    line = json.dumps({"a": "<SharedSecret x", "after": "kept", "c": "y>z"})
+    # When it is redacted
+    # Then its own string is hidden after the element's name, and the keys after it are kept
+    _assert_redacts_to(line, json.dumps({"a": "<SharedSecret[redacted]", "after": "kept", "c": "y>z"}))
+
+
+@pytest.mark.parametrize(
+    ("opening", "expected"),
+    [
+        ("<SharedSecret>", "<SharedSecret>[redacted]"),
+        ("<SharedSecret a<", "<SharedSecret[redacted]"),
+        ("<SharedSecret a<b></SharedSecret>", "<SharedSecret[redacted]"),
+    ],
+    ids=["openings", "malformed-openings", "malformed-openings-closed"],
+)
+def test_a_line_of_many_unclosed_shared_secret_openings_is_redacted(
+    emitted: io.StringIO, opening: str, expected: str
+) -> None:
+    # Given a message of 20,000 SharedSecret openings without a closing (or malformed, a `<` before
+    # their `>`), then a secret
     # When it is logged
-    logger.info("<SharedSecret>" * 20_000 + SECRET, extra={"after": "kept"})
+    logger.info(opening * 20_000 + SECRET, extra={"after": "kept"})
     # Then all of it after the first opening is hidden, and the rest of the line kept
     line = _line(emitted)
-    assert line["message"] == "<SharedSecret>[redacted]"
+    assert line["message"] == expected
     assert line["after"] == "kept"
 
 
