@@ -104,7 +104,11 @@ def _unsigned_zero(value: Decimal) -> Decimal:
 def _decimal_schema(whole: int, places: int, *, positive: bool) -> WithJsonSchema:
     """The OpenAPI document's request schema for a decimal of at most ``whole`` digits before the point
     and ``places`` after: what the Field's limits refuse, the pattern refuses too (the server also
-    takes leading zeros, exponents and trailing zeros the pattern leaves out)."""
+    takes leading zeros, exponents and trailing zeros the pattern leaves out).
+
+    A number's places are published as ``x-maxDecimalPlaces``, not as ``multipleOf``: validators that
+    compute in floats (Python's jsonschema among them) find 0.1 no multiple of 0.000001 and would refuse
+    good carts. pydantic reads a JSON number as a binary double, which holds 15 significant digits."""
     digits = rf"[0-9]{{1,{whole}}}(\.[0-9]{{1,{places}}})?"
     lower = {"exclusiveMinimum": 0} if positive else {"minimum": 0}
     return WithJsonSchema(
@@ -113,7 +117,15 @@ def _decimal_schema(whole: int, places: int, *, positive: bool) -> WithJsonSchem
             'a string such as "12.5" (exact), or a number',
             "anyOf": [
                 {"type": "string", "pattern": rf"^(?=.*[1-9]){digits}$" if positive else rf"^{digits}$"},
-                {"type": "number", **lower, "exclusiveMaximum": 10**whole},
+                {
+                    "type": "number",
+                    **lower,
+                    "exclusiveMaximum": 10**whole,
+                    "x-maxDecimalPlaces": places,
+                    "description": f"At most {places} digits after the point (x-maxDecimalPlaces). Read as a "
+                    "binary double, as most JSON readers do: past 15 significant digits it may arrive rounded, "
+                    "and is refused when that rounding takes it over a limit; the string form is exact",
+                },
             ],
         },
         mode="validation",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -895,6 +896,98 @@ def test_a_cart_the_openapi_document_accepts_is_stored_and_one_it_refuses_is_422
     response = shop.put(cart)
     # Then the server and the document agree on it
     assert response["statusCode"] == (200 if documented else 422), response
+
+
+def _published_validator(method: str, path: str) -> Any:
+    """A validator of the request body the document describes, reading its numbers as exact decimals and
+    knowing the limit it publishes on a number's places (``x-maxDecimalPlaces``, which ``multipleOf``
+    cannot carry: a validator computing in floats finds 0.1 no multiple of 0.000001)."""
+    import jsonschema
+
+    def max_decimal_places(validator: Any, places: int, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+        exponent = Decimal(instance).normalize().as_tuple().exponent if validator.is_type(instance, "number") else 0
+        if isinstance(exponent, int) and -exponent > places:
+            yield jsonschema.ValidationError(f"{instance} has more than {places} digits after the point")
+
+    document = openapi.document()
+    schema = {**document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]}
+    schema["$defs"] = document["components"]["schemas"]
+    schema = json.loads(json.dumps(schema).replace("#/components/schemas/", "#/$defs/"))
+    validator = jsonschema.validators.extend(
+        jsonschema.Draft202012Validator, {"x-maxDecimalPlaces": max_decimal_places}
+    )
+    return validator(schema)
+
+
+def _cart_with_number(field: str, number: str) -> str:
+    """A cart body whose quantity, unit price or shipping amount is the JSON number ``number``, as written."""
+    cart: dict[str, Any] = {"lines": [line()]}
+    if field == "shipping":
+        cart["shipping"] = {"amount": "@", "description": "Freight"}
+    else:
+        cart["lines"][0][field] = "@"
+    return json.dumps(cart).replace('"@"', number)
+
+
+# JSON numbers exactly at the limits the document publishes for the number form (accepted), and one step
+# past each (refused): 12 digits before the point and 6 after for a line, 14 and 4 for a charge.
+CART_NUMBERS = [
+    ("quantity", "0.000001", True),
+    ("quantity", "1e-6", True),
+    ("quantity", "0.0000001", False),
+    ("quantity", "1e-7", False),
+    ("quantity", "999999999999", True),
+    ("quantity", "1000000000000", False),
+    ("quantity", "1e12", False),
+    ("quantity", "999999999.999999", True),
+    ("quantity", "999999999.9999999", False),
+    ("quantity", "0.10000000", True),
+    ("quantity", "0", False),
+    ("quantity", "-0.000001", False),
+    ("unit_price", "0", True),
+    ("unit_price", "-0.000001", False),
+    ("unit_price", "0.000001", True),
+    ("unit_price", "0.0000001", False),
+    ("unit_price", "999999999999", True),
+    ("unit_price", "1000000000000", False),
+    ("unit_price", "999999999.999999", True),
+    ("unit_price", "12.3456789", False),
+    ("shipping", "0", True),
+    ("shipping", "-0.0001", False),
+    ("shipping", "0.0001", True),
+    ("shipping", "0.00001", False),
+    ("shipping", "99999999999999", True),
+    ("shipping", "100000000000000", False),
+    ("shipping", "99999999999.9999", True),
+    ("shipping", "99999999999.99999", False),
+]
+
+
+@pytest.mark.parametrize(("field", "number", "accepted"), CART_NUMBERS)
+def test_a_json_number_is_accepted_at_the_published_limits_and_refused_one_step_past(
+    shop: Shop, field: str, number: str, accepted: bool
+) -> None:
+    # Given a cart whose quantity, unit price or shipping amount is a JSON number at a limit, or one step past
+    body = _cart_with_number(field, number)
+    # When the document judges it, and the shop stores it
+    documented = _published_validator("put", "/shop/sessions/{id}/cart").is_valid(json.loads(body, parse_float=Decimal))
+    response = shop.put(body)
+    # Then both take it at the limit and refuse it one step past
+    assert (documented, response["statusCode"]) == ((True, 200) if accepted else (False, 422)), response
+
+
+def test_a_number_past_fifteen_significant_digits_is_not_exact_as_the_document_says(shop: Shop) -> None:
+    # Given the published number form of a line's quantity, and a quantity at its limits of 18 digits,
+    # which a binary double does not hold
+    line_schema = openapi.document()["components"]["schemas"]["CartLine-Input"]["properties"]["quantity"]
+    [number] = [branch for branch in line_schema["anyOf"] if branch["type"] == "number"]
+    # When the shop sends it as a number, and as a string
+    as_number = shop.put(_cart_with_number("quantity", "999999999999.999999"))
+    as_string = shop.put({"lines": [line(quantity="999999999999.999999")]})
+    # Then the number arrives rounded to 10^12 and is refused, as the number form's description warns;
+    # the string is exact
+    assert "15 significant digits" in number["description"]
+    assert (as_number["statusCode"], as_string["statusCode"]) == (422, 200)
 
 
 def test_committed_openapi_document_is_up_to_date() -> None:
