@@ -216,6 +216,8 @@ class EarlierItem(GatewayModel):
 
 
 class Session(GatewayModel):
+    # Unknown keys of a stored item are ignored (GatewayModel's default), never forbidden: items the
+    # release before wrote still carry `restored_from` (the cart refs an edit/inspect reopened, never read).
     id: str
     partner_id: str
     operation: SetupOperation
@@ -241,7 +243,6 @@ class Session(GatewayModel):
     extrinsics: dict[str, str] = empty_dict()
     selected_item: ItemID | None = None  # SelectedItem: the product the user punched out to
     earlier_items: list[EarlierItem] = empty_list()
-    restored_from: list[str] = empty_list()  # cart refs an edit/inspect reopened
     cart_ref: str
     created_at: datetime
     expires_at: datetime

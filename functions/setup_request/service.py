@@ -84,7 +84,6 @@ def _extrinsics(extrinsics: list[Extrinsic]) -> dict[str, str]:
 class Restored:
     items: list[EarlierItem]
     cart: Cart | None
-    refs: list[str]
 
 
 class SetupService:
@@ -132,7 +131,6 @@ class SetupService:
             extrinsics=_extrinsics(request.extrinsics),
             selected_item=request.selected_item,
             earlier_items=restored.items,
-            restored_from=restored.refs,
             cart_ref=new_cart_ref(),
             shop_url=shop_url,
             base_url=base_url,
@@ -182,11 +180,11 @@ class SetupService:
     def _restore(self, request: PunchOutSetupRequest, auth: Authenticated) -> Restored:
         """Reopen the earlier cart of an edit/inspect from the ItemOut lines' SupplierPartAuxiliaryIDs."""
         if not request.items:
-            return Restored(items=[], cart=None, refs=[])
+            return Restored(items=[], cart=None)
         if request.operation == "create":
             # A create may carry ItemOut lines too (items the buyer chose beforehand): the shop sees
             # them in the session, but there is no earlier cart of ours to restore.
-            return Restored(items=[_earlier(item, restored=False) for item in request.items], cart=None, refs=[])
+            return Restored(items=[_earlier(item, restored=False) for item in request.items], cart=None)
         carts: dict[str, Cart] = {}
         looked_up: set[str] = set()  # misses too: 5,000 lines naming one expired cart are one read
         for item in request.items:
@@ -221,7 +219,7 @@ class SetupService:
             earlier.append(_earlier(item, restored=line is not None))
         if not lines:
             raise PreconditionFailed(f"The cart to {request.operation} was not found")
-        return Restored(items=earlier, cart=Cart(currency=currency, lines=lines), refs=sorted(carts))
+        return Restored(items=earlier, cart=Cart(currency=currency, lines=lines))
 
     def start(self, token: str) -> str:
         """Redeem a StartPage link: the shop URL the browser is sent to (303)."""

@@ -6,6 +6,7 @@ The buyer comes back with the lines we returned: their SupplierPartAuxiliaryID i
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -127,6 +128,19 @@ def test_reopening_within_what_the_partners_carts_allow_is_accepted(
 
 
 # --- edit -----------------------------------------------------------------------------------------
+
+
+def test_an_edit_session_stores_no_list_of_the_carts_it_reopened(
+    table: Table, earlier: Earlier, shop_headers: dict[str, str]
+) -> None:
+    # Given a returned cart
+    # When the buyer edits it
+    shop = _reopened(shop_headers, "edit", earlier.item_outs())
+    # Then the session keeps what it restored in its cart and earlier items only: no `restored_from`,
+    # which nothing read
+    [item] = [i for i in table_items(table) if i["pk"]["S"] == f"SESSION#{shop.session_id}"]
+    assert "restored_from" not in json.loads(item["data"]["S"])
+    assert [i["restored"] for i in shop.context()["items"]] == [True, True, True]
 
 
 def test_edit_restores_the_earlier_cart(earlier: Earlier, shop_headers: dict[str, str]) -> None:
