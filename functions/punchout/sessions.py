@@ -108,13 +108,13 @@ def _decimal_schema(whole: int, places: int, *, positive: bool) -> WithJsonSchem
 
     A number's places are published as ``x-maxDecimalPlaces``, not as ``multipleOf``: validators that
     compute in floats (Python's jsonschema among them) find 0.1 no multiple of 0.000001 and would refuse
-    good carts. pydantic reads a JSON number as a binary double, which holds 15 significant digits."""
+    good carts. The shop API reads JSON numbers exactly (``shop_api.parse_body``)."""
     digits = rf"[0-9]{{1,{whole}}}(\.[0-9]{{1,{places}}})?"
     lower = {"exclusiveMinimum": 0} if positive else {"minimum": 0}
     return WithJsonSchema(
         {
             "description": f"A decimal of at most {whole} digits before the point and {places} after: "
-            'a string such as "12.5" (exact), or a number',
+            'a string such as "12.5", or a number',
             "anyOf": [
                 {"type": "string", "pattern": rf"^(?=.*[1-9]){digits}$" if positive else rf"^{digits}$"},
                 {
@@ -122,9 +122,8 @@ def _decimal_schema(whole: int, places: int, *, positive: bool) -> WithJsonSchem
                     **lower,
                     "exclusiveMaximum": 10**whole,
                     "x-maxDecimalPlaces": places,
-                    "description": f"At most {places} digits after the point (x-maxDecimalPlaces). Read as a "
-                    "binary double, as most JSON readers do: past 15 significant digits it may arrive rounded, "
-                    "and is refused when that rounding takes it over a limit; the string form is exact",
+                    "description": f"At most {places} digits after the point (x-maxDecimalPlaces). Read "
+                    "exactly, as written: never through a binary double",
                 },
             ],
         },

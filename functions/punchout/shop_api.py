@@ -2,9 +2,15 @@
 
 # No `from __future__ import annotations`: see punchout.cxml.models (pydantic models are created faster).
 
+import json
+from decimal import Decimal
+from json import JSONDecodeError
+from typing import Any
+
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails
 
 from .http import header, json_error
 from .observability import logger
@@ -68,9 +74,30 @@ def parse_body[M: BaseModel](event: APIGatewayProxyEvent, model: type[M], *, opt
     if not raw and optional:
         return model()
     try:
-        return model.model_validate_json(raw or "null")
+        return model.model_validate(_json(raw or "null", model.__name__))
     except ValidationError as error:
         raise InvalidBody(error) from None
+
+
+def _json(raw: str, title: str) -> Any:
+    """The body's JSON, its numbers with a point or an exponent read exactly (as ``Decimal``):
+    pydantic reads a JSON number as a binary double (pydantic#9180), so a price or quantity past
+    15 significant digits would be stored rounded, without a word to the shop."""
+    try:
+        return json.loads(raw, parse_float=Decimal, parse_constant=_not_json)
+    except (ValueError, RecursionError) as error:  # RecursionError: arrays or objects nested too deep
+        text = (
+            f"{error.msg} at line {error.lineno} column {error.colno}"
+            if isinstance(error, JSONDecodeError)
+            else str(error)
+        )
+        raise ValidationError.from_exception_data(
+            title, [InitErrorDetails(type="json_invalid", loc=(), input=raw[:0], ctx={"error": text[:200]})]
+        ) from None
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not a JSON value")
 
 
 def shop_error_response(error: ShopError) -> Response[str]:
