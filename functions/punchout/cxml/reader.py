@@ -797,11 +797,11 @@ def _request(head: Data, payload: Element) -> Data:
 
 def _read(cxml: Element) -> tuple[type[Document], Data]:
     _check_root(cxml)
-    envelope = _envelope(cxml)
     parts = _Children(cxml)
     request = parts.first("Request")
     if request is not None:
         return RequestDocument, _request(*_request_head(cxml, parts, request))
+    envelope = _envelope(cxml)
     message = parts.first("Message")
     if message is not None:
         payload = _payload(message)
