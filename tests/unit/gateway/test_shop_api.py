@@ -973,6 +973,7 @@ CART_NUMBERS = [
     ("unit_price", "1000000000000", False),
     ("unit_price", "999999999.999999", True),
     ("unit_price", "12.3456789", False),
+    ("unit_price", "1e-400", False),  # read as a double, it was 0: a free line
     ("shipping", "0", True),
     ("shipping", "-0.0001", False),
     ("shipping", "0.0001", True),
