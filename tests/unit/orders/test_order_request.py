@@ -12,7 +12,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from punchout.cxml.models import Comments, Contact, Description, Extrinsic
+from punchout.cxml import new_envelope, render
+from punchout.cxml.models import Comments, Contact, Description, Extrinsic, RequestDocument
 from punchout.mime import MAX_HEADER_PARAMETERS
 from punchout.orders import MAX_ID_BYTES
 from punchout.partners import CredentialRef, CredentialSet, hash_secret
@@ -22,6 +23,7 @@ from tests.support import builders
 from tests.support.events import LambdaContext, api_event
 from tests.support.round_trip import item_size
 from tests.support.sqs import SQS_MESSAGE_LIMIT
+from tests.unit.cxml._support import order_of, order_request_document
 from tests.unit.gateway.helpers import body_json, call, cxml, open_session, register, response_header, shop_key
 from tests.unit.orders.conftest import DYNAMODB_ITEM_LIMIT, drain
 
@@ -475,6 +477,54 @@ def test_the_shop_receives_line_details_and_header_attributes_the_buyer_sent(tab
     assert [(c["role"], c["name"], c["emails"]) for c in sent["contacts"]] == [
         ("endUser", "Ann Buyer", ["ann@buyer.example"])
     ]
+
+
+def _as_sent(model: Any) -> Any:
+    """A part of the buyer's order as the shop's message carries it (JSON)."""
+    return json.loads(model.model_dump_json(by_alias=True))
+
+
+def test_the_shop_receives_every_header_and_line_part_the_buyer_sent(table, queue_url):
+    # Given an order with ShipTo, BillTo, Shipping, Tax, a Contact and an Extrinsic in its header, and a
+    # line with its delivery date, ShipTo, Shipping, Tax, accounting and ItemDetail (manufacturer,
+    # classification, unit), sent as a new order of the registered partner in EUR
+    register(table)
+    order = order_of(order_request_document())
+    line = order.items[0].model_copy(update={"ship_to": order.header.ship_to})
+    order = order.model_copy(
+        update={"header": order.header.model_copy(update={"document_reference": None}), "items": [line]}
+    )
+    document = RequestDocument(envelope=new_envelope("buyer.example.com"), header=builders.header(), request=order)
+    body = render(document, "1.2.014")
+    assert body.count(f'orderDate="{order.header.order_date.text}"'.encode()) == 1
+    body = body.replace(f'orderDate="{order.header.order_date.text}"'.encode(), b'orderDate="2026-01-31T11:00:00+0100"')
+    # When it is sent
+    assert status_of(post_order(body)) == 200
+    # Then the shop's message carries each part as the buyer sent it (the date as written), in the order's currency
+    [message] = [m["body"] for m in drain(queue_url)]
+    jsonschema.validate(message, SCHEMA)
+    header = order.header
+    assert header.ship_to is not None and header.bill_to is not None and header.bill_to != header.ship_to
+    assert (message["currency"], message["order_date"]) == ("EUR", "2026-01-31T11:00:00+0100")
+    assert message["order_date_parsed"] == "2026-01-31T11:00:00+01:00"
+    assert message["ship_to"] == _as_sent(header.ship_to.address)
+    assert message["bill_to"] == _as_sent(header.bill_to.address)
+    assert (message["shipping"], message["tax"]) == (_as_sent(header.shipping), _as_sent(header.tax))
+    assert message["contacts"] == [_as_sent(contact) for contact in header.contacts] != []
+    assert message["extrinsics"] == [_as_sent(extrinsic) for extrinsic in header.extrinsics] != []
+    [sent] = message["lines"]
+    detail = line.item_detail
+    assert detail is not None and line.ship_to is not None and line.requested_delivery_date is not None
+    assert (sent["line_number"], sent["requested_delivery_date"]) == (1, line.requested_delivery_date.text)
+    assert sent["ship_to"] == _as_sent(line.ship_to.address)
+    assert (sent["shipping"], sent["tax"]) == (_as_sent(line.shipping), _as_sent(line.tax))
+    assert sent["accounting"] == [_as_sent(distribution) for distribution in line.distributions] != []
+    assert (sent["unit_of_measure"], sent["manufacturer_part_id"], sent["manufacturer_name"]) == (
+        "BX",
+        "BP-10",
+        "Pens Inc.",
+    )
+    assert sent["classifications"] == [{"domain": "UNSPSC", "value": "44121704"}]
 
 
 def test_a_body_marked_base64_that_is_not_is_406(table, queue_url):
