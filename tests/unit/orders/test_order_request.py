@@ -157,6 +157,33 @@ def test_update_and_delete_follow_the_new_order_in_version_order(table, queue_ur
     assert len({m["attributes"]["MessageGroupId"] for m in messages}) == 1
 
 
+def test_lines_without_a_line_number_are_numbered_by_their_position_from_1(table, queue_url):
+    # Given an order whose lines carry no lineNumber (it is optional), the third with one
+    register(table)
+    lines = [builders.item_out(part, "1", price="5.00") for part in ("P1", "P2")]
+    lines.append(builders.item_out("P3", "1", price="5.00", line=7))
+    # When it is sent
+    assert status_of(post_order(builders.order_request("PO-LN", lines))) == 200
+    # Then the shop's lines, and their reconciliation, are numbered 1 and 2 by position, the third as sent
+    [message] = [m["body"] for m in drain(queue_url)]
+    assert [line["line_number"] for line in message["lines"]] == [1, 2, 7]
+    assert [line["order_line_number"] for line in message["reconciliation"]["lines"]] == [1, 2, 7]
+
+
+def test_an_update_and_a_delete_under_the_same_order_version_are_two_messages(table, queue_url):
+    # Given an order and its update 2
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    assert status_of(post_order(builders.order_request("PO-UD", lines))) == 200
+    assert status_of(post_order(builders.order_request("PO-UD", lines, order_type="update", version=2))) == 200
+    # When the buyer deletes it without raising the orderVersion
+    assert status_of(post_order(builders.order_request("PO-UD", lines, order_type="delete", version=2))) == 200
+    # Then the shop gets the delete too, under a message id of its own (the type is part of the key)
+    messages = [m["body"] for m in drain(queue_url)]
+    assert [(m["type"], m["order_version"]) for m in messages] == [("new", 1), ("update", 2), ("delete", 2)]
+    assert len({m["message_id"] for m in messages}) == 3
+
+
 # SQS's MessageGroupId: at most 128 characters, letters, digits and ASCII punctuation.
 _GROUP_ID = re.compile(r"[A-Za-z0-9!-/:-@\[-`{-~]{1,128}")
 
