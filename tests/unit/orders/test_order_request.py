@@ -1100,13 +1100,14 @@ def test_an_update_in_production_needs_the_production_order(table, queue_url):
     ("changes", "name"),
     [
         ({"order_id": "PO-" + "9" * 3000}, "orderID"),
+        ({"order_id": "PO-" + "\u00fc" * 300}, "orderID"),  # 303 characters, 603 bytes
         ({"order_type": "update", "version": None, "payload_id": "p" * 1100 + "@buyer"}, "payloadID"),
         ({"order_type": "update", "version": None, "reference": "r" * 1100}, "DocumentReference payloadID"),
     ],
 )
 def test_an_identifier_too_long_for_a_key_is_400(table, queue_url, changes, name):
     # Given an order whose orderID (or, for a versionless update, payloadID or reference) is thousands of
-    # characters long
+    # characters long, or fewer characters than the bound but more bytes (keys are bounded in bytes)
     register(table)
     fields = {"order_id": "PO-102", **changes}
     document = builders.order_request(fields.pop("order_id"), [builders.item_out("P1", "1", price="5.00")], **fields)
