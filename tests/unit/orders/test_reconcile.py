@@ -174,3 +174,31 @@ def test_an_order_from_no_cart_of_ours_has_only_unmatched_lines() -> None:
     ]
     assert unmatched.from_punchout is False
     assert statuses(unmatched)[-1] == ("removed", "A", f"{REF}-1", None, 1)
+
+
+def test_the_cart_side_carries_the_shops_own_reference_description_and_unit() -> None:
+    # Given a cart whose lines carry the shop's own auxiliary ids, descriptions and units
+    lines = [
+        CartLine(
+            supplier_part_id=part,
+            supplier_part_auxiliary_id=f"shop-{part}",
+            quantity=Decimal(1),
+            unit_price=Decimal("10.00"),
+            description=f"Part {part}",
+            unit_of_measure="BX",
+        )
+        for part in ("A", "B")
+    ]
+    carts = {REF: Cart(currency="EUR", lines=lines)}
+    # When the order takes the first line and drops the second
+    result = reconcile([order_line(1, "A", "1", "10.00", line_reference(REF, 1))], carts)
+    # Then the matched line and the removed one each carry their cart line's shop reference, description
+    # and unit: what the shop finds its own lines by
+    matched, removed = result.lines
+    assert (matched.status, removed.status) == ("unchanged", "removed")
+    assert (matched.shop_auxiliary_id, removed.shop_auxiliary_id) == ("shop-A", "shop-B")
+    assert matched.cart is not None and removed.cart is not None
+    assert [(side.description, side.unit_of_measure) for side in (matched.cart, removed.cart)] == [
+        ("Part A", "BX"),
+        ("Part B", "BX"),
+    ]
