@@ -779,7 +779,7 @@ def test_an_order_the_shop_could_not_read_is_refused_with_400(table, queue_url, 
     assert [i for i in table.client.scan(TableName=table.name)["Items"] if i["pk"]["S"].startswith("ORDER")] == []
 
 
-@pytest.mark.parametrize("page", ["0", "99", "x", "-1", "1.5"])
+@pytest.mark.parametrize("page", ["0", "99", "x", "-1", "1.5", "\u0661"])  # U+0661: ARABIC-INDIC DIGIT ONE
 def test_a_page_that_is_not_there_is_404(table, queue_url, page):
     register(table)
     headers = shop_key(table)
@@ -857,7 +857,7 @@ def test_the_shop_order_routes_answer_json(table, queue_url):
         body_json(answer)
 
 
-@pytest.mark.parametrize("index", ["1", "-1", "x", "01x", "\u0661", "9" * 5000, "0" * 5000])
+@pytest.mark.parametrize("index", ["1", "-1", "x", "01x", "\u0661", "\u0660", "9" * 5000, "0" * 5000])
 def test_an_attachment_index_that_is_not_in_the_message_is_404(table, queue_url, index):
     message_id, headers = _order_with_a_drawing(table, queue_url)
     response = call("GET", f"/shop/orders/{message_id}/attachments/{index}", headers=headers)
@@ -1229,6 +1229,55 @@ def test_what_the_queue_gets_fits_sqs_with_its_attributes(queue_url, size):
     # Then it is a claim check, and it fits SQS together with its message attributes (drain checks)
     [queued] = drain(queue_url)
     assert (queued["body"]["complete"], queued["body"]["lines"]) == (False, None)
+
+
+def _stored_message(size: int, **fields: Any) -> bytes:
+    """A stored order message of exactly ``size`` bytes (compact JSON), padded in its one line."""
+    message = {"message_id": "m", "complete": True, **fields, "lines": [""], "reconciliation": {"lines": []}}
+    padding = size - len(json.dumps(message, separators=(",", ":")))
+    full = json.dumps({**message, "lines": ["x" * padding]}, separators=(",", ":")).encode("utf-8")
+    assert len(full) == size
+    return full
+
+
+def test_a_message_of_exactly_the_queue_threshold_travels_whole():
+    from order_request.service import queue_body
+
+    # Given a stored message of exactly the claim-check threshold
+    full = _stored_message(MAX_MESSAGE_BYTES)
+    # When it is queued, Then it travels whole, not as a claim check the shop must fetch
+    assert queue_body(full) == full.decode("utf-8")
+
+
+def test_a_claim_check_keeps_the_header_when_leaving_out_the_lines_is_enough():
+    from order_request.service import queue_body
+
+    # Given a stored message over the threshold by its lines alone, with comments and addresses
+    header = {"comments": [{"text": "Leave at reception"}], "contacts": [{"name": "Ann"}], "ship_to": {"name": "HQ"}}
+    full = _stored_message(MAX_MESSAGE_BYTES + 1, **header)
+    # When it is queued
+    body = json.loads(queue_body(full))
+    # Then the claim check leaves out the lines, and keeps the header the shop needs no second call for
+    assert (body["complete"], body["lines"], body["reconciliation"]) == (False, None, None)
+    assert {name: body[name] for name in header} == header
+
+
+def test_an_order_as_large_as_one_answer_is_answered_whole_and_a_line_as_large_as_a_page_is_readable(monkeypatch):
+    import order_request.service
+    from order_request.service import check_readable, shop_body
+    from punchout.http import carried_size
+
+    # Given an order message exactly as large as Lambda's answer (here), whose one line is exactly a page
+    full = _stored_message(3_000)
+    [line] = json.loads(full)["lines"]
+    monkeypatch.setattr(order_request.service, "MAX_RESPONSE_BYTES", carried_size(full.decode("utf-8")))
+    monkeypatch.setattr(order_request.service, "_PAGE_BYTES", carried_size(json.dumps(line)))
+    # When the shop reads it, Then it gets it whole
+    assert shop_body(full) == full.decode("utf-8")
+    # And when an answer holds one byte less, the order is still readable: its line fits a page
+    monkeypatch.setattr(order_request.service, "MAX_RESPONSE_BYTES", carried_size(full.decode("utf-8")) - 1)
+    assert json.loads(shop_body(full))["complete"] is False
+    check_readable(full)
 
 
 def test_an_order_for_a_cart_whose_lines_are_gone_is_accepted_with_its_lines_unmatched(table, queue_url):
