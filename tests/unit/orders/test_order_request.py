@@ -648,6 +648,35 @@ def test_round_trip_reconciliation_reports_exactly_the_four_differences(table, q
     assert message["sessions"][0]["user"]["email"] == "jane.buyer@acme.example"
 
 
+def test_an_order_of_lines_from_two_carts_is_reconciled_with_both(table, queue_url):
+    # Given two transferred carts of the partner (two punchouts into one requisition), each of part A
+    register(table)
+    headers = shop_key(table)
+    sessions = dict(reversed(_transferred_cart(table, headers)) for _ in range(2))
+    first, second = sorted(sessions)
+    # When one order carries the line of each, the second at another quantity
+    order = builders.order_request(
+        "PO-TWO",
+        [
+            builders.item_out("A", "1", auxiliary=f"{first}-1", price="10.00", line=1),
+            builders.item_out("A", "3", auxiliary=f"{second}-1", price="10.00", line=2),
+        ],
+    )
+    assert status_of(post_order(order)) == 200
+    # Then each line is matched to its own cart, and both sessions are named
+    message = drain(queue_url)[0]["body"]
+    reconciliation = message["reconciliation"]
+    assert reconciliation["cart_refs"] == [first, second]
+    assert [(line["status"], line["supplier_part_auxiliary_id"]) for line in reconciliation["lines"]] == [
+        ("unchanged", f"{first}-1"),
+        ("quantity_changed", f"{second}-1"),
+    ]
+    assert [(s["cart_ref"], s["id"]) for s in message["sessions"]] == [
+        (first, sessions[first]),
+        (second, sessions[second]),
+    ]
+
+
 def test_an_order_citing_another_partners_cart_is_not_reconciled_with_it(table, queue_url):
     # Given acme's transferred cart, and a second partner with its own credentials
 
