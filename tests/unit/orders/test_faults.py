@@ -16,6 +16,7 @@ from botocore.exceptions import ClientError
 
 import order_request.handler
 from punchout.settings import clear_settings_cache
+from punchout.store.dynamo import ConditionFailed
 from punchout.store.orders import OrderRepository
 from punchout.store.queue import OrderQueue
 from tests.support import builders
@@ -43,6 +44,13 @@ def fail_once(monkeypatch: pytest.MonkeyPatch, owner: type, name: str, *, after_
 
     monkeypatch.setattr(owner, name, faulty)
     return calls
+
+
+def no_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A delivery that finds the lease taken answers at once instead of waiting for it."""
+    monkeypatch.setenv("ORDER_DISPATCH_WAIT_SECONDS", "0")
+    clear_settings_cache()
+    order_request.handler.service.cache_clear()
 
 
 FAULTS = [
@@ -183,9 +191,7 @@ def test_no_200_while_the_order_is_not_queued(table, queue_url, monkeypatch):
 def test_contention_is_logged_as_a_warning_and_a_refused_document_as_info(table, queue_url, monkeypatch, caplog):
     # Given an order whose lease another delivery holds (and no time to wait for it)
     register(table)
-    monkeypatch.setenv("ORDER_DISPATCH_WAIT_SECONDS", "0")
-    clear_settings_cache()
-    order_request.handler.service.cache_clear()
+    no_wait(monkeypatch)
     monkeypatch.setattr(OrderRepository, "acquire_lease", lambda self, *args, **kwargs: None)
     caplog.set_level(logging.DEBUG)
     document = builders.order_request("PO-BUSY", [builders.item_out("P1", "1", price="1.00")])
@@ -221,3 +227,52 @@ def test_a_delivery_that_loses_the_race_to_store_the_order_queues_the_stored_mes
     stored = OrderRepository(table).find(queued["body"]["message_id"])
     assert stored is not None
     assert queued["body"] == json.loads(OrderRepository(table).message(stored))
+
+
+def test_a_failed_send_gives_the_lease_back_so_the_retry_need_not_wait_for_it(table, queue_url, monkeypatch):
+    # Given a delivery that may not wait for a lease, and a queue that fails once
+    register(table)
+    no_wait(monkeypatch)
+    fail_once(monkeypatch, OrderQueue, "send")
+    document = builders.order_request("PO-L", [builders.item_out("P1", "1", price="1.00")])
+    assert cxml(post_order(document)).status.code >= 500
+    # When the buyer retries at once, Then the order is queued (the failed delivery's lease is not in the way)
+    assert cxml(post_order(document)).status.code == 200
+    assert len(drain(queue_url)) == 1
+
+
+def test_a_delivery_that_finds_the_order_queued_by_another_answers_200_without_waiting(table, queue_url, monkeypatch):
+    # Given an order stored but not queued (the queue failed once), and a delivery that may not wait
+    register(table)
+    no_wait(monkeypatch)
+    fail_once(monkeypatch, OrderQueue, "send")
+    document = builders.order_request("PO-W", [builders.item_out("P1", "1", price="1.00")])
+    assert cxml(post_order(document)).status.code >= 500
+    acquire = OrderRepository.acquire_lease
+
+    def queued_by_another_delivery(self: OrderRepository, order_key: Any, seconds: int) -> str | None:
+        self.mark_queued(order_key)
+        return acquire(self, order_key, seconds)
+
+    monkeypatch.setattr(OrderRepository, "acquire_lease", queued_by_another_delivery)
+    # When the buyer's retry finds the lease refused because another delivery queued the order meanwhile
+    # Then it answers 200 at once (the order is stored and queued), not a 560 after waiting
+    assert cxml(post_order(document)).status.code == 200
+
+
+def test_a_record_write_refused_with_no_record_to_find_is_a_560_and_leaves_no_payloads(table, queue_url, monkeypatch):
+    # Given a table whose record write is refused by its condition, yet no record of the order is there
+    register(table)
+
+    def refused(self: OrderRepository, record: Any) -> None:
+        raise ConditionFailed("injected")
+
+    monkeypatch.setattr(OrderRepository, "create", refused)
+    document = builders.order_request("PO-C", [builders.item_out("P1", "1", price="1.00")])
+    # When the buyer sends the order
+    answer = post_order(document)
+    # Then it is the temporary failure the buyer retries (560, HTTP 503), not an unexpected 500, and the
+    # payloads written for it are gone again
+    assert (cxml(answer).status.code, answer["statusCode"]) == (560, 503)
+    assert list(table.query("ORDER#acme#PO-C", "BLOB#")) == []
+    assert drain(queue_url) == []
