@@ -202,3 +202,23 @@ def test_the_cart_side_carries_the_shops_own_reference_description_and_unit() ->
         ("Part A", "BX"),
         ("Part B", "BX"),
     ]
+
+
+def test_lines_match_by_their_reference_whatever_their_order_and_line_zero_matches_nothing() -> None:
+    # Given a cart of three lines
+    carts = {REF: cart(("A", "1", "10.00"), ("B", "2", "20.00"), ("C", "3", "30.00"))}
+    # When the order lists them in another order, under its own line numbers, and adds a line citing
+    # line 0 of the cart (no such line: lines count from 1)
+    lines = [
+        order_line(10, "C", "3", "30.00", line_reference(REF, 3)),
+        order_line(20, "A", "1", "10.00", line_reference(REF, 1)),
+        order_line(30, "C", "1", "30.00", line_reference(REF, 0)),
+    ]
+    result = reconcile(lines, carts)
+    # Then each is matched to the cart line its reference names, the line-0 one is added, B removed
+    assert statuses(result) == [
+        ("unchanged", "C", f"{REF}-3", 10, 3),
+        ("unchanged", "A", f"{REF}-1", 20, 1),
+        ("added", "C", f"{REF}-0", 30, None),
+        ("removed", "B", f"{REF}-2", None, 2),
+    ]
