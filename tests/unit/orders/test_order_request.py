@@ -781,6 +781,20 @@ def test_an_order_too_large_for_one_answer_is_read_page_by_page(table, queue_url
     assert pages[-1]["reconciliation"]["from_punchout"] == full["reconciliation"]["from_punchout"]
 
 
+def test_a_page_holds_the_lines_that_fit_its_budget_and_no_more():
+    from order_request.service import page_slices
+    from punchout.http import carried_size
+
+    # Given three order lines and four reconciliation lines (one removed cart line) of one size each
+    lines, reconciled = ["x" * 100] * 3, ["y" * 100] * 4
+    line = carried_size(json.dumps(lines[0]))
+    # When they are cut into pages of a budget of two and a half indexes (an index: its order line and its
+    # reconciliation line, which go together)
+    pages = page_slices(lines, reconciled, 2 * line * 2 + line)
+    # Then each page takes as many indexes as fit, never one more: the page of a 6 MB answer stays one
+    assert [(page.start, page.stop) for page in pages] == [(0, 2), (2, 4)]
+
+
 @pytest.mark.parametrize(
     ("where", "repeats"),
     [("header", 500), ("line", 500), ("line", 280)],
