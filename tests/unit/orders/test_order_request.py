@@ -24,7 +24,16 @@ from tests.support.events import LambdaContext, api_event
 from tests.support.round_trip import item_size
 from tests.support.sqs import SQS_MESSAGE_LIMIT
 from tests.unit.cxml._support import order_of, order_request_document
-from tests.unit.gateway.helpers import body_json, call, cxml, open_session, register, response_header, shop_key
+from tests.unit.gateway.helpers import (
+    body_json,
+    call,
+    cxml,
+    open_session,
+    published_metrics,
+    register,
+    response_header,
+    shop_key,
+)
 from tests.unit.orders.conftest import DYNAMODB_ITEM_LIMIT, drain
 
 SCHEMA = json.loads(
@@ -91,6 +100,17 @@ def test_new_order_is_answered_200_and_queued_once_with_a_valid_message(table, q
     assert message["complete"] is True
     assert message["reconciliation"]["from_punchout"] is False
     assert [line["status"] for line in message["reconciliation"]["lines"]] == ["unmatched"]
+
+
+def test_an_accepted_order_counts_as_accepted_and_a_refused_one_does_not(table, queue_url, capsys):
+    # Given a registered partner and its accepted order
+    register(table)
+    assert status_of(post_order(builders.order_request("PO-M", [builders.item_out("P1", "1", price="5.00")]))) == 200
+    # Then it counts in OrdersAccepted
+    assert published_metrics(capsys.readouterr().out) == {"OrdersAccepted"}
+    # And when the same order comes with other content (409), it counts as a client error only
+    assert status_of(post_order(builders.order_request("PO-M", [builders.item_out("P1", "2", price="5.00")]))) == 409
+    assert published_metrics(capsys.readouterr().out) == {"CxmlClientErrors"}
 
 
 def test_a_new_order_is_queued_from_the_message_it_stored_without_reading_it_back(table, queue_url, monkeypatch):
