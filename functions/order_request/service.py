@@ -137,6 +137,23 @@ def check_readable(full: bytes) -> None:
             )
 
 
+def check_queueable(message: OrderMessage) -> None:
+    """Refuse (400) an order whose claim check, without everything a claim check can leave out, is
+    still too large for the queue: the header's own attributes (a DocumentReference, requisitionID,
+    date or card number of hundreds of kilobytes) travel in every message. Accepted, the order would be
+    stored and never queued (SQS refuses the message): a 5xx at every retry of the buyer.
+
+    Measured on the models, without the lines: ``queue_body`` would parse the whole stored message."""
+    cut: dict[str, object] = dict(_WITHOUT_LINES)
+    for fields in _CLAIM_CHECK_CUTS:
+        cut.update(fields)
+    if len(message.model_copy(update=cut).model_dump_json(by_alias=True).encode("utf-8")) > MAX_MESSAGE_BYTES:
+        raise InvalidDocument(
+            "The order's header attributes (DocumentReference, requisitionID, dates, card number) are too large"
+            " for the supplier's systems"
+        )
+
+
 def page_slices(lines: list[object], reconciled: list[object], budget: int) -> list[slice]:
     """Consecutive slices of both lists, each page's lines within ``budget`` as Lambda carries them."""
     count = max(len(lines), len(reconciled))
@@ -306,6 +323,7 @@ class OrderService:
         attachments = kept_attachments(delivery.attachments)
         # Serialised at once, so that its models (two per line) are gone before the raw document is.
         message = self.message(document, order, auth, key, received_at, attachments, follows)
+        check_queueable(message)
         message_json = message.model_dump_json(by_alias=True).encode("utf-8")
         del message
         check_readable(message_json)

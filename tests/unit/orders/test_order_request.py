@@ -842,6 +842,43 @@ def test_an_order_the_shop_could_not_read_is_refused_with_400(table, queue_url, 
     assert [i for i in table.client.scan(TableName=table.name)["Items"] if i["pk"]["S"].startswith("ORDER")] == []
 
 
+_HUGE = "q" * 300_000  # alone larger than a queue message
+
+
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        f'requisitionID="{_HUGE}"',
+        f'orderDate="2026-11-26T10:00:00+00:00 {_HUGE}"',
+        f'requestedDeliveryDate="{_HUGE}"',
+        "DocumentReference",
+        "PCard",
+    ],
+    ids=["requisitionID", "orderDate", "requestedDeliveryDate", "DocumentReference", "PCard"],
+)
+def test_an_order_whose_header_attribute_alone_overflows_the_queue_is_refused_with_400(table, queue_url, attribute):
+    # Given a new order whose header carries an attribute of 300,000 characters: one a claim check cannot
+    # leave out (a DocumentReference of a new order, a requisitionID, a date, a card number)
+    register(table)
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    document = builders.order_request("PO-ATTR", lines, reference=_HUGE if attribute == "DocumentReference" else None)
+    if attribute == "PCard":
+        card = f'<Payment><PCard number="{"4" * 300_000}" expiration="2027-01-31"/></Payment>'
+        document = document.replace(b"</BillTo>", b"</BillTo>" + card.encode())
+    elif attribute.startswith("orderDate"):
+        document = re.sub(rb'orderDate="[^"]*"', attribute.encode(), document)
+    elif attribute != "DocumentReference":
+        document = document.replace(b"<OrderRequestHeader ", f"<OrderRequestHeader {attribute} ".encode())
+    # When it is sent
+    answer = cxml(post_order(document))
+    # Then the buyer hears at once that it is too large (400), rather than a 5xx at every retry while SQS
+    # refuses its message; nothing is stored or queued
+    assert answer.status.code == 400, answer.status
+    assert "header attributes" in answer.status.message
+    assert drain(queue_url) == []
+    assert _stored_orders(table) == []
+
+
 @pytest.mark.parametrize("page", ["0", "99", "x", "-1", "1.5", "\u0661"])  # U+0661: ARABIC-INDIC DIGIT ONE
 def test_a_page_that_is_not_there_is_404(table, queue_url, page):
     register(table)
