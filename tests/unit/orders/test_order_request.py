@@ -965,6 +965,24 @@ def test_an_attachment_index_that_is_not_in_the_message_is_404(table, queue_url,
     assert body_json(response)["error"]["status"] == 404
 
 
+@pytest.mark.parametrize("route", ["", "/pages/1", "/attachments/0"], ids=["order", "page", "attachment"])
+def test_an_unexpected_failure_on_a_shop_order_route_is_the_json_500(table, queue_url, monkeypatch, log_lines, route):
+    # Given an accepted order, and a table that fails as nobody expected when the shop reads it
+    message_id, headers = _order_with_a_drawing(table, queue_url)
+
+    def broken(self: OrderRepository, message_id: str) -> None:
+        raise RuntimeError("DynamoDB is down at internal-host-42")
+
+    monkeypatch.setattr(OrderRepository, "find", broken)
+    # When the shop reads the order, a page or an attachment
+    response = call("GET", f"/shop/orders/{message_id}{route}", headers=headers)
+    # Then it gets the shop API's JSON 500 (worth a retry), not the browser's HTML page, and nothing internal
+    assert response["statusCode"] == 500
+    assert body_json(response) == {"error": {"status": 500, "message": "Internal error; retry later"}}
+    assert "internal-host-42" not in response["body"]
+    assert "Unexpected failure" in log_lines.getvalue()
+
+
 def test_attachments_of_an_unknown_order_are_404_and_need_the_api_key(table, queue_url):
     message_id, headers = _order_with_a_drawing(table, queue_url)
     assert call("GET", "/shop/orders/no-such-message/attachments/0", headers=headers)["statusCode"] == 404
