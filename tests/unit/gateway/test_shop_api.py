@@ -615,6 +615,19 @@ def test_each_shop_api_refusal_is_logged_with_the_key_but_never_the_body(
     assert shop.headers["x-api-key"] not in log_lines.getvalue()
 
 
+def test_a_refusal_logs_the_first_ten_locations_of_a_long_error_list(shop: Shop, log_lines: io.StringIO) -> None:
+    # Given a cart line with fifteen fields the cart does not know
+    invalid = {**line(), **{f"unknown_{n:02d}": "x" for n in range(15)}}
+    # When the shop sends it
+    response = shop.put({"lines": [invalid]})
+    # Then the shop hears of all fifteen, and the log line names only the first ten (short, one per refusal)
+    assert response["statusCode"] == 422
+    locations = [e["location"] for e in body_json(response)["error"]["errors"]]
+    assert len(locations) == 15
+    [refusal] = _refusals(log_lines)
+    assert refusal["locations"] == locations[:10]
+
+
 def test_put_after_transfer_is_409(shop: Shop) -> None:
     # Given a transferred cart
     shop.put_lines(line())
