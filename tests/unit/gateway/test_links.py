@@ -354,6 +354,21 @@ def test_each_refused_link_is_logged_without_its_token(shop: Shop, table: Table,
         assert token[:8] not in log_lines.getvalue()
 
 
+def test_a_start_link_refused_for_its_expired_session_is_logged_with_the_session_id(
+    partner: Any, table: Table, log_lines: io.StringIO
+) -> None:
+    # Given a start link whose session (the only one) has expired
+    token = _new_start_token()
+    [session_id] = [i["pk"]["S"].removeprefix("SESSION#") for i in table_items(table) if i["sk"]["S"] == "SESSION"]
+    expire(table, "SESSION#", "SESSION")
+    # When the browser opens it
+    assert call("GET", f"/punchout/start/{token}")["statusCode"] == 410
+    # Then the refusal's log line names the session, so that support finds what expired (never the token)
+    lines = [json.loads(text) for text in log_lines.getvalue().splitlines()]
+    [refused] = [line for line in lines if line["message"] == "Link refused"]
+    assert (refused["reason"], refused["session_id"]) == ("session expired", session_id)
+
+
 # --- session expiry -------------------------------------------------------------------------------
 
 
