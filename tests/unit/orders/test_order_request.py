@@ -551,7 +551,9 @@ def test_the_shop_receives_every_header_and_line_part_the_buyer_sent(table, queu
     [message] = [m["body"] for m in drain(queue_url)]
     jsonschema.validate(message, SCHEMA)
     header = order.header
-    assert header.ship_to is not None and header.bill_to is not None and header.bill_to != header.ship_to
+    assert (
+        header.ship_to is not None and header.bill_to is not None and header.bill_to.address != header.ship_to.address
+    )
     assert (message["currency"], message["order_date"]) == ("EUR", "2026-01-31T11:00:00+0100")
     assert message["order_date_parsed"] == "2026-01-31T11:00:00+01:00"
     assert message["ship_to"] == _as_sent(header.ship_to.address)
@@ -672,7 +674,8 @@ def test_an_order_of_lines_from_two_carts_is_reconciled_with_both(table, queue_u
     # Given two transferred carts of the partner (two punchouts into one requisition), each of part A
     register(table)
     headers = shop_key(table)
-    sessions = dict(reversed(_transferred_cart(table, headers)) for _ in range(2))
+    transferred = [_transferred_cart(table, headers) for _ in range(2)]
+    sessions = {ref: session_id for session_id, ref in transferred}
     first, second = sorted(sessions)
     # When one order carries the line of each, the second at another quantity
     order = builders.order_request(
@@ -806,7 +809,8 @@ def test_a_page_holds_the_lines_that_fit_its_budget_and_no_more():
     from punchout.http import carried_size
 
     # Given three order lines and four reconciliation lines (one removed cart line) of one size each
-    lines, reconciled = ["x" * 100] * 3, ["y" * 100] * 4
+    lines: list[object] = ["x" * 100] * 3
+    reconciled: list[object] = ["y" * 100] * 4
     line = carried_size(json.dumps(lines[0]))
     # When they are cut into pages of a budget of two and a half indexes (an index: its order line and its
     # reconciliation line, which go together)
