@@ -436,8 +436,4 @@ def referenced_carts(order: OrderRequest) -> list[str]:
     return sorted({ref[0] for ref in refs if ref is not None})
 
 
-def total_currency(order: OrderRequest) -> str:
-    return order.header.total.currency
-
-
 __all__ = ["SCHEMA_ID", "OrderKey", "OrderMessage", "Reconciliation", "content_hash", "reconcile"]
