@@ -92,7 +92,7 @@ def _json(raw: str, title: str) -> Any:
             else str(error)
         )
         raise ValidationError.from_exception_data(
-            title, [InitErrorDetails(type="json_invalid", loc=(), input=raw[:0], ctx={"error": text[:200]})]
+            title, [InitErrorDetails(type="json_invalid", loc=(), input="", ctx={"error": text[:200]})]
         ) from None
 
 
