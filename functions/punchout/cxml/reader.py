@@ -630,7 +630,40 @@ def read_punchout_setup_request(element: Element) -> Data:
     }
 
 
+# What one OrderRequest may repeat, in the whole order: every such element becomes models (the order's,
+# then the shop's message) and JSON, and a 6 MB body within the parse limits could hold hundreds of
+# thousands of them: 590,000 empty <Contact/> took 16 s and 1.5 GB here (a 512 MB Lambda crashes: a 5xx,
+# retried and lost), 35,000 minimal lines 7.4 s and 500 MB. Far above real orders: the README's
+# 5,000-line order has 5,000 of each of ItemOut, Description, Classification, Distribution and Segment.
+# All of them at their limit at once in 6 MB peaked at 360 MB. Counted in C (XPath) before any is read.
+MAX_ORDER_ELEMENTS: dict[str, int] = {
+    "ItemOut": 10_000,
+    "Distribution": 20_000,
+    "Segment": 20_000,  # and AccountingSegment
+    "Description": 20_000,
+    "Classification": 20_000,
+    "Extrinsic": 20_000,
+    "Contact": 10_000,
+    "PostalAddress": 10_000,
+    "Phone": 10_000,
+    "Comments": 10_000,
+    "Attachment": 10_000,
+}
+_COUNTED = {"Segment": "count(.//Segment | .//AccountingSegment)"}
+_ORDER_ELEMENT_COUNTS = {tag: etree.XPath(_COUNTED.get(tag, f"count(.//{tag})")) for tag in MAX_ORDER_ELEMENTS}
+
+
+def check_order_elements(element: Element) -> None:
+    """Refuse (400) an OrderRequest that repeats an element more than ``MAX_ORDER_ELEMENTS`` allows."""
+    for tag, limit in MAX_ORDER_ELEMENTS.items():
+        count = int(_ORDER_ELEMENT_COUNTS[tag](element))  # type: ignore[arg-type]  # count() is a number
+        if count > limit:
+            named = "Segment and AccountingSegment" if tag == "Segment" else tag
+            raise InvalidDocument(f"The OrderRequest has {count:,} {named} elements; at most {limit:,} are accepted")
+
+
 def read_order_request(element: Element) -> Data:
+    check_order_elements(element)
     parts = _Children(element)
     header = parts.required("OrderRequestHeader")
     head = _Children(header)
