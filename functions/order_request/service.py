@@ -33,6 +33,7 @@ from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.mime import MimePart
 from punchout.observability import logger
 from punchout.orders import (
+    MAX_RECONCILED_CART_LINES,
     Attachment,
     AttachmentContent,
     OrderKey,
@@ -396,12 +397,20 @@ class OrderService:
         partner = auth.partner
         carts: dict[str, Cart] = {}
         sessions: list[SessionRef] = []
+        cart_lines = 0  # read so far, whoever's carts they are
         for ref in referenced_carts(order):
             try:
                 current = self.sessions.current_cart(ref)
             except ChunksMissing:  # a damaged cart: the order goes on, its lines unmatched
                 logger.error("Cart lines missing; reconciled as unmatched", extra={"cart_ref": ref})
                 continue
+            cart_lines += len(current[1].lines) if current is not None else 0
+            if cart_lines > MAX_RECONCILED_CART_LINES:
+                raise InvalidDocument(
+                    "The carts the order's lines name in SupplierPartAuxiliaryID hold more than"
+                    f" {MAX_RECONCILED_CART_LINES:,} lines in all; at most {MAX_RECONCILED_CART_LINES:,} are"
+                    " reconciled in one order"
+                )
             if current is not None and current[0].partner_id == partner.id:  # never another partner's cart
                 state, carts[ref] = current
                 sessions.append(SessionRef(id=state.session_id, cart_ref=ref, user=state.user))

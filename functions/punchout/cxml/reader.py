@@ -632,8 +632,8 @@ def read_punchout_setup_request(element: Element) -> Data:
 
 # What one OrderRequest may repeat, in the whole order: every such element becomes models (the order's,
 # then the shop's message) and JSON, and a 6 MB body within the parse limits could hold hundreds of
-# thousands of them: 590,000 empty <Contact/> took 16 s and 1.5 GB here (a 512 MB Lambda crashes: a 5xx,
-# retried and lost), 35,000 minimal lines 7.4 s and 500 MB. Far above real orders: the README's
+# thousands of them: 590,000 empty <Contact/> took 14 s and 1.5 GB here (a 512 MB Lambda crashes: a 5xx,
+# retried and lost), 35,000 minimal lines 6 s and 500 MB. Far above real orders: the README's
 # 5,000-line order has 5,000 of each of ItemOut, Description, Classification, Distribution and Segment.
 # All of them at their limit at once in 6 MB peaked at 360 MB. Counted in C (XPath) before any is read.
 MAX_ORDER_ELEMENTS: dict[str, int] = {
