@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import operator
 import re
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -44,6 +45,7 @@ Element = etree._Element
 # The list of an element's children, built by lxml in C: iterating the element instead creates an
 # iterator object per element, which makes reading a large order noticeably slower.
 _children: Callable[[Element], list[Element]] = operator.itemgetter(slice(None))
+_tag: Callable[[Element], str] = operator.attrgetter("tag")
 Data = dict[str, Any]
 Document = RequestDocument | MessageDocument | ResponseDocument
 
@@ -635,31 +637,34 @@ def read_punchout_setup_request(element: Element) -> Data:
 # thousands of them: 590,000 empty <Contact/> took 14 s and 1.5 GB here (a 512 MB Lambda crashes: a 5xx,
 # retried and lost), 35,000 minimal lines 6 s and 500 MB. Far above real orders: the README's
 # 5,000-line order has 5,000 of each of ItemOut, Description, Classification, Distribution and Segment.
-# All of them at their limit at once in 6 MB peaked at 360 MB. Counted in C (XPath) before any is read.
+# All of them at their limit at once in 6.5 MB peaked at 391 MB. Counted before any is read into models.
 MAX_ORDER_ELEMENTS: dict[str, int] = {
     "ItemOut": 10_000,
     "Distribution": 20_000,
-    "Segment": 20_000,  # and AccountingSegment
+    "Segment": 60_000,  # and AccountingSegment: Ariba's lines carry up to 4 per Distribution
     "Description": 20_000,
     "Classification": 20_000,
-    "Extrinsic": 20_000,
+    "Extrinsic": 60_000,  # buyers' custom fields, often several per line
     "Contact": 10_000,
     "PostalAddress": 10_000,
     "Phone": 10_000,
     "Comments": 10_000,
     "Attachment": 10_000,
 }
-_COUNTED = {"Segment": "count(.//Segment | .//AccountingSegment)"}
-_ORDER_ELEMENT_COUNTS = {tag: etree.XPath(_COUNTED.get(tag, f"count(.//{tag})")) for tag in MAX_ORDER_ELEMENTS}
+_COUNTED_AS = {"AccountingSegment": "Segment"}
+_LIMITED_TAGS = (*MAX_ORDER_ELEMENTS, *_COUNTED_AS)
 
 
 def check_order_elements(element: Element) -> None:
     """Refuse (400) an OrderRequest that repeats an element more than ``MAX_ORDER_ELEMENTS`` allows."""
+    # One pass over the limited elements only (eleven XPath counts took 3 ms on a 1,000-line order, this 2).
+    counts = Counter([_COUNTED_AS.get(tag, tag) for tag in map(_tag, element.iter(*_LIMITED_TAGS))])
     for tag, limit in MAX_ORDER_ELEMENTS.items():
-        count = int(_ORDER_ELEMENT_COUNTS[tag](element))  # type: ignore[arg-type]  # count() is a number
-        if count > limit:
+        if counts[tag] > limit:
             named = "Segment and AccountingSegment" if tag == "Segment" else tag
-            raise InvalidDocument(f"The OrderRequest has {count:,} {named} elements; at most {limit:,} are accepted")
+            raise InvalidDocument(
+                f"The OrderRequest has {counts[tag]:,} {named} elements; at most {limit:,} are accepted"
+            )
 
 
 def read_order_request(element: Element) -> Data:
