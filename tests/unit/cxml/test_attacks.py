@@ -512,6 +512,18 @@ def test_one_level_beyond_the_depth_limit_is_refused() -> None:
     assert refusal.value.text == "Elements nest deeper than 48 levels"
 
 
+def test_a_document_exactly_at_the_size_limit_is_read_and_one_byte_more_is_refused() -> None:
+    # Given a document and a size limit of exactly its length
+    document = profile_request()
+    limits = ParseLimits(max_bytes=len(document))
+    # When it is read, and read again one byte longer (a trailing newline)
+    # Then it is accepted at the limit and refused as too large one byte beyond it
+    assert isinstance(read_document(document, limits), RequestDocument)
+    with pytest.raises(DocumentTooLarge) as refusal:
+        read_document(document + b"\n", limits)
+    assert refusal.value.status == 406
+
+
 # Sequences Python's UTF-8 codec refuses; the parser leaves finding them to libxml2, which must too.
 INVALID_UTF8 = {
     "lone continuation byte": b"\x80",
