@@ -101,6 +101,18 @@ def test_money_with_surrounding_whitespace_is_read() -> None:
     assert order_of(document).header.total.amount == Decimal("42.50")
 
 
+@pytest.mark.parametrize("inside", ["<!-- net -->", "<?buyer trace?>"])
+def test_a_comment_or_processing_instruction_inside_an_amount_is_left_out(inside: str) -> None:
+    # Given an order total split by a comment or a processing instruction
+    text = order_request_xml(total=f"10{inside}.50")
+
+    # When it is read
+    document = read_document(text.encode())
+
+    # Then the amount reads whole, as if it were not there
+    assert order_of(document).header.total.amount == Decimal("10.50")
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
