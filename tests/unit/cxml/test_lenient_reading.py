@@ -113,6 +113,18 @@ def test_a_comment_or_processing_instruction_inside_an_amount_is_left_out(inside
     assert order_of(document).header.total.amount == Decimal("10.50")
 
 
+def test_an_element_sent_twice_is_read_from_its_first_occurrence() -> None:
+    # Given a setup request with two BrowserFormPost elements, where the DTD allows one
+    second = BROWSER_FORM_POST.replace("https://buyer.example/return", "https://elsewhere.example/return")
+    text = setup_request_xml(BROWSER_FORM_POST + second)
+
+    # When it is read
+    request = setup_request(text)
+
+    # Then the first one is the address the cart goes back to
+    assert request.browser_form_post == "https://buyer.example/return"
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
