@@ -125,6 +125,18 @@ def test_an_element_sent_twice_is_read_from_its_first_occurrence() -> None:
     assert request.browser_form_post == "https://buyer.example/return"
 
 
+def test_attribute_values_with_surrounding_whitespace_are_read_trimmed() -> None:
+    # Given an order whose orderID and currency are padded with spaces
+    text = order_request_xml(header_attributes='orderID=" PO-1 " orderDate="2026-01-31"')
+    text = text.replace('currency="EUR"', 'currency=" EUR "')
+
+    # When it is read
+    header = order_of(read_document(text.encode())).header
+
+    # Then the values are read without the spaces
+    assert (header.order_id, header.total.currency) == ("PO-1", "EUR")
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
