@@ -137,6 +137,18 @@ def test_attribute_values_with_surrounding_whitespace_are_read_trimmed() -> None
     assert (header.order_id, header.total.currency) == ("PO-1", "EUR")
 
 
+def test_comments_text_around_an_attachment_is_read_without_its_layout() -> None:
+    # Given order Comments written across lines around an Attachment
+    comments = "<Comments>\n  Deliver by noon\n  <Attachment><URL>cid:a@buyer.example</URL></Attachment>\n</Comments>"
+    text = order_request_xml().replace("</OrderRequestHeader>", comments + "</OrderRequestHeader>")
+
+    # When it is read
+    header = order_of(read_document(text.encode())).header
+
+    # Then the note is its text without the line ends around it, and the attachment is listed apart
+    assert [(c.text, c.attachments) for c in header.comments] == [("Deliver by noon", ["cid:a@buyer.example"])]
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
