@@ -149,6 +149,14 @@ def test_comments_text_around_an_attachment_is_read_without_its_layout() -> None
     assert [(c.text, c.attachments) for c in header.comments] == [("Deliver by noon", ["cid:a@buyer.example"])]
 
 
+def test_a_name_without_language_is_taken_as_english() -> None:
+    # Given a Contact whose Name has no xml:lang
+    request = setup_request(setup_request_xml(CONTACT.replace(' xml:lang="en"', "")))
+
+    # Then its language is English, the models' default
+    assert [(c.name, c.name_lang) for c in request.contacts] == [("Jane Doe", "en")]
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
