@@ -157,6 +157,18 @@ def test_a_name_without_language_is_taken_as_english() -> None:
     assert [(c.name, c.name_lang) for c in request.contacts] == [("Jane Doe", "en")]
 
 
+def test_descriptions_without_language_are_taken_as_english() -> None:
+    # Given a cart whose Descriptions (header and line) have no xml:lang
+    text = render(order_message_document()).replace(b'<Description xml:lang="en">', b"<Description>")
+    assert b"<Description xml:lang" not in text
+
+    # When it is read
+    document = read_document(text)
+
+    # Then every description is in English, as it was rendered
+    assert document == read_document(render(order_message_document()))
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
