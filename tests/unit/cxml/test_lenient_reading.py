@@ -64,6 +64,17 @@ def test_credential_domains_are_kept_in_their_case() -> None:
     assert credentials.sender_credentials[0].domain == "NetworkId"
 
 
+def test_a_credential_domain_with_surrounding_spaces_is_read_trimmed() -> None:
+    # Given a From credential whose domain is padded with spaces
+    header = HEADER_XML.replace('<From><Credential domain="NetworkId">', '<From><Credential domain=" NetworkId ">')
+
+    # When the request is read
+    document = read_document(setup_request_xml(header=header).encode())
+
+    # Then the domain is read without them, as the partner's configuration names it
+    assert header_of(document).from_credentials[0].domain == "NetworkId"
+
+
 def test_extrinsic_without_name_is_read() -> None:
     # Given an Extrinsic without the name the DTD requires
     text = setup_request_xml('<Extrinsic>jane@buyer.example</Extrinsic><Extrinsic name="User">jane</Extrinsic>')
