@@ -180,6 +180,18 @@ def test_descriptions_without_language_are_taken_as_english() -> None:
     assert document == read_document(render(order_message_document()))
 
 
+def test_a_line_whose_item_id_repeats_its_part_id_is_read_from_the_first() -> None:
+    # Given an order line whose ItemID holds two SupplierPartIDs
+    text = order_request_xml().replace(
+        "<SupplierPartID>BP-10</SupplierPartID>",
+        "<SupplierPartID>BP-10</SupplierPartID><SupplierPartID>X</SupplierPartID>",
+    )
+
+    # When it is read
+    # Then the part is the first one, as for every element read once
+    assert order_of(read_document(text.encode())).items[0].item_id.supplier_part_id == "BP-10"
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
