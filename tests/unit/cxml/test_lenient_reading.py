@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from punchout.cxml import CXMLError, read_document, render
-from punchout.cxml.models import PunchOutSetupRequest, RequestDocument
+from punchout.cxml.models import MessageDocument, PunchOutSetupRequest, RequestDocument
 
 from ._support import (
     HEADER_XML,
@@ -190,6 +190,19 @@ def test_a_line_whose_item_id_repeats_its_part_id_is_read_from_the_first() -> No
     # When it is read
     # Then the part is the first one, as for every element read once
     assert order_of(read_document(text.encode())).items[0].item_id.supplier_part_id == "BP-10"
+
+
+def test_an_empty_lead_time_is_read_as_none() -> None:
+    # Given a cart line whose LeadTime is empty
+    text = render(order_message_document()).replace(b"<LeadTime>3</LeadTime>", b"<LeadTime> </LeadTime>")
+    assert b"<LeadTime> </LeadTime>" in text
+
+    # When it is read
+    document = read_document(text)
+
+    # Then the line has no lead time, rather than being refused
+    assert isinstance(document, MessageDocument)
+    assert document.message.items[0].item_detail.lead_time is None
 
 
 def test_invalid_decimal_is_refused_with_its_location() -> None:
