@@ -205,6 +205,15 @@ def test_an_empty_lead_time_is_read_as_none() -> None:
     assert document.message.items[0].item_detail.lead_time is None
 
 
+def test_an_order_without_type_is_a_new_order() -> None:
+    # Given an order header without the type attribute (the DTD's default is "new")
+    document = read_document(order_request_xml().encode())
+
+    # When it is read
+    # Then it is a new order, not an update of one never received
+    assert order_of(document).header.type == "new"
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
