@@ -214,6 +214,15 @@ def test_an_order_without_type_is_a_new_order() -> None:
     assert order_of(document).header.type == "new"
 
 
+def test_ship_complete_in_another_case_is_read() -> None:
+    # Given an order whose shipComplete is "Yes"
+    text = order_request_xml(header_attributes='orderID="PO-1" orderDate="2026-01-31" shipComplete="Yes"')
+
+    # When it is read
+    # Then the buyer wants one shipment
+    assert order_of(read_document(text.encode())).header.ship_complete is True
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
