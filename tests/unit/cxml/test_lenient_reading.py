@@ -223,6 +223,17 @@ def test_ship_complete_in_another_case_is_read() -> None:
     assert order_of(read_document(text.encode())).header.ship_complete is True
 
 
+def test_a_document_reference_without_payload_id_is_refused() -> None:
+    # Given an order update whose DocumentReference has an empty payloadID
+    reference = '<DocumentReference payloadID=" "/></OrderRequestHeader>'
+    text = order_request_xml(header_attributes='orderID="PO-1" orderDate="2026-01-31" type="update"')
+    error = refusal(text.replace("</OrderRequestHeader>", reference))
+
+    # Then it is a Bad Request naming the attribute, not an update of a document named ""
+    assert error.status == 400
+    assert error.text == "DocumentReference has no payloadID attribute"
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
