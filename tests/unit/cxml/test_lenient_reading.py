@@ -337,6 +337,14 @@ def test_unknown_deployment_mode_is_refused() -> None:
     assert "deploymentMode 'staging'" in error.text
 
 
+def test_a_request_without_deployment_mode_is_in_production() -> None:
+    # Given a request without deploymentMode (the DTD's default is production)
+    document = read_document(setup_request_xml().encode())
+
+    # Then it is a production request, never a test one
+    assert request_document(document).deployment_mode == "production"
+
+
 def test_deployment_mode_in_another_case_is_read() -> None:
     # Given a request whose deploymentMode is "Test"
     document = read_document(setup_request_xml(request_attributes=' deploymentMode="Test"').encode())
