@@ -12,6 +12,7 @@ from punchout.cxml.models import PCard, Timestamp, mask_card_number
 from ._support import order_of, order_request_document
 
 EST = timezone(timedelta(hours=-5))
+IST = timezone(timedelta(hours=5, minutes=30))
 
 
 @pytest.mark.parametrize(
@@ -22,6 +23,7 @@ EST = timezone(timedelta(hours=-5))
         ("2026-01-31T10:00:00-0500", datetime(2026, 1, 31, 10, tzinfo=EST)),
         ("2026-01-31T10:00:00-05", datetime(2026, 1, 31, 10, tzinfo=EST)),
         ("2026-01-31T10:00:00.123456789-05:00", datetime(2026, 1, 31, 10, 0, 0, 123456, tzinfo=EST)),
+        ("2026-01-31T10:00:00.5+05:30", datetime(2026, 1, 31, 10, 0, 0, 500000, tzinfo=IST)),
         ("2026-01-31T10:00", datetime(2026, 1, 31, 10, tzinfo=UTC)),
         ("2026-01-31 10:00:00", datetime(2026, 1, 31, 10, tzinfo=UTC)),
         ("2026-01-31", datetime(2026, 1, 31, tzinfo=UTC)),
