@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from punchout.cxml import read_document, render
-from punchout.cxml.models import PCard, Timestamp, mask_card_number
+from punchout.cxml.models import PCard, Status, Timestamp, mask_card_number
 
 from ._support import order_of, order_request_document
 
@@ -71,6 +71,13 @@ def test_timestamp_of_renders_a_numeric_offset_with_seconds() -> None:
 
     # Then its text has seconds and +00:00 (never Z)
     assert timestamp.text == "2026-01-31T10:00:00+00:00"
+
+
+@pytest.mark.parametrize(("code", "ok"), [(199, False), (200, True), (204, True), (299, True), (300, False)])
+def test_a_status_is_ok_for_2xx_codes_only(code: int, ok: bool) -> None:
+    # Given a Status with a code around the 2xx range
+    # Then it is ok exactly when the code is 2xx
+    assert Status(code=code, text="").ok is ok
 
 
 @pytest.mark.parametrize(
