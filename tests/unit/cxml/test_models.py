@@ -73,6 +73,15 @@ def test_timestamp_of_renders_a_numeric_offset_with_seconds() -> None:
     assert timestamp.text == "2026-01-31T10:00:00+00:00"
 
 
+def test_timestamp_of_a_naive_datetime_is_taken_as_utc() -> None:
+    # Given a datetime without a zone
+    # When a timestamp is made for it
+    timestamp = Timestamp.of(datetime(2026, 1, 31, 10, 0, 0))
+
+    # Then it is rendered and read as UTC, with its numeric offset
+    assert (timestamp.text, timestamp.value) == ("2026-01-31T10:00:00+00:00", datetime(2026, 1, 31, 10, tzinfo=UTC))
+
+
 @pytest.mark.parametrize(("code", "ok"), [(199, False), (200, True), (204, True), (299, True), (300, False)])
 def test_a_status_is_ok_for_2xx_codes_only(code: int, ok: bool) -> None:
     # Given a Status with a code around the 2xx range
