@@ -234,6 +234,20 @@ def test_a_document_reference_without_payload_id_is_refused() -> None:
     assert error.text == "DocumentReference has no payloadID attribute"
 
 
+def test_a_description_with_two_short_names_is_read_with_the_first() -> None:
+    # Given a cart line whose Description holds two ShortNames, where the DTD allows one
+    text = render(order_message_document()).replace(
+        b"<ShortName>Pen</ShortName>", b"<ShortName>Pen</ShortName><ShortName>Other</ShortName>"
+    )
+
+    # When it is read
+    document = read_document(text)
+
+    # Then the short name is the first one
+    assert isinstance(document, MessageDocument)
+    assert document.message.items[0].item_detail.descriptions[0].short_name == "Pen"
+
+
 def test_invalid_decimal_is_refused_with_its_location() -> None:
     # Given an order total that is not a decimal
     error = refusal(order_request_xml(total="12,50"))
