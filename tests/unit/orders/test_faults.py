@@ -229,13 +229,20 @@ def test_a_delivery_that_loses_the_race_to_store_the_order_queues_the_stored_mes
     assert queued["body"] == json.loads(OrderRepository(table).message(stored))
 
 
-def test_a_failed_send_gives_the_lease_back_so_the_retry_need_not_wait_for_it(table, queue_url, monkeypatch):
-    # Given a delivery that may not wait for a lease, and a queue that fails once
+def _stored_but_not_queued(table: Any, monkeypatch: Any, order_id: str) -> bytes:
+    """An order whose first delivery stored it and failed to queue it (5xx), deliveries that may not wait
+    for a lease from now on; returns the document, for the buyer's retry."""
     register(table)
     no_wait(monkeypatch)
     fail_once(monkeypatch, OrderQueue, "send")
-    document = builders.order_request("PO-L", [builders.item_out("P1", "1", price="1.00")])
+    document = builders.order_request(order_id, [builders.item_out("P1", "1", price="1.00")])
     assert cxml(post_order(document)).status.code >= 500
+    return document
+
+
+def test_a_failed_send_gives_the_lease_back_so_the_retry_need_not_wait_for_it(table, queue_url, monkeypatch):
+    # Given a delivery that may not wait for a lease, and a queue that fails once
+    document = _stored_but_not_queued(table, monkeypatch, "PO-L")
     # When the buyer retries at once, Then the order is queued (the failed delivery's lease is not in the way)
     assert cxml(post_order(document)).status.code == 200
     assert len(drain(queue_url)) == 1
@@ -243,11 +250,7 @@ def test_a_failed_send_gives_the_lease_back_so_the_retry_need_not_wait_for_it(ta
 
 def test_a_delivery_that_finds_the_order_queued_by_another_answers_200_without_waiting(table, queue_url, monkeypatch):
     # Given an order stored but not queued (the queue failed once), and a delivery that may not wait
-    register(table)
-    no_wait(monkeypatch)
-    fail_once(monkeypatch, OrderQueue, "send")
-    document = builders.order_request("PO-W", [builders.item_out("P1", "1", price="1.00")])
-    assert cxml(post_order(document)).status.code >= 500
+    document = _stored_but_not_queued(table, monkeypatch, "PO-W")
     acquire = OrderRepository.acquire_lease
 
     def queued_by_another_delivery(self: OrderRepository, order_key: Any, seconds: int) -> str | None:
