@@ -787,6 +787,14 @@ def _payload(container: Element) -> Element:
     raise InvalidDocument(f"{container.tag} is empty")
 
 
+def _message_payload(message: Element) -> Element:
+    """The Message's PunchOutOrderMessage; any other message is one the gateway never reads (450)."""
+    payload = _payload(message)
+    if payload.tag != "PunchOutOrderMessage":
+        raise NotImplementedRequest(f"{str(payload.tag)[:60]} is not supported")
+    return payload
+
+
 def _deployment_mode(element: Element) -> str:
     mode = (element.get("deploymentMode") or "production").strip().lower()
     if mode not in ("production", "test"):
@@ -842,9 +850,7 @@ def _read(cxml: Element) -> tuple[type[Document], Data]:
     envelope = _envelope(cxml)
     message = parts.first("Message")
     if message is not None:
-        payload = _payload(message)
-        if payload.tag != "PunchOutOrderMessage":
-            raise NotImplementedRequest(f"{str(payload.tag)[:60]} is not supported")
+        payload = _message_payload(message)
         status = next(message.iterchildren("Status"), None)
         return MessageDocument, {
             "envelope": envelope,
@@ -904,9 +910,7 @@ def _request_element(cxml: Element) -> tuple[_Children, Element]:
         return parts, request
     message = parts.first("Message")
     if message is not None:
-        kind = str(_payload(message).tag)
-        if kind != "PunchOutOrderMessage":  # a message we never read, as read_tree says
-            raise NotImplementedRequest(f"{kind[:60]} is not supported")
+        _message_payload(message)  # a message kind never read is a 450, as read_tree says
         raise InvalidDocument("Expected a cXML Request, got a Message")
     if parts.first("Response") is not None:
         raise InvalidDocument("Expected a cXML Request, got a Response")
