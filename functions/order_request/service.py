@@ -33,6 +33,7 @@ from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.mime import MimePart
 from punchout.observability import logger
 from punchout.orders import (
+    MAX_ORDER_CARTS,
     MAX_RECONCILED_CART_LINES,
     Attachment,
     AttachmentContent,
@@ -399,25 +400,7 @@ class OrderService:
     ) -> OrderMessage:
         header = order.header
         partner = auth.partner
-        carts: dict[str, Cart] = {}
-        sessions: list[SessionRef] = []
-        cart_lines = 0  # read so far, whoever's carts they are
-        for ref in referenced_carts(order):
-            try:
-                current = self.sessions.current_cart(ref)
-            except ChunksMissing:  # a damaged cart: the order goes on, its lines unmatched
-                logger.error("Cart lines missing; reconciled as unmatched", extra={"cart_ref": ref})
-                continue
-            cart_lines += len(current[1].lines) if current is not None else 0
-            if cart_lines > MAX_RECONCILED_CART_LINES:
-                raise InvalidDocument(
-                    "The carts the order's lines name in SupplierPartAuxiliaryID hold more than"
-                    f" {MAX_RECONCILED_CART_LINES:,} lines in all; at most {MAX_RECONCILED_CART_LINES:,} are"
-                    " reconciled in one order"
-                )
-            if current is not None and current[0].partner_id == partner.id:  # never another partner's cart
-                state, carts[ref] = current
-                sessions.append(SessionRef(id=state.session_id, cart_ref=ref, user=state.user))
+        carts, sessions, unread = self._carts(order, partner.id)
         lines = [order_line(position, item) for position, item in enumerate(order.items, 1)]
         card = header.payment.pcard if header.payment else None
         return OrderMessage(
@@ -451,8 +434,43 @@ class OrderService:
             sessions=sessions,
             line_count=len(lines),
             lines=lines,
-            reconciliation=reconcile(lines, carts),
+            reconciliation=reconcile(lines, carts, unread),
         )
+
+    def _carts(self, order: OrderRequest, partner_id: str) -> tuple[dict[str, Cart], list[SessionRef], frozenset[str]]:
+        """The partner's transferred carts the order's lines name, their sessions, and the carts not read.
+
+        Each cart is one or more table reads before the buyer is answered, and is read into models: carts
+        past MAX_ORDER_CARTS, or past MAX_RECONCILED_CART_LINES lines in all (whoever's carts they are),
+        are left unread, as is a damaged cart. The order still goes on: those carts' lines are unmatched.
+        """
+        carts: dict[str, Cart] = {}
+        sessions: list[SessionRef] = []
+        refs = referenced_carts(order)
+        unread = set(refs[MAX_ORDER_CARTS:])
+        cart_lines = 0
+        for ref in refs[:MAX_ORDER_CARTS]:
+            if cart_lines > MAX_RECONCILED_CART_LINES:  # the budget is spent: read no more
+                unread.add(ref)
+                continue
+            try:
+                current = self.sessions.current_cart(ref)
+            except ChunksMissing:
+                logger.error("Cart lines missing; reconciled as unmatched", extra={"cart_ref": ref})
+                unread.add(ref)
+                continue
+            cart_lines += len(current[1].lines) if current is not None else 0
+            if cart_lines > MAX_RECONCILED_CART_LINES:
+                unread.add(ref)
+            elif current is not None and current[0].partner_id == partner_id:  # never another partner's cart
+                state, carts[ref] = current
+                sessions.append(SessionRef(id=state.session_id, cart_ref=ref, user=state.user))
+        if unread:
+            logger.warning(
+                "Carts not reconciled: their lines are unmatched",
+                extra={"carts_named": len(refs), "carts_unread": len(unread), "cart_lines_read": cart_lines},
+            )
+        return carts, sessions, frozenset(unread)
 
     # -- delivery to the shop ----------------------------------------------------------------------
 

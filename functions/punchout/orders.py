@@ -80,6 +80,9 @@ class ReconciledLine(Model):
 class Reconciliation(Model):
     from_punchout: bool  # at least one line came from one of our carts
     cart_refs: list[str]
+    # Carts the lines name that were not compared (damaged, or past what one order reconciles): their
+    # lines are unmatched, and their lines left out of the order are not reported as removed.
+    unread_cart_refs: list[str] = empty_list()
     lines: list[ReconciledLine]
 
 
@@ -375,20 +378,23 @@ def _status(cart: LineValues, order: LineValues) -> LineStatus:
     return "price_changed" if price else "unchanged"
 
 
-def reconcile(lines: list[OrderLine], carts: dict[str, Cart]) -> Reconciliation:
-    """Compare the order with the carts its lines came from (``carts``: ref → transferred cart)."""
+def reconcile(lines: list[OrderLine], carts: dict[str, Cart], unread: frozenset[str] = frozenset()) -> Reconciliation:
+    """Compare the order with the carts its lines came from (``carts``: ref → transferred cart).
+
+    ``unread``: carts the lines name that could not be compared; their lines are ``unmatched`` whatever
+    the others are (``added`` would tell the shop that approval added them)."""
     matched: set[tuple[str, int]] = set()
     results: list[ReconciledLine] = []
-    pending: list[OrderLine] = []
+    pending: list[tuple[OrderLine, bool]] = []  # lines matched to no cart line, and whether their cart was read
     for line in lines:
         reference = parse_line_reference(line.supplier_part_auxiliary_id)
         cart = carts.get(reference[0]) if reference else None
         if reference is None or cart is None or not 1 <= reference[1] <= len(cart.lines):
-            pending.append(line)
+            pending.append((line, reference is None or reference[0] not in unread))
             continue
         cart_line = cart.lines[reference[1] - 1]
         if cart_line.supplier_part_id != line.supplier_part_id or reference in matched:
-            pending.append(line)
+            pending.append((line, True))
             continue
         matched.add(reference)
         cart_values, order_values = _cart_values(cart_line, cart.currency), _order_values(line)
@@ -405,10 +411,10 @@ def reconcile(lines: list[OrderLine], carts: dict[str, Cart]) -> Reconciliation:
             )
         )
     from_punchout = bool(matched)
-    for line in pending:
+    for line, compared in pending:
         results.append(
             ReconciledLine(
-                status="added" if from_punchout else "unmatched",
+                status="added" if from_punchout and compared else "unmatched",
                 supplier_part_id=line.supplier_part_id,
                 supplier_part_auxiliary_id=line.supplier_part_auxiliary_id,
                 order_line_number=line.line_number,
@@ -428,29 +434,27 @@ def reconcile(lines: list[OrderLine], carts: dict[str, Cart]) -> Reconciliation:
                         cart=_cart_values(cart_line, cart.currency),
                     )
                 )
-    return Reconciliation(from_punchout=from_punchout, cart_refs=sorted(carts), lines=results)
+    return Reconciliation(
+        from_punchout=from_punchout, cart_refs=sorted(carts), unread_cart_refs=sorted(unread), lines=results
+    )
 
 
-# Carts one order's lines may come from: each is read from the table, one after the other, before the
-# buyer is answered. A requisition gathers a few PunchOut carts; 25,000 lines each naming another cart
-# took 64 s here (25,000 reads), far past the order function's 25 s.
+# Carts one order's lines may come from that are read and compared; those past it are left unread, their
+# lines unmatched. Each is read from the table, one after the other, before the buyer is answered: a
+# requisition gathers a few PunchOut carts; 25,000 lines each naming another cart took 64 s here (25,000
+# reads), far past the order function's 25 s.
 MAX_ORDER_CARTS = 100
-# The lines of those carts, in all: each is read into models and reconciled (the cart lines the order
-# left out are reported as removed). Ten carts of 5,000 lines named by a 10,000-line order took 6.7 s and
-# 440 MB here, near a 512 MB Lambda's end; two full carts (MAX_CART_LINES each) fit.
+# The lines of those carts, in all, read into models and reconciled (the cart lines the order left out are
+# reported as removed); the cart that goes past it and those after it are left unread. Ten carts of 5,000
+# lines named by a 10,000-line order took 6.7 s and 440 MB here, near a 512 MB Lambda's end; two full
+# carts (MAX_CART_LINES each) fit.
 MAX_RECONCILED_CART_LINES = 10_000
 
 
 def referenced_carts(order: OrderRequest) -> list[str]:
-    """The carts the order's lines name (our ``SupplierPartAuxiliaryID``s); more than ``MAX_ORDER_CARTS`` is a 400."""
+    """The carts the order's lines name (our ``SupplierPartAuxiliaryID``s), in order of their refs."""
     refs = {parse_line_reference(item.item_id.supplier_part_auxiliary_id) for item in order.items}
-    carts = sorted({ref[0] for ref in refs if ref is not None})
-    if len(carts) > MAX_ORDER_CARTS:
-        raise InvalidDocument(
-            f"The order's lines name {len(carts):,} carts in SupplierPartAuxiliaryID; at most {MAX_ORDER_CARTS} are"
-            " accepted in one order"
-        )
-    return carts
+    return sorted({ref[0] for ref in refs if ref is not None})
 
 
 __all__ = ["SCHEMA_ID", "OrderKey", "OrderMessage", "Reconciliation", "content_hash", "reconcile"]

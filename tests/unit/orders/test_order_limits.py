@@ -1,9 +1,10 @@
-"""OrderRequest limits on repeated elements and on the carts one order names: a quick 400 naming the
-element and the limit, rather than a run past the order function's memory or timeout (a 5xx the buyer
-retries, then gives up on)."""
+"""OrderRequest limits, kept rather than a run past the order function's memory or timeout (a 5xx the buyer
+retries, then gives up on): repeated elements are a quick 400 naming the element and the limit; carts one
+order names past their limits are not read, and the order goes on with their lines unmatched."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from lxml import etree
 from punchout.cxml.reader import MAX_ORDER_ELEMENTS
 from punchout.orders import MAX_ORDER_CARTS, MAX_RECONCILED_CART_LINES
 from punchout.sessions import Cart
+from punchout.store.orders import OrderRepository
 from punchout.store.sessions import SessionRepository
 from tests.support import builders
 from tests.unit.gateway.helpers import cxml, register
@@ -122,70 +124,134 @@ def _order_naming_carts(count: int) -> bytes:
     return builders.order_request(f"PO-CARTS-{count}", items, total=f"{count}.00")
 
 
+def _reconciliation(table: Any, queue_url: str) -> dict[str, Any]:
+    """The reconciliation of the one order queued, read from the stored message (the queued one may leave it out)."""
+    (queued,) = drain(queue_url)
+    record = OrderRepository(table).find(queued["body"]["message_id"])
+    assert record is not None
+    reconciliation: dict[str, Any] = json.loads(OrderRepository(table).message(record))["reconciliation"]
+    return reconciliation
+
+
 def test_an_order_whose_lines_name_as_many_carts_as_the_limit_is_accepted(table: Any, queue_url: str) -> None:
     # Given a registered partner, and an order whose lines name the limit of distinct (unknown) carts
     register(table)
     # When it is sent
     answer = cxml(post_order(_order_naming_carts(MAX_ORDER_CARTS)))
-    # Then it is accepted, its lines unmatched (none of those carts is ours)
+    # Then it is accepted, every cart looked for, its lines unmatched (none of those carts is ours)
     assert answer.status.code == 200
-    (message,) = drain(queue_url)
-    assert {line["status"] for line in message["body"]["reconciliation"]["lines"]} == {"unmatched"}
+    reconciliation = _reconciliation(table, queue_url)
+    assert reconciliation["unread_cart_refs"] == []
+    assert {line["status"] for line in reconciliation["lines"]} == {"unmatched"}
 
 
-def test_an_order_whose_lines_name_more_carts_than_the_limit_is_400(table: Any, queue_url: str) -> None:
-    # Given a registered partner, and an order whose lines name one cart more than the limit (each read
-    # from the table before the answer: 25,000 of them took 64 s)
-    register(table)
-    # When it is sent
-    answer = cxml(post_order(_order_naming_carts(MAX_ORDER_CARTS + 1)))
-    # Then it is refused at once, naming the element and the limit; nothing is queued
-    assert answer.status.code == 400
-    assert f"{MAX_ORDER_CARTS + 1} carts in SupplierPartAuxiliaryID" in answer.status.message
-    assert f"at most {MAX_ORDER_CARTS}" in answer.status.message
-    assert drain(queue_url) == []
-
-
-def _save_carts(table: Any, sizes: list[int]) -> list[str]:
-    """Transferred carts of the default partner holding ``sizes`` lines: their refs."""
-    refs = [f"{n:016b}".replace("0", "c").replace("1", "d") for n in range(len(sizes))]
-    for n, (ref, size) in enumerate(zip(refs, sizes, strict=True)):
+def _save_carts(table: Any, sizes: list[int]) -> list[tuple[str, str]]:
+    """Transferred carts of the default partner holding ``sizes`` lines: each one's ref and first part."""
+    saved = []
+    for n, size in enumerate(sizes):
+        ref = f"{n:016b}".replace("0", "c").replace("1", "d")
         cart = Cart.model_validate({"currency": "USD", "lines": builders.large_cart_lines(size)})
         SessionRepository(table).save_cart(
             ref, f"session-{n}", "acme", cart, expected_revision=0, expires_at=datetime.now(UTC) + timedelta(days=1)
         )
-    return refs
+        saved.append((ref, cart.lines[0].supplier_part_id))
+    return saved
 
 
-def _order_from_carts(refs: list[str]) -> bytes:
-    # One line from each cart: its first line (not the cart's part number: reconciled as added and removed)
-    items = [builders.item_out(f"P{n}", "1", auxiliary=f"{ref}-1", price="1.00") for n, ref in enumerate(refs)]
-    return builders.order_request("PO-FROM-CARTS", items, total=f"{len(refs)}.00")
+def _order_from_carts(carts: list[tuple[str, str]]) -> bytes:
+    # The first line of each cart (the cart's part at the cart's reference)
+    items = [builders.item_out(part, "1", auxiliary=f"{ref}-1", price="1.00") for ref, part in carts]
+    return builders.order_request("PO-FROM-CARTS", items, total=f"{len(carts)}.00")
 
 
-def test_an_order_from_carts_holding_as_many_lines_as_the_limit_is_accepted(table: Any, queue_url: str) -> None:
+def _statuses(reconciliation: dict[str, Any]) -> dict[str, str]:
+    """The status of each order line, by the cart it names."""
+    return {
+        line["supplier_part_auxiliary_id"].rsplit("-", 1)[0]: line["status"]
+        for line in reconciliation["lines"]
+        if line["order_line_number"] is not None
+    }
+
+
+def test_carts_past_the_limit_of_carts_are_not_read_and_their_lines_are_unmatched(table: Any, queue_url: str) -> None:
+    # Given a registered partner with one cart more than the limit, and an order taking a line of each
+    # (each cart is read from the table before the answer: 25,000 of them took 64 s)
+    register(table)
+    carts = _save_carts(table, [1] * (MAX_ORDER_CARTS + 1))
+    # When it is sent
+    answer = cxml(post_order(_order_from_carts(carts)))
+    # Then it is accepted; the first carts are compared, the last is named unread and its line unmatched
+    assert answer.status.code == 200
+    reconciliation = _reconciliation(table, queue_url)
+    last = carts[-1][0]
+    assert reconciliation["unread_cart_refs"] == [last]
+    assert reconciliation["cart_refs"] == [ref for ref, _ in carts[:-1]]
+    statuses = _statuses(reconciliation)
+    assert statuses.pop(last) == "unmatched"
+    assert set(statuses.values()) == {"quantity_and_price_changed"}
+
+
+def test_an_order_from_carts_holding_as_many_lines_as_the_limit_is_reconciled_with_all(
+    table: Any, queue_url: str
+) -> None:
     # Given a registered partner with two transferred carts holding the limit of lines between them
     register(table)
     half = MAX_RECONCILED_CART_LINES // 2
-    refs = _save_carts(table, [half, MAX_RECONCILED_CART_LINES - half])
+    carts = _save_carts(table, [half, MAX_RECONCILED_CART_LINES - half])
     # When an order naming both is sent
-    answer = cxml(post_order(_order_from_carts(refs)))
-    # Then it is accepted, reconciled with both carts
+    answer = cxml(post_order(_order_from_carts(carts)))
+    # Then it is accepted, reconciled with both carts (their other lines removed)
     assert answer.status.code == 200
-    (message,) = drain(queue_url)
-    assert message["body"]["complete"] is False  # too large for the queue: the shop reads it by its API
-    assert len(message["body"]["sessions"]) == 2
+    reconciliation = _reconciliation(table, queue_url)
+    assert (reconciliation["cart_refs"], reconciliation["unread_cart_refs"]) == ([ref for ref, _ in carts], [])
+    assert set(_statuses(reconciliation).values()) == {"quantity_and_price_changed"}
+    removed = [line for line in reconciliation["lines"] if line["status"] == "removed"]
+    assert len(removed) == MAX_RECONCILED_CART_LINES - 2
 
 
-def test_an_order_from_carts_holding_more_lines_than_the_limit_is_400(table: Any, queue_url: str) -> None:
-    # Given a registered partner with three transferred carts holding one line more than the limit in all
+@pytest.mark.parametrize(
+    ("sizes", "compared"),
+    [
+        ([MAX_RECONCILED_CART_LINES // 2, MAX_RECONCILED_CART_LINES - MAX_RECONCILED_CART_LINES // 2, 1], 2),
+        ([MAX_RECONCILED_CART_LINES // 2, MAX_RECONCILED_CART_LINES - MAX_RECONCILED_CART_LINES // 2 + 1, 1], 1),
+    ],
+    ids=["the last cart one line over", "a middle cart one line over"],
+)
+def test_carts_past_the_line_limit_are_not_read_and_their_lines_are_unmatched(
+    table: Any, queue_url: str, sizes: list[int], compared: int
+) -> None:
+    # Given a registered partner with carts holding one line more than the limit in all (each cart read
+    # into models and reconciled: ten 5,000-line carts took 440 MB), and an order naming all of them
     register(table)
-    half = MAX_RECONCILED_CART_LINES // 2
-    refs = _save_carts(table, [half, MAX_RECONCILED_CART_LINES - half, 1])
-    # When an order naming all three is sent
-    answer = cxml(post_order(_order_from_carts(refs)))
-    # Then it is refused at once (each cart read into models and reconciled: ten 5,000-line carts took
-    # 440 MB), naming the limit; nothing is queued
-    assert answer.status.code == 400
-    assert f"at most {MAX_RECONCILED_CART_LINES:,} are reconciled" in answer.status.message
-    assert drain(queue_url) == []
+    carts = _save_carts(table, sizes)
+    # When it is sent
+    answer = cxml(post_order(_order_from_carts(carts)))
+    # Then it is accepted; the carts within the limit are compared, the one that goes over it and those
+    # after it are named unread, their lines unmatched and their other lines not reported removed
+    assert answer.status.code == 200
+    reconciliation = _reconciliation(table, queue_url)
+    refs = [ref for ref, _ in carts]
+    assert (reconciliation["cart_refs"], reconciliation["unread_cart_refs"]) == (refs[:compared], refs[compared:])
+    statuses = _statuses(reconciliation)
+    assert [statuses[ref] for ref in refs[compared:]] == ["unmatched"] * (len(refs) - compared)
+    assert {statuses[ref] for ref in refs[:compared]} == {"quantity_and_price_changed"}
+    removed = [line for line in reconciliation["lines"] if line["status"] == "removed"]
+    assert len(removed) == sum(sizes[:compared]) - compared
+
+
+def test_a_damaged_cart_is_not_read_and_its_lines_are_unmatched_beside_a_cart_that_was(
+    table: Any, queue_url: str
+) -> None:
+    # Given a registered partner with two transferred carts, the second damaged (its lines no longer stored)
+    register(table)
+    carts = _save_carts(table, [2, 2])
+    damaged = carts[1][0]
+    for item in table.query(f"CART#{damaged}", "LINES#"):
+        table.delete(f"CART#{damaged}", item["sk"]["S"])
+    # When an order taking a line of each is sent
+    answer = cxml(post_order(_order_from_carts(carts)))
+    # Then it is accepted; the damaged cart is named unread and its line is unmatched, not "added"
+    assert answer.status.code == 200
+    reconciliation = _reconciliation(table, queue_url)
+    assert (reconciliation["cart_refs"], reconciliation["unread_cart_refs"]) == ([carts[0][0]], [damaged])
+    assert _statuses(reconciliation) == {carts[0][0]: "quantity_and_price_changed", damaged: "unmatched"}

@@ -176,6 +176,29 @@ def test_an_order_from_no_cart_of_ours_has_only_unmatched_lines() -> None:
     assert statuses(unmatched)[-1] == ("removed", "A", f"{REF}-1", None, 1)
 
 
+def test_lines_of_a_cart_not_read_are_unmatched_beside_lines_that_matched() -> None:
+    # Given a cart that was read and one that was not (damaged, or past what one order reconciles), an order
+    # taking a line of each and a line from neither
+    carts = {REF: cart(("A", "1", "10.00"), ("B", "1", "5.00"))}
+    lines = [
+        order_line(1, "A", "1", "10.00", line_reference(REF, 1)),
+        order_line(2, "C", "1", "3.00", line_reference(OTHER_REF, 1)),
+        order_line(3, "D", "1", "4.00", None),
+    ]
+    # When they are reconciled
+    result = reconcile(lines, carts, unread=frozenset({OTHER_REF}))
+    # Then the unread cart's line is unmatched (nothing says approval added it), the line from no cart is
+    # added, the unread cart is named as such, and only the read cart's lines left out are removed
+    assert result.from_punchout is True
+    assert (result.cart_refs, result.unread_cart_refs) == ([REF], [OTHER_REF])
+    assert statuses(result) == [
+        ("unchanged", "A", f"{REF}-1", 1, 1),
+        ("unmatched", "C", f"{OTHER_REF}-1", 2, None),
+        ("added", "D", None, 3, None),
+        ("removed", "B", f"{REF}-2", None, 2),
+    ]
+
+
 def test_the_cart_side_carries_the_shops_own_reference_description_and_unit() -> None:
     # Given a cart whose lines carry the shop's own auxiliary ids, descriptions and units
     lines = [
