@@ -78,10 +78,13 @@ class ReconciledLine(Model):
 
 
 class Reconciliation(Model):
+    """The order compared with the carts its lines came from. ``cart_refs``: the carts compared;
+    ``unread_cart_refs``: carts the lines name that were not (a damaged cart, or past the carts or cart
+    lines one order is compared with), whose lines are ``unmatched`` and whose lines left out are not
+    ``removed``."""
+
     from_punchout: bool  # at least one line came from one of our carts
     cart_refs: list[str]
-    # Carts the lines name that were not compared (damaged, or past what one order reconciles): their
-    # lines are unmatched, and their lines left out of the order are not reported as removed.
     unread_cart_refs: list[str] = empty_list()
     lines: list[ReconciledLine]
 
