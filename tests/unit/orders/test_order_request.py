@@ -1084,6 +1084,20 @@ def test_an_attachment_may_have_up_to_100_header_lines(table, queue_url, lines, 
         assert drain(queue_url) == []
 
 
+@pytest.mark.parametrize(("attachments", "status"), [(99, 200), (100, 406)])
+def test_a_multipart_order_may_have_up_to_100_parts(table, queue_url, attachments, status):
+    # Given an order of the cXML part and that many attachments: 100 parts, or 101
+    parts = [(f"note{n}@buyer.example", "text/plain", f"note{n}.txt", b"x", "binary") for n in range(attachments)]
+    # When it is sent
+    answer = cxml(_order_with_parts(table, parts))
+    # Then up to 100 parts it is an order like any other; over, the body is refused as unusable, nothing stored
+    assert answer.status.code == status, answer.status
+    if status == 406:
+        assert answer.status.message == "The multipart body has more than 100 parts"
+        assert _stored_orders(table) == []
+        assert drain(queue_url) == []
+
+
 def test_an_attachment_that_is_itself_multipart_is_kept_as_sent(table, queue_url):
     # Given an order whose attachment has parts of its own (an e-mail with its attachments)
     mail = b"--inner\r\nContent-Type: text/plain\r\n\r\nSee the drawing\r\n--inner--"
