@@ -512,6 +512,37 @@ def test_one_level_beyond_the_depth_limit_is_refused() -> None:
     assert refusal.value.text == "Elements nest deeper than 48 levels"
 
 
+def with_markup(tags: int) -> bytes:
+    """A ProfileRequest holding exactly ``tags`` ``<``: the ones it lacks are empty elements in its UserAgent."""
+    return profile_request(user_agent=b"<a/>" * (tags - profile_request(user_agent=b"").count(b"<")))
+
+
+def test_a_document_of_600_000_tags_is_read_and_one_tag_more_is_refused() -> None:
+    # Given a document of exactly 600,000 "<", the default limit, and one of 600,001
+    at_limit, beyond = with_markup(600_000), with_markup(600_001)
+    # When each is read
+    # Then the first is accepted, the second refused as too large, before it is parsed
+    assert isinstance(read_document(at_limit), RequestDocument)
+    with pytest.raises(DocumentTooLarge) as refusal:
+        read_document(beyond)
+    assert refusal.value.status == 406
+    assert refusal.value.text == "The document has more markup than the limit of 600000 tags"
+
+
+def test_a_document_of_1000_namespace_declarations_is_read_and_one_more_is_refused() -> None:
+    # Given a document declaring exactly 1,000 namespaces, the default limit, and one declaring 1,001
+    def declaring(count: int) -> bytes:
+        return profile_request(user_agent=b"".join(b'<a xmlns:n%d="urn:x"/>' % n for n in range(count)))
+
+    # When each is read
+    # Then the first is accepted, the second refused as too large, before it is parsed
+    assert isinstance(read_document(declaring(1_000)), RequestDocument)
+    with pytest.raises(DocumentTooLarge) as refusal:
+        read_document(declaring(1_001))
+    assert refusal.value.status == 406
+    assert refusal.value.text == "The document has more than 1000 namespace declarations"
+
+
 def test_a_document_exactly_at_the_size_limit_is_read_and_one_byte_more_is_refused() -> None:
     # Given a document and a size limit of exactly its length
     document = profile_request()
