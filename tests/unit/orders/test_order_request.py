@@ -1249,9 +1249,9 @@ def test_an_identifier_too_long_for_a_key_is_400(table, queue_url, changes, name
     document = builders.order_request(fields.pop("order_id"), [builders.item_out("P1", "1", price="5.00")], **fields)
     # When it is sent
     answer = cxml(post_order(document))
-    # Then it is refused with 400 naming the identifier (not retried as a 5xx), and nothing is queued
+    # Then it is refused with 400 naming the identifier and the bound (not retried as a 5xx), and nothing is queued
     assert answer.status.code == 400
-    assert name in answer.status.message
+    assert answer.status.message == f"The {name} is longer than 512 bytes"
     assert drain(queue_url) == []
 
 
