@@ -12,7 +12,6 @@ import pytest
 from lxml import etree
 
 from punchout.cxml.reader import MAX_ORDER_ELEMENTS
-from punchout.orders import MAX_ORDER_CARTS, MAX_RECONCILED_CART_LINES
 from punchout.sessions import Cart
 from punchout.store.orders import OrderRepository
 from punchout.store.sessions import SessionRepository
@@ -70,6 +69,17 @@ _PLACES: dict[str, tuple[bytes, bytes, bytes, bytes]] = {  # tag: (before, open,
 }
 
 
+# The limits README.md documents for buyers (Security): what the refusals must name.
+DOCUMENTED_LIMITS = {
+    **dict.fromkeys(("ItemOut", "Contact", "PostalAddress", "Phone", "Comments", "Attachment"), 10_000),
+    **dict.fromkeys(("Distribution", "Description", "Classification"), 20_000),
+    **dict.fromkeys(("Segment", "Extrinsic"), 60_000),
+}
+# The carts, and their lines in all, that one order is compared with (README, Order messages).
+DOCUMENTED_CARTS = 100
+DOCUMENTED_CART_LINES = 10_000
+
+
 def _count(document: bytes, tag: str) -> int:
     path = "count(//Segment | //AccountingSegment)" if tag == "Segment" else f"count(//{tag})"
     return int(etree.fromstring(document).xpath(path))  # type: ignore[arg-type]  # count() is a number
@@ -87,7 +97,7 @@ def order_with(tag: str, count: int) -> bytes:
 
 
 def test_every_limited_element_has_a_place_in_these_tests() -> None:
-    assert set(_PLACES) == set(MAX_ORDER_ELEMENTS)
+    assert set(_PLACES) == set(MAX_ORDER_ELEMENTS) == set(DOCUMENTED_LIMITS)
 
 
 @pytest.mark.parametrize("tag", list(MAX_ORDER_ELEMENTS))
@@ -113,7 +123,7 @@ def test_an_order_with_one_more_of_an_element_than_the_limit_is_400_naming_it(
     # Then the buyer hears at once (400, not retried) which element is over which limit; nothing is queued
     assert answer.status.code == 400
     assert f"{limit + 1:,} {tag}" in answer.status.message
-    assert f"at most {limit:,}" in answer.status.message
+    assert f"at most {DOCUMENTED_LIMITS[tag]:,}" in answer.status.message
     assert drain(queue_url) == []
 
 
@@ -137,7 +147,7 @@ def test_an_order_whose_lines_name_as_many_carts_as_the_limit_is_accepted(table:
     # Given a registered partner, and an order whose lines name the limit of distinct (unknown) carts
     register(table)
     # When it is sent
-    answer = cxml(post_order(_order_naming_carts(MAX_ORDER_CARTS)))
+    answer = cxml(post_order(_order_naming_carts(DOCUMENTED_CARTS)))
     # Then it is accepted, every cart looked for, its lines unmatched (none of those carts is ours)
     assert answer.status.code == 200
     reconciliation = _reconciliation(table, queue_url)
@@ -177,7 +187,7 @@ def test_carts_past_the_limit_of_carts_are_not_read_and_their_lines_are_unmatche
     # Given a registered partner with one cart more than the limit, and an order taking a line of each
     # (each cart is read from the table before the answer: 25,000 of them took 64 s)
     register(table)
-    carts = _save_carts(table, [1] * (MAX_ORDER_CARTS + 1))
+    carts = _save_carts(table, [1] * (DOCUMENTED_CARTS + 1))
     # When it is sent
     answer = cxml(post_order(_order_from_carts(carts)))
     # Then it is accepted; the first carts are compared, the last is named unread and its line unmatched
@@ -196,8 +206,8 @@ def test_an_order_from_carts_holding_as_many_lines_as_the_limit_is_reconciled_wi
 ) -> None:
     # Given a registered partner with two transferred carts holding the limit of lines between them
     register(table)
-    half = MAX_RECONCILED_CART_LINES // 2
-    carts = _save_carts(table, [half, MAX_RECONCILED_CART_LINES - half])
+    half = DOCUMENTED_CART_LINES // 2
+    carts = _save_carts(table, [half, DOCUMENTED_CART_LINES - half])
     # When an order naming both is sent
     answer = cxml(post_order(_order_from_carts(carts)))
     # Then it is accepted, reconciled with both carts (their other lines removed)
@@ -206,14 +216,14 @@ def test_an_order_from_carts_holding_as_many_lines_as_the_limit_is_reconciled_wi
     assert (reconciliation["cart_refs"], reconciliation["unread_cart_refs"]) == ([ref for ref, _ in carts], [])
     assert set(_statuses(reconciliation).values()) == {"quantity_and_price_changed"}
     removed = [line for line in reconciliation["lines"] if line["status"] == "removed"]
-    assert len(removed) == MAX_RECONCILED_CART_LINES - 2
+    assert len(removed) == DOCUMENTED_CART_LINES - 2
 
 
 @pytest.mark.parametrize(
     ("sizes", "compared"),
     [
-        ([MAX_RECONCILED_CART_LINES // 2, MAX_RECONCILED_CART_LINES - MAX_RECONCILED_CART_LINES // 2, 1], 2),
-        ([MAX_RECONCILED_CART_LINES // 2, MAX_RECONCILED_CART_LINES - MAX_RECONCILED_CART_LINES // 2 + 1, 1], 1),
+        ([DOCUMENTED_CART_LINES // 2, DOCUMENTED_CART_LINES - DOCUMENTED_CART_LINES // 2, 1], 2),
+        ([DOCUMENTED_CART_LINES // 2, DOCUMENTED_CART_LINES - DOCUMENTED_CART_LINES // 2 + 1, 1], 1),
     ],
     ids=["the last cart one line over", "a middle cart one line over"],
 )
