@@ -1166,6 +1166,7 @@ def test_attachment_names_that_together_overflow_the_order_record_are_400(table,
     # Then it is refused with 400, not a 500 the buyer would retry forever, and nothing is stored
     assert answer.status.code == 400, answer.status
     assert "too long together" in answer.status.message
+    assert "at most 300,000)" in answer.status.message  # the bound README documents for buyers
     assert drain(queue_url) == []
     assert _stored_orders(table) == []
 
