@@ -29,6 +29,16 @@ def test_chosen_secret_verifies_against_its_pbkdf2_hash() -> None:
     assert not verify_secret(CHOSEN + " ", stored)
 
 
+def test_a_chosen_secret_is_stored_with_120000_pbkdf2_iterations_and_a_generated_one_has_43_characters() -> None:
+    # Given a chosen secret stored with the default work factor, and a generated secret
+    stored, generated = hash_secret(CHOSEN), generate_secret()
+    # Then the stored form names the 120,000 iterations README documents, and the secret verifies against it
+    assert stored.startswith("pbkdf2_sha256$120000$")
+    assert verify_secret(CHOSEN, stored)
+    # And a generated secret is 43 URL-safe characters (256 random bits)
+    assert len(generated) == 43 and generated.replace("-", "").replace("_", "").isalnum()
+
+
 def test_generated_secret_verifies_against_its_hmac_hash() -> None:
     # Given a generated secret, stored with the salted HMAC
     secret = generate_secret()
