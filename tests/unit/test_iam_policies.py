@@ -9,16 +9,12 @@ calls, and checks them against the statements the policy templates expand to.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from fnmatch import fnmatchcase as fnmatch
-from importlib.util import find_spec
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from cfnlint.decode import decode
 from moto import mock_aws
 
 from punchout.store.api_keys import ApiKeyRepository
@@ -28,37 +24,11 @@ from punchout.store.queue import sqs_client
 from tests.support import builders
 from tests.support.built_lambda import botocore_services
 from tests.support.events import LambdaContext, api_event
+from tests.support.iam import granted_actions
 from tests.support.round_trip import FUNCTIONS, Recorder, RoundTrip
 from tests.unit.gateway.conftest import ENVIRONMENT, TABLE_NAME, clear_caches, table_definition
 
-TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
-# The policy templates SAM expands, as shipped with the translator sam validate and sam build use.
-_TRANSLATOR = find_spec("samtranslator")
-assert _TRANSLATOR is not None and _TRANSLATOR.origin is not None
-POLICY_TEMPLATES = Path(_TRANSLATOR.origin).parent / "policy_templates_data" / "policy_templates.json"
-
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
-
-
-def granted_actions() -> dict[str, set[str]]:
-    """Function logical id → the actions its Policies (SAM policy templates) allow."""
-    template, problems = decode(str(TEMPLATE))
-    assert not problems, problems
-    assert template is not None
-    definitions = json.loads(POLICY_TEMPLATES.read_text(encoding="utf-8"))["Templates"]
-    granted: dict[str, set[str]] = {}
-    for name, resource in template["Resources"].items():
-        if resource["Type"] != "AWS::Serverless::Function":
-            continue
-        actions: set[str] = set()
-        for policy in resource["Properties"].get("Policies", []):
-            assert isinstance(policy, dict) and len(policy) == 1, f"{name}: only policy templates are expected"
-            (policy_template,) = policy
-            for statement in definitions[policy_template]["Definition"]["Statement"]:
-                listed = statement["Action"]
-                actions.update([listed] if isinstance(listed, str) else listed)
-        granted[name] = actions
-    return granted
 
 
 def _clear_all() -> None:

@@ -28,10 +28,12 @@ from punchout.cxml.models import (
 )
 from punchout.partners import TradingPartner
 from punchout.store.api_keys import ApiKeyRepository
-from punchout.store.dynamo import Table
+from punchout.store.dynamo import Table, dynamodb_client
 from punchout.store.partners import PartnerRepository
+from punchout.store.queue import sqs_client
 from tests.support import builders
 from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event
+from tests.support.iam import only_granted
 
 ROUTES = {
     "/cxml/setup": "/cxml/setup",
@@ -71,21 +73,23 @@ def call(
     binary: bool = False,
     source_ip: str = DEFAULT_SOURCE_IP,
 ) -> dict[str, Any]:
-    """Invoke the function that template.yaml routes ``path`` to, called from ``source_ip``."""
+    """Invoke the function that template.yaml routes ``path`` to, called from ``source_ip``; its table and
+    queue calls fail as in AWS when its policies do not grant them."""
     import order_message.handler
     import order_request.handler
     import setup_request.handler
 
     if path.startswith(("/cxml/setup", "/cxml/profile", "/punchout/start/")):
-        handler = setup_request.handler.lambda_handler
+        handler, function = setup_request.handler.lambda_handler, "SetupRequestFunction"
     elif path.startswith(("/cxml/order", "/shop/orders/")):
-        handler = order_request.handler.lambda_handler
+        handler, function = order_request.handler.lambda_handler, "OrderRequestFunction"
     else:
-        handler = order_message.handler.lambda_handler
+        handler, function = order_message.handler.lambda_handler, "OrderMessageFunction"
     event = api_event(
         method, path, resource=_resource(path), body=body, headers=headers, binary=binary, source_ip=source_ip
     )
-    return handler(event, LambdaContext())
+    with only_granted(dynamodb_client(), function), only_granted(sqs_client(), function):
+        return handler(event, LambdaContext())
 
 
 def response_header(response: dict[str, Any], name: str) -> str | None:
