@@ -19,7 +19,9 @@ What the handlers see follows the deployed API:
   are its JSON: an unknown route is MISSING_AUTHENTICATION_TOKEN (403 `{"message": "Missing
   Authentication Token"}`; the API is the one whose routes share the path's first segment); a body
   over 10 MB is REQUEST_TOO_LARGE (413, the connection then closes; a client awaiting `100 Continue`
-  is refused before it sends the body); a body whose length cannot be read is a 400; a handler that
+  is refused before it sends the body); an event over Lambda's 6 MB (as JSON: a binary body counts
+  4/3 of its bytes) is API Gateway's own 413 `{"message": "Request Too Long"}`, not the API's
+  GatewayResponses; a body whose length cannot be read is a 400; a handler that
   raises, or returns a malformed response or one over Lambda's 6 MB (as JSON), gets 502 with the
   API's DEFAULT_5XX (`{"message": "Internal server error"}`) and the reason logged.
 - API keys: routes whose event (or API) sets `Auth.ApiKeyRequired` need an `x-api-key` header whose
@@ -68,6 +70,11 @@ DEV_PREFIX: Final = "/_dev/"
 MAX_REQUEST_BYTES: Final = 10 * 1024 * 1024
 # What Lambda hands back to API Gateway at most, the response as JSON (a larger one is an error).
 MAX_LAMBDA_RESPONSE_BYTES: Final = 6 * 1024 * 1024
+# What Lambda takes at most in a synchronous invocation: the event as JSON, the body base64-encoded
+# when it is binary (4/3 of its bytes). API Gateway answers a larger one with its own 413, whatever
+# the API's GatewayResponses say (observed: the REQUEST_TOO_LARGE gateway response does not apply).
+MAX_LAMBDA_REQUEST_BYTES: Final = 6 * 1024 * 1024
+_LAMBDA_REQUEST_TOO_LARGE: Final = GatewayError("REQUEST_TOO_LARGE", 413, "Request Too Long", "BadRequestException")
 # A body whose length or chunks cannot be read: refused before any route sees it.
 _MALFORMED_REQUEST: Final = GatewayError("DEFAULT_4XX", 400, "Bad Request", "BadRequestException")
 # A local-only page that raised: not API Gateway's answer, a plain 500.
@@ -279,6 +286,11 @@ class Gateway(Service):
             return
 
         event = self._event(request, route, path, parameters, body, request_id, api_key)
+        size = len(json.dumps(event))
+        if size > MAX_LAMBDA_REQUEST_BYTES:
+            logger.error("%s %s: the event is %d bytes as JSON, over Lambda's 6 MB", request.command, target.path, size)
+            self._send_error(request, PLAIN_API, _LAMBDA_REQUEST_TOO_LARGE, request_id)
+            return
         try:
             status, headers, payload = _http_response(self._invoke(route.function, event))
         except MalformedResponse as error:

@@ -859,6 +859,28 @@ def test_a_body_over_10_mb_is_refused_before_the_client_is_told_to_send_it(gatew
     assert body.startswith(b'<refused id="')
 
 
+def test_an_event_over_lambdas_6_mb_is_api_gateways_own_413(gateway: Gateway, caplog: pytest.LogCaptureFixture):
+    # When a body under API Gateway's 10 MB is posted as a binary media type: base64-encoded in the
+    # event, it is over the 6 MB Lambda takes
+    body = b"<x>" + b"a" * (5 * 1024 * 1024) + b"</x>"
+    with caplog.at_level(logging.ERROR, logger="infra.local.gateway"):
+        response = call(gateway.base_url, "POST", "/xml/echo", body=body, headers=[("Content-Type", "text/xml")])
+
+    # Then the client gets API Gateway's own 413, not the API's DEFAULT_4XX, and the function never runs
+    assert response.status == 413
+    assert response.json() == {"message": "Request Too Long"}
+    assert response.headers["x-amzn-ErrorType"] == "BadRequestException"
+    assert "over Lambda's 6 MB" in caplog.text
+
+
+def test_a_binary_body_whose_event_fits_lambdas_6_mb_reaches_the_function(gateway: Gateway):
+    body = b"<x>" + b"a" * (4 * 1024 * 1024) + b"</x>"
+    response = call(gateway.base_url, "POST", "/xml/echo", body=body, headers=[("Content-Type", "text/xml")])
+
+    assert response.status == 200
+    assert base64.b64decode(response.event()["body"]) == body
+
+
 @pytest.mark.parametrize("length", ["ten", "-1"])
 def test_a_content_length_that_is_not_a_length_is_a_bad_request(gateway: Gateway, length: str):
     head, body = raw_exchange(
