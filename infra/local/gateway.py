@@ -15,6 +15,12 @@ What the handlers see follows the deployed API:
   would garble such bytes; locally they arrive intact).
 - One invocation at a time per function, as one Lambda execution environment handles one event at a
   time: module-level state (Powertools' resolver keeps the current event on the app) stays safe.
+- Timeouts are the deployed ones: a handler still running at its function's `Timeout` (counted from
+  the start of the invocation, as Lambda does; the first import is the init phase, not counted) is a
+  failed invocation, 502 with the API's DEFAULT_5XX; no answer within the integration timeout (29 s,
+  counted from the request, waiting for the function included) is INTEGRATION_TIMEOUT (504
+  `{"message": "Endpoint request timed out"}`). A thread cannot be killed: the late handler runs on,
+  its answer discarded, and its function takes no other event until it returns.
 - API Gateway's own answers come from the API's GatewayResponses (`infra/local/rest_api.py`), else
   are its JSON: an unknown route is MISSING_AUTHENTICATION_TOKEN (403 `{"message": "Missing
   Authentication Token"}`; the API is the one whose routes share the path's first segment); a body
@@ -54,6 +60,7 @@ from infra.local.environ import patched_environ
 from infra.local.lifecycle import Service
 from infra.local.rest_api import (
     FUNCTION_FAILED,
+    INTEGRATION_TIMEOUT,
     INVALID_API_KEY,
     MISSING_AUTHENTICATION_TOKEN,
     PLAIN_API,
@@ -66,6 +73,8 @@ from infra.local.rest_api import (
 from infra.local.template import ACCOUNT_ID, REGION, FunctionSpec, Intrinsics, Template, functions
 
 DEV_PREFIX: Final = "/_dev/"
+# How long API Gateway waits for the function at most (REST API integration timeout: 50 ms to 29 s).
+INTEGRATION_TIMEOUT_SECONDS: Final = 29.0
 # API Gateway's payload limit for REST APIs.
 MAX_REQUEST_BYTES: Final = 10 * 1024 * 1024
 # What Lambda hands back to API Gateway at most, the response as JSON (a larger one is an error).
@@ -187,6 +196,14 @@ class MalformedResponse(Exception):
     """The handler's return value is not a proxy response API Gateway would accept."""
 
 
+class FunctionTimedOut(Exception):
+    """The handler ran past its function's Timeout: Lambda ends the invocation as an error."""
+
+
+class IntegrationTimedOut(Exception):
+    """No answer within API Gateway's integration timeout."""
+
+
 class Gateway(Service):
     """Serves `routes` on http://host:port (port 0: a free one) in a background thread."""
 
@@ -200,10 +217,12 @@ class Gateway(Service):
         environment: Mapping[str, str] | None = None,
         dev_routes: Mapping[str, DevRoute] | None = None,
         api_keys: Mapping[str, str] | None = None,
+        integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
     ) -> None:
         # Most specific first; ties keep template order.
         self.routes = sorted(routes, key=lambda route: (route.specificity, route.method == "ANY"))
         self.stage = stage
+        self.integration_timeout = integration_timeout
         self.environment = dict(environment or {})
         self.dev_routes: dict[str, DevRoute] = {}
         for prefix, page in (dev_routes or {}).items():
@@ -296,6 +315,14 @@ class Gateway(Service):
         except MalformedResponse as error:
             logger.error("%s %s: malformed Lambda proxy response: %s", request.command, target.path, error)
             self._send_error(request, api, FUNCTION_FAILED, request_id)
+            return
+        except FunctionTimedOut as error:
+            logger.error("%s %s: %s", request.command, target.path, error)
+            self._send_error(request, api, FUNCTION_FAILED, request_id)
+            return
+        except IntegrationTimedOut as error:
+            logger.error("%s %s: %s", request.command, target.path, error)
+            self._send_error(request, api, INTEGRATION_TIMEOUT, request_id)
             return
         except Exception:
             # API Gateway hides the error from the caller; the function's log has the traceback.
@@ -414,22 +441,46 @@ class Gateway(Service):
         }
 
     def _invoke(self, function: FunctionSpec, event: dict[str, Any]) -> Any:
+        integration_deadline = time.monotonic() + self.integration_timeout
         handler = self._handler(function.handler)
-        context = LocalLambdaContext(
-            function_name=function.logical_id,
-            memory_limit_in_mb=function.memory_size,
-            invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function.logical_id}",
-            aws_request_id=str(uuid.uuid4()),
-            deadline=time.monotonic() + function.timeout,
-        )
-        with self._invocation_locks[function.logical_id]:
-            started = time.monotonic()
-            result = handler(event, context)
-        elapsed = time.monotonic() - started
-        if elapsed > function.timeout:
-            # Not enforced locally, but the deployed function would have been killed.
-            logger.warning("%s took %.1f s, over its %d s Timeout", function.logical_id, elapsed, function.timeout)
-        return result
+        started, finished = threading.Event(), threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            with self._invocation_locks[function.logical_id]:
+                outcome["deadline"] = time.monotonic() + function.timeout
+                context = LocalLambdaContext(
+                    function_name=function.logical_id,
+                    memory_limit_in_mb=function.memory_size,
+                    invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function.logical_id}",
+                    aws_request_id=str(uuid.uuid4()),
+                    deadline=outcome["deadline"],
+                )
+                started.set()
+                try:
+                    outcome["result"] = handler(event, context)
+                except Exception as error:
+                    outcome["error"] = error
+                finally:
+                    finished.set()
+
+        threading.Thread(target=run, name=f"invoke-{function.logical_id}", daemon=True).start()
+        if not started.wait(max(0.0, integration_deadline - time.monotonic())):
+            raise IntegrationTimedOut(
+                f"{function.logical_id} was busy past the {self.integration_timeout:g} s integration timeout"
+            )
+        function_deadline: float = outcome["deadline"]
+        if not finished.wait(max(0.0, min(function_deadline, integration_deadline) - time.monotonic())):
+            if function_deadline <= integration_deadline:
+                raise FunctionTimedOut(
+                    f"{function.logical_id} timed out after its {function.timeout} s Timeout (it runs on locally)"
+                )
+            raise IntegrationTimedOut(
+                f"{function.logical_id} gave no answer within the {self.integration_timeout:g} s integration timeout"
+            )
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["result"]
 
     def _handler(self, dotted: str) -> LambdaHandler:
         # Imported on first use, like a cold start: after the environment is set.

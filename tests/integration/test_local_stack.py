@@ -101,6 +101,13 @@ Resources:
       Handler: {FAKE}.malformed
       Events:
         Malformed: {{Type: Api, Properties: {{Path: /malformed, Method: get}}}}
+  SlowFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {FAKE}.slow
+      Timeout: 1
+      Events:
+        Slow: {{Type: Api, Properties: {{Path: /slow, Method: get}}}}
   OversizedFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -918,6 +925,41 @@ def test_a_response_over_lambdas_6_mb_answers_502(gateway: Gateway, caplog: pyte
     assert response.status == 502
     assert response.json() == {"message": "Internal server error"}
     assert "6 MB" in caplog.text
+
+
+def test_a_handler_past_its_function_timeout_answers_502(gateway: Gateway, caplog: pytest.LogCaptureFixture):
+    # When a handler is still running at its function's Timeout (1 s)
+    started = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="infra.local.gateway"):
+        response = call(gateway.base_url, "GET", "/slow?seconds=2.5")
+
+    # Then Lambda ends the invocation, and API Gateway answers 502 without waiting for the handler
+    assert response.status == 502
+    assert response.json() == {"message": "Internal server error"}
+    assert time.monotonic() - started < 2.2
+    assert "SlowFunction timed out after its 1 s Timeout" in caplog.text
+
+
+def test_no_answer_within_the_integration_timeout_answers_504(tmp_path: Path):
+    # Given a gateway whose integration timeout (29 s deployed) is shorter than the function's Timeout
+    template_path = tmp_path / "template.yaml"
+    template_path.write_text(GATEWAY_TEMPLATE)
+    template = load_template(template_path)
+    with Gateway(routes_from_template(template), stage="test", integration_timeout=0.3) as short:
+        # When the handler takes longer than that
+        response = call(short.base_url, "GET", "/slow?seconds=0.8")
+        # And a second request finds the function still busy with the first
+        queued = call(short.base_url, "GET", "/slow?seconds=0")
+
+    # Then API Gateway answers 504 without the function's answer, both times
+    assert (response.status, queued.status) == (504, 504)
+    assert response.json() == {"message": "Endpoint request timed out"}
+
+
+def test_a_handler_within_its_timeout_answers(gateway: Gateway):
+    response = call(gateway.base_url, "GET", "/slow?seconds=0.1")
+
+    assert (response.status, response.body) == (200, b"done")
 
 
 def test_an_api_key_route_needs_a_registered_key(gateway: Gateway):
