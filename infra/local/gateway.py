@@ -13,6 +13,9 @@ What the handlers see follows the deployed API:
 - The body is passed base64-encoded (`isBase64Encoded`) when its Content-Type is one of the route's
   API's BinaryMediaTypes, as deployed; otherwise as text, or base64 if it is not UTF-8 (API Gateway
   would garble such bytes; locally they arrive intact).
+- A response the function marks `isBase64Encoded` reaches the client as the decoded bytes only when
+  the first media type of the request's Accept is one of the API's BinaryMediaTypes; otherwise API
+  Gateway passes the base64 text on as it is (and the local gateway logs why).
 - One invocation at a time per function, as one Lambda execution environment handles one event at a
   time: module-level state (Powertools' resolver keeps the current event on the app) stays safe.
 - Timeouts are the deployed ones: a handler still running at its function's `Timeout` (counted from
@@ -311,7 +314,10 @@ class Gateway(Service):
             self._send_error(request, PLAIN_API, _LAMBDA_REQUEST_TOO_LARGE, request_id)
             return
         try:
-            status, headers, payload = _http_response(self._invoke(route.function, event))
+            accept = request.headers.get("Accept", "").split(",", 1)[0]
+            status, headers, payload = _http_response(
+                self._invoke(route.function, event), binary_accepted=route.api.is_binary(accept)
+            )
         except MalformedResponse as error:
             logger.error("%s %s: malformed Lambda proxy response: %s", request.command, target.path, error)
             self._send_error(request, api, FUNCTION_FAILED, request_id)
@@ -601,8 +607,11 @@ def _event_body(body: bytes, content_type: str, api: RestApi) -> tuple[str | Non
     return base64.b64encode(body).decode("ascii"), True
 
 
-def _http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
-    """A Lambda proxy response as (status, headers, body); MalformedResponse where API Gateway says 502."""
+def _http_response(result: Any, *, binary_accepted: bool) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A Lambda proxy response as (status, headers, body); MalformedResponse where API Gateway says 502.
+
+    ``binary_accepted``: the request's first Accept media type is one of the API's BinaryMediaTypes,
+    the one case in which API Gateway decodes a base64 body."""
     if not isinstance(result, dict):
         raise MalformedResponse(f"expected a dict, got {type(result).__name__}")
     size = len(json.dumps(result, default=str))
@@ -619,6 +628,12 @@ def _http_response(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
         payload = b""
     elif not isinstance(body, str):
         raise MalformedResponse(f"body must be a string, got {type(body).__name__}")
+    elif result.get("isBase64Encoded") and not binary_accepted:
+        logger.warning(
+            "isBase64Encoded answer sent as base64 text: the request's first Accept media type is not one of"
+            " the API's BinaryMediaTypes, so API Gateway would not decode it"
+        )
+        payload = body.encode("utf-8")
     elif result.get("isBase64Encoded"):
         try:
             payload = base64.b64decode(body, validate=True)

@@ -89,6 +89,7 @@ Resources:
       Handler: {FAKE}.png
       Events:
         Logo: {{Type: Api, Properties: {{Path: /logo.png, Method: get}}}}
+        XmlLogo: {{Type: Api, Properties: {{RestApiId: !Ref XmlApi, Path: /xml/logo.png, Method: get}}}}
   BoomFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -759,12 +760,33 @@ def test_status_and_headers_are_mapped_with_multi_value_headers_winning(gateway:
     assert response.headers.get_all("X-Both") == ["from-multi"]
 
 
-def test_a_base64_response_reaches_the_client_as_bytes(gateway: Gateway):
-    response = call(gateway.base_url, "GET", "/logo.png")
+@pytest.mark.parametrize("accept", ["application/octet-stream", "application/octet-stream, text/html;q=0.9"])
+def test_a_base64_response_reaches_the_client_as_bytes_when_it_accepts_a_binary_media_type(
+    gateway: Gateway, accept: str
+):
+    # When the first media type the client accepts is one of the API's BinaryMediaTypes
+    response = call(gateway.base_url, "GET", "/xml/logo.png", headers=[("Accept", accept)])
 
+    # Then API Gateway decodes the function's base64 body
     assert response.status == 200
     assert response.headers["Content-Type"] == "image/png"
     assert response.body == PNG_SIGNATURE
+
+
+@pytest.mark.parametrize(
+    ("path", "accept"),
+    [
+        ("/xml/logo.png", None),
+        ("/xml/logo.png", "image/png"),
+        ("/xml/logo.png", "text/html, application/octet-stream"),
+        ("/logo.png", "application/octet-stream"),  # an API without BinaryMediaTypes
+    ],
+)
+def test_a_base64_response_reaches_the_client_as_base64_text_otherwise(gateway: Gateway, path: str, accept: str | None):
+    response = call(gateway.base_url, "GET", path, headers=[("Accept", accept)] if accept else [])
+
+    assert response.status == 200
+    assert response.body == base64.b64encode(PNG_SIGNATURE)
 
 
 def test_an_unknown_route_answers_missing_authentication_token(gateway: Gateway):
