@@ -11,8 +11,8 @@ What the handlers see follows the deployed API:
   building absolute URLs from it point back at this server.
 - `X-Forwarded-For`, `-Port` and `-Proto` are added as API Gateway adds them.
 - The body is passed base64-encoded (`isBase64Encoded`) when its Content-Type is one of the route's
-  API's BinaryMediaTypes, as deployed; otherwise as text, or base64 if it is not UTF-8 (API Gateway
-  would garble such bytes; locally they arrive intact).
+  API's BinaryMediaTypes, as deployed; otherwise as text, read as UTF-8: bytes that are not UTF-8
+  arrive as U+FFFD, garbled as API Gateway garbles them (and the local gateway logs it).
 - A response the function marks `isBase64Encoded` reaches the client as the decoded bytes only when
   the first media type of the request's Accept is one of the API's BinaryMediaTypes; otherwise API
   Gateway passes the base64 text on as it is (and the local gateway logs why).
@@ -599,12 +599,18 @@ def _discard(request: BaseHTTPRequestHandler, length: int) -> None:
 def _event_body(body: bytes, content_type: str, api: RestApi) -> tuple[str | None, bool]:
     if not body:
         return None, False
-    if not api.is_binary(content_type):
-        try:
-            return body.decode("utf-8"), False
-        except UnicodeDecodeError:
-            pass
-    return base64.b64encode(body).decode("ascii"), True
+    if api.is_binary(content_type):
+        return base64.b64encode(body).decode("ascii"), True
+    try:
+        return body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        # A text payload is a UTF-8 string in the event: the bytes that are not UTF-8 are lost.
+        logger.warning(
+            "a body of Content-Type %r (not one of the API's BinaryMediaTypes) is not UTF-8: its invalid bytes"
+            " reach the function as U+FFFD, as they would deployed",
+            content_type,
+        )
+        return body.decode("utf-8", errors="replace"), False
 
 
 def _http_response(result: Any, *, binary_accepted: bool) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -657,14 +657,20 @@ def test_a_text_body_is_passed_as_text(gateway: Gateway):
     assert event["body"] == "<cXML>Grüße</cXML>"
 
 
-def test_a_body_that_is_not_utf8_is_base64_encoded(gateway: Gateway):
-    # When bytes that are not UTF-8 are posted
-    body = b"\xff\xfe\x00binary"
-    event = call(gateway.base_url, "POST", "/items/1", body=body).event()
+@pytest.mark.parametrize("content_type", [None, "text/plain; charset=ISO-8859-1"])
+def test_a_body_that_is_not_utf8_and_not_a_binary_media_type_arrives_garbled(
+    gateway: Gateway, caplog: pytest.LogCaptureFixture, content_type: str | None
+):
+    # When bytes that are not UTF-8 are posted with a Content-Type that is no binary media type
+    body = "<x>Grüße</x>".encode("iso-8859-1")
+    headers = [("Content-Type", content_type)] if content_type else []
+    with caplog.at_level(logging.WARNING, logger="infra.local.gateway"):
+        event = call(gateway.base_url, "POST", "/items/1", body=body, headers=headers).event()
 
-    # Then the handler gets them base64-encoded, intact
-    assert event["isBase64Encoded"] is True
-    assert base64.b64decode(event["body"]) == body
+    # Then the handler gets text, as deployed: what is not UTF-8 is lost, and the log says so
+    assert event["isBase64Encoded"] is False
+    assert event["body"] == "<x>Gr\ufffd\ufffde</x>"
+    assert "not UTF-8" in caplog.text
 
 
 @pytest.mark.parametrize("content_type", ["text/xml", "text/xml; charset=UTF-8", "Application/Octet-Stream"])
