@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Final
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from infra.local.environ import patched_environ
 from infra.local.lifecycle import Service
@@ -132,7 +132,10 @@ class Route:
         found = self._pattern.fullmatch(path)
         if found is None:
             return None
-        return {name: unquote(value) for name, value in zip(self._parameters, found.groups(), strict=True)}
+        # As requested, percent-encoding included: API Gateway does not decode path parameters (nor
+        # `path`). A greedy one loses a trailing slash, which `path` keeps.
+        values = [value.rstrip("/") or value for value in found.groups()]
+        return dict(zip(self._parameters, values, strict=True))
 
 
 def routes_from_template(template: Template, intrinsics: Intrinsics | None = None) -> list[Route]:

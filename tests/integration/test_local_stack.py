@@ -587,14 +587,15 @@ def test_without_java_the_stack_falls_back_to_moto(monkeypatch: pytest.MonkeyPat
 # --- the gateway: request → event ---------------------------------------------------------------
 
 
-def test_path_parameters_are_decoded_and_the_resource_is_the_template_path(gateway: Gateway):
+def test_path_parameters_are_passed_as_requested_and_the_resource_is_the_template_path(gateway: Gateway):
     # When an item is requested by an id that needs percent-encoding
-    event = call(gateway.base_url, "GET", "/items/a%20b").event()
+    event = call(gateway.base_url, "GET", "/items/a%20b%2Bc+d").event()
 
-    # Then the event names the template's resource and the decoded parameter
+    # Then the event names the template's resource, and the parameter is still percent-encoded:
+    # API Gateway decodes query strings, not path parameters
     assert event["resource"] == "/items/{id}"
-    assert event["path"] == "/items/a%20b"
-    assert event["pathParameters"] == {"id": "a b"}
+    assert event["path"] == "/items/a%20b%2Bc+d"
+    assert event["pathParameters"] == {"id": "a%20b%2Bc+d"}
     assert event["httpMethod"] == "GET"
 
 
@@ -615,6 +616,13 @@ def test_a_greedy_placeholder_takes_the_rest_of_the_path_for_any_method(gateway:
     assert event["resource"] == "/files/{path+}"
     assert event["pathParameters"] == {"path": "a/b/c.txt"}
     assert event["httpMethod"] == "DELETE"
+
+
+def test_a_greedy_placeholder_leaves_a_trailing_slash_to_the_path(gateway: Gateway):
+    event = call(gateway.base_url, "GET", "/files/a/b/").event()
+
+    assert event["path"] == "/files/a/b/"
+    assert event["pathParameters"] == {"path": "a/b"}
 
 
 def test_query_strings_come_single_and_multi_valued(gateway: Gateway):
