@@ -397,7 +397,9 @@ class Gateway(Service):
 
         target = urlsplit(request.path)
         multi_query: dict[str, list[str]] = {}
-        for name, value in parse_qsl(target.query, keep_blank_values=True):
+        # A literal `;` separates parameters as `&` does for API Gateway (its documented REST API
+        # limitation); an encoded one (%3B) stays in the value.
+        for name, value in parse_qsl(target.query.replace(";", "&"), keep_blank_values=True):
             multi_query.setdefault(name, []).append(value)
 
         content_type = request.headers.get("Content-Type", "")

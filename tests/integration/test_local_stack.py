@@ -634,6 +634,12 @@ def test_query_strings_come_single_and_multi_valued(gateway: Gateway):
     assert event["multiValueQueryStringParameters"] == {"tag": ["a", "b c"], "empty": [""]}
 
 
+def test_a_semicolon_in_a_query_string_splits_it_as_api_gateway_does(gateway: Gateway):
+    event = call(gateway.base_url, "GET", "/items/1?a=1;b=2&c=x%3By").event()
+
+    assert event["queryStringParameters"] == {"a": "1", "b": "2", "c": "x;y"}
+
+
 def test_without_a_query_string_both_maps_are_null(gateway: Gateway):
     event = call(gateway.base_url, "GET", "/items/1").event()
 
