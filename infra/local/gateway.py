@@ -91,6 +91,9 @@ _LAMBDA_REQUEST_TOO_LARGE: Final = GatewayError("REQUEST_TOO_LARGE", 413, "Reque
 _MALFORMED_REQUEST: Final = GatewayError("DEFAULT_4XX", 400, "Bad Request", "BadRequestException")
 # A local-only page that raised: not API Gateway's answer, a plain 500.
 _DEV_PAGE_FAILED: Final = GatewayError("DEFAULT_5XX", 500, "Internal server error", "InternalServerErrorException")
+# What a Lambda proxy response may hold: none of the keys is required, but any other one makes
+# API Gateway answer 502 ("Malformed Lambda proxy response").
+_PROXY_RESPONSE_KEYS: Final = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
 # Hop-by-hop and length headers are the server's business, not the handler's.
 _RESPONSE_HEADERS_DROPPED: Final = frozenset({"content-length", "transfer-encoding", "connection"})
 
@@ -625,6 +628,10 @@ def _http_response(result: Any, *, binary_accepted: bool) -> tuple[int, list[tup
     the one case in which API Gateway decodes a base64 body."""
     if not isinstance(result, dict):
         raise MalformedResponse(f"expected a dict, got {type(result).__name__}")
+    if unexpected := sorted(set(result) - _PROXY_RESPONSE_KEYS):
+        raise MalformedResponse(
+            f"unexpected keys {unexpected}: a proxy response holds only {sorted(_PROXY_RESPONSE_KEYS)}"
+        )
     size = len(json.dumps(result, default=str))
     if size > MAX_LAMBDA_RESPONSE_BYTES:
         raise MalformedResponse(f"the response is {size:,} bytes as JSON, over Lambda's 6 MB limit")
@@ -660,6 +667,9 @@ def _http_response(result: Any, *, binary_accepted: bool) -> tuple[int, list[tup
         raise MalformedResponse("headers and multiValueHeaders must be maps")
     headers = [(name, _header_value(value)) for name, values in multi.items() for value in _as_list(values)]
     in_multi = {name.lower() for name in multi}
+    for name, value in single.items():
+        if not isinstance(value, str | bool):  # API Gateway takes no number here
+            raise MalformedResponse(f"headers.{name} must be a string or a boolean, got {value!r}")
     headers += [(name, _header_value(value)) for name, value in single.items() if name.lower() not in in_multi]
     headers = [(name, value) for name, value in headers if name.lower() not in _RESPONSE_HEADERS_DROPPED]
     for name, value in headers:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import boto3
 import pytest
@@ -102,6 +102,12 @@ Resources:
       Handler: {FAKE}.malformed
       Events:
         Malformed: {{Type: Api, Properties: {{Path: /malformed, Method: get}}}}
+  ShapedFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {FAKE}.shaped
+      Events:
+        Shaped: {{Type: Api, Properties: {{Path: /shaped, Method: get}}}}
   SlowFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -956,6 +962,32 @@ def test_a_malformed_response_answers_502(gateway: Gateway):
 
     assert response.status == 502
     assert response.json() == {"message": "Internal server error"}
+
+
+def shaped(gateway: Gateway, response: dict[str, Any]) -> Response:
+    """The gateway's answer when the function returns ``response``."""
+    return call(gateway.base_url, "GET", "/shaped?" + urlencode({"response": json.dumps(response)}))
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        {"statusCode": 200, "body": "x", "cookies": ["a=1"]},  # payload format 2.0's key
+        {"statusCode": 200, "body": "x", "headers": {"X-Count": 3}},
+        {"statusCode": 200, "body": "x", "headers": {"X-Ratio": 0.5}},
+    ],
+)
+def test_a_response_with_another_key_or_a_number_as_header_answers_502(gateway: Gateway, response: dict[str, Any]):
+    answer = shaped(gateway, response)
+
+    assert answer.status == 502
+    assert answer.json() == {"message": "Internal server error"}
+
+
+def test_a_boolean_header_is_sent_as_true_or_false(gateway: Gateway):
+    answer = shaped(gateway, {"statusCode": 200, "body": "x", "headers": {"X-Flag": True}})
+
+    assert (answer.status, answer.headers["X-Flag"]) == (200, "true")
 
 
 def test_a_response_over_lambdas_6_mb_answers_502(gateway: Gateway, caplog: pytest.LogCaptureFixture):
