@@ -9,7 +9,8 @@ What the handlers see follows the deployed API:
   execute-api URL and a custom domain. `path` never has the stage; `requestContext.path` is the path
   as requested. `requestContext.domainName` is the Host header, port included, so that handlers
   building absolute URLs from it point back at this server.
-- `X-Forwarded-For`, `-Port` and `-Proto` are added as API Gateway adds them.
+- `X-Forwarded-For`, `-Port` and `-Proto` are added as API Gateway adds them; `Content-Length` and
+  `Connection` are left out, as API Gateway leaves them out.
 - The body is passed base64-encoded (`isBase64Encoded`) when its Content-Type is one of the route's
   API's BinaryMediaTypes, as deployed; otherwise as text, read as UTF-8: bytes that are not UTF-8
   arrive as U+FFFD, garbled as API Gateway garbles them (and the local gateway logs it).
@@ -94,6 +95,8 @@ _DEV_PAGE_FAILED: Final = GatewayError("DEFAULT_5XX", 500, "Internal server erro
 # What a Lambda proxy response may hold: none of the keys is required, but any other one makes
 # API Gateway answer 502 ("Malformed Lambda proxy response").
 _PROXY_RESPONSE_KEYS: Final = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
+# Request headers API Gateway keeps out of the event.
+_REQUEST_HEADERS_DROPPED: Final = frozenset({"content-length", "connection"})
 # Hop-by-hop and length headers are the server's business, not the handler's.
 _RESPONSE_HEADERS_DROPPED: Final = frozenset({"content-length", "transfer-encoding", "connection"})
 
@@ -390,7 +393,8 @@ class Gateway(Service):
         received = list(request.headers.items())
         forwarded_for = ", ".join([*request.headers.get_all("X-Forwarded-For", []), client_ip])
         added = {"X-Forwarded-For": forwarded_for, "X-Forwarded-Port": str(self.port), "X-Forwarded-Proto": "http"}
-        replaced = {name.lower() for name in added}
+        # The connection's own headers do not reach the function (API Gateway's events have none).
+        replaced = {name.lower() for name in added} | _REQUEST_HEADERS_DROPPED
         received = [(name, value) for name, value in received if name.lower() not in replaced]
         headers: dict[str, str] = {}
         multi_headers: dict[str, list[str]] = {}

@@ -667,6 +667,17 @@ def test_headers_come_single_and_multi_valued_with_the_forwarding_headers(gatewa
     assert event["headers"]["X-Forwarded-Port"] == str(gateway.port)
 
 
+def test_the_connection_headers_are_not_passed_on(gateway: Gateway):
+    # When a body is posted on a connection the client asks to keep open
+    headers = [("Connection", "keep-alive"), ("Content-Type", "application/json")]
+    event = call(gateway.base_url, "POST", "/items/1", body=b"{}", headers=headers).event()
+
+    # Then, as in API Gateway's events, neither its length nor the connection's header is there
+    names = {name.lower() for name in [*event["headers"], *event["multiValueHeaders"]]}
+    assert "content-type" in names
+    assert not names & {"content-length", "connection"}
+
+
 def test_a_text_body_is_passed_as_text(gateway: Gateway):
     # When a UTF-8 body is posted
     body = "<cXML>Grüße</cXML>".encode()
