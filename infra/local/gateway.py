@@ -32,8 +32,9 @@ What the handlers see follows the deployed API:
   is refused before it sends the body); an event over Lambda's 6 MB (as JSON: a binary body counts
   4/3 of its bytes) is API Gateway's own 413 `{"message": "Request Too Long"}`, not the API's
   GatewayResponses; a body whose length cannot be read is a 400; a handler that
-  raises, or returns a malformed response or one over Lambda's 6 MB (as JSON), gets 502 with the
-  API's DEFAULT_5XX (`{"message": "Internal server error"}`) and the reason logged.
+  raises or returns a malformed response gets 502 with the API's DEFAULT_5XX (`{"message":
+  "Internal server error"}`), one over Lambda's 6 MB (as JSON) 502 with its INTEGRATION_FAILURE
+  (else DEFAULT_5XX), and the reason is logged.
 - API keys: routes whose event (or API) sets `Auth.ApiKeyRequired` need an `x-api-key` header whose
   value is registered in `Gateway.api_keys` (value → key id), otherwise INVALID_API_KEY (403
   `{"message": "Forbidden"}`).
@@ -64,6 +65,7 @@ from infra.local.environ import patched_environ
 from infra.local.lifecycle import Service
 from infra.local.rest_api import (
     FUNCTION_FAILED,
+    INTEGRATION_FAILURE,
     INTEGRATION_TIMEOUT,
     INVALID_API_KEY,
     MISSING_AUTHENTICATION_TOKEN,
@@ -208,6 +210,10 @@ class MalformedResponse(Exception):
     """The handler's return value is not a proxy response API Gateway would accept."""
 
 
+class ResponseTooLarge(Exception):
+    """The handler's answer is over what Lambda hands back (6 MB as JSON)."""
+
+
 class FunctionTimedOut(Exception):
     """The handler ran past its function's Timeout: Lambda ends the invocation as an error."""
 
@@ -327,6 +333,10 @@ class Gateway(Service):
             status, headers, payload = _http_response(
                 self._invoke(route.function, event), binary_accepted=route.api.is_binary(accept)
             )
+        except ResponseTooLarge as error:
+            logger.error("%s %s: %s", request.command, target.path, error)
+            self._send_error(request, api, INTEGRATION_FAILURE, request_id)
+            return
         except MalformedResponse as error:
             logger.error("%s %s: malformed Lambda proxy response: %s", request.command, target.path, error)
             self._send_error(request, api, FUNCTION_FAILED, request_id)
@@ -638,7 +648,7 @@ def _http_response(result: Any, *, binary_accepted: bool) -> tuple[int, list[tup
         )
     size = len(json.dumps(result, default=str))
     if size > MAX_LAMBDA_RESPONSE_BYTES:
-        raise MalformedResponse(f"the response is {size:,} bytes as JSON, over Lambda's 6 MB limit")
+        raise ResponseTooLarge(f"the response is {size:,} bytes as JSON, over Lambda's 6 MB limit")
     status = result.get("statusCode")
     if isinstance(status, str) and status.isdigit():
         status = int(status)

@@ -47,6 +47,11 @@ REQUEST_TOO_LARGE: Final = GatewayError("REQUEST_TOO_LARGE", 413, "Request Too L
 # A function that raised or answered something that is not a proxy response: API Gateway says 502.
 # It names no response type of its own for that here, so the API's DEFAULT_5XX applies.
 FUNCTION_FAILED: Final = GatewayError("DEFAULT_5XX", 502, "Internal server error", "InternalServerErrorException")
+# Lambda could not hand the function's answer back (over its 6 MB): API Gateway's access log names
+# this INTEGRATION_FAILURE (observed, DataBiosphere/azul#8258), so that response type applies.
+INTEGRATION_FAILURE: Final = GatewayError(
+    "INTEGRATION_FAILURE", 502, "Internal server error", "InternalServerErrorException"
+)
 # No answer from the function within the integration timeout (29 s at most for a REST API).
 INTEGRATION_TIMEOUT: Final = GatewayError(
     "INTEGRATION_TIMEOUT", 504, "Endpoint request timed out", "InternalServerErrorException"

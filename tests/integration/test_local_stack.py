@@ -121,6 +121,7 @@ Resources:
       Handler: {FAKE}.oversized
       Events:
         Oversized: {{Type: Api, Properties: {{Path: /oversized, Method: get}}}}
+        XmlOversized: {{Type: Api, Properties: {{RestApiId: !Ref XmlApi, Path: /xml/oversized, Method: get}}}}
   # An API of its own, with binary media types and gateway responses (as the buyer API has).
   XmlApi:
     Type: AWS::Serverless::Api
@@ -137,6 +138,10 @@ Resources:
           ResponseTemplates:
             application/json: '<failed id="$context.requestId" stage="$context.stage" unknown="$context.authorizer.x"/>'
             text/xml: '<failed as="text/xml" id="$context.requestId"/>'
+        INTEGRATION_FAILURE:
+          ResponseParameters: {{Headers: {{Content-Type: "'text/xml'"}}}}
+          ResponseTemplates:
+            application/json: '<integration-failure id="$context.requestId"/>'
         MISSING_AUTHENTICATION_TOKEN:
           StatusCode: "404"
           ResponseParameters: {{Headers: {{Content-Type: "'text/xml'"}}}}
@@ -1045,6 +1050,15 @@ def test_a_handler_within_its_timeout_answers(gateway: Gateway):
     response = call(gateway.base_url, "GET", "/slow?seconds=0.1")
 
     assert (response.status, response.body) == (200, b"done")
+
+
+def test_a_response_over_lambdas_6_mb_is_an_integration_failure(gateway: Gateway):
+    # When a handler of an API with an INTEGRATION_FAILURE gateway response answers over 6 MB
+    response = call(gateway.base_url, "GET", "/xml/oversized")
+
+    # Then that response answers, not the API's DEFAULT_5XX
+    assert response.status == 502
+    assert response.body == f'<integration-failure id="{response.headers["x-amzn-RequestId"]}"/>'.encode()
 
 
 def test_an_api_key_route_needs_a_registered_key(gateway: Gateway):

@@ -9,6 +9,8 @@ import pytest
 
 from infra.local.rest_api import (
     FUNCTION_FAILED,
+    INTEGRATION_FAILURE,
+    INTEGRATION_TIMEOUT,
     INVALID_API_KEY,
     MISSING_AUTHENTICATION_TOKEN,
     REQUEST_TOO_LARGE,
@@ -46,6 +48,8 @@ def test_the_buyer_api_passes_cxml_and_mime_bodies_as_binary(apis: dict[str, Res
         (MISSING_AUTHENTICATION_TOKEN, 404, 400),
         (REQUEST_TOO_LARGE, 413, 406),
         (FUNCTION_FAILED, 502, 500),
+        (INTEGRATION_FAILURE, 502, 560),
+        (INTEGRATION_TIMEOUT, 504, 560),
     ],
 )
 def test_every_answer_of_the_buyer_api_is_a_cxml_status(
