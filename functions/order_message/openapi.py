@@ -78,8 +78,9 @@ _GATEWAY_ERRORS = {
     "502": {"description": "The function failed or timed out; retry later", **_json_ref("GatewayError")},
     "504": {"description": "No answer within API Gateway's 29 seconds; retry later", **_json_ref("GatewayError")},
 }
-# Routes with a body: API Gateway refuses one over its 10 MB (GatewayError); one over Lambda's 6 MB
-# request limit may get API Gateway's own answer, which none of ShopApi's GatewayResponses shapes.
+# Routes with a body: one over Lambda's 6 MB request limit is REQUEST_TOO_LARGE (GatewayError, through
+# ShopApi's DEFAULT_4XX); one over API Gateway's 10 MB gets its plain text, which no gateway response
+# shapes (`HTTP content length exceeded 10485760 bytes.`; the {"message"} form is kept for clients).
 _GATEWAY_MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
 _PAYLOAD_TOO_LARGE = {
     "413": {

@@ -27,14 +27,15 @@ What the handlers see follows the deployed API:
   its answer discarded, and its function takes no other event until it returns.
 - API Gateway's own answers come from the API's GatewayResponses (`infra/local/rest_api.py`), else
   are its JSON: an unknown route is MISSING_AUTHENTICATION_TOKEN (403 `{"message": "Missing
-  Authentication Token"}`; the API is the one whose routes share the path's first segment); a body
-  over 10 MB is REQUEST_TOO_LARGE (413, the connection then closes; a client awaiting `100 Continue`
-  is refused before it sends the body); an event over Lambda's 6 MB (as JSON: a binary body counts
-  4/3 of its bytes) is API Gateway's own 413 `{"message": "Request Too Long"}`, not the API's
-  GatewayResponses; a body whose length cannot be read is a 400; a handler that
+  Authentication Token"}`; the API is the one whose routes share the path's first segment); an
+  event over Lambda's 6 MB (as JSON: a binary body counts 4/3 of its bytes) is REQUEST_TOO_LARGE
+  (413 `{"message": "Request Too Long"}`); a body whose length cannot be read is a 400; a handler that
   raises or returns a malformed response gets 502 with the API's DEFAULT_5XX (`{"message":
   "Internal server error"}`), one over Lambda's 6 MB (as JSON) 502 with its INTEGRATION_FAILURE
   (else DEFAULT_5XX), and the reason is logged.
+- A body over 10 MB never reaches the API: API Gateway's front door answers 413 in plain text
+  (`HTTP content length exceeded 10485760 bytes.`), which no gateway response changes, and the
+  connection then closes; a client awaiting `100 Continue` is refused before it sends the body.
 - API keys: routes whose event (or API) sets `Auth.ApiKeyRequired` need an `x-api-key` header whose
   value is registered in `Gateway.api_keys` (value → key id), otherwise INVALID_API_KEY (403
   `{"message": "Forbidden"}`).
@@ -86,10 +87,10 @@ MAX_REQUEST_BYTES: Final = 10 * 1024 * 1024
 # What Lambda hands back to API Gateway at most, the response as JSON (a larger one is an error).
 MAX_LAMBDA_RESPONSE_BYTES: Final = 6 * 1024 * 1024
 # What Lambda takes at most in a synchronous invocation: the event as JSON, the body base64-encoded
-# when it is binary (4/3 of its bytes). API Gateway answers a larger one with its own 413, whatever
-# the API's GatewayResponses say (observed: the REQUEST_TOO_LARGE gateway response does not apply).
+# when it is binary (4/3 of its bytes). API Gateway answers a larger one REQUEST_TOO_LARGE.
 MAX_LAMBDA_REQUEST_BYTES: Final = 6 * 1024 * 1024
-_LAMBDA_REQUEST_TOO_LARGE: Final = GatewayError("REQUEST_TOO_LARGE", 413, "Request Too Long", "BadRequestException")
+# API Gateway's answer to a body over MAX_REQUEST_BYTES, before any API sees it (observed answers).
+_BODY_OVER_LIMIT: Final = b"HTTP content length exceeded 10485760 bytes."
 # A body whose length or chunks cannot be read: refused before any route sees it.
 _MALFORMED_REQUEST: Final = GatewayError("DEFAULT_4XX", 400, "Bad Request", "BadRequestException")
 # A local-only page that raised: not API Gateway's answer, a plain 500.
@@ -308,10 +309,12 @@ class Gateway(Service):
         api = self._api_of(found, target.path)
         try:
             body = _read_body(request)
-        except (_BodyTooLarge, _MalformedBody) as refused:
+        except _BodyTooLarge:
+            self.refuse_too_large(request)
+            return
+        except _MalformedBody:
             # What is left of the body stays unread, so the connection cannot carry another request.
-            error = REQUEST_TOO_LARGE if isinstance(refused, _BodyTooLarge) else _MALFORMED_REQUEST
-            self._send_error(request, api, error, request_id, close=True)
+            self._send_error(request, api, _MALFORMED_REQUEST, request_id, close=True)
             return
         if found is None:
             self._send_error(request, api, MISSING_AUTHENTICATION_TOKEN, request_id)
@@ -326,7 +329,7 @@ class Gateway(Service):
         size = len(json.dumps(event))
         if size > MAX_LAMBDA_REQUEST_BYTES:
             logger.error("%s %s: the event is %d bytes as JSON, over Lambda's 6 MB", request.command, target.path, size)
-            self._send_error(request, PLAIN_API, _LAMBDA_REQUEST_TOO_LARGE, request_id)
+            self._send_error(request, api, REQUEST_TOO_LARGE, request_id)
             return
         try:
             accept = request.headers.get("Accept", "").split(",", 1)[0]
@@ -357,10 +360,11 @@ class Gateway(Service):
         self._send(request, status, headers, payload, request_id)
 
     def refuse_too_large(self, request: BaseHTTPRequestHandler) -> None:
-        """Answer REQUEST_TOO_LARGE before reading any of the body (the client awaits 100 Continue)."""
-        path = urlsplit(request.path).path
-        api = self._api_of(self._match(request.command, path), path)
-        self._send_error(request, api, REQUEST_TOO_LARGE, str(uuid.uuid4()), close=True)
+        """Answer a body over 10 MB as API Gateway's front door does (plain text, no request id, whatever
+        the API's gateway responses), and close the connection: what is left of the body stays unread,
+        or was never sent (the client awaits 100 Continue)."""
+        headers = [("Content-Type", "text; charset=utf-8"), ("Connection", "close")]
+        self._send(request, 413, headers, _BODY_OVER_LIMIT, request_id=None)
 
     def _api_of(self, found: tuple[Route, str, dict[str, str]] | None, raw_path: str) -> RestApi:
         """The matched route's API; for a path no route serves, the API whose routes start with the
@@ -553,13 +557,18 @@ class Gateway(Service):
 
     @staticmethod
     def _send(
-        request: BaseHTTPRequestHandler, status: int, headers: list[tuple[str, str]], body: bytes, request_id: str
+        request: BaseHTTPRequestHandler,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        request_id: str | None,
     ) -> None:
         request.send_response(status)
         for name, value in headers:
             request.send_header(name, value)
         request.send_header("Content-Length", str(len(body)))
-        request.send_header("x-amzn-RequestId", request_id)
+        if request_id is not None:
+            request.send_header("x-amzn-RequestId", request_id)
         request.end_headers()
         if request.command != "HEAD":
             request.wfile.write(body)

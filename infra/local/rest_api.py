@@ -4,9 +4,9 @@ The local gateway (``infra/local/gateway.py``) uses these so that a request meet
 meets deployed:
 - ``BinaryMediaTypes``: a body whose Content-Type matches one reaches the function base64-encoded
   (``isBase64Encoded``), whatever its bytes.
-- ``GatewayResponses``: the answers API Gateway gives itself (unknown route, missing API key, body
-  too large, a function that failed) use the API's template for that response type, else its
-  ``DEFAULT_4XX`` / ``DEFAULT_5XX``, else API Gateway's own JSON. Only ``$context`` variables are
+- ``GatewayResponses``: the answers API Gateway gives itself (unknown route, missing API key, an
+  event too large for Lambda, a function that failed) use the API's template for that response
+  type, else its ``DEFAULT_4XX`` / ``DEFAULT_5XX``, else API Gateway's own JSON. Only ``$context`` variables are
   substituted, as API Gateway does in gateway responses (those the local gateway knows; the others
   stay as written), and only literal header values (``'...'``) are sent.
 """
@@ -43,7 +43,8 @@ MISSING_AUTHENTICATION_TOKEN: Final = GatewayError(
     "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token", "MissingAuthenticationTokenException"
 )
 INVALID_API_KEY: Final = GatewayError("INVALID_API_KEY", 403, "Forbidden", "ForbiddenException")
-REQUEST_TOO_LARGE: Final = GatewayError("REQUEST_TOO_LARGE", 413, "Request Too Long", "RequestTooLargeException")
+# An event over what Lambda takes (6 MB); a body over 10 MB is refused before any API sees it.
+REQUEST_TOO_LARGE: Final = GatewayError("REQUEST_TOO_LARGE", 413, "Request Too Long", "BadRequestException")
 # A function that raised or answered something that is not a proxy response: API Gateway says 502.
 # It names no response type of its own for that here, so the API's DEFAULT_5XX applies.
 FUNCTION_FAILED: Final = GatewayError("DEFAULT_5XX", 502, "Internal server error", "InternalServerErrorException")
