@@ -32,7 +32,8 @@ What the handlers see follows the deployed API:
   (413 `{"message": "Request Too Long"}`); a body whose length cannot be read is a 400; a handler that
   raises or returns a malformed response gets 502 with the API's DEFAULT_5XX (`{"message":
   "Internal server error"}`), one over Lambda's 6 MB (as JSON) 502 with its INTEGRATION_FAILURE
-  (else DEFAULT_5XX), and the reason is logged.
+  (else DEFAULT_5XX), a base64 one that is not base64 (where API Gateway decodes it) 500 with its
+  API_CONFIGURATION_ERROR (else DEFAULT_5XX), and the reason is logged.
 - A body over 10 MB never reaches the API: API Gateway's front door answers 413 in plain text
   (`HTTP content length exceeded 10485760 bytes.`), which no gateway response changes, and the
   connection then closes; a client awaiting `100 Continue` is refused before it sends the body.
@@ -65,6 +66,7 @@ from urllib.parse import parse_qsl, urlsplit
 from infra.local.environ import patched_environ
 from infra.local.lifecycle import Service
 from infra.local.rest_api import (
+    API_CONFIGURATION_ERROR,
     FUNCTION_FAILED,
     INTEGRATION_FAILURE,
     INTEGRATION_TIMEOUT,
@@ -211,6 +213,10 @@ class MalformedResponse(Exception):
     """The handler's return value is not a proxy response API Gateway would accept."""
 
 
+class UndecodableBody(Exception):
+    """The handler's answer says isBase64Encoded, API Gateway decodes it, and it is not base64."""
+
+
 class ResponseTooLarge(Exception):
     """The handler's answer is over what Lambda hands back (6 MB as JSON)."""
 
@@ -336,6 +342,10 @@ class Gateway(Service):
             status, headers, payload = _http_response(
                 self._invoke(route.function, event), binary_accepted=route.api.is_binary(accept)
             )
+        except UndecodableBody as error:
+            logger.error("%s %s: %s", request.command, target.path, error)
+            self._send_error(request, api, API_CONFIGURATION_ERROR, request_id)
+            return
         except ResponseTooLarge as error:
             logger.error("%s %s: %s", request.command, target.path, error)
             self._send_error(request, api, INTEGRATION_FAILURE, request_id)
@@ -679,7 +689,7 @@ def _http_response(result: Any, *, binary_accepted: bool) -> tuple[int, list[tup
         try:
             payload = base64.b64decode(body, validate=True)
         except binascii.Error as error:
-            raise MalformedResponse(f"isBase64Encoded but the body is not base64: {error}") from None
+            raise UndecodableBody(f"isBase64Encoded but the body is not base64: {error}") from None
     else:
         payload = body.encode("utf-8")
 

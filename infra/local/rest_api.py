@@ -53,6 +53,11 @@ FUNCTION_FAILED: Final = GatewayError("DEFAULT_5XX", 502, "Internal server error
 INTEGRATION_FAILURE: Final = GatewayError(
     "INTEGRATION_FAILURE", 502, "Internal server error", "InternalServerErrorException"
 )
+# A base64 answer (isBase64Encoded) that is not base64, where API Gateway decodes it ("when base64
+# decoding fails on binary data when binary support is enacted", Gateway response types).
+API_CONFIGURATION_ERROR: Final = GatewayError(
+    "API_CONFIGURATION_ERROR", 500, "Internal server error", "InternalServerErrorException"
+)
 # No answer from the function within the integration timeout (29 s at most for a REST API).
 INTEGRATION_TIMEOUT: Final = GatewayError(
     "INTEGRATION_TIMEOUT", 504, "Endpoint request timed out", "InternalServerErrorException"

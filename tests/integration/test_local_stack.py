@@ -108,6 +108,7 @@ Resources:
       Handler: {FAKE}.shaped
       Events:
         Shaped: {{Type: Api, Properties: {{Path: /shaped, Method: get}}}}
+        XmlShaped: {{Type: Api, Properties: {{RestApiId: !Ref XmlApi, Path: /xml/shaped, Method: get}}}}
   SlowFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -1008,6 +1009,17 @@ def test_a_response_with_another_key_or_a_number_as_header_answers_502(gateway: 
 
     assert answer.status == 502
     assert answer.json() == {"message": "Internal server error"}
+
+
+def test_a_base64_answer_that_is_not_base64_is_an_api_configuration_error(gateway: Gateway):
+    # When the function marks as base64 a body that is not, for a client API Gateway decodes it for
+    response = {"statusCode": 200, "isBase64Encoded": True, "body": "not base64!"}
+    query = urlencode({"response": json.dumps(response)})
+    answer = call(gateway.base_url, "GET", f"/xml/shaped?{query}", headers=[("Accept", "application/octet-stream")])
+
+    # Then API Gateway answers API_CONFIGURATION_ERROR: 500, here through the API's DEFAULT_5XX
+    assert answer.status == 500
+    assert answer.body.startswith(b'<failed id="')
 
 
 def test_a_boolean_header_is_sent_as_true_or_false(gateway: Gateway):
