@@ -100,6 +100,8 @@ _DEV_PAGE_FAILED: Final = GatewayError("DEFAULT_5XX", 500, "Internal server erro
 # What a Lambda proxy response may hold: none of the keys is required, but any other one makes
 # API Gateway answer 502 ("Malformed Lambda proxy response").
 _PROXY_RESPONSE_KEYS: Final = frozenset({"statusCode", "headers", "multiValueHeaders", "body", "isBase64Encoded"})
+# Response headers a REST API renames (the function's own are sent as x-amzn-Remapped-<name>).
+_REMAPPED: Final = {"www-authenticate": "x-amzn-Remapped-WWW-Authenticate"}
 # Request headers API Gateway keeps out of the event.
 _REQUEST_HEADERS_DROPPED: Final = frozenset({"content-length", "connection"})
 # Hop-by-hop and length headers are the server's business, not the handler's.
@@ -705,6 +707,8 @@ def _http_response(result: Any, *, binary_accepted: bool) -> tuple[int, list[tup
             raise MalformedResponse(f"headers.{name} must be a string or a boolean, got {value!r}")
     headers += [(name, _header_value(value)) for name, value in single.items() if name.lower() not in in_multi]
     headers = [(name, value) for name, value in headers if name.lower() not in _RESPONSE_HEADERS_DROPPED]
+    # A REST API renames a function's challenge header (clients see no WWW-Authenticate from a function).
+    headers = [(_REMAPPED.get(name.lower(), name), value) for name, value in headers]
     for name, value in headers:
         if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name) or "\r" in value or "\n" in value:
             raise MalformedResponse(f"invalid header {name!r}: {value!r}")

@@ -1022,6 +1022,14 @@ def test_a_base64_answer_that_is_not_base64_is_an_api_configuration_error(gatewa
     assert answer.body.startswith(b'<failed id="')
 
 
+def test_a_www_authenticate_header_of_the_function_is_remapped(gateway: Gateway):
+    answer = shaped(gateway, {"statusCode": 401, "body": "", "headers": {"WWW-Authenticate": 'Bearer realm="x"'}})
+
+    assert answer.status == 401
+    assert answer.headers["x-amzn-Remapped-WWW-Authenticate"] == 'Bearer realm="x"'
+    assert "WWW-Authenticate" not in answer.headers
+
+
 def test_a_boolean_header_is_sent_as_true_or_false(gateway: Gateway):
     answer = shaped(gateway, {"statusCode": 200, "body": "x", "headers": {"X-Flag": True}})
 
