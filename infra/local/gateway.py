@@ -601,7 +601,8 @@ class _MalformedBody(Exception):
 def _read_body(request: BaseHTTPRequestHandler) -> bytes:
     """The request body, up to MAX_REQUEST_BYTES (a chunked body's Content-Length is ignored, as HTTP/1.1 says)."""
     if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
-        chunks, total = [], 0
+        chunks: list[bytes] = []
+        total = 0
         while True:
             try:
                 size = int(request.rfile.readline(65537).split(b";")[0].strip() or b"0", 16)
@@ -610,12 +611,20 @@ def _read_body(request: BaseHTTPRequestHandler) -> bytes:
             if size == 0:
                 break
             total += size
+            if total > 4 * MAX_REQUEST_BYTES:
+                raise _BodyTooLarge  # the client is still sending: the connection closes under it
             if total > MAX_REQUEST_BYTES:
-                raise _BodyTooLarge
-            chunks.append(request.rfile.read(size))
+                # Read on (up to a bound), as for a Content-Length body, so that the client then reads
+                # the answer: closing under a client still sending resets the connection, answer lost.
+                chunks.clear()
+                _discard(request, size)
+            else:
+                chunks.append(request.rfile.read(size))
             request.rfile.readline()  # the CRLF after each chunk
         while request.rfile.readline(65537) not in (b"\r\n", b"\n", b""):
             pass  # trailers
+        if total > MAX_REQUEST_BYTES:
+            raise _BodyTooLarge
         return b"".join(chunks)
     try:
         length = int(request.headers.get("Content-Length") or 0)

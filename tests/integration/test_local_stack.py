@@ -910,12 +910,14 @@ def test_a_body_over_10_mb_is_refused_and_the_client_reads_the_answer(gateway: G
 
 
 def test_a_chunked_body_over_10_mb_is_refused(gateway: Gateway):
+    # When a client sends a chunked body well over the limit (more than socket buffers hold past it), to its end
     url = urlsplit(gateway.base_url)
     connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=15)
     try:
         connection.request(
-            "POST", "/xml/echo", body=iter([b"x" * (1 << 20)] * 11), headers={"Content-Type": "text/xml"}
+            "POST", "/xml/echo", body=iter([b"x" * (1 << 20)] * 16), headers={"Content-Type": "text/xml"}
         )
+        # Then it reads the 413: the rest of the body was read, not cut off under the client
         response = connection.getresponse()
         assert response.status == 413
     finally:
