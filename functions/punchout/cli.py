@@ -458,7 +458,9 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--operation-allowed", choices=["create", "inspect", "edit"])
     parser.add_argument("--currency", help="default currency (ISO 4217)")
     parser.add_argument(
-        "--unspsc", type=_unspsc, help="default UNSPSC code (8 digits) for lines without a classification"
+        "--unspsc",
+        type=_unspsc,
+        help="default UNSPSC code (8 digits, 10 with a business function) for lines without a classification",
     )
     parser.add_argument("--uom", action="append", type=_mapping, metavar="SHOP=BUYER", help="unit-of-measure mapping")
 
