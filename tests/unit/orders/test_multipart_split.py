@@ -198,7 +198,7 @@ def test_a_delimiter_ending_the_body_adds_no_part() -> None:
     assert (document, attachments) == (b"<cXML/>", [])
 
 
-@pytest.mark.parametrize("close", [b"--B--\r\n"], ids=["closed"])
+@pytest.mark.parametrize("close", [b"--B--\r\n", b""], ids=["closed", "not-closed"])
 @pytest.mark.parametrize(("count", "refused"), [(100, False), (101, True)])
 def test_a_body_may_have_up_to_100_parts(count: int, refused: bool, close: bytes) -> None:
     # Given a body of that many parts (the document and attachments), with or without its close delimiter
