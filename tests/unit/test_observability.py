@@ -246,6 +246,30 @@ def test_redact_spans_lines_in_raw_text() -> None:
     assert redact(text) == "<SharedSecret>[redacted]</SharedSecret> after"
 
 
+def test_redact_reads_a_backslash_before_a_line_break_in_raw_text() -> None:
+    # Given raw text whose secret has a backslash at the end of one of its lines (a Windows path)
+    text = f"<SharedSecret>C:\\\n{SECRET}</SharedSecret> after"
+    # When it is redacted
+    # Then the whole value is replaced, up to its closing tag
+    assert redact(text) == "<SharedSecret>[redacted]</SharedSecret> after"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        json.dumps({"message": "<SharedSecretHint>kept</SharedSecretHint>", "after": "kept"}),
+        json.dumps({'"password': ["kept"], "after": "kept"}),
+    ],
+    ids=["element-name-starting-with-shared-secret", "key-holding-a-quoted-secret-key"],
+)
+def test_names_that_only_contain_a_secrets_name_are_kept(line: str) -> None:
+    # Given a line whose element or key only contains a secret's name (an element named SharedSecretHint,
+    # a key "\"password" of the line)
+    # When it is redacted
+    # Then it is unchanged
+    assert redact(line) == line
+
+
 # --- PCard numbers --------------------------------------------------------------------------------
 
 
@@ -325,6 +349,7 @@ def _headers(secret: str) -> dict[str, str]:
         "Accept": "text/xml",
         "Authorization": f"Bearer {secret}",
         "api_key": secret,
+        "apiKey": secret,
         "sharedSecret": secret,
         "secret": secret,
         "password": secret,
@@ -332,7 +357,7 @@ def _headers(secret: str) -> dict[str, str]:
     }
 
 
-_SECRET_KEYS = {"X-Api-Key", "Authorization", "api_key", "sharedSecret", "secret", "password"}
+_SECRET_KEYS = {"X-Api-Key", "Authorization", "api_key", "apiKey", "sharedSecret", "secret", "password"}
 _REDACTED_HEADERS = {key: "[redacted]" if key in _SECRET_KEYS else value for key, value in _headers(SECRET).items()}
 
 
