@@ -9,8 +9,12 @@ from __future__ import annotations
 import ast
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +23,7 @@ from punchout.observability import logger, redact
 from tests.support.logs import captured_log_lines
 
 SECRET = "Sesame-7f3a-secret"
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -491,3 +496,18 @@ def test_an_array_or_object_value_without_its_end_is_hidden_to_the_end_of_the_te
     # When it is redacted
     # Then everything after the key is hidden, not left in clear after "[redacted]"
     assert redact(text) == text[: text.index(":") + 1] + '"[redacted]"'
+
+
+# --- Metrics --------------------------------------------------------------------------------------
+
+
+def test_a_request_that_counts_nothing_writes_no_warning() -> None:
+    # Given a fresh interpreter in which a warning is an error, and the gateway's Metrics
+    probe = "from punchout.observability import metrics\nmetrics.flush_metrics()\n"
+    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(["functions", "."])}
+    # When metrics are flushed after a request that counted none (a page, a ProfileRequest)
+    run = [sys.executable, "-W", "error::UserWarning", "-c", probe]
+    flushed = subprocess.run(run, cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120, check=False)
+    # Then nothing is warned ("No application metrics to publish" on stderr at every environment's first one)
+    assert flushed.returncode == 0, flushed.stderr[-3000:]
+    assert flushed.stderr == ""

@@ -467,6 +467,16 @@ def test_alarms_watch_the_dead_letter_queue_cxml_5xx_and_every_function() -> Non
     assert all(a["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
 
 
+def test_the_functions_publish_their_metrics_in_the_namespace_the_alarms_watch() -> None:
+    # Given the namespace the template gives the functions, which their alarms watch
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    # When the gateway's Metrics is made (a namespace given in the code wins over the variable)
+    from punchout.observability import metrics
+
+    # Then it publishes in that namespace
+    assert metrics.namespace == variables["POWERTOOLS_METRICS_NAMESPACE"]
+
+
 def _names_this_stack(value: Any) -> bool:
     """A value that differs between two stacks of the template: a resource's, or the stack's name."""
     match value:
