@@ -24,6 +24,7 @@ from tests.support import builders
 from tests.unit.gateway.helpers import (
     ReturnPage,
     Shop,
+    follow,
     line,
     message_tree,
     open_session_with,
@@ -257,6 +258,14 @@ def test_every_money_is_in_the_carts_currency(checkout: Checkout) -> None:
     assert set(returned.tree.xpath("//Money/@currency")) == {"EUR"}
 
 
+def test_an_empty_carts_total_is_in_the_partners_currency(checkout: Checkout) -> None:
+    # Given a partner whose default currency is EUR, and a session where the shop stored nothing
+    returned = checkout(partner={"default_currency": "EUR"})
+    # When the posted document is read
+    # Then its Total is in EUR
+    assert returned.tree.xpath("string(//PunchOutOrderMessageHeader/Total/Money/@currency)") == "EUR"
+
+
 def test_every_line_has_a_classification(checkout: Checkout) -> None:
     # Given a line with its own classification and one without, and a partner default of 44120000
     returned = checkout(line("P1", classification={"domain": "UNSPSC", "value": "44121700"}), line("P2"))
@@ -343,6 +352,38 @@ def test_unit_of_measure_mapping_is_applied(checkout: Checkout) -> None:
     units = returned.tree.xpath("//ItemIn/ItemDetail/UnitOfMeasure/text()")
     # Then mapped units are translated, others (PK, EA) pass unchanged
     assert units == ["BX", "PK", "EA"]
+
+
+def test_the_documents_language_is_the_requests(checkout: Checkout) -> None:
+    # Given a setup request in German
+    returned = checkout(line(), setup={"lang": "de-DE"})
+    # When the posted document's root is read
+    # Then it is marked with that language
+    assert returned.tree.xpath("string(/cXML/@xml:lang)") == "de-DE"
+
+
+def test_the_cart_is_written_in_the_cxml_version_of_the_session(table: Table, shop_headers: dict[str, str]) -> None:
+    # Given a session opened while the partner was on cXML 1.2.014, and the partner moved to 1.2.069 since
+    from punchout.store.partners import PartnerRepository
+
+    partner = register(table, cxml_version="1.2.014")
+    shop = Shop(shop_headers, open_session_with(setup_document()))
+    partner = PartnerRepository(table).update(partner.model_copy(update={"cxml_version": "1.2.069"}))
+    # When the cart goes back to the buyer
+    document = ReturnPage.of(shop.checkout(line())).document(partner)
+    # Then it is written in the version the buyer's session started with
+    assert "/cXML/1.2.014/cXML.dtd" in message_tree(document).getroottree().docinfo.system_url
+
+
+def test_a_cancelled_sessions_status_is_in_the_requests_language(table: Table, shop_headers: dict[str, str]) -> None:
+    # Given a session opened by a setup request in German
+    partner = register(table)
+    shop = Shop(shop_headers, open_session_with(setup_document(lang="de-DE")))
+    # When the shop cancels, and the browser follows the return link
+    posted = message_tree(ReturnPage.of(follow(shop.return_url(cancel=True))).document(partner))
+    # Then the Status 204 that says so is marked with that language
+    assert posted.xpath("string(/cXML/Message/Status/@code)") == "204"
+    assert posted.xpath("string(/cXML/Message/Status/@xml:lang)") == "de-DE"
 
 
 def test_description_language_is_the_requests(checkout: Checkout) -> None:
