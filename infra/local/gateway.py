@@ -231,6 +231,16 @@ class IntegrationTimedOut(Exception):
     """No answer within API Gateway's integration timeout."""
 
 
+# What API Gateway answers for each way an invocation fails (the reason is logged).
+_INVOCATION_FAILURES: Final[dict[type[Exception], GatewayError]] = {
+    UndecodableBody: API_CONFIGURATION_ERROR,
+    ResponseTooLarge: INTEGRATION_FAILURE,
+    MalformedResponse: FUNCTION_FAILED,
+    FunctionTimedOut: FUNCTION_FAILED,
+    IntegrationTimedOut: INTEGRATION_TIMEOUT,
+}
+
+
 class Gateway(Service):
     """Serves `routes` on http://host:port (port 0: a free one) in a background thread."""
 
@@ -344,25 +354,9 @@ class Gateway(Service):
             status, headers, payload = _http_response(
                 self._invoke(route.function, event), binary_accepted=route.api.is_binary(accept)
             )
-        except UndecodableBody as error:
-            logger.error("%s %s: %s", request.command, target.path, error)
-            self._send_error(request, api, API_CONFIGURATION_ERROR, request_id)
-            return
-        except ResponseTooLarge as error:
-            logger.error("%s %s: %s", request.command, target.path, error)
-            self._send_error(request, api, INTEGRATION_FAILURE, request_id)
-            return
-        except MalformedResponse as error:
-            logger.error("%s %s: malformed Lambda proxy response: %s", request.command, target.path, error)
-            self._send_error(request, api, FUNCTION_FAILED, request_id)
-            return
-        except FunctionTimedOut as error:
-            logger.error("%s %s: %s", request.command, target.path, error)
-            self._send_error(request, api, FUNCTION_FAILED, request_id)
-            return
-        except IntegrationTimedOut as error:
-            logger.error("%s %s: %s", request.command, target.path, error)
-            self._send_error(request, api, INTEGRATION_TIMEOUT, request_id)
+        except tuple(_INVOCATION_FAILURES) as error:
+            logger.error("%s %s: %s: %s", request.command, target.path, type(error).__name__, error)
+            self._send_error(request, api, _INVOCATION_FAILURES[type(error)], request_id)
             return
         except Exception:
             # API Gateway hides the error from the caller; the function's log has the traceback.

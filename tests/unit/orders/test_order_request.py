@@ -1043,6 +1043,15 @@ def test_a_content_id_or_media_type_too_long_to_keep_is_400_naming_the_attachmen
     assert "x" * 100 not in logged and "c" * 100 not in logged
 
 
+def _accepted_or_refused_unstored(table: Any, queue_url: str, answer: Any, status: int, refusal: str) -> None:
+    """The answer has ``status``; a 406 says ``refusal``, and nothing was stored or queued."""
+    assert answer.status.code == status, answer.status
+    if status == 406:
+        assert answer.status.message == refusal
+        assert _stored_orders(table) == []
+        assert drain(queue_url) == []
+
+
 @pytest.mark.parametrize(("parameters", "status"), [(MAX_HEADER_PARAMETERS, 200), (MAX_HEADER_PARAMETERS + 1, 406)])
 def test_an_attachment_may_have_up_to_64_header_parameters(table, queue_url, parameters, status):
     # Given an order whose attachment's Content-Type has that many parameters (the email package reads them
@@ -1052,11 +1061,7 @@ def test_an_attachment_may_have_up_to_64_header_parameters(table, queue_url, par
     # When it is sent
     answer = cxml(_order_with_parts(table, parts))
     # Then up to 64 it is an attachment like any other; over, the body is refused as unusable, nothing stored
-    assert answer.status.code == status, answer.status
-    if status == 406:
-        assert answer.status.message == "A part's Content-Type has more than 64 parameters"
-        assert _stored_orders(table) == []
-        assert drain(queue_url) == []
+    _accepted_or_refused_unstored(table, queue_url, answer, status, "A part's Content-Type has more than 64 parameters")
 
 
 @pytest.mark.parametrize(("lines", "status"), [(100, 200), (101, 406)])
@@ -1077,11 +1082,7 @@ def test_an_attachment_may_have_up_to_100_header_lines(table, queue_url, lines, 
     # When it is sent
     answer = cxml(post_order(body, content_type))
     # Then up to 100 it is an attachment like any other; over, the body is refused as unusable, nothing stored
-    assert answer.status.code == status, answer.status
-    if status == 406:
-        assert answer.status.message == "A part has more than 100 header lines"
-        assert _stored_orders(table) == []
-        assert drain(queue_url) == []
+    _accepted_or_refused_unstored(table, queue_url, answer, status, "A part has more than 100 header lines")
 
 
 @pytest.mark.parametrize(("attachments", "status"), [(99, 200), (100, 406)])
@@ -1091,11 +1092,7 @@ def test_a_multipart_order_may_have_up_to_100_parts(table, queue_url, attachment
     # When it is sent
     answer = cxml(_order_with_parts(table, parts))
     # Then up to 100 parts it is an order like any other; over, the body is refused as unusable, nothing stored
-    assert answer.status.code == status, answer.status
-    if status == 406:
-        assert answer.status.message == "The multipart body has more than 100 parts"
-        assert _stored_orders(table) == []
-        assert drain(queue_url) == []
+    _accepted_or_refused_unstored(table, queue_url, answer, status, "The multipart body has more than 100 parts")
 
 
 def test_an_attachment_that_is_itself_multipart_is_kept_as_sent(table, queue_url):
