@@ -60,8 +60,9 @@ def only_granted(client: Any, function: str) -> Iterator[None]:
                 denied = f"{function} may not {action}"
                 raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": denied}}, model.name)
 
-    client.meta.events.register("before-call.*.*", check)
+    # before-parameter-build sees the call's own parameters (before-call sees the HTTP request instead).
+    client.meta.events.register("before-parameter-build.*.*", check)
     try:
         yield
     finally:
-        client.meta.events.unregister("before-call.*.*", check)
+        client.meta.events.unregister("before-parameter-build.*.*", check)

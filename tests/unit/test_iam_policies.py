@@ -15,6 +15,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from punchout.store.api_keys import ApiKeyRepository
@@ -24,7 +25,7 @@ from punchout.store.queue import sqs_client
 from tests.support import builders
 from tests.support.built_lambda import botocore_services
 from tests.support.events import LambdaContext, api_event
-from tests.support.iam import granted_actions
+from tests.support.iam import granted_actions, only_granted
 from tests.support.round_trip import FUNCTIONS, Recorder, RoundTrip
 from tests.unit.gateway.conftest import ENVIRONMENT, TABLE_NAME, clear_caches, table_definition
 
@@ -111,3 +112,22 @@ def _usage() -> Any:
     from tests.support.round_trip import Usage
 
     return Usage()
+
+
+def test_the_unit_tests_guard_refuses_what_a_function_is_not_granted(recorder: Recorder):
+    # Given the cart function's table client under the guard every handler call of the unit tests runs in
+    client, item = dynamodb_client(), {"pk": {"S": "GUARD"}, "sk": {"S": "GUARD"}}
+    condition: Any = {"TableName": TABLE_NAME, "Key": item, "ConditionExpression": "attribute_not_exists(pk)"}
+    with only_granted(client, "OrderMessageFunction"):
+        # When it writes, and then deletes, checks a condition in a transaction, or sends to the queue
+        client.put_item(TableName=TABLE_NAME, Item=item)
+        refused = [
+            lambda: client.delete_item(TableName=TABLE_NAME, Key=item),
+            lambda: client.transact_write_items(TransactItems=[{"ConditionCheck": condition}]),
+            lambda: sqs_client().send_message(QueueUrl="https://sqs.invalid/orders.fifo", MessageBody="x"),
+        ]
+        # Then the write passes and each of the others fails as IAM would fail it (sqs: its own client)
+        with only_granted(sqs_client(), "OrderMessageFunction"):
+            for call in refused:
+                with pytest.raises(ClientError, match="AccessDenied"):
+                    call()

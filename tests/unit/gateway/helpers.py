@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import gzip
+import importlib
 import json
 import re
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ from punchout.store.queue import sqs_client
 from tests.support import builders
 from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event
 from tests.support.iam import only_granted
+from tests.support.round_trip import FUNCTIONS
 
 ROUTES = {
     "/cxml/setup": "/cxml/setup",
@@ -73,23 +75,26 @@ def call(
     binary: bool = False,
     source_ip: str = DEFAULT_SOURCE_IP,
 ) -> dict[str, Any]:
-    """Invoke the function that template.yaml routes ``path`` to, called from ``source_ip``; its table and
-    queue calls fail as in AWS when its policies do not grant them."""
-    import order_message.handler
-    import order_request.handler
-    import setup_request.handler
-
+    """Invoke the function that template.yaml routes ``path`` to, called from ``source_ip``."""
     if path.startswith(("/cxml/setup", "/cxml/profile", "/punchout/start/")):
-        handler, function = setup_request.handler.lambda_handler, "SetupRequestFunction"
+        function = "SetupRequestFunction"
     elif path.startswith(("/cxml/order", "/shop/orders/")):
-        handler, function = order_request.handler.lambda_handler, "OrderRequestFunction"
+        function = "OrderRequestFunction"
     else:
-        handler, function = order_message.handler.lambda_handler, "OrderMessageFunction"
+        function = "OrderMessageFunction"
     event = api_event(
         method, path, resource=_resource(path), body=body, headers=headers, binary=binary, source_ip=source_ip
     )
+    return invoke(function, event)
+
+
+def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Run ``function``'s handler (its template logical id) on ``event``, its table and queue calls failing
+    as in AWS when its policies do not grant them (moto enforces no IAM)."""
+    handler = importlib.import_module(FUNCTIONS[function]).lambda_handler
     with only_granted(dynamodb_client(), function), only_granted(sqs_client(), function):
-        return handler(event, LambdaContext())
+        response: dict[str, Any] = handler(event, LambdaContext())
+    return response
 
 
 def response_header(response: dict[str, Any], name: str) -> str | None:

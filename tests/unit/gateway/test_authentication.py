@@ -35,6 +35,7 @@ from tests.unit.gateway.helpers import (
     ariba_header,
     call,
     cxml,
+    invoke,
     item_text,
     line,
     message_tree,
@@ -450,12 +451,12 @@ NOT_BASE64 = {
 def test_a_body_marked_base64_that_is_not_is_406(with_partner: Table, path: str, body: str) -> None:
     # Given an event that says its body is base64 while it is not (API Gateway never sends one; a
     # direct invocation or another proxy might)
-    from tests.support.events import LambdaContext, api_event
+    from tests.support.events import api_event
 
     event = api_event("POST", path, body=NOT_BASE64[body], headers={"Content-Type": "text/xml"})
     event["isBase64Encoded"] = True
     # When it is handled, Then the answer is a cXML 406, not a 500 (the order route: test_order_request)
-    assert cxml(setup_request.handler.lambda_handler(event, LambdaContext())).status.code == 406
+    assert cxml(invoke("SetupRequestFunction", event)).status.code == 406
 
 
 # --- source networks ------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse
 from punchout.settings import clear_settings_cache
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.events import LambdaContext, api_event
+from tests.support.events import api_event
 from tests.support.zone import local_zone
 from tests.unit.gateway.helpers import (
     BASE_URL,
@@ -31,6 +31,7 @@ from tests.unit.gateway.helpers import (
     call,
     configure,
     cxml,
+    invoke,
     line,
     open_session,
     post_setup,
@@ -394,7 +395,7 @@ def test_profile_urls_on_the_execute_api_url_keep_the_stage(partner: Any) -> Non
     )
     event["requestContext"]["stage"] = "dev"
     # When a ProfileRequest is answered
-    answer = cxml(setup_request.handler.lambda_handler(event, LambdaContext()))
+    answer = cxml(invoke("SetupRequestFunction", event))
     # Then its URLs have the stage prefix, without which API Gateway finds no route
     assert isinstance(answer.response, ProfileResponse)
     urls = {t.url for t in answer.response.transactions}

@@ -19,7 +19,7 @@ from punchout.sessions import CartInput
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.events import LambdaContext, api_event
+from tests.support.events import api_event
 from tests.unit.gateway.helpers import (
     BASE_URL,
     ReturnPage,
@@ -29,6 +29,7 @@ from tests.unit.gateway.helpers import (
     cart_header,
     configure,
     follow,
+    invoke,
     line,
     message_tree,
     open_session,
@@ -413,9 +414,7 @@ def test_cart_body_that_is_not_utf8_is_422(shop: Shop) -> None:
         binary=True,
     )
     # When the shop sends bytes that are not UTF-8
-    import order_message.handler
-
-    response = order_message.handler.lambda_handler(event, LambdaContext())
+    response = invoke("OrderMessageFunction", event)
     # Then it is refused with 422, not a server error
     assert response["statusCode"] == 422, response
     assert "UTF-8" in body_json(response)["error"]["message"]
@@ -851,14 +850,13 @@ def test_openapi_document_is_served_without_a_key(partner: Any) -> None:
 def test_served_openapi_document_names_the_url_it_was_fetched_under(
     partner: Any, requested: str, host: str, proto: str, server: str
 ) -> None:
-    import order_message.handler
 
     # Given a request for the document as API Gateway (or the local gateway) passes it on: the path
     # without the stage, the path as requested in requestContext
     event = api_event("GET", "/shop/openapi.json", host=host, headers={"X-Forwarded-Proto": proto})
     event["requestContext"]["path"] = requested
     # When the function answers it
-    response = order_message.handler.lambda_handler(event, LambdaContext())
+    response = invoke("OrderMessageFunction", event)
     # Then its servers are that URL, so tools calling its paths keep the stage prefix
     assert body_json(response)["servers"] == [{"url": server}]
 

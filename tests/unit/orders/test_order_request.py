@@ -20,7 +20,7 @@ from punchout.partners import CredentialRef, CredentialSet, hash_secret
 from punchout.store.orders import MAX_RESENT_PAYLOAD_IDS, OrderRepository
 from punchout.store.queue import MAX_MESSAGE_BYTES
 from tests.support import builders
-from tests.support.events import LambdaContext, api_event
+from tests.support.events import api_event
 from tests.support.round_trip import item_size
 from tests.support.sqs import SQS_MESSAGE_LIMIT
 from tests.unit.cxml._support import order_of, order_request_document
@@ -28,6 +28,7 @@ from tests.unit.gateway.helpers import (
     body_json,
     call,
     cxml,
+    invoke,
     open_session,
     published_metrics,
     register,
@@ -55,11 +56,8 @@ def _transferred_cart(table: Any, headers: dict[str, str]) -> tuple[str, str]:
 
 
 def post_order(body: bytes, content_type: str = "text/xml") -> dict[str, Any]:
-    import order_request.handler
-    from tests.support.events import LambdaContext, api_event
-
     event = api_event("POST", "/cxml/order", body=body, headers={"Content-Type": content_type}, binary=True)
-    return order_request.handler.lambda_handler(event, LambdaContext())
+    return invoke("OrderRequestFunction", event)
 
 
 def status_of(response: dict[str, Any]) -> int:
@@ -577,12 +575,10 @@ def test_the_shop_receives_every_header_and_line_part_the_buyer_sent(table, queu
 
 
 def test_a_body_marked_base64_that_is_not_is_406(table, queue_url):
-    import order_request.handler
-
     register(table)
     event = api_event("POST", "/cxml/order", body="not base64!", headers={"Content-Type": "text/xml"})
     event["isBase64Encoded"] = True
-    assert status_of(order_request.handler.lambda_handler(event, LambdaContext())) == 406
+    assert status_of(invoke("OrderRequestFunction", event)) == 406
     assert drain(queue_url) == []
 
 
@@ -1276,9 +1272,7 @@ def test_a_text_body_is_utf8_whatever_charset_its_media_type_names(table, queue_
         headers={"Content-Type": "text/plain; charset=ISO-8859-1"},
     )
     # When it is received
-    import order_request.handler
-
-    assert cxml(order_request.handler.lambda_handler(event, LambdaContext())).status.code == 200
+    assert cxml(invoke("OrderRequestFunction", event)).status.code == 200
     # Then the text is read as UTF-8, not as the charset says
     assert drain(queue_url)[0]["body"]["comments"][0]["text"] == "Lieferung an Acme München"
 
