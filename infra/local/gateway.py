@@ -344,7 +344,7 @@ class Gateway(Service):
             return
 
         event = self._event(request, route, path, parameters, body, request_id, api_key)
-        size = len(json.dumps(event))
+        size = len(json.dumps(event, ensure_ascii=False).encode("utf-8"))  # its UTF-8 bytes, as sent
         if size > MAX_LAMBDA_REQUEST_BYTES:
             logger.error("%s %s: the event is %d bytes as JSON, over Lambda's 6 MB", request.command, target.path, size)
             self._send_error(request, api, REQUEST_TOO_LARGE, request_id)
@@ -602,6 +602,8 @@ def _read_body(request: BaseHTTPRequestHandler) -> bytes:
                 size = int(request.rfile.readline(65537).split(b";")[0].strip() or b"0", 16)
             except ValueError:
                 raise _MalformedBody from None
+            if size < 0:  # int() takes a sign: "-1" would read on until the client closes
+                raise _MalformedBody
             if size == 0:
                 break
             total += size

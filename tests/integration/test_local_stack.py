@@ -6,6 +6,7 @@ one); the gateway tests use a small template of their own and the fake handlers 
 """
 
 import base64
+import hashlib
 import http.client
 import json
 import logging
@@ -83,6 +84,12 @@ Resources:
           Type: Api
           Properties: {{Path: /private, Method: get, Auth: {{ApiKeyRequired: true}}}}
         Nightly: {{Type: Schedule, Properties: {{Schedule: rate(1 day)}}}}
+  DigestFunction:
+    Type: AWS::Serverless::Function
+    Properties:
+      Handler: {FAKE}.digest
+      Events:
+        Digest: {{Type: Api, Properties: {{Path: /digest, Method: post}}}}
   PngFunction:
     Type: AWS::Serverless::Function
     Properties:
@@ -950,11 +957,21 @@ def test_an_event_over_lambdas_6_mb_is_request_too_large(gateway: Gateway, caplo
 
 
 def test_an_event_over_lambdas_6_mb_on_an_api_without_gateway_responses(gateway: Gateway):
-    body = "é".encode() * (3 * 1024 * 1024 + 1)  # 6 MB of UTF-8, three times that as JSON (\u00e9)
+    body = "é".encode() * (3 * 1024 * 1024 + 1)  # just over 6 MB of UTF-8
     response = call(gateway.base_url, "POST", "/items/1", body=body, headers=[("Content-Type", "text/plain")])
 
     assert response.status == 413
     assert response.json() == {"message": "Request Too Long"}
+
+
+def test_a_text_body_whose_utf8_fits_lambdas_6_mb_reaches_the_function(gateway: Gateway):
+    # When a text body of 2.2 MB of UTF-8 is posted, non-ASCII throughout (6.6 MB if the event escaped it)
+    body = "é".encode() * (1100 * 1024)
+    response = call(gateway.base_url, "POST", "/digest", body=body, headers=[("Content-Type", "text/plain")])
+
+    # Then the event is counted in its UTF-8 bytes: it reaches the function whole
+    assert response.status == 200
+    assert response.json() == {"sha256": hashlib.sha256(body).hexdigest(), "isBase64Encoded": False}
 
 
 def test_a_binary_body_whose_event_fits_lambdas_6_mb_reaches_the_function(gateway: Gateway):
@@ -971,6 +988,18 @@ def test_a_content_length_that_is_not_a_length_is_a_bad_request(gateway: Gateway
         gateway.base_url, f"POST /xml/echo HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode()
     )
 
+    assert head.startswith(b"HTTP/1.1 400")
+    assert body.startswith(b'<refused id="') and b'type="DEFAULT_4XX"' in body
+
+
+@pytest.mark.parametrize("size", ["zz", "-1"])
+def test_a_chunk_size_that_is_not_a_size_is_a_bad_request(gateway: Gateway, size: str):
+    # When a chunked body announces a chunk whose size is not a hexadecimal length (a negative one read
+    # on until the client closed, past every limit)
+    request = f"POST /xml/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n{size}\r\nabc\r\n"
+    head, body = raw_exchange(gateway.base_url, request.encode())
+
+    # Then it is a bad request, answered at once
     assert head.startswith(b"HTTP/1.1 400")
     assert body.startswith(b'<refused id="') and b'type="DEFAULT_4XX"' in body
 
