@@ -438,11 +438,12 @@ class OrderService:
         )
 
     def _carts(self, order: OrderRequest, partner_id: str) -> tuple[dict[str, Cart], list[SessionRef], frozenset[str]]:
-        """The partner's transferred carts the order's lines name, their sessions, and the carts not read.
+        """The partner's transferred carts the order's lines name, their sessions, and the carts not compared.
 
         Each cart is one or more table reads before the buyer is answered, and is read into models: carts
-        past MAX_ORDER_CARTS, or past MAX_RECONCILED_CART_LINES lines in all (whoever's carts they are),
-        are left unread, as is a damaged cart. The order still goes on: those carts' lines are unmatched.
+        past MAX_ORDER_CARTS are not read; the cart whose lines go past MAX_RECONCILED_CART_LINES in all
+        (whoever's carts they are) is read but not compared, and those after it are not read; nor is a
+        damaged cart compared. The order still goes on: those carts' lines are unmatched.
         """
         carts: dict[str, Cart] = {}
         sessions: list[SessionRef] = []
