@@ -79,13 +79,14 @@ _GATEWAY_ERRORS = {
     "504": {"description": "No answer within API Gateway's 29 seconds; retry later", **_json_ref("GatewayError")},
 }
 # Routes with a body: one over Lambda's 6 MB request limit is REQUEST_TOO_LARGE (GatewayError, through
-# ShopApi's DEFAULT_4XX); one over API Gateway's 10 MB gets its plain text, which no gateway response
-# shapes (`HTTP content length exceeded 10485760 bytes.`; the {"message"} form is kept for clients).
-_GATEWAY_MESSAGE = {"type": "object", "properties": {"message": {"type": "string"}}, "required": ["message"]}
+# ShopApi's DEFAULT_4XX); one over API Gateway's 10 MB gets its plain text, which no gateway response shapes.
 _PAYLOAD_TOO_LARGE = {
     "413": {
         "description": "The request body is too large: send fewer lines or shorter texts",
-        **_any_of("GatewayError", _GATEWAY_MESSAGE),
+        "content": {
+            **_json_ref("GatewayError")["content"],
+            "text/plain": {"schema": {"type": "string"}, "example": "HTTP content length exceeded 10485760 bytes."},
+        },
     }
 }
 

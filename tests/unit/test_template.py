@@ -254,6 +254,17 @@ def test_shop_gateway_responses_are_described_by_the_openapi_document() -> None:
             assert status in described["paths"]["/shop/sessions/{id}"]["get"]["responses"], response_type
 
 
+def test_a_body_too_large_is_described_in_both_forms_api_gateway_answers_it() -> None:
+    # Given the shop API's document
+    from order_message import openapi
+
+    too_large = openapi.document()["paths"]["/shop/sessions/{id}/cart"]["put"]["responses"]["413"]["content"]
+    # Then its 413 is REQUEST_TOO_LARGE through the gateway responses (over Lambda's 6 MB), or API Gateway's
+    # plain text for a body over 10 MB, which no gateway response shapes
+    assert too_large["application/json"]["schema"] == {"$ref": "#/components/schemas/GatewayError"}
+    assert too_large["text/plain"]["example"] == "HTTP content length exceeded 10485760 bytes."
+
+
 # What API Gateway can answer on ShopApi instead of the function, with its default status (API Gateway's
 # gateway response types; a failed or timed-out function is 502 under DEFAULT_5XX).
 SHOP_GATEWAY_ANSWERS = [
