@@ -173,13 +173,14 @@ def split_related(content_type: str, body: bytes) -> tuple[bytes, str | None, li
         raise MalformedXML("The multipart body could not be parsed (check the boundary)")
     # Each part's delimiter line and the close delimiter, counted before anything is split; a body without
     # its close delimiter has one part more than that count allows for, refused once it is split.
+    too_many = MalformedXML(f"The multipart body has more than {MAX_PARTS} parts")
     if body.count(b"--" + boundary.encode("ascii")) > MAX_PARTS + 1:
-        raise MalformedXML(f"The multipart body has more than {MAX_PARTS} parts")
+        raise too_many
     split = _split(body, boundary.encode("ascii"))
     if split is None:
         raise MalformedXML("The multipart body could not be parsed (check the boundary)")
     if len(split) > MAX_PARTS:
-        raise MalformedXML(f"The multipart body has more than {MAX_PARTS} parts")
+        raise too_many
     parts = [_part(data) for data in split]
     if not parts:
         raise MalformedXML("The multipart body has no parts")
