@@ -160,13 +160,19 @@ def test_update_of_an_unknown_order_is_417_and_nothing_is_queued(table, queue_ur
     assert drain(queue_url) == []
 
 
+def _sent_in_turn(queue_url: str, order_id: str, *changes: tuple[str, int]) -> list[dict[str, Any]]:
+    """A new order, then each (type, orderVersion) of it, each answered 200: the messages queued."""
+    lines = [builders.item_out("P1", "1", price="5.00")]
+    assert status_of(post_order(builders.order_request(order_id, lines))) == 200
+    for order_type, version in changes:
+        document = builders.order_request(order_id, lines, order_type=order_type, version=version)
+        assert status_of(post_order(document)) == 200
+    return drain(queue_url)
+
+
 def test_update_and_delete_follow_the_new_order_in_version_order(table, queue_url):
     register(table)
-    lines = [builders.item_out("P1", "1", price="5.00")]
-    assert status_of(post_order(builders.order_request("PO-5", lines))) == 200
-    assert status_of(post_order(builders.order_request("PO-5", lines, order_type="update", version=2))) == 200
-    assert status_of(post_order(builders.order_request("PO-5", lines, order_type="delete", version=3))) == 200
-    messages = drain(queue_url)
+    messages = _sent_in_turn(queue_url, "PO-5", ("update", 2), ("delete", 3))
     assert [(m["body"]["type"], m["body"]["order_version"]) for m in messages] == [
         ("new", 1),
         ("update", 2),
@@ -189,15 +195,11 @@ def test_lines_without_a_line_number_are_numbered_by_their_position_from_1(table
 
 
 def test_an_update_and_a_delete_under_the_same_order_version_are_two_messages(table, queue_url):
-    # Given an order and its update 2
+    # Given an order and its update 2, When the buyer deletes it without raising the orderVersion
     register(table)
-    lines = [builders.item_out("P1", "1", price="5.00")]
-    assert status_of(post_order(builders.order_request("PO-UD", lines))) == 200
-    assert status_of(post_order(builders.order_request("PO-UD", lines, order_type="update", version=2))) == 200
-    # When the buyer deletes it without raising the orderVersion
-    assert status_of(post_order(builders.order_request("PO-UD", lines, order_type="delete", version=2))) == 200
+    queued = _sent_in_turn(queue_url, "PO-UD", ("update", 2), ("delete", 2))
     # Then the shop gets the delete too, under a message id of its own (the type is part of the key)
-    messages = [m["body"] for m in drain(queue_url)]
+    messages = [m["body"] for m in queued]
     assert [(m["type"], m["order_version"]) for m in messages] == [("new", 1), ("update", 2), ("delete", 2)]
     assert len({m["message_id"] for m in messages}) == 3
 
