@@ -1,0 +1,121 @@
+"""The gateway's answers held to what its two kinds of clients are promised.
+
+Procurement systems get a cXML document for every answer to a cXML POST, errors included: the XML
+content type, well-formed, valid against the DTD it names, with the HTTP status its Status code maps to
+(they retry on 5xx, never on 4xx). Shops build their clients from ``functions/order_message/openapi.json``:
+an answer it does not describe (a status it does not list, a Content-Type or a body its schema refuses)
+breaks them. Every test that calls a handler or the local stack checks its answer here (``invoke`` in
+tests/unit/gateway/helpers.py, ``send`` in tests/integration/helpers.py), so the whole suite holds the
+functions to both promises, not only the tests written about them. The DTD check needs the official DTDs
+(``CXML_SHARED_DIR``, which .ci/run always sets).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from lxml import etree
+
+from punchout.cxml import StatusCode, read_document
+from punchout.cxml.models import ResponseDocument
+
+DOCUMENT = Path(__file__).resolve().parents[2] / "functions/order_message/openapi.json"
+
+
+@cache
+def _published() -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(DOCUMENT.read_text(encoding="utf-8"))
+    return document
+
+
+@cache
+def _paths() -> list[tuple[re.Pattern[str], str]]:
+    return [(re.compile("^" + re.sub(r"{\w+}", "[^/]+", path) + "$"), path) for path in _published()["paths"]]
+
+
+def documented_operation(method: str, path: str) -> dict[str, Any] | None:
+    """The operation the document gives for ``method`` on ``path`` (None: API Gateway routes no such request)."""
+    for pattern, template in _paths():
+        if pattern.match(path):
+            operation: dict[str, Any] | None = _published()["paths"][template].get(method.lower())
+            return operation
+    return None
+
+
+@cache
+def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads(schema_json.replace("#/components/schemas/", "#/$defs/"))
+    defs = json.loads(json.dumps(_published()["components"]["schemas"]).replace("#/components/schemas/", "#/$defs/"))
+    return jsonschema.Draft202012Validator({**schema, "$defs": defs})
+
+
+def _header(response: dict[str, Any], name: str) -> str:
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return str(value)
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower() and values:
+            return str(values[0])
+    return ""
+
+
+def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
+    """Fail when the published document does not describe ``response`` to ``method`` ``path``."""
+    operation = documented_operation(method, path)
+    if operation is None:
+        return
+    where = f"{method} {path} answered {response['statusCode']}"
+    described = operation["responses"].get(str(response["statusCode"]))
+    assert described is not None, f"{where}, a status the OpenAPI document does not list"
+    content = described.get("content")
+    if not content:
+        return
+    media_type = _header(response, "Content-Type").split(";")[0].strip().lower()
+    assert media_type in content, f"{where} as {media_type!r}; the OpenAPI document says {sorted(content)}"
+    if media_type != "application/json":
+        return
+    body = response.get("body") or ""
+    text = base64.b64decode(body).decode("utf-8") if response.get("isBase64Encoded") else body
+    errors = sorted(
+        _validator(json.dumps(content[media_type]["schema"])).iter_errors(json.loads(text)), key=lambda e: e.path
+    )
+    assert not errors, (
+        f"{where} with a body the OpenAPI document refuses: {errors[0].message} at {list(errors[0].path)}"
+    )
+
+
+# --- cXML -----------------------------------------------------------------------------------------
+
+CXML_ROUTES = ("/cxml/setup", "/cxml/order", "/cxml/profile")
+# Never loads the DTD a document names, never touches the network: the DTD comes from CXML_SHARED_DIR.
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+_DECLARED_VERSION = re.compile(r"/schemas/cXML/([0-9.]+)/cXML\.dtd$")
+
+
+@cache
+def _dtd(version: str) -> etree.DTD | None:
+    shared = os.environ.get("CXML_SHARED_DIR", "").strip()
+    return etree.DTD(str(Path(shared) / "dtd" / version / "cXML.dtd")) if shared else None
+
+
+def cxml_answer(status: int, content_type: str, body: bytes) -> ResponseDocument:
+    """The answer to a cXML POST as its model, checked to be what a procurement system is promised."""
+    where = f"cXML answer {status} ({content_type}): {body[:300]!r}"
+    assert content_type.startswith("text/xml"), where
+    root = etree.fromstring(body, _PARSER)  # well-formed, or this raises
+    system_url = root.getroottree().docinfo.system_url  # type: ignore[union-attr]  # lxml-stubs: system_id
+    declared = _DECLARED_VERSION.search(system_url or "")
+    assert declared, f"{where} names no cXML DTD"
+    dtd = _dtd(declared.group(1))
+    assert dtd is None or dtd.validate(root), f"{where} is not valid against its DTD: {dtd.error_log if dtd else ''}"
+    document = read_document(body)
+    assert isinstance(document, ResponseDocument), where
+    assert status == StatusCode(document.status.code).http_status, f"{where}: its Status code maps to another status"
+    return document
