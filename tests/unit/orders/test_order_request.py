@@ -1126,6 +1126,24 @@ def test_a_long_file_name_is_kept_cut_to_its_first_1000_characters(table, queue_
     assert (download["filename"], download["content_base64"]) == (filename[:1000], base64.b64encode(DRAWING).decode())
 
 
+def test_attachment_names_with_characters_sqs_refuses_reach_the_shop_escaped(table, queue_url):
+    # Given an order whose attachment's Content-ID and file name (MIME headers, in raw UTF-8: not XML,
+    # whose parser refuses them) hold U+FFFE and U+FFFF, which SQS refuses in a message body
+    # (no cid: URL of the document can name it: XML cannot hold them either)
+    register(table)
+    document = builders.order_request("PO-CHARS", [builders.item_out("P1", "1", price="5.00")])
+    cid, filename = "drawing\ufffe@buyer.example", "Zeichnung\uffff.pdf"
+    answer = post_order(*builders.multipart_related(document, [(cid, "application/pdf", filename, DRAWING, "base64")]))
+    # When it is sent, Then the order is accepted and queued (drain checks the message is one SQS takes)
+    assert status_of(answer) == 200, cxml(answer).status
+    [message] = drain(queue_url)
+    # And the shop reads the names as sent: JSON escapes carry them
+    assert (message["body"]["attachments"][0]["content_id"], message["body"]["attachments"][0]["filename"]) == (
+        cid,
+        filename,
+    )
+
+
 def test_a_hundred_parts_with_names_at_the_limits_are_accepted_and_stored(table, queue_url):
     # Given an order of 100 MIME parts (the most accepted): the document and 99 attachments, each with a
     # Content-ID of 1,000 characters, a media type of 255 and a file name of 5,000 (kept: 1,000)
