@@ -45,6 +45,10 @@ class Unprocessable(ShopError):
 
 # The answer stays small whatever the body: one of 6 MB may hold 600,000 unknown keys, each an error.
 MAX_REPORTED_ERRORS = 100
+# A location names the shop's own keys, an unknown one of any length: cut, the refusal's log line stays
+# one CloudWatch event (256 KB; a longer one is cut, its JSON broken), and the answer within Lambda's 6 MB
+# (an unknown key of 2 MB of "é" takes 7 MB there, escaped as JSON).
+MAX_LOCATION_CHARS = 200
 
 
 class InvalidBody(Unprocessable):
@@ -54,9 +58,12 @@ class InvalidBody(Unprocessable):
             super().__init__(f"The request body is invalid: the first {MAX_REPORTED_ERRORS} of {len(errors):,} errors")
         else:
             super().__init__("The request body is invalid")
-        self.errors = [
-            {"location": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in errors[:MAX_REPORTED_ERRORS]
-        ]
+        self.errors = [{"location": _location(e["loc"]), "message": e["msg"]} for e in errors[:MAX_REPORTED_ERRORS]]
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    location = ".".join(str(p) for p in loc)
+    return location if len(location) <= MAX_LOCATION_CHARS else location[:MAX_LOCATION_CHARS] + "..."
 
 
 def authorise(event: APIGatewayProxyEvent, keys: ApiKeyRepository) -> None:

@@ -7,10 +7,23 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+# CloudWatch Logs takes an event of at most 256 KB, counted as its UTF-8 bytes plus 26 (PutLogEvents);
+# Lambda cuts a longer line, whose JSON then no longer parses (Logs Insights sees no field of it).
+CLOUDWATCH_EVENT_BYTES = 262_144 - 26
+
+
+def assert_fits_cloudwatch(lines: str) -> None:
+    """Each line is one log event CloudWatch keeps whole."""
+    for number, line in enumerate(lines.splitlines(), 1):
+        size = len(line.encode("utf-8"))
+        if size > CLOUDWATCH_EVENT_BYTES:  # not an assert: its report would repeat the line
+            raise AssertionError(f"log line {number} is {size:,} bytes: CloudWatch cuts it ({line[:200]}...)")
+
 
 @contextmanager
 def captured_log_lines() -> Iterator[io.StringIO]:
-    """Every line the gateway's logger writes while the block runs, at every level."""
+    """Every line the gateway's logger writes while the block runs, at every level; each checked, once
+    the block is done, to fit one CloudWatch log event."""
     from punchout.observability import logger
 
     stream = io.StringIO()
@@ -25,3 +38,4 @@ def captured_log_lines() -> Iterator[io.StringIO]:
     finally:
         std_logger.removeHandler(handler)
         std_logger.setLevel(level)
+    assert_fits_cloudwatch(stream.getvalue())

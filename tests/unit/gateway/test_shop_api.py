@@ -627,6 +627,20 @@ def test_a_refusal_logs_the_first_ten_locations_of_a_long_error_list(shop: Shop,
     assert refusal["locations"] == locations[:10]
 
 
+def test_an_unknown_field_of_a_long_name_is_reported_and_logged_cut_short(shop: Shop, log_lines: io.StringIO) -> None:
+    # Given a cart line with a field the cart does not know, whose name is 300,000 characters long
+    name = "unknown_" + "é" * 300_000
+    # When the shop sends it
+    response = shop.put({"lines": [{**line(), name: "x"}]})
+    # Then it is refused, the location naming the field by its first 200 characters, in the answer and in
+    # the log line, which stays one CloudWatch event (log_lines checks it; a longer one would be cut)
+    assert response["statusCode"] == 422
+    [error] = body_json(response)["error"]["errors"]
+    assert error["location"] == f"lines.0.{name}"[:200] + "..."
+    [refusal] = _refusals(log_lines)
+    assert refusal["locations"] == [error["location"]]
+
+
 def test_put_after_transfer_is_409(shop: Shop) -> None:
     # Given a transferred cart
     shop.put_lines(line())
