@@ -672,7 +672,9 @@ def _http_response(result: Any, *, binary_accepted: bool) -> tuple[int, list[tup
         raise MalformedResponse(
             f"unexpected keys {unexpected}: a proxy response holds only {sorted(_PROXY_RESPONSE_KEYS)}"
         )
-    size = len(json.dumps(result, default=str))
+    # As python3.12's runtime sends it: JSON with non-ASCII text as UTF-8 (awslambdaric sets ensure_ascii=False
+    # for AWS_Lambda_python3.12; earlier runtimes escaped it, six bytes a character).
+    size = len(json.dumps(result, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
     if size > MAX_LAMBDA_RESPONSE_BYTES:
         raise ResponseTooLarge(f"the response is {size:,} bytes as JSON, over Lambda's 6 MB limit")
     status = result.get("statusCode")

@@ -1078,6 +1078,16 @@ def test_a_response_over_lambdas_6_mb_answers_502(gateway: Gateway, caplog: pyte
     assert "6 MB" in caplog.text
 
 
+def test_a_response_of_non_ascii_text_is_counted_in_utf_8_as_python_3_12_sends_it(gateway: Gateway):
+    # When a handler answers 2,200,000 "é": 4.4 MB in UTF-8, which python3.12's runtime sends as it is
+    # (13.2 MB had it escaped them, as earlier runtimes did)
+    response = call(gateway.base_url, "GET", "/oversized?text=%C3%A9&times=2200000")
+
+    # Then the client gets it whole
+    assert response.status == 200
+    assert response.body.decode("utf-8") == "é" * 2_200_000
+
+
 def test_a_handler_past_its_function_timeout_answers_502(gateway: Gateway, caplog: pytest.LogCaptureFixture):
     # When a handler is still running at its function's Timeout (1 s)
     started = time.monotonic()

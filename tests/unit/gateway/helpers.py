@@ -34,7 +34,7 @@ from punchout.store.partners import PartnerRepository
 from punchout.store.queue import sqs_client
 from tests.support import builders
 from tests.support.contract import CXML_ROUTES, assert_documented, cxml_answer
-from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event
+from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event, assert_fits_lambda
 from tests.support.iam import only_granted
 from tests.support.round_trip import FUNCTIONS
 
@@ -91,11 +91,12 @@ def call(
 
 def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     """Run ``function``'s handler (its template logical id) on ``event``, its table and queue calls failing
-    as in AWS when its policies do not grant them (moto enforces no IAM); a shop API answer must be one
-    the published OpenAPI document describes."""
+    as in AWS when its policies do not grant them (moto enforces no IAM); its answer must be one Lambda
+    can return and, by route, a cXML answer or one the published OpenAPI document describes."""
     handler = importlib.import_module(FUNCTIONS[function]).lambda_handler
     with only_granted(dynamodb_client(), function), only_granted(sqs_client(), function):
         response: dict[str, Any] = handler(event, LambdaContext())
+    assert_fits_lambda(response)
     if event.get("httpMethod") == "POST" and event["path"] in CXML_ROUTES:
         body = response.get("body") or ""
         data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")
