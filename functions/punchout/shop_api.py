@@ -45,9 +45,8 @@ class Unprocessable(ShopError):
 
 # The answer stays small whatever the body: one of 6 MB may hold 600,000 unknown keys, each an error.
 MAX_REPORTED_ERRORS = 100
-# A location names the shop's own keys, an unknown one of any length: cut, the refusal's log line stays
-# one CloudWatch event (256 KB; a longer one is cut, its JSON broken), and the answer within Lambda's 6 MB
-# (an unknown key of 2 MB of "é" takes 7 MB there, escaped as JSON).
+# A location names the shop's own keys, an unknown one of any length: cut, so that the refusal's log line
+# stays one CloudWatch event (256 KB; a longer one is cut, its JSON broken).
 MAX_LOCATION_CHARS = 200
 
 

@@ -571,6 +571,25 @@ def test_the_return_page_is_measured_as_lambda_sends_it(
     assert shop.transfer()["statusCode"] == 422
 
 
+def test_non_ascii_text_on_the_return_page_counts_as_python_3_12_sends_it(
+    partner: Any, shop_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a cart described in "é": two bytes each in Lambda's answer (python3.12's runtime writes UTF-8),
+    # six in the escaped JSON of older runtimes
+    import order_message.service
+
+    texts = line("P1", "1", "1.00", description="é" * 2000)
+    page = Shop(shop_headers, open_session()[0]).checkout(texts)["body"]
+    limit = len(json.dumps(page, ensure_ascii=False).encode()) + 500
+    assert len(json.dumps(page)) > limit
+    # When the same cart is transferred with a limit above the page's JSON in UTF-8 but below it escaped
+    monkeypatch.setattr(order_message.service, "MAX_RESPONSE_BYTES", limit)
+    shop = Shop(shop_headers, open_session()[0])
+    shop.put_lines(texts)
+    # Then it goes back to the buyer
+    assert shop.transfer()["statusCode"] == 200
+
+
 def test_transfer_twice_is_409(shop: Shop) -> None:
     # Given a transferred cart
     shop.put_lines(line())
