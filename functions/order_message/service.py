@@ -106,7 +106,10 @@ class CartService:
     def context(self, session_id: str) -> SessionContext:
         session, partner = self._session(session_id)
         current = self.sessions.current_cart(session.cart_ref)
-        cart = current[1] if current else None
+        return self._context(session, partner, current[1] if current else None)
+
+    @staticmethod
+    def _context(session: Session, partner: TradingPartner, cart: Cart | None) -> SessionContext:
         return SessionContext(
             id=session.id,
             partner=PartnerSummary(id=partner.id, name=partner.name),
@@ -134,6 +137,7 @@ class CartService:
         if len(cart_input.lines) > self.settings.max_cart_lines:
             raise InvalidCart(f"A cart may hold at most {self.settings.max_cart_lines} lines")
         cart = self._normalise(cart_input, partner)
+        self._check_readable(session, partner, cart)
         state = self.sessions.cart_state(session.cart_ref)
         try:
             saved = self.sessions.save_cart(
@@ -214,6 +218,16 @@ class CartService:
         token = new_token()
         self.sessions.issue_token(TokenKind.RETURN, token, session.id, ttl)
         return TransferResult(return_url=f"{session.base_url}/punchout/return/{token}")
+
+    def _check_readable(self, session: Session, partner: TradingPartner, cart: Cart) -> None:
+        """Refuse a cart the session's answer (GET) could not carry within Lambda's 6 MB (a 502 at every GET):
+        it spells out every line's fields, empty ones as null, so a cart sent in 5.4 MB can take 6.5 MB."""
+        size = carried_size(self._context(session, partner, cart).model_dump_json())
+        if size > MAX_RESPONSE_BYTES:
+            raise InvalidCart(
+                f"The cart is too large to read back: the session's answer would be {size:,} bytes, over the "
+                f"{MAX_RESPONSE_BYTES:,} a response may carry; send fewer lines or shorter texts"
+            )
 
     def _check_returnable(self, session: Session, partner: TradingPartner, cart: Cart) -> None:
         """Refuse, while the shop can still change it, a cart whose return page Lambda could not send."""

@@ -18,6 +18,7 @@ from punchout.cxml.models import (
     RequestDocument,
 )
 from punchout.cxml.status import StatusCode
+from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.sessions import (
     BuyerUser,
     Cart,
@@ -137,6 +138,7 @@ class SetupService:
             created_at=now,
             expires_at=now + timedelta(seconds=self.settings.session_ttl_seconds),
         )
+        _check_readable(session, restored.cart)
         try:
             self.sessions.create(session)
         except SessionTooLarge:
@@ -261,6 +263,19 @@ class ShopUrlMissing(CXMLError):
     A 500, which buyers retry: once the supplier configures a URL, the same request succeeds."""
 
     status = StatusCode.INTERNAL_SERVER_ERROR
+
+
+def _check_readable(session: Session, cart: Cart | None) -> None:
+    """Refuse a session the shop could not read: ``GET /shop/sessions/{id}`` answers it with its cart in
+    one response, within Lambda's 6 MB, where a quote takes four bytes (escaped in the answer's JSON, and
+    that again in Lambda's): 1.6 MB of quotes in an Extrinsic became 6.4 MB, a 502 at every read. Measured
+    as stored: a little more."""
+    size = carried_size(session.model_dump_json()) + (carried_size(cart.model_dump_json()) if cart else 0)
+    if size > MAX_RESPONSE_BYTES:
+        raise InvalidDocument(
+            f"The request's ItemOut, Contact and Extrinsic data are too large for the supplier's shop to read"
+            f" ({size:,} bytes as it would receive them; at most {MAX_RESPONSE_BYTES:,})"
+        )
 
 
 def _shown_origin(parts: SplitResult) -> str:

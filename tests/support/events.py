@@ -14,16 +14,16 @@ DEFAULT_SOURCE_IP = "192.0.2.10"  # TEST-NET-1
 LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 
 
-def lambda_response_size(response: Any) -> int:
-    """The bytes of a handler's answer as python3.12's runtime sends it: JSON, non-ASCII text as UTF-8
-    (awslambdaric sets ensure_ascii=False for AWS_Lambda_python3.12; earlier runtimes escaped it)."""
-    return len(json.dumps(response, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+def lambda_json_size(payload: Any) -> int:
+    """The bytes of an event or a handler's answer as Lambda carries it: JSON, non-ASCII text as UTF-8
+    (for answers, awslambdaric sets ensure_ascii=False for AWS_Lambda_python3.12; earlier runtimes escaped it)."""
+    return len(json.dumps(payload, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
 def assert_fits_lambda(response: dict[str, Any]) -> None:
     """A handler's answer is one Lambda returns: a larger one fails the invocation (API Gateway's 502),
     where calling the handler directly hands it over whole."""
-    size = lambda_response_size(response)
+    size = lambda_json_size(response)
     if size > LAMBDA_RESPONSE_LIMIT:  # not an assert: its report would repeat the response
         raise AssertionError(f"a {size:,}-byte response: Lambda returns at most {LAMBDA_RESPONSE_LIMIT:,}")
 

@@ -21,7 +21,7 @@ from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse
 from punchout.settings import clear_settings_cache
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.events import api_event
+from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_json_size
 from tests.support.zone import local_zone
 from tests.unit.gateway.helpers import (
     BASE_URL,
@@ -505,3 +505,17 @@ def test_a_setup_request_without_a_to_credential_is_400(partner: Any) -> None:
     # Then it is refused at once with 400, not accepted into a session that could never return a cart
     assert answer.status.code == 400
     assert "To credential" in answer.status.message
+
+
+def test_a_setup_request_whose_session_the_shop_could_not_read_is_400(partner: Any) -> None:
+    # Given a create request with an Extrinsic of 1,600,000 quotes: 2.1 MB in the event (base64), but four
+    # bytes each in the session's answer to the shop (GET /shop/sessions/{id}: escaped in its JSON, and that
+    # again in Lambda's), past Lambda's 6 MB
+    body = builders.setup_request().replace(b"CC-100", b'"' * 1_600_000)
+    assert lambda_json_size(api_event("POST", "/cxml/setup", body=body, binary=True)) < LAMBDA_RESPONSE_LIMIT
+    # When it is sent
+    answer = post_setup(body)
+    # Then it is refused with 400 saying why (the buyer does not retry it): opened, the shop could never read
+    # the session (Lambda fails the answer: API Gateway's 502)
+    assert answer.status.code == 400, answer.status
+    assert "too large for the supplier's shop" in answer.status.message

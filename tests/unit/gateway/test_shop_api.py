@@ -19,7 +19,7 @@ from punchout.sessions import CartInput
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.events import api_event
+from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_json_size
 from tests.unit.gateway.helpers import (
     BASE_URL,
     ReturnPage,
@@ -658,6 +658,20 @@ def test_an_unknown_field_of_a_long_name_is_reported_and_logged_cut_short(shop: 
     assert error["location"] == f"lines.0.{name}"[:200] + "..."
     [refusal] = _refusals(log_lines)
     assert refusal["locations"] == [error["location"]]
+
+
+def test_a_cart_the_session_could_not_be_read_back_with_is_422(shop: Shop) -> None:
+    # Given a cart of 5,000 lines described in 1,000 characters each: an event Lambda takes, but the
+    # session's answer spells out every line's fields (empty ones as null), past Lambda's 6 MB
+    body = json.dumps({"lines": [line(f"P{n}", description="d" * 1000) for n in range(5000)]})
+    assert lambda_json_size(api_event("PUT", "/shop/sessions/x/cart", body=body)) < LAMBDA_RESPONSE_LIMIT
+    # When the shop puts it
+    response = shop.put(body)
+    # Then it is refused with 422 saying why, while the shop can change it
+    assert response["statusCode"] == 422
+    assert "too large to read back" in body_json(response)["error"]["message"]
+    # And the session can still be read (Lambda could not have answered it with that cart: a 502 at every GET)
+    assert shop.get()["statusCode"] == 200
 
 
 def test_put_after_transfer_is_409(shop: Shop) -> None:
