@@ -1397,6 +1397,28 @@ def test_a_message_of_exactly_the_queue_threshold_travels_whole():
     assert queue_body(full) == full.decode("utf-8")
 
 
+def test_a_large_order_is_not_escaped_whole_to_be_measured_for_the_queue(monkeypatch):
+    import order_request.service
+    from order_request.service import queue_body
+    from punchout.store.queue import sqs_json
+
+    # Given a stored message of 5 MB, 25 times the queue's threshold (a 5,000-line order)
+    full = _stored_message(5_000_000)
+    escaped: list[int] = []
+
+    def counted(body: str) -> str:
+        escaped.append(len(body))
+        return sqs_json(body)
+
+    monkeypatch.setattr(order_request.service, "sqs_json", counted)
+    # When it is queued
+    body = json.loads(queue_body(full))
+    # Then it is a claim check, and only bodies that could fit were escaped (UTF-8 never shrinks when escaped):
+    # the whole order escaped to be measured cost 50 ms more at every order intake
+    assert (body["complete"], body["lines"]) == (False, None)
+    assert max(escaped) <= MAX_MESSAGE_BYTES, escaped
+
+
 def test_a_claim_check_keeps_the_header_when_leaving_out_the_lines_is_enough():
     from order_request.service import queue_body
 
