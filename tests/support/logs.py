@@ -7,8 +7,9 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-# CloudWatch Logs takes an event of at most 256 KB, counted as its UTF-8 bytes plus 26 (PutLogEvents);
-# Lambda cuts a longer line, whose JSON then no longer parses (Logs Insights sees no field of it).
+# PutLogEvents documents log events of at most 256 KB (their UTF-8 bytes; the 26 bytes each adds count
+# toward a batch's 1 MB, kept off here as a margin). Lambda splits a longer line into several events, and
+# none of them is JSON that Logs Insights can read a field of.
 CLOUDWATCH_EVENT_BYTES = 262_144 - 26
 
 
