@@ -661,6 +661,15 @@ def _event_body(body: bytes, content_type: str, api: RestApi) -> tuple[str | Non
         return body.decode("utf-8", errors="replace"), False
 
 
+def lambda_payload_bytes(payload: Any) -> int:
+    """The bytes of an event or an answer as Lambda carries it: JSON. python3.12's runtime writes answers with
+    simplejson and ensure_ascii=False (awslambdaric, for AWS_Lambda_python3.12 only; earlier runtimes escaped
+    non-ASCII text, six bytes a character), so non-ASCII text is its UTF-8, but U+2028 and U+2029, which
+    simplejson escapes even then."""
+    text = json.dumps(payload, default=str, ensure_ascii=False)
+    return len(text.encode("utf-8", "surrogatepass")) + 3 * (text.count("\u2028") + text.count("\u2029"))
+
+
 def _http_response(result: Any, *, binary_accepted: bool) -> tuple[int, list[tuple[str, str]], bytes]:
     """A Lambda proxy response as (status, headers, body); MalformedResponse where API Gateway says 502.
 
@@ -672,9 +681,7 @@ def _http_response(result: Any, *, binary_accepted: bool) -> tuple[int, list[tup
         raise MalformedResponse(
             f"unexpected keys {unexpected}: a proxy response holds only {sorted(_PROXY_RESPONSE_KEYS)}"
         )
-    # As python3.12's runtime sends it: JSON with non-ASCII text as UTF-8 (awslambdaric sets ensure_ascii=False
-    # for AWS_Lambda_python3.12; earlier runtimes escaped it, six bytes a character).
-    size = len(json.dumps(result, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    size = lambda_payload_bytes(result)
     if size > MAX_LAMBDA_RESPONSE_BYTES:
         raise ResponseTooLarge(f"the response is {size:,} bytes as JSON, over Lambda's 6 MB limit")
     status = result.get("statusCode")

@@ -1088,6 +1088,15 @@ def test_a_response_of_non_ascii_text_is_counted_in_utf_8_as_python_3_12_sends_i
     assert response.body.decode("utf-8") == "é" * 2_200_000
 
 
+def test_line_and_paragraph_separators_in_a_response_count_six_bytes(gateway: Gateway):
+    # When a handler answers 1,100,000 U+2028: 3.3 MB in UTF-8, but python3.12's runtime (simplejson) escapes
+    # each in six bytes: 6.6 MB
+    response = call(gateway.base_url, "GET", "/oversized?text=%E2%80%A8&times=1100000")
+
+    # Then the client gets the 502 the deployed API would give
+    assert response.status == 502
+
+
 def test_a_handler_past_its_function_timeout_answers_502(gateway: Gateway, caplog: pytest.LogCaptureFixture):
     # When a handler is still running at its function's Timeout (1 s)
     started = time.monotonic()

@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import base64
-import json
 import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from infra.local.gateway import MAX_LAMBDA_RESPONSE_BYTES
+from infra.local.gateway import lambda_payload_bytes as lambda_payload_bytes  # the tests count as it does
+
 DEFAULT_SOURCE_IP = "192.0.2.10"  # TEST-NET-1
-# What Lambda hands back to API Gateway: 6 MB of the response as JSON (the local gateway counts it so).
-LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
-
-
-def lambda_json_size(payload: Any) -> int:
-    """The bytes of an event or a handler's answer as Lambda carries it: JSON, non-ASCII text as UTF-8
-    (for answers, awslambdaric sets ensure_ascii=False for AWS_Lambda_python3.12; earlier runtimes escaped it)."""
-    return len(json.dumps(payload, default=str, ensure_ascii=False).encode("utf-8", "surrogatepass"))
+# What Lambda hands back to API Gateway: 6 MB of the response as JSON, counted as the local gateway does.
+LAMBDA_RESPONSE_LIMIT = MAX_LAMBDA_RESPONSE_BYTES
 
 
 def assert_fits_lambda(response: dict[str, Any]) -> None:
     """A handler's answer is one Lambda returns: a larger one fails the invocation (API Gateway's 502),
     where calling the handler directly hands it over whole."""
-    size = lambda_json_size(response)
+    size = lambda_payload_bytes(response)
     if size > LAMBDA_RESPONSE_LIMIT:  # not an assert: its report would repeat the response
         raise AssertionError(f"a {size:,}-byte response: Lambda returns at most {LAMBDA_RESPONSE_LIMIT:,}")
 

@@ -17,6 +17,7 @@ from lxml import etree
 from punchout.cxml.models import ItemOut
 from punchout.store.dynamo import Table
 from tests.support import builders
+from tests.support.events import LAMBDA_RESPONSE_LIMIT, lambda_payload_bytes
 from tests.unit.gateway.conftest import TABLE_NAME, clear_caches, table_definition
 from tests.unit.gateway.helpers import (
     ReturnPage,
@@ -33,7 +34,6 @@ from tests.unit.gateway.helpers import (
 
 LINES = 5000
 DYNAMODB_ITEM_LIMIT = 400 * 1024
-LAMBDA_RESPONSE_LIMIT = 6 * 1024 * 1024
 
 
 def _lines() -> list[dict[str, Any]]:
@@ -138,7 +138,7 @@ def test_large_cart_is_dtd_valid(large: LargeCart, dtd: Callable[[str], etree.DT
 def test_large_cart_page_fits_a_lambda_response(large: LargeCart, record_property: Any) -> None:
     # Given the return page of a 5,000-line cart
     # When the whole Lambda response (JSON, as API Gateway receives it) is measured
-    size = len(json.dumps(large.page).encode("utf-8"))
+    size = lambda_payload_bytes(large.page)
     html_size = len(large.page["body"].encode("utf-8"))
     record_property(f"return_page_bytes_{large.encoding}", html_size)
     print(f"\n5,000-line return page ({large.encoding}): HTML {html_size:,} bytes, response {size:,} bytes")

@@ -21,7 +21,7 @@ from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse
 from punchout.settings import clear_settings_cache
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_json_size
+from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_payload_bytes
 from tests.support.zone import local_zone
 from tests.unit.gateway.helpers import (
     BASE_URL,
@@ -512,7 +512,7 @@ def test_a_setup_request_whose_session_the_shop_could_not_read_is_400(partner: A
     # bytes each in the session's answer to the shop (GET /shop/sessions/{id}: escaped in its JSON, and that
     # again in Lambda's), past Lambda's 6 MB
     body = builders.setup_request().replace(b"CC-100", b'"' * 1_600_000)
-    assert lambda_json_size(api_event("POST", "/cxml/setup", body=body, binary=True)) < LAMBDA_RESPONSE_LIMIT
+    assert lambda_payload_bytes(api_event("POST", "/cxml/setup", body=body, binary=True)) < LAMBDA_RESPONSE_LIMIT
     # When it is sent
     answer = post_setup(body)
     # Then it is refused with 400 saying why (the buyer does not retry it): opened, the shop could never read

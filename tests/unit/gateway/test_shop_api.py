@@ -19,7 +19,7 @@ from punchout.sessions import CartInput
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_json_size
+from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_payload_bytes
 from tests.unit.gateway.helpers import (
     BASE_URL,
     ReturnPage,
@@ -590,6 +590,24 @@ def test_non_ascii_text_on_the_return_page_counts_as_python_3_12_sends_it(
     assert shop.transfer()["statusCode"] == 200
 
 
+def test_line_and_paragraph_separators_on_the_return_page_count_six_bytes(
+    partner: Any, shop_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a cart described in U+2028 and U+2029: three bytes each in UTF-8, but six in Lambda's answer
+    # (python3.12's runtime writes it with simplejson, which escapes them even with ensure_ascii=False)
+    import order_message.service
+
+    texts = line("P1", "1", "1.00", description="\u2028\u2029" * 1000)
+    page = Shop(shop_headers, open_session()[0]).checkout(texts)["body"]
+    shop = Shop(shop_headers, open_session()[0])
+    shop.put_lines(texts)
+    # When the same cart is transferred with a limit above the page's JSON in UTF-8 but below what Lambda sends
+    limit = len(json.dumps(page, ensure_ascii=False).encode()) + 500
+    monkeypatch.setattr(order_message.service, "MAX_RESPONSE_BYTES", limit)
+    # Then it is refused: what counts is what Lambda would send
+    assert shop.transfer()["statusCode"] == 422
+
+
 def test_transfer_twice_is_409(shop: Shop) -> None:
     # Given a transferred cart
     shop.put_lines(line())
@@ -664,7 +682,7 @@ def test_a_cart_the_session_could_not_be_read_back_with_is_422(shop: Shop) -> No
     # Given a cart of 5,000 lines described in 1,000 characters each: an event Lambda takes, but the
     # session's answer spells out every line's fields (empty ones as null), past Lambda's 6 MB
     body = json.dumps({"lines": [line(f"P{n}", description="d" * 1000) for n in range(5000)]})
-    assert lambda_json_size(api_event("PUT", "/shop/sessions/x/cart", body=body)) < LAMBDA_RESPONSE_LIMIT
+    assert lambda_payload_bytes(api_event("PUT", "/shop/sessions/x/cart", body=body)) < LAMBDA_RESPONSE_LIMIT
     # When the shop puts it
     response = shop.put(body)
     # Then it is refused with 422 saying why, while the shop can change it
