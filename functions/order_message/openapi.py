@@ -17,9 +17,9 @@ from pydantic.json_schema import models_json_schema
 
 from punchout.model import GatewayModel
 from punchout.orders import AttachmentContent, OrderMessage, OrderPage
-from punchout.sessions import CartInput, TransferRequest
+from punchout.sessions import CartInput, SessionContext, TransferRequest
 
-from .service import CartSummary, SessionContext, TransferResult
+from .service import CartSummary, TransferResult
 
 DOCUMENT = Path(__file__).with_name("openapi.json")
 

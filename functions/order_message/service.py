@@ -13,19 +13,21 @@ from punchout.cart_message import (
     render_cart,
     return_page,
 )
-from punchout.cxml.models import Address, Contact, DeploymentMode, ItemID, SetupOperation, plain_decimal
+from punchout.cxml.models import plain_decimal
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.model import GatewayModel
 from punchout.partners import TradingPartner
 from punchout.sessions import (
-    BuyerUser,
     Cart,
     CartInput,
     EarlierItem,
     Session,
+    SessionContext,
     SessionStatus,
     TransferRequest,
+    line_reference,
     new_token,
+    session_context,
 )
 from punchout.settings import GatewaySettings
 from punchout.shop_api import Conflict, NotFound, Unprocessable
@@ -52,31 +54,6 @@ class ReturnRefused(Exception):
     def __init__(self, session_id: str) -> None:
         super().__init__(session_id)
         self.session_id = session_id
-
-
-class PartnerSummary(GatewayModel):
-    id: str
-    name: str
-
-
-class SessionContext(GatewayModel):
-    """``GET /shop/sessions/{id}``: what the shop needs to serve this buyer."""
-
-    id: str
-    partner: PartnerSummary
-    operation: SetupOperation
-    deployment_mode: DeploymentMode
-    read_only: bool
-    status: SessionStatus
-    user: BuyerUser
-    ship_to: Address | None
-    contacts: list[Contact]
-    extrinsics: dict[str, str]
-    selected_item: ItemID | None  # SelectedItem: open the shop at this product
-    items: list[EarlierItem]  # the request's ItemOut lines, and whether each restored an earlier cart line
-    cart: Cart | None  # the current cart: for edit/inspect, restored from the earlier one
-    currency: str
-    expires_at: datetime
 
 
 class CartSummary(GatewayModel):
@@ -106,27 +83,7 @@ class CartService:
     def context(self, session_id: str) -> SessionContext:
         session, partner = self._session(session_id)
         current = self.sessions.current_cart(session.cart_ref)
-        return self._context(session, partner, current[1] if current else None)
-
-    @staticmethod
-    def _context(session: Session, partner: TradingPartner, cart: Cart | None) -> SessionContext:
-        return SessionContext(
-            id=session.id,
-            partner=PartnerSummary(id=partner.id, name=partner.name),
-            operation=session.operation,
-            deployment_mode=session.deployment_mode,
-            read_only=session.read_only,
-            status=session.status,
-            user=session.user,
-            ship_to=session.ship_to,
-            contacts=session.contacts,
-            extrinsics=session.extrinsics,
-            selected_item=session.selected_item,
-            items=session.earlier_items,
-            cart=cart,
-            currency=partner.money_currency(cart.currency if cart else None),
-            expires_at=session.expires_at,
-        )
+        return session_context(session, partner, current[1] if current else None)
 
     def put_cart(self, session_id: str, cart_input: CartInput) -> CartSummary:
         session, partner = self._session(session_id)
@@ -221,12 +178,28 @@ class CartService:
 
     def _check_readable(self, session: Session, partner: TradingPartner, cart: Cart) -> None:
         """Refuse a cart the session's answer (GET) could not carry within Lambda's 6 MB (a 502 at every GET):
-        it spells out every line's fields, empty ones as null, so a cart sent in 5.4 MB can take 6.5 MB."""
-        size = carried_size(self._context(session, partner, cart).model_dump_json())
+        it spells out every line's fields, empty ones as null, so a cart sent in 5.4 MB can take 6.5 MB.
+        Measured as the buyer's edit of it will show it, its lines both restored and listed as the
+        request's items: a cart that fits only without them could be returned but never edited (400)."""
+        edit = session_context(session, partner, cart).model_copy(
+            update={
+                "items": [
+                    EarlierItem(
+                        supplier_part_id=line.supplier_part_id,
+                        supplier_part_auxiliary_id=line_reference(session.cart_ref, number),
+                        quantity=line.quantity,
+                        restored=True,
+                    )
+                    for number, line in enumerate(cart.lines, 1)
+                ]
+            }
+        )
+        size = carried_size(edit.model_dump_json())
         if size > MAX_RESPONSE_BYTES:
             raise InvalidCart(
-                f"The cart is too large to read back: the session's answer would be {size:,} bytes, over the "
-                f"{MAX_RESPONSE_BYTES:,} a response may carry; send fewer lines or shorter texts"
+                f"The cart is too large to read back in the buyer's edit of it: the session's answer would be "
+                f"{size:,} bytes, over the {MAX_RESPONSE_BYTES:,} a response may carry; send fewer lines or "
+                "shorter texts"
             )
 
     def _check_returnable(self, session: Session, partner: TradingPartner, cart: Cart) -> None:

@@ -25,10 +25,12 @@ from punchout.sessions import (
     CartLine,
     EarlierItem,
     Session,
+    SessionContext,
     new_cart_ref,
     new_session_id,
     new_token,
     parse_line_reference,
+    session_context,
 )
 from punchout.settings import GatewaySettings
 from punchout.store.sessions import SessionRepository, SessionTooLarge, TokenKind
@@ -138,7 +140,7 @@ class SetupService:
             created_at=now,
             expires_at=now + timedelta(seconds=self.settings.session_ttl_seconds),
         )
-        _check_readable(session, restored.cart)
+        _check_readable(session_context(session, partner, restored.cart))
         try:
             self.sessions.create(session)
         except SessionTooLarge:
@@ -265,16 +267,16 @@ class ShopUrlMissing(CXMLError):
     status = StatusCode.INTERNAL_SERVER_ERROR
 
 
-def _check_readable(session: Session, cart: Cart | None) -> None:
+def _check_readable(context: SessionContext) -> None:
     """Refuse a session the shop could not read: ``GET /shop/sessions/{id}`` answers it with its cart in
     one response, within Lambda's 6 MB, where a quote takes four bytes (escaped in the answer's JSON, and
-    that again in Lambda's): 1.6 MB of quotes in an Extrinsic became 6.4 MB, a 502 at every read. Measured
-    as stored: a little more."""
-    size = carried_size(session.model_dump_json()) + (carried_size(cart.model_dump_json()) if cart else 0)
+    that again in Lambda's): 1.6 MB of quotes in an Extrinsic became 6.4 MB, a 502 at every read."""
+    size = carried_size(context.model_dump_json())
     if size > MAX_RESPONSE_BYTES:
         raise InvalidDocument(
-            f"The request's ItemOut, Contact and Extrinsic data are too large for the supplier's shop to read"
-            f" ({size:,} bytes as it would receive them; at most {MAX_RESPONSE_BYTES:,})"
+            "The session (the request's ItemOut lines, the cart they restore, its Contact and Extrinsic data) is"
+            f" too large for the supplier's shop to read ({size:,} bytes as it would receive them; at most"
+            f" {MAX_RESPONSE_BYTES:,})"
         )
 
 

@@ -255,6 +255,19 @@ def open_session_with(body: bytes) -> str:
     return session_from_start(start_token(post_setup(body)))
 
 
+def item_outs(document: bytes) -> list[ItemOut]:
+    """The returned cart's lines as the buyer sends them back in an edit."""
+    return [
+        builders.item_out(
+            item.xpath("string(ItemID/SupplierPartID)"),
+            item.get("quantity"),
+            auxiliary=item.xpath("string(ItemID/SupplierPartAuxiliaryID)"),
+            line=number,
+        )
+        for number, item in enumerate(message_tree(document).xpath("//ItemIn"), 1)
+    ]
+
+
 # --- the shop -------------------------------------------------------------------------------------
 
 

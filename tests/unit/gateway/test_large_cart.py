@@ -14,7 +14,6 @@ import boto3
 import pytest
 from lxml import etree
 
-from punchout.cxml.models import ItemOut
 from punchout.store.dynamo import Table
 from tests.support import builders
 from tests.support.events import LAMBDA_RESPONSE_LIMIT, lambda_payload_bytes
@@ -22,6 +21,7 @@ from tests.unit.gateway.conftest import TABLE_NAME, clear_caches, table_definiti
 from tests.unit.gateway.helpers import (
     ReturnPage,
     Shop,
+    item_outs,
     item_size,
     message_tree,
     open_session,
@@ -51,19 +51,6 @@ class LargeCart:
     items_after_edit: list[dict[str, Any]]
 
 
-def _item_outs(document: bytes) -> list[ItemOut]:
-    """The returned cart's lines as the buyer sends them back in an edit."""
-    return [
-        builders.item_out(
-            item.xpath("string(ItemID/SupplierPartID)"),
-            item.get("quantity"),
-            auxiliary=item.xpath("string(ItemID/SupplierPartAuxiliaryID)"),
-            line=number,
-        )
-        for number, item in enumerate(message_tree(document).xpath("//ItemIn"), 1)
-    ]
-
-
 def _round_trip(table: Table, encoding: str) -> LargeCart:
     partner = register(table, cart_encoding=encoding, cart_field_name=f"cxml-{encoding}", cxml_version="1.2.069")
     session_id, _ = open_session()
@@ -73,7 +60,7 @@ def _round_trip(table: Table, encoding: str) -> LargeCart:
     items = table_items(table)
     page = shop.checkout()
     document = ReturnPage.of(page).document(partner)
-    edited = Shop(headers, open_session_with(setup_document("edit", items=_item_outs(document)))).context()
+    edited = Shop(headers, open_session_with(setup_document("edit", items=item_outs(document)))).context()
     return LargeCart(put, items, page, document, encoding, edited, table_items(table))
 
 

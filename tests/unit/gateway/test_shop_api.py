@@ -30,6 +30,7 @@ from tests.unit.gateway.helpers import (
     configure,
     follow,
     invoke,
+    item_outs,
     line,
     message_tree,
     open_session,
@@ -690,6 +691,32 @@ def test_a_cart_the_session_could_not_be_read_back_with_is_422(shop: Shop) -> No
     assert "too large to read back" in body_json(response)["error"]["message"]
     # And the session can still be read (Lambda could not have answered it with that cart: a 502 at every GET)
     assert shop.get()["statusCode"] == 200
+
+
+def test_a_cart_its_buyer_could_not_edit_is_422(shop: Shop) -> None:
+    # Given 5,000 lines described in 220 backslashes each (two bytes each escaped, four in Lambda's answer):
+    # the session's answer carries the cart (5.9 MB), but the buyer's edit of it lists every line again as
+    # a request item (6.5 MB), past Lambda's 6 MB: it could be returned, then never edited (400)
+    lines = [line(f"P{n}", description="\\" * 220) for n in range(5000)]
+    # When the shop puts it
+    response = shop.put({"lines": lines})
+    # Then it is refused with 422 saying why, while the shop can change it
+    assert response["statusCode"] == 422, response["statusCode"]
+    assert "in the buyer's edit" in body_json(response)["error"]["message"]
+
+
+def test_a_cart_accepted_near_the_limit_can_be_edited(table: Table) -> None:
+    # Given a returned cart of 5,000 lines described in 200 backslashes each, which the buyer's edit shows
+    # in 6.1 MB: just within what PUT cart accepts (the edit's answer, measured as setup measures it)
+    partner = register(table)
+    headers = shop_key(table)
+    shop = Shop(headers, open_session()[0])
+    shop.put_lines(*[line(f"P{n}", description="\\" * 200) for n in range(5000)])
+    document = ReturnPage.of(shop.checkout()).document(partner)
+    # When the buyer edits it
+    edit = Shop(headers, open_session_with(setup_document("edit", items=item_outs(document))))
+    # Then the shop reads the session, every line restored (invoke checks the answer fits Lambda's 6 MB)
+    assert len(edit.context()["cart"]["lines"]) == 5000
 
 
 def test_put_after_transfer_is_409(shop: Shop) -> None:
