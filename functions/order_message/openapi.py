@@ -17,7 +17,8 @@ from pydantic.json_schema import models_json_schema
 
 from punchout.model import GatewayModel
 from punchout.orders import AttachmentContent, OrderMessage, OrderPage
-from punchout.sessions import CartInput, SessionContext, TransferRequest
+from punchout.session_view import SessionContext
+from punchout.sessions import CartInput, TransferRequest
 
 from .service import CartSummary, TransferResult
 

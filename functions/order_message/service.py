@@ -17,17 +17,16 @@ from punchout.cxml.models import plain_decimal
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.model import GatewayModel
 from punchout.partners import TradingPartner
+from punchout.session_view import SessionContext, session_context
 from punchout.sessions import (
     Cart,
     CartInput,
     EarlierItem,
     Session,
-    SessionContext,
     SessionStatus,
     TransferRequest,
     line_reference,
     new_token,
-    session_context,
 )
 from punchout.settings import GatewaySettings
 from punchout.shop_api import Conflict, NotFound, Unprocessable

@@ -19,18 +19,17 @@ from punchout.cxml.models import (
 )
 from punchout.cxml.status import StatusCode
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
+from punchout.session_view import SessionContext, session_context
 from punchout.sessions import (
     BuyerUser,
     Cart,
     CartLine,
     EarlierItem,
     Session,
-    SessionContext,
     new_cart_ref,
     new_session_id,
     new_token,
     parse_line_reference,
-    session_context,
 )
 from punchout.settings import GatewaySettings
 from punchout.store.sessions import SessionRepository, SessionTooLarge, TokenKind

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ..sessions import NOT_XML_CHARACTER
 from . import aws
 
 if TYPE_CHECKING:
@@ -15,15 +15,14 @@ if TYPE_CHECKING:
 # SQS's classic limit is 256 KiB per message; larger orders travel as a claim check
 # (OrderMessage.complete is false; the shop fetches GET /shop/orders/{message_id}).
 MAX_MESSAGE_BYTES = 200_000
-# What SQS refuses in a body (InvalidMessageContents), moto not: anything outside XML's Char production.
-# A MIME header may hold U+FFFE or U+FFFF (an attachment's Content-ID or file name, kept in the order).
-_REFUSED_CHARACTER = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def sqs_json(body: str) -> str:
-    """A JSON ``body`` as SQS takes it: the characters it refuses written as JSON escapes (outside a
-    string JSON has only ASCII), which give the shop's parser the same text."""
-    return _REFUSED_CHARACTER.sub(lambda found: f"\\u{ord(found.group()):04x}", body)
+    """A JSON ``body`` as SQS takes it: the characters it refuses (InvalidMessageContents; moto takes them),
+    those outside XML's Char production, written as JSON escapes (outside a string JSON has only ASCII),
+    which give the shop's parser the same text. A MIME header may hold U+FFFE or U+FFFF (an attachment's
+    Content-ID or file name, kept in the order)."""
+    return NOT_XML_CHARACTER.sub(lambda found: f"\\u{ord(found.group()):04x}", body)
 
 
 @lru_cache(maxsize=1)
