@@ -666,6 +666,18 @@ def test_an_unknown_field_of_a_long_name_is_reported_and_logged_cut_short(shop: 
     assert refusal["locations"] == [error["location"]]
 
 
+@pytest.mark.parametrize(("length", "shown"), [(200, 200), (201, 200)], ids=["kept whole", "cut"])
+def test_a_location_is_cut_only_past_200_characters(shop: Shop, length: int, shown: int) -> None:
+    # Given a cart line with an unknown field whose location is 200 or 201 characters, of "é" (two bytes each)
+    location = "lines.0.unknown_".ljust(length, "é")
+    name = location.removeprefix("lines.0.")
+    # When the shop sends it
+    response = shop.put({"lines": [{**line(), name: "x"}]})
+    # Then a location of 200 characters is reported whole, one longer by its first 200 characters
+    [error] = body_json(response)["error"]["errors"]
+    assert error["location"] == (location if length == shown else location[:shown] + "...")
+
+
 def test_a_cart_the_session_could_not_be_read_back_with_is_422(shop: Shop) -> None:
     # Given a cart of 5,000 lines described in 1,000 characters each: an event Lambda takes, but the
     # session's answer spells out every line's fields (empty ones as null), past Lambda's 6 MB

@@ -1419,6 +1419,76 @@ def test_a_large_order_is_not_escaped_whole_to_be_measured_for_the_queue(monkeyp
     assert max(escaped) <= MAX_MESSAGE_BYTES, escaped
 
 
+@pytest.mark.parametrize(
+    "taken",
+    ["\t", "\n", "\r", " ", "\ud7ff", "\ue000", "\ufffd", "\U00010000", "\U0010ffff"],
+    ids=["tab", "line feed", "carriage return", "space", "U+D7FF", "U+E000", "U+FFFD", "U+10000", "U+10FFFF"],
+)
+def test_a_character_sqs_takes_is_queued_as_it_is(taken):
+    from punchout.store.queue import sqs_json
+
+    # Given a message holding a character at an edge of what SQS takes (XML's Char production): in a string,
+    # or, for tab, line feed and carriage return, as whitespace between JSON's tokens (in a string, escaped)
+    body = '{"text":' + (f'{taken}"ab"' if taken in "\t\n\r" else f'"a{taken}b"') + "}"
+    assert json.loads(body)
+    # When it is made ready for the queue, Then it is unchanged
+    assert sqs_json(body) == body
+
+
+@pytest.mark.parametrize(
+    "refused",
+    ["\x00", "\x1f", "\ud800", "\udfff", "\ufffe", "\uffff"],
+    ids=["U+0000", "U+001F", "U+D800", "U+DFFF", "U+FFFE", "U+FFFF"],
+)
+def test_a_character_sqs_refuses_is_queued_as_a_json_escape_of_the_same_text(refused):
+    from punchout.store.queue import sqs_json
+
+    # Given a message holding, raw, a character SQS refuses
+    body = '{"text":"a' + refused + 'b"}'
+    # When it is made ready for the queue
+    queued = sqs_json(body)
+    # Then it is written as its JSON escape, and the shop reads the same text
+    assert queued == '{"text":"a\\u' + f"{ord(refused):04x}" + 'b"}'
+    assert json.loads(queued) == {"text": f"a{refused}b"}
+
+
+def test_a_message_that_fits_the_queue_only_unescaped_travels_as_a_claim_check():
+    from order_request.service import queue_body
+
+    # Given a stored message of exactly the queue's threshold whose line holds one U+FFFF (three bytes, six
+    # escaped for SQS) and ten "é" (two bytes, one character)
+    full = _stored_message(MAX_MESSAGE_BYTES)
+    full = full.replace(b"x" * 23, "\uffff".encode() + "é".encode() * 10, 1)
+    assert len(full) == MAX_MESSAGE_BYTES
+    # When it is queued
+    body = queue_body(full)
+    # Then it is a claim check: whole, it would be three bytes over the threshold as sent
+    assert (json.loads(body)["complete"], json.loads(body)["lines"]) == (False, None)
+    assert len(body.encode("utf-8")) <= MAX_MESSAGE_BYTES
+
+
+def test_an_order_whose_smallest_claim_check_is_exactly_the_queue_threshold_is_accepted(table, queue_url, monkeypatch):
+    import order_request.service
+    from order_request.service import check_queueable, queue_body
+    from punchout.cxml.errors import InvalidDocument
+    from punchout.orders import OrderMessage
+
+    # Given an accepted order's message, and its smallest claim check (without its lines and every cut)
+    register(table)
+    assert status_of(post_order(builders.order_request("PO-EDGE", [builders.item_out("P1", "1", price="5.00")]))) == 200
+    [queued] = drain(queue_url)
+    message = OrderMessage.model_validate(queued["body"])
+    monkeypatch.setattr(order_request.service, "MAX_MESSAGE_BYTES", 0)
+    smallest = len(queue_body(message.model_dump_json(by_alias=True).encode("utf-8")).encode("utf-8"))
+    # When the queue's threshold is exactly that size, Then the order is queueable
+    monkeypatch.setattr(order_request.service, "MAX_MESSAGE_BYTES", smallest)
+    check_queueable(message)
+    # And when it is one byte less, it is refused
+    monkeypatch.setattr(order_request.service, "MAX_MESSAGE_BYTES", smallest - 1)
+    with pytest.raises(InvalidDocument):
+        check_queueable(message)
+
+
 def test_a_claim_check_keeps_the_header_when_leaving_out_the_lines_is_enough():
     from order_request.service import queue_body
 
