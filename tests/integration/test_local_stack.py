@@ -39,7 +39,7 @@ from infra.local.dynamodb_local import (
     ensure_distribution,
     find_java,
 )
-from infra.local.gateway import Gateway, routes_from_template
+from infra.local.gateway import MAX_LAMBDA_RESPONSE_BYTES, Gateway, lambda_payload_bytes, routes_from_template
 from infra.local.resources import QUEUE_TYPE, TABLE_TYPES, create_resources
 from infra.local.stack import LocalStack
 from infra.local.template import Intrinsics, function_environment, load_template, resources_of_type
@@ -1088,13 +1088,32 @@ def test_a_response_of_non_ascii_text_is_counted_in_utf_8_as_python_3_12_sends_i
     assert response.body.decode("utf-8") == "é" * 2_200_000
 
 
-def test_line_and_paragraph_separators_in_a_response_count_six_bytes(gateway: Gateway):
-    # When a handler answers 1,100,000 U+2028: 3.3 MB in UTF-8, but python3.12's runtime (simplejson) escapes
-    # each in six bytes: 6.6 MB
-    response = call(gateway.base_url, "GET", "/oversized?text=%E2%80%A8&times=1100000")
+@pytest.mark.parametrize("text", ["%E2%80%A8", "%E2%80%A9"], ids=["U+2028", "U+2029"])
+def test_line_and_paragraph_separators_in_a_response_count_six_bytes(gateway: Gateway, text: str):
+    # When a handler answers 1,100,000 U+2028 (or U+2029): 3.3 MB in UTF-8, but python3.12's runtime
+    # (simplejson) escapes each in six bytes: 6.6 MB
+    response = call(gateway.base_url, "GET", f"/oversized?text={text}&times=1100000")
 
     # Then the client gets the 502 the deployed API would give
     assert response.status == 502
+
+
+@pytest.mark.parametrize(("over", "status"), [(0, 200), (1, 502)], ids=["exactly 6 MB", "one byte more"])
+def test_a_response_of_exactly_lambdas_6_mb_reaches_the_client(gateway: Gateway, over: int, status: int):
+    # When a handler answers a body that, as Lambda carries it, takes exactly 6 MB (or one byte more)
+    times = MAX_LAMBDA_RESPONSE_BYTES - len(json.dumps({"statusCode": 200, "body": ""})) + over
+    response = call(gateway.base_url, "GET", f"/oversized?text=a&times={times}")
+
+    # Then the client gets it whole; one byte more is the 502 the deployed API would give
+    assert response.status == status
+
+
+def test_an_answer_is_counted_as_python_3_12_writes_it():
+    # Given an answer holding a quote (escaped: two bytes), "é" (UTF-8: two), "€" (three) and U+2028 and
+    # U+2029 (three in UTF-8, but escaped by simplejson: six each)
+    answer = {"body": '"é€\u2028\u2029'}
+    # When it is counted, Then each takes the bytes python3.12's runtime sends
+    assert lambda_payload_bytes(answer) == len('{"body": ""}') + 2 + 2 + 3 + 6 + 6
 
 
 def test_a_handler_past_its_function_timeout_answers_502(gateway: Gateway, caplog: pytest.LogCaptureFixture):

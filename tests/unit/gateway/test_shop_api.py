@@ -574,8 +574,8 @@ def test_the_return_page_is_measured_as_lambda_sends_it(
 
 @pytest.mark.parametrize(
     ("text", "status"),
-    [("é", 200), ("\u2028", 422)],
-    ids=["non-ASCII text as its UTF-8", "line separators escaped"],
+    [("é", 200), ("\u2028", 422), ("\u2029", 422)],
+    ids=["non-ASCII text as its UTF-8", "line separators escaped", "paragraph separators escaped"],
 )
 def test_the_return_page_counts_text_as_python_3_12_sends_it(
     partner: Any, shop_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch, text: str, status: int
@@ -594,6 +594,16 @@ def test_the_return_page_counts_text_as_python_3_12_sends_it(
     monkeypatch.setattr(order_message.service, "MAX_RESPONSE_BYTES", limit)
     # Then the "é" cart goes back to the buyer, the U+2028 one is refused: what counts is what Lambda sends
     assert shop.transfer()["statusCode"] == status
+
+
+def test_a_body_is_counted_as_python_3_12_sends_it() -> None:
+    from punchout.http import carried_size
+
+    # Given a body holding a quote (escaped: two bytes), "é" (UTF-8: two), "€" (three) and U+2028 and U+2029
+    # (three in UTF-8, but escaped by simplejson: six each)
+    body = '"é€\u2028\u2029'
+    # When it is counted, Then each takes the bytes Lambda sends, with the two quotes of the JSON string
+    assert carried_size(body) == 2 + 2 + 2 + 3 + 6 + 6
 
 
 def test_transfer_twice_is_409(shop: Shop) -> None:
