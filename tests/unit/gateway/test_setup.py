@@ -7,6 +7,7 @@ Every answer, errors included, is a well-formed cXML document whose HTTP status 
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -32,8 +33,10 @@ from tests.unit.gateway.helpers import (
     configure,
     cxml,
     invoke,
+    item_outs,
     line,
     open_session,
+    open_session_with,
     post_setup,
     published_metrics,
     register,
@@ -519,3 +522,46 @@ def test_a_setup_request_whose_session_the_shop_could_not_read_is_400(partner: A
     # the session (Lambda fails the answer: API Gateway's 502)
     assert answer.status.code == 400, answer.status
     assert "too large for the supplier's shop" in answer.status.message
+
+
+def test_setup_measures_the_very_answer_the_shop_reads_with_the_restored_cart(
+    partner: Any, shop_headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a returned cart of two lines
+    import setup_request.service
+    from punchout.http import carried_size
+
+    shop = Shop(shop_headers, open_session()[0])
+    shop.put_lines(line("P1"), line("P2", description="Zweite Zeile"))
+    document = ReturnPage.of(shop.checkout()).document(partner)
+    measured: list[str] = []
+
+    def recorded(body: str) -> int:
+        measured.append(body)
+        return carried_size(body)
+
+    monkeypatch.setattr(setup_request.service, "carried_size", recorded)
+    # When the buyer edits it
+    edit = Shop(shop_headers, open_session_with(setup_document("edit", items=item_outs(document))))
+    # Then setup measured the session's answer to the shop as the shop reads it: the restored cart in it
+    assert [json.loads(body) for body in measured] == [edit.context()]
+    assert len(edit.context()["cart"]["lines"]) == 2
+
+
+@pytest.mark.parametrize(("over", "code"), [(0, 200), (1, 400)], ids=["exactly the limit", "one byte over"])
+def test_a_setup_request_whose_session_is_exactly_the_limit_is_opened(
+    partner: Any, monkeypatch: pytest.MonkeyPatch, over: int, code: int
+) -> None:
+    # Given a response limit exactly the size of the session's answer to the shop (or a byte less), set as
+    # setup measures it
+    import setup_request.service
+    from punchout.http import carried_size
+
+    def at_limit(body: str) -> int:
+        size = carried_size(body)
+        monkeypatch.setattr(setup_request.service, "MAX_RESPONSE_BYTES", size - over)
+        return size
+
+    monkeypatch.setattr(setup_request.service, "carried_size", at_limit)
+    # When a create request is sent, Then the session opens at the limit, and is refused one byte over it
+    assert post_setup(builders.setup_request()).status.code == code

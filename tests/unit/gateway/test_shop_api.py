@@ -159,6 +159,18 @@ def test_context_has_the_user_from_extrinsics_and_contact(shop: Shop) -> None:
     assert user["unique_name"] == "jbuyer"
 
 
+def test_context_lists_the_requests_contacts(shop: Shop) -> None:
+    # Given a setup request with an endUser Contact
+    # When the shop reads the session
+    [contact] = shop.context()["contacts"]
+    # Then the Contact is there as the buyer sent it
+    assert (contact["role"], contact["name"], contact["emails"]) == (
+        "endUser",
+        "Jane Buyer",
+        ["jane.buyer@acme.example"],
+    )
+
+
 def test_context_user_falls_back_to_ship_to(partner: Any, shop_headers: dict[str, str]) -> None:
     # Given a setup request whose only trace of the user is in ShipTo
     body = setup_document(extrinsics=[], contacts=[])
@@ -726,6 +738,52 @@ def test_a_cart_accepted_near_the_limit_can_be_edited(table: Table) -> None:
     edit = Shop(headers, open_session_with(setup_document("edit", items=item_outs(document))))
     # Then the shop reads the session, every line restored (invoke checks the answer fits Lambda's 6 MB)
     assert len(edit.context()["cart"]["lines"]) == 5000
+
+
+def test_put_cart_measures_the_answer_the_buyers_edit_of_the_cart_gets(
+    table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given what PUT cart measures of a cart of twelve lines (the session's answer in the buyer's edit of it)
+    import order_message.service
+    from punchout.http import carried_size
+
+    partner = register(table)
+    headers = shop_key(table)
+    measured: list[str] = []
+
+    def recorded(body: str) -> int:
+        measured.append(body)
+        return carried_size(body)
+
+    monkeypatch.setattr(order_message.service, "carried_size", recorded)
+    shop = Shop(headers, open_session()[0])
+    shop.put_lines(*[line(f"P{n}", str(n)) for n in range(1, 13)])
+    [put] = [json.loads(body) for body in measured]
+    # When the buyer returns it and edits it
+    document = ReturnPage.of(shop.checkout()).document(partner)
+    edit = Shop(headers, open_session_with(setup_document("edit", items=item_outs(document)))).context()
+    # Then the edit's session lists the very items measured (every line restored, under its reference) and cart
+    assert put["items"] == edit["items"]
+    assert put["cart"]["lines"] == edit["cart"]["lines"]
+
+
+@pytest.mark.parametrize(("over", "status"), [(0, 200), (1, 422)], ids=["exactly the limit", "one byte over"])
+def test_a_cart_whose_edit_is_exactly_the_limit_is_accepted(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch, over: int, status: int
+) -> None:
+    # Given a response limit exactly the size of the session's answer in the buyer's edit of the cart (or a
+    # byte less), set as PUT cart measures it
+    import order_message.service
+    from punchout.http import carried_size
+
+    def at_limit(body: str) -> int:
+        size = carried_size(body)
+        monkeypatch.setattr(order_message.service, "MAX_RESPONSE_BYTES", size - over)
+        return size
+
+    monkeypatch.setattr(order_message.service, "carried_size", at_limit)
+    # When the shop puts the cart, Then it is accepted at the limit, refused one byte over it
+    assert shop.put({"lines": [line()]})["statusCode"] == status
 
 
 def test_put_after_transfer_is_409(shop: Shop) -> None:
