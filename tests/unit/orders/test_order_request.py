@@ -1473,11 +1473,13 @@ def test_an_order_whose_smallest_claim_check_is_exactly_the_queue_threshold_is_a
     from punchout.cxml.errors import InvalidDocument
     from punchout.orders import OrderMessage
 
-    # Given an accepted order's message, and its smallest claim check (without its lines and every cut)
+    # Given an accepted order's message, and its smallest claim check (without its lines and every cut) as
+    # sent: in UTF-8, escaped where the partner's name (the supplier's registry, not XML) holds U+FFFF (six bytes)
     register(table)
     assert status_of(post_order(builders.order_request("PO-EDGE", [builders.item_out("P1", "1", price="5.00")]))) == 200
     [queued] = drain(queue_url)
     message = OrderMessage.model_validate(queued["body"])
+    message = message.model_copy(update={"partner": message.partner.model_copy(update={"name": "Acme Büro \uffff"})})
     monkeypatch.setattr(order_request.service, "MAX_MESSAGE_BYTES", 0)
     smallest = len(queue_body(message.model_dump_json(by_alias=True).encode("utf-8")).encode("utf-8"))
     # When the queue's threshold is exactly that size, Then the order is queueable
