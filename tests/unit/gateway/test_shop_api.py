@@ -6,6 +6,7 @@ import io
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -195,6 +196,15 @@ def test_context_has_ship_to_extrinsics_and_expiry(shop: Shop) -> None:
         "CostCenter": "CC-100",
     }
     assert context["expires_at"]
+
+
+def test_context_expires_when_the_session_does(shop: Shop) -> None:
+    # Given a session opened a moment ago (its lifetime: four hours by default)
+    now = datetime.now(UTC)
+    # When the shop reads it
+    expires_at = datetime.fromisoformat(shop.context()["expires_at"])
+    # Then it names when the session ends: four hours after it was opened
+    assert now + timedelta(hours=4) - timedelta(minutes=1) < expires_at <= now + timedelta(hours=4)
 
 
 def test_context_names_the_selected_item(partner: Any, shop_headers: dict[str, str]) -> None:
