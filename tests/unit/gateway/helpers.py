@@ -268,6 +268,19 @@ def item_outs(document: bytes) -> list[ItemOut]:
     ]
 
 
+def limit_at_measured_size(monkeypatch: Any, service: Any, over: int) -> None:
+    """Make ``service``'s response limit, as it measures an answer (``carried_size``), that answer's size less
+    ``over`` bytes: the edge of its check."""
+    from punchout.http import carried_size
+
+    def at_limit(body: str) -> int:
+        size = carried_size(body)
+        monkeypatch.setattr(service, "MAX_RESPONSE_BYTES", size - over)
+        return size
+
+    monkeypatch.setattr(service, "carried_size", at_limit)
+
+
 # --- the shop -------------------------------------------------------------------------------------
 
 

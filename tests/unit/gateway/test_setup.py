@@ -34,6 +34,7 @@ from tests.unit.gateway.helpers import (
     cxml,
     invoke,
     item_outs,
+    limit_at_measured_size,
     line,
     open_session,
     open_session_with,
@@ -555,13 +556,7 @@ def test_a_setup_request_whose_session_is_exactly_the_limit_is_opened(
     # Given a response limit exactly the size of the session's answer to the shop (or a byte less), set as
     # setup measures it
     import setup_request.service
-    from punchout.http import carried_size
 
-    def at_limit(body: str) -> int:
-        size = carried_size(body)
-        monkeypatch.setattr(setup_request.service, "MAX_RESPONSE_BYTES", size - over)
-        return size
-
-    monkeypatch.setattr(setup_request.service, "carried_size", at_limit)
+    limit_at_measured_size(monkeypatch, setup_request.service, over)
     # When a create request is sent, Then the session opens at the limit, and is refused one byte over it
     assert post_setup(builders.setup_request()).status.code == code

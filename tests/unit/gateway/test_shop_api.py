@@ -32,6 +32,7 @@ from tests.unit.gateway.helpers import (
     follow,
     invoke,
     item_outs,
+    limit_at_measured_size,
     line,
     message_tree,
     open_session,
@@ -784,14 +785,8 @@ def test_a_cart_whose_edit_is_exactly_the_limit_is_accepted(
     # Given a response limit exactly the size of the session's answer in the buyer's edit of the cart (or a
     # byte less), set as PUT cart measures it
     import order_message.service
-    from punchout.http import carried_size
 
-    def at_limit(body: str) -> int:
-        size = carried_size(body)
-        monkeypatch.setattr(order_message.service, "MAX_RESPONSE_BYTES", size - over)
-        return size
-
-    monkeypatch.setattr(order_message.service, "carried_size", at_limit)
+    limit_at_measured_size(monkeypatch, order_message.service, over)
     # When the shop puts the cart, Then it is accepted at the limit, refused one byte over it
     assert shop.put({"lines": [line()]})["statusCode"] == status
 
