@@ -25,6 +25,7 @@ from lxml import etree
 
 from punchout.cxml import StatusCode, read_document
 from punchout.cxml.models import ResponseDocument
+from tests.support.events import response_header
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "functions/order_message/openapi.json"
 
@@ -49,21 +50,16 @@ def documented_operation(method: str, path: str) -> dict[str, Any] | None:
     return None
 
 
+def published_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema``, a part of the published document, standing alone: its components as ``$defs``."""
+    whole = {**schema, "$defs": _published()["components"]["schemas"]}
+    standalone: dict[str, Any] = json.loads(json.dumps(whole).replace("#/components/schemas/", "#/$defs/"))
+    return standalone
+
+
 @cache
 def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
-    schema = json.loads(schema_json.replace("#/components/schemas/", "#/$defs/"))
-    defs = json.loads(json.dumps(_published()["components"]["schemas"]).replace("#/components/schemas/", "#/$defs/"))
-    return jsonschema.Draft202012Validator({**schema, "$defs": defs})
-
-
-def _header(response: dict[str, Any], name: str) -> str:
-    for key, value in (response.get("headers") or {}).items():
-        if key.lower() == name.lower():
-            return str(value)
-    for key, values in (response.get("multiValueHeaders") or {}).items():
-        if key.lower() == name.lower() and values:
-            return str(values[0])
-    return ""
+    return jsonschema.Draft202012Validator(published_schema(json.loads(schema_json)))
 
 
 def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
@@ -77,7 +73,7 @@ def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
     content = described.get("content")
     if not content:
         return
-    media_type = _header(response, "Content-Type").split(";")[0].strip().lower()
+    media_type = (response_header(response, "Content-Type") or "").split(";")[0].strip().lower()
     assert media_type in content, f"{where} as {media_type!r}; the OpenAPI document says {sorted(content)}"
     if media_type != "application/json":
         return
@@ -95,8 +91,25 @@ def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
 
 CXML_ROUTES = ("/cxml/setup", "/cxml/order", "/cxml/profile")
 # Never loads the DTD a document names, never touches the network: the DTD comes from CXML_SHARED_DIR.
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+_VALIDATION_PARSER = etree.XMLParser(load_dtd=False, no_network=True, resolve_entities=False)
 _DECLARED_VERSION = re.compile(r"/schemas/cXML/([0-9.]+)/cXML\.dtd$")
+
+
+def declared_version(data: bytes) -> str:
+    """The cXML version of the DTD the document's DOCTYPE names."""
+    docinfo = etree.fromstring(data, _VALIDATION_PARSER).getroottree().docinfo
+    system_url = docinfo.system_url or ""  # type: ignore[union-attr]  # lxml-stubs call it system_id
+    match = _DECLARED_VERSION.search(system_url)
+    assert match, f"the document names no cXML DTD: {system_url!r}"
+    return match.group(1)
+
+
+def dtd_errors(dtd: etree.DTD, data: bytes) -> list[str]:
+    """The DTD's complaints about ``data`` (empty when valid)."""
+    root = etree.fromstring(data, _VALIDATION_PARSER)
+    if dtd.validate(root):
+        return []
+    return str(dtd.error_log).splitlines()
 
 
 @cache
@@ -109,12 +122,8 @@ def cxml_answer(status: int, content_type: str, body: bytes) -> ResponseDocument
     """The answer to a cXML POST as its model, checked to be what a procurement system is promised."""
     where = f"cXML answer {status} ({content_type}): {body[:300]!r}"
     assert content_type.startswith("text/xml"), where
-    root = etree.fromstring(body, _PARSER)  # well-formed, or this raises
-    system_url = root.getroottree().docinfo.system_url  # type: ignore[union-attr]  # lxml-stubs: system_id
-    declared = _DECLARED_VERSION.search(system_url or "")
-    assert declared, f"{where} names no cXML DTD"
-    dtd = _dtd(declared.group(1))
-    assert dtd is None or dtd.validate(root), f"{where} is not valid against its DTD: {dtd.error_log if dtd else ''}"
+    dtd = _dtd(declared_version(body))  # well-formed, naming a cXML DTD, or this fails
+    assert dtd is None or not (errors := dtd_errors(dtd, body)), f"{where} is not valid against its DTD: {errors}"
     document = read_document(body)
     assert isinstance(document, ResponseDocument), where
     assert status == StatusCode(document.status.code).http_status, f"{where}: its Status code maps to another status"

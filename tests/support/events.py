@@ -83,3 +83,14 @@ def api_event(
         "body": encoded,
         "isBase64Encoded": binary,
     }
+
+
+def response_header(response: dict[str, Any], name: str) -> str | None:
+    """A header of the handler's answer (Powertools fills multiValueHeaders for REST APIs)."""
+    for key, values in {
+        **{k: [v] for k, v in (response.get("headers") or {}).items()},
+        **(response.get("multiValueHeaders") or {}),
+    }.items():
+        if key.lower() == name.lower():
+            return values[0]
+    return None

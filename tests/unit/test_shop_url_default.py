@@ -17,8 +17,9 @@ from moto import mock_aws
 from punchout.cxml import StatusCode
 from punchout.store.dynamo import Table
 from tests.support import builders
+from tests.support.events import response_header
 from tests.unit.gateway.conftest import ENVIRONMENT, TABLE_NAME, clear_caches, table_definition
-from tests.unit.gateway.helpers import call, cxml, register, response_header, start_token
+from tests.unit.gateway.helpers import call, cxml, register, start_token
 
 pytestmark = pytest.mark.filterwarnings("ignore:No application metrics to publish:UserWarning")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -11,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lxml import etree
 from pydantic import SecretStr
 
 from punchout.cxml.models import (
@@ -101,30 +99,6 @@ def corpus_params(*kinds: str, exclude: Iterable[str] = ()) -> list[Any]:
 def corpus_file(shared_dir: Path, relative: str | None) -> Path:
     assert relative is not None, f"no corpus files found under {shared_dir / 'corpus'}"
     return shared_dir / "corpus" / relative
-
-
-# --- DTD validation --------------------------------------------------------------------------------
-
-# Never loads the DTD a document names, never touches the network: the DTD comes from the fixture.
-_VALIDATION_PARSER = etree.XMLParser(load_dtd=False, no_network=True, resolve_entities=False)
-_DECLARED_VERSION = re.compile(r"/schemas/cXML/([0-9.]+)/cXML\.dtd$")
-
-
-def declared_version(data: bytes) -> str:
-    """The cXML version of the DTD the document's DOCTYPE names."""
-    docinfo = etree.fromstring(data, _VALIDATION_PARSER).getroottree().docinfo
-    system_url = docinfo.system_url or ""  # type: ignore[union-attr]  # lxml-stubs call it system_id
-    match = _DECLARED_VERSION.search(system_url)
-    assert match, f"the document names no cXML DTD: {system_url!r}"
-    return match.group(1)
-
-
-def dtd_errors(dtd: etree.DTD, data: bytes) -> list[str]:
-    """The DTD's complaints about ``data`` (empty when valid)."""
-    root = etree.fromstring(data, _VALIDATION_PARSER)
-    if dtd.validate(root):
-        return []
-    return str(dtd.error_log).splitlines()
 
 
 def with_version(document: Any, version: str) -> Any:

@@ -16,6 +16,7 @@ from lxml import etree
 from punchout.cxml import RenderError, StatusCode, read_document, render, render_status
 from punchout.cxml.models import Comments
 from punchout.cxml.reader import XML_LANG
+from tests.support.contract import declared_version, dtd_errors
 
 from ._support import (
     BOUNDARY_VERSIONS,
@@ -25,8 +26,6 @@ from ._support import (
     VERSIONS,
     corpus_file,
     corpus_params,
-    declared_version,
-    dtd_errors,
     envelope,
     order_message_document,
     order_of,

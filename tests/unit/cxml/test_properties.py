@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from punchout.cxml import parse_xml, read_document, read_request, read_request_head, render
+from tests.support.contract import dtd_errors
 
-from ._support import VERSIONS, dtd_errors
+from ._support import VERSIONS
 from .strategies import KINDS, documents
 
 pytestmark = pytest.mark.conformance

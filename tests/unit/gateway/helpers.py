@@ -34,7 +34,7 @@ from punchout.store.partners import PartnerRepository
 from punchout.store.queue import sqs_client
 from tests.support import builders
 from tests.support.contract import CXML_ROUTES, assert_documented, cxml_answer
-from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event, assert_fits_lambda
+from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event, assert_fits_lambda, response_header
 from tests.support.iam import only_granted
 from tests.support.round_trip import FUNCTIONS
 
@@ -104,17 +104,6 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     elif event.get("httpMethod"):
         assert_documented(event["httpMethod"], event["path"], response)
     return response
-
-
-def response_header(response: dict[str, Any], name: str) -> str | None:
-    """A header of the handler's answer (Powertools fills multiValueHeaders for REST APIs)."""
-    for key, values in {
-        **{k: [v] for k, v in (response.get("headers") or {}).items()},
-        **(response.get("multiValueHeaders") or {}),
-    }.items():
-        if key.lower() == name.lower():
-            return values[0]
-    return None
 
 
 def cxml(response: dict[str, Any]) -> ResponseDocument:

@@ -22,6 +22,7 @@ import pytest
 import punchout.store.sessions
 from punchout.store.dynamo import Table
 from tests.support import builders
+from tests.support.events import response_header
 from tests.unit.gateway.helpers import (
     ReturnPage,
     Shop,
@@ -33,7 +34,6 @@ from tests.unit.gateway.helpers import (
     open_session,
     post_setup,
     register,
-    response_header,
     start_token,
     table_items,
 )

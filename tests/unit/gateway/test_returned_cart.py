@@ -21,6 +21,7 @@ from punchout.partners import TradingPartner
 from punchout.sessions import parse_line_reference
 from punchout.store.dynamo import Table
 from tests.support import builders
+from tests.support.events import response_header
 from tests.unit.gateway.helpers import (
     ReturnPage,
     Shop,
@@ -29,7 +30,6 @@ from tests.unit.gateway.helpers import (
     message_tree,
     open_session_with,
     register,
-    response_header,
     setup_document,
 )
 

@@ -22,7 +22,7 @@ from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse
 from punchout.settings import clear_settings_cache
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_payload_bytes
+from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_payload_bytes, response_header
 from tests.support.zone import local_zone
 from tests.unit.gateway.helpers import (
     BASE_URL,
@@ -41,7 +41,6 @@ from tests.unit.gateway.helpers import (
     post_setup,
     published_metrics,
     register,
-    response_header,
     session_from_start,
     setup_document,
     start_token,

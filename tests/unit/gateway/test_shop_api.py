@@ -20,7 +20,8 @@ from punchout.sessions import CartInput
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_payload_bytes
+from tests.support.contract import documented_operation, published_schema
+from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_payload_bytes, response_header
 from tests.unit.gateway.helpers import (
     BASE_URL,
     ReturnPage,
@@ -38,7 +39,6 @@ from tests.unit.gateway.helpers import (
     open_session,
     open_session_with,
     register,
-    response_header,
     setup_document,
     shop_key,
 )
@@ -1029,11 +1029,10 @@ def _documented(status: str, method: str, path: str) -> Any:
     """A validator of the answers (or, status "request", the request bodies) the document describes."""
     import jsonschema
 
-    document = openapi.document()
-    operation = document["paths"][path][method]
+    operation = documented_operation(method, path)
+    assert operation is not None, (method, path)
     part = operation["requestBody"] if status == "request" else operation["responses"][status]
-    schema = {**part["content"]["application/json"]["schema"], "$defs": document["components"]["schemas"]}
-    return jsonschema.Draft202012Validator(json.loads(json.dumps(schema).replace("#/components/schemas/", "#/$defs/")))
+    return jsonschema.Draft202012Validator(published_schema(part["content"]["application/json"]["schema"]))
 
 
 def test_the_functions_internal_error_is_described(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1105,10 +1104,9 @@ def _published_validator(method: str, path: str) -> Any:
         if isinstance(exponent, int) and -exponent > places:
             yield jsonschema.ValidationError(f"{instance} has more than {places} digits after the point")
 
-    document = openapi.document()
-    schema = {**document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]}
-    schema["$defs"] = document["components"]["schemas"]
-    schema = json.loads(json.dumps(schema).replace("#/components/schemas/", "#/$defs/"))
+    operation = documented_operation(method, path)
+    assert operation is not None, (method, path)
+    schema = published_schema(operation["requestBody"]["content"]["application/json"]["schema"])
     validator = jsonschema.validators.extend(
         jsonschema.Draft202012Validator, {"x-maxDecimalPlaces": max_decimal_places}
     )

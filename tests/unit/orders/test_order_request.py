@@ -20,7 +20,7 @@ from punchout.partners import CredentialRef, CredentialSet, hash_secret
 from punchout.store.orders import MAX_RESENT_PAYLOAD_IDS, OrderRepository
 from punchout.store.queue import MAX_MESSAGE_BYTES
 from tests.support import builders
-from tests.support.events import api_event
+from tests.support.events import api_event, response_header
 from tests.support.round_trip import item_size
 from tests.support.sqs import SQS_MESSAGE_LIMIT
 from tests.unit.cxml._support import order_of, order_request_document
@@ -32,7 +32,6 @@ from tests.unit.gateway.helpers import (
     open_session,
     published_metrics,
     register,
-    response_header,
     shop_key,
 )
 from tests.unit.orders.conftest import DYNAMODB_ITEM_LIMIT, drain
