@@ -14,7 +14,17 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 from typing import Annotated, Literal, Self
 
-from pydantic import AfterValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 from .cxml.models import (
     Address,
@@ -94,7 +104,19 @@ def _xml_text(value: str) -> str:
     return value
 
 
-XmlText = Annotated[str, AfterValidator(_xml_text)]
+class _PublishedXmlCharacters:
+    """Publishes the refusal in the OpenAPI document as a pattern, so that a shop's own validator finds
+    such a text before the gateway answers 422. Lone surrogates are left out: they are no JSON a shop
+    would write, and regex engines disagree on matching them."""
+
+    @staticmethod
+    def __get_pydantic_json_schema__(core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        schema["pattern"] = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]*$"
+        return schema
+
+
+XmlText = Annotated[str, AfterValidator(_xml_text), _PublishedXmlCharacters()]
 
 
 def _unsigned_zero(value: Decimal) -> Decimal:
