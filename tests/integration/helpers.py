@@ -74,7 +74,11 @@ def send(
             "headers": {"Content-Type": answer.content_type},
             "body": answer.body.decode("utf-8", "replace"),
         }
-        contract.assert_documented(method, parts.path[parts.path.index("/shop/") :], shop_answer)
+        shop_path = parts.path[parts.path.index("/shop/") :]
+        contract.assert_documented(method, shop_path, shop_answer)
+        contract.assert_request_documented(
+            method, shop_path, body.decode("utf-8", "replace") if body else None, shop_answer
+        )
     return answer
 
 

@@ -7,7 +7,11 @@ an answer it does not describe (a status it does not list, a Content-Type or a b
 breaks them. Every test that calls a handler or the local stack checks its answer here (``invoke`` in
 tests/unit/gateway/helpers.py, ``send`` in tests/integration/helpers.py), so the whole suite holds the
 functions to both promises, not only the tests written about them. The DTD check needs the official DTDs
-(``CXML_SHARED_DIR``, which .ci/run always sets).
+(``CXML_SHARED_DIR``, which .ci/run always sets). Shops also validate the order messages the queue
+carries against ``punchout.order.v1``: every test that drains the queue checks each message here.
+
+The JSON checks judge ``format`` too (``date-time`` is RFC 3339, with its offset), as strict validators
+in other languages do; jsonschema alone ignores it.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import base64
 import json
 import os
 import re
+from collections.abc import Iterator
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,12 @@ from punchout.cxml.models import ResponseDocument
 from tests.support.events import response_header
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "functions/order_message/openapi.json"
+ORDER_MESSAGE_SCHEMA = Path(__file__).resolve().parents[2] / "functions/punchout/schemas/punchout.order.v1.json"
+
+# jsonschema judges "date-time" only when rfc3339-validator is installed (a dev dependency): without
+# it, the check would pass unnoticed values a shop's validator refuses.
+FORMATS = jsonschema.Draft202012Validator.FORMAT_CHECKER
+assert "date-time" in FORMATS.checkers, "jsonschema cannot judge date-time: install rfc3339-validator"
 
 
 @cache
@@ -59,7 +71,7 @@ def published_schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 @cache
 def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(published_schema(json.loads(schema_json)))
+    return jsonschema.Draft202012Validator(published_schema(json.loads(schema_json)), format_checker=FORMATS)
 
 
 def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
@@ -85,6 +97,78 @@ def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
     assert not errors, (
         f"{where} with a body the OpenAPI document refuses: {errors[0].message} at {list(errors[0].path)}"
     )
+
+
+def _max_decimal_places(validator: Any, places: int, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    exponent = Decimal(instance).normalize().as_tuple().exponent if validator.is_type(instance, "number") else 0
+    if isinstance(exponent, int) and -exponent > places:
+        yield jsonschema.ValidationError(f"{instance} has more than {places} digits after the point")
+
+
+# The document publishes a number's places as x-maxDecimalPlaces (multipleOf would be misjudged by
+# validators that compute in floats): a shop's validator is told of it, so this one knows it too.
+_RequestValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"x-maxDecimalPlaces": _max_decimal_places}
+)
+
+
+@cache
+def request_validator(method: str, path: str) -> jsonschema.Draft202012Validator:
+    """A validator of the JSON request body the document gives for ``method`` on ``path`` (a path of the
+    document, such as ``/shop/sessions/{id}/cart``); read numbers as exact decimals before validating."""
+    operation = documented_operation(method, path)
+    assert operation is not None and "requestBody" in operation, (method, path)
+    schema = published_schema(operation["requestBody"]["content"]["application/json"]["schema"])
+    validator: jsonschema.Draft202012Validator = _RequestValidator(schema, format_checker=FORMATS)
+    return validator
+
+
+def _refused_constant(name: str) -> None:
+    raise ValueError(name)
+
+
+def _judged_by_the_document(body: str) -> Any:
+    """``body`` as a shop's validator reads it, or None when it is outside what the document judges: not
+    strict JSON (NaN, Infinity), nested too deep to read, or text holding a lone surrogate (which the
+    document's text pattern leaves out)."""
+    try:
+        request = json.loads(body, parse_float=Decimal, parse_constant=_refused_constant)
+        json.dumps(request, ensure_ascii=False, default=str).encode("utf-8")
+    except (ValueError, RecursionError):  # UnicodeEncodeError included; nesting past Python's stack
+        return None
+    return request
+
+
+def assert_request_documented(method: str, path: str, body: str | None, response: dict[str, Any]) -> None:
+    """Fail when the gateway refused, field by field, a request body the published document accepts: a
+    shop that checks its request against the document must not meet a 422 naming its fields. (The
+    gateway may take more than the document says, e.g. exponents in decimal strings, not less.)"""
+    operation = documented_operation(method, path)
+    if operation is None or "requestBody" not in operation or not body or response["statusCode"] != 422:
+        return
+    details = json.loads(response["body"])["error"].get("errors")
+    request = _judged_by_the_document(body)
+    if not details or request is None:
+        return
+    template = next(template for pattern, template in _paths() if pattern.match(path))
+    assert not request_validator(method.lower(), template).is_valid(request), (
+        f"{method} {path} answered 422 to a body the OpenAPI document accepts: {details}"
+    )
+
+
+# --- order messages -------------------------------------------------------------------------------
+
+
+@cache
+def _order_message_validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(ORDER_MESSAGE_SCHEMA.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
+
+
+def assert_published_message(message: Any) -> None:
+    """Fail when ``message`` (an order message's parsed JSON) is not one ``punchout.order.v1`` describes."""
+    errors = sorted(_order_message_validator().iter_errors(message), key=lambda e: e.path)
+    assert not errors, f"an order message punchout.order.v1 refuses: {errors[0].message} at {list(errors[0].path)}"
 
 
 # --- cXML -----------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from punchout.store.dynamo import Table, dynamodb_client
 from punchout.store.partners import PartnerRepository
 from punchout.store.queue import sqs_client
 from tests.support import builders
-from tests.support.contract import CXML_ROUTES, assert_documented, cxml_answer
+from tests.support.contract import CXML_ROUTES, assert_documented, assert_request_documented, cxml_answer
 from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event, assert_fits_lambda, response_header
 from tests.support.iam import only_granted
 from tests.support.round_trip import FUNCTIONS
@@ -92,7 +92,8 @@ def call(
 def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     """Run ``function``'s handler (its template logical id) on ``event``, its table and queue calls failing
     as in AWS when its policies do not grant them (moto enforces no IAM); its answer must be one Lambda
-    can return and, by route, a cXML answer or one the published OpenAPI document describes."""
+    can return and, by route, a cXML answer or one the published OpenAPI document describes (and no 422
+    to a body the document accepts)."""
     handler = importlib.import_module(FUNCTIONS[function]).lambda_handler
     with only_granted(dynamodb_client(), function), only_granted(sqs_client(), function):
         response: dict[str, Any] = handler(event, LambdaContext())
@@ -103,6 +104,7 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
         cxml_answer(response["statusCode"], response_header(response, "Content-Type") or "", data)
     elif event.get("httpMethod"):
         assert_documented(event["httpMethod"], event["path"], response)
+        assert_request_documented(event["httpMethod"], event["path"], event.get("body"), response)
     return response
 
 

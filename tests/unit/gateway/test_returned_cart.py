@@ -150,7 +150,8 @@ def test_non_ascii_buyer_cookie_is_echoed_unchanged(checkout: Checkout) -> None:
 
 
 def test_buyer_cookie_with_elements_is_echoed_unchanged(table: Table, shop_headers: dict[str, str]) -> None:
-    # Given a setup request whose BuyerCookie holds elements (the DTD declares it ANY)
+    # Given a setup request whose BuyerCookie holds elements (the DTD declares it ANY, which admits only
+    # its own elements: these are the buyer's, invalid in its request and echoed as they came)
     partner = register(table)
     cookie = '<Id kind="a&amp;b">123</Id> after &lt;id&gt; <Empty/>\n'
     body = re.sub(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +19,7 @@ from punchout.sessions import CartInput
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.contract import documented_operation, published_schema
+from tests.support.contract import documented_operation, published_schema, request_validator
 from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_payload_bytes, response_header
 from tests.unit.gateway.helpers import (
     BASE_URL,
@@ -1026,13 +1025,13 @@ def test_served_openapi_document_names_the_url_it_was_fetched_under(
 
 
 def _documented(status: str, method: str, path: str) -> Any:
-    """A validator of the answers (or, status "request", the request bodies) the document describes."""
+    """A validator of the answers the document describes."""
     import jsonschema
 
     operation = documented_operation(method, path)
     assert operation is not None, (method, path)
-    part = operation["requestBody"] if status == "request" else operation["responses"][status]
-    return jsonschema.Draft202012Validator(published_schema(part["content"]["application/json"]["schema"]))
+    schema = operation["responses"][status]["content"]["application/json"]["schema"]
+    return jsonschema.Draft202012Validator(published_schema(schema))
 
 
 def test_the_functions_internal_error_is_described(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -1086,31 +1085,11 @@ def test_a_cart_the_openapi_document_accepts_is_stored_and_one_it_refuses_is_422
         cart["shipping"] = {"amount": value, "description": "Freight"}
     else:
         cart["lines"][0][field] = value
-    documented = _documented("request", "put", "/shop/sessions/{id}/cart").is_valid(cart)
+    documented = request_validator("put", "/shop/sessions/{id}/cart").is_valid(cart)
     # When the shop stores it
     response = shop.put(cart)
     # Then the server and the document agree on it
     assert response["statusCode"] == (200 if documented else 422), response
-
-
-def _published_validator(method: str, path: str) -> Any:
-    """A validator of the request body the document describes, reading its numbers as exact decimals and
-    knowing the limit it publishes on a number's places (``x-maxDecimalPlaces``, which ``multipleOf``
-    cannot carry: a validator computing in floats finds 0.1 no multiple of 0.000001)."""
-    import jsonschema
-
-    def max_decimal_places(validator: Any, places: int, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
-        exponent = Decimal(instance).normalize().as_tuple().exponent if validator.is_type(instance, "number") else 0
-        if isinstance(exponent, int) and -exponent > places:
-            yield jsonschema.ValidationError(f"{instance} has more than {places} digits after the point")
-
-    operation = documented_operation(method, path)
-    assert operation is not None, (method, path)
-    schema = published_schema(operation["requestBody"]["content"]["application/json"]["schema"])
-    validator = jsonschema.validators.extend(
-        jsonschema.Draft202012Validator, {"x-maxDecimalPlaces": max_decimal_places}
-    )
-    return validator(schema)
 
 
 def _cart_with_number(field: str, number: str) -> str:
@@ -1165,7 +1144,7 @@ def test_a_json_number_is_accepted_at_the_published_limits_and_refused_one_step_
     # Given a cart whose quantity, unit price or shipping amount is a JSON number at a limit, or one step past
     body = _cart_with_number(field, number)
     # When the document judges it, and the shop stores it
-    documented = _published_validator("put", "/shop/sessions/{id}/cart").is_valid(json.loads(body, parse_float=Decimal))
+    documented = request_validator("put", "/shop/sessions/{id}/cart").is_valid(json.loads(body, parse_float=Decimal))
     response = shop.put(body)
     # Then both take it at the limit and refuse it one step past
     assert (documented, response["statusCode"]) == ((True, 200) if accepted else (False, 422)), response

@@ -15,6 +15,7 @@ from moto.dynamodb.models.dynamo_type import LimitedSizeDict
 from punchout.settings import clear_settings_cache
 from punchout.store.dynamo import dynamodb_client
 from punchout.store.queue import sqs_client
+from tests.support.contract import assert_published_message
 from tests.support.round_trip import item_size
 from tests.support.sqs import assert_fits_sqs
 from tests.unit.gateway.conftest import (  # noqa: F401 - fixtures shared with the gateway tests
@@ -93,9 +94,10 @@ def dynamodb_item_limit(aws: None) -> Iterator[None]:  # noqa: F811
         events.unregister("after-call.dynamodb.UpdateItem", unique_id="dynamodb-item-limit-after")
 
 
-def drain(url: str) -> list[dict[str, Any]]:
+def drain(url: str, *, published: bool = True) -> list[dict[str, Any]]:
     """Every message in the queue (received and deleted), as parsed JSON with its attributes; each
-    checked to be within what real SQS accepts."""
+    checked to be within what real SQS accepts and (unless a test made up the message: ``published``
+    false) to be one the published schema describes."""
     client = boto3.client("sqs")
     messages: list[dict[str, Any]] = []
     while True:
@@ -106,5 +108,8 @@ def drain(url: str) -> list[dict[str, Any]]:
             return messages
         for message in batch:
             assert_fits_sqs(message)  # moto takes far larger messages than SQS
-            messages.append({"body": json.loads(message["Body"]), "attributes": message["Attributes"]})
+            body = json.loads(message["Body"])
+            if published:
+                assert_published_message(body)
+            messages.append({"body": body, "attributes": message["Attributes"]})
             client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
