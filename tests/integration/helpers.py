@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import lxml.html
 
 from punchout.cxml.models import ResponseDocument
-from tests.support import contract
+from tests.support import contract, leaks
 from tests.support.stack_process import StackProcess, clean_environment
 
 CXML = "text/xml; charset=UTF-8"
@@ -60,12 +60,15 @@ def send(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
 ) -> Answer:
-    """One request on an open connection (redirects are not followed: a browser's next step is the test's)."""
+    """One request on an open connection (redirects are not followed: a browser's next step is the test's);
+    its answer checked as the unit tier's are (``contract``, and no secret sent so far in it: ``leaks``)."""
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     conn.request(method, target, body=body, headers=headers or {})
     response = conn.getresponse()
     answer = Answer(response.status, response.headers, response.read())
+    leaks.remember_sent({"body": (body or b"").decode("utf-8", "replace"), "headers": headers or {}})
+    leaks.assert_no_secret("the answer", answer.body, json.dumps(dict(answer.headers)))
     if method == "POST" and parts.path.endswith(contract.CXML_ROUTES):  # errors of its gateway included
         cxml_answer(answer)
     elif "/shop/" in parts.path:  # the shop API, its gateway's answers included, as the OpenAPI document says

@@ -36,6 +36,7 @@ from tests.support import builders
 from tests.support.contract import CXML_ROUTES, assert_documented, assert_request_documented, cxml_answer
 from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event, assert_fits_lambda, response_header
 from tests.support.iam import only_granted
+from tests.support.leaks import assert_answer_keeps_secrets, remember_sent, secrets_kept
 from tests.support.round_trip import FUNCTIONS
 
 ROUTES = {
@@ -93,11 +94,14 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     """Run ``function``'s handler (its template logical id) on ``event``, its table and queue calls failing
     as in AWS when its policies do not grant them (moto enforces no IAM); its answer must be one Lambda
     can return and, by route, a cXML answer or one the published OpenAPI document describes (and no 422
-    to a body the document accepts)."""
+    to a body the document accepts). No secret the tests have sent may come out of it (``leaks``)."""
     handler = importlib.import_module(FUNCTIONS[function]).lambda_handler
-    with only_granted(dynamodb_client(), function), only_granted(sqs_client(), function):
+    remember_sent(event)
+    dynamodb, sqs = dynamodb_client(), sqs_client()
+    with only_granted(dynamodb, function), only_granted(sqs, function), secrets_kept(dynamodb, sqs):
         response: dict[str, Any] = handler(event, LambdaContext())
     assert_fits_lambda(response)
+    assert_answer_keeps_secrets(response)
     if event.get("httpMethod") == "POST" and event["path"] in CXML_ROUTES:
         body = response.get("body") or ""
         data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")

@@ -1,0 +1,127 @@
+"""Secrets sent to the gateway never come out of it: in no answer, log line, stored item or queued message.
+
+Shared secrets, API keys and card numbers must never appear in logs, errors or stored documents. The
+redaction tests check the places they are about; this check runs in every handler call of the unit
+tier (``invoke`` in tests/unit/gateway/helpers.py) against every secret the test process has sent so
+far: a secret sent in one request must not come out of a later one either (a session's answer, an
+order page). Secrets are what requests carry: each ``SharedSecret``, each full ``PCard@number`` (as
+written and as its digits) and each ``x-api-key``; shorter than 8 characters, they are not judged
+(a secret "wrong" would match ordinary text).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import logging
+import re
+import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from unittest.mock import patch
+
+MIN_JUDGED = 8
+_SHARED_SECRET = re.compile(r"<SharedSecret\s*>(.*?)</SharedSecret\s*>", re.DOTALL)
+_CARD_NUMBER = re.compile(r"<PCard\b[^>]*?\bnumber\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_FULL_CARD_NUMBER = re.compile(r"[0-9](?:[ -]?[0-9]){11,18}")
+_SENT: set[str] = set()
+
+
+def remember_sent(event: dict[str, Any]) -> None:
+    """The secrets ``event`` (an API Gateway event) carries, from now on never to come out."""
+    text = _text_of(event)
+    found = [html.unescape(secret) for secret in _SHARED_SECRET.findall(text)]
+    for as_written in (next(filter(None, pair)) for pair in _CARD_NUMBER.findall(text) if any(pair)):
+        number = html.unescape(as_written).strip()
+        if _FULL_CARD_NUMBER.fullmatch(number):  # not one masked already ("************1111")
+            found += [number, re.sub(r"\D", "", number)]
+    found += [value for name, value in (event.get("headers") or {}).items() if name.lower() == "x-api-key"]
+    _SENT.update(secret.strip() for secret in found if len(secret.strip()) >= MIN_JUDGED)
+
+
+def _texts(value: Any) -> Iterator[str]:
+    """The texts in a call's parameters: strings, and bytes read as text (gzip-compressed ones unpacked;
+    a chunk of a larger stream is judged whole where ``Table.put_chunks`` is given it)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, bytes | bytearray):
+        data = bytes(value)
+        if data[:2] == b"\x1f\x8b":  # a whole gzip stream, or the first chunk of one (what it holds)
+            data = zlib.decompressobj(wbits=31).decompress(data)
+        yield data.decode("utf-8", "replace")
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _texts(item)
+
+
+def _leaks(where: str, *values: Any) -> list[str]:
+    return [
+        f"a secret the test sent ({secret[:3]}...) is in {where}"
+        for text in (text for value in values for text in _texts(value))
+        for secret in _SENT
+        if secret in text
+    ]
+
+
+def assert_no_secret(where: str, *values: Any) -> None:
+    leaks = _leaks(where, *values)
+    assert not leaks, leaks[0]
+
+
+@contextmanager
+def secrets_kept(*clients: Any) -> Iterator[None]:
+    """While the block runs, every write through ``clients`` (DynamoDB, SQS) and every line the gateway
+    logs hold no secret sent so far."""
+    from punchout.observability import logger
+    from punchout.store.dynamo import Table
+
+    leaks: list[str] = []
+
+    def check(model: Any, params: dict[str, Any], **_: Any) -> None:
+        # Recorded, not raised: the handler would answer the error as its own 500.
+        if not model.name.startswith(("Get", "Query", "Scan", "BatchGet", "Receive", "Describe", "List")):
+            leaks.extend(_leaks(f"a {model.service_model.endpoint_prefix} {model.name}", params))
+
+    put_chunks = Table.put_chunks
+
+    def put_chunks_kept(table: Table, pk: str, sk_prefix: str, payload: bytes, expires_at: int | None) -> int:
+        leaks.extend(_leaks("a stored chunked value", payload))
+        return put_chunks(table, pk, sk_prefix, payload, expires_at)
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logger.registered_formatter)
+    std_logger = logging.getLogger(logger.name)
+    std_logger.addHandler(handler)
+    for client in clients:
+        client.meta.events.register("before-parameter-build.*.*", check)
+    try:
+        with patch.object(Table, "put_chunks", put_chunks_kept):
+            yield
+    finally:
+        for client in clients:
+            client.meta.events.unregister("before-parameter-build.*.*", check)
+        std_logger.removeHandler(handler)
+    assert not leaks, leaks[0]
+    assert_no_secret("a log line", stream.getvalue())
+
+
+def assert_answer_keeps_secrets(response: dict[str, Any]) -> None:
+    assert_no_secret("the answer", _text_of(response), json.dumps(response.get("headers") or {}))
+
+
+def _text_of(message: dict[str, Any]) -> str:
+    """An event's or an answer's body as text (as sent, when it is marked base64 but is not)."""
+    body = message.get("body") or ""
+    if message.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True).decode("utf-8", "replace")
+        except ValueError:  # binascii.Error included
+            return body
+    return body

@@ -1,0 +1,51 @@
+"""The check every handler call runs (tests/support/leaks.py) finds a secret wherever it comes out."""
+
+from __future__ import annotations
+
+import pytest
+
+from punchout.observability import logger
+from punchout.store.dynamo import Table, dynamodb_client
+from tests.support.leaks import assert_answer_keeps_secrets, remember_sent, secrets_kept
+
+SECRET = "leak-guard shared secret"
+CARD = "4000 1234 5678 9010"
+API_KEY = "leak-guard-api-key-0123456789abcdefghijklmnop"
+
+
+@pytest.fixture
+def sent() -> None:
+    """A request that carried a shared secret, a card number and an API key."""
+    body = (
+        f"<Sender><Credential><SharedSecret>{SECRET}</SharedSecret></Credential></Sender>"
+        f'<Payment><PCard number="{CARD}"/></Payment><Payment><PCard number="************1234"/></Payment>'
+    )
+    remember_sent({"body": body, "headers": {"X-Api-Key": API_KEY}})
+
+
+@pytest.mark.parametrize("secret", [SECRET, CARD, CARD.replace(" ", ""), API_KEY])
+def test_a_secret_sent_in_a_later_answer_is_found(sent: None, secret: str) -> None:
+    with pytest.raises(AssertionError, match="is in the answer"):
+        assert_answer_keeps_secrets({"statusCode": 200, "body": f"<x>{secret}</x>"})
+
+
+def test_a_masked_card_number_or_a_short_secret_is_not_judged(sent: None) -> None:
+    remember_sent({"body": "<SharedSecret>wrong</SharedSecret>"})
+    assert_answer_keeps_secrets({"statusCode": 200, "body": "************1234 is wrong"})
+
+
+def test_a_secret_in_a_table_write_is_found(sent: None, table: Table) -> None:
+    item = {"pk": {"S": "P"}, "sk": {"S": "S"}, "note": {"S": f"kept: {SECRET}"}}
+    with pytest.raises(AssertionError, match="dynamodb PutItem"), secrets_kept(dynamodb_client()):
+        table.client.put_item(TableName=table.name, Item=item)
+
+
+def test_a_secret_in_a_compressed_chunked_value_is_found(sent: None, table: Table) -> None:
+    payload = b"x" * 1_000_000 + SECRET.encode()  # past the first chunk
+    with pytest.raises(AssertionError, match="stored chunked value"), secrets_kept(dynamodb_client()):
+        table.put_chunks("P", "C#", payload, None)
+
+
+def test_a_secret_in_a_log_line_is_found(sent: None) -> None:
+    with pytest.raises(AssertionError, match="log line"), secrets_kept():
+        logger.info("request refused", extra={"note": API_KEY})
