@@ -44,6 +44,7 @@ from tests.integration.helpers import (
 )
 from tests.support import builders
 from tests.support.contract import assert_published_message
+from tests.support.dynamodb import ITEM_BYTES as DYNAMODB_ITEM_LIMIT
 from tests.support.sqs import SQS_MESSAGE_LIMIT, assert_fits_sqs
 from tests.support.stack_process import StackProcess, stop_all
 
@@ -51,7 +52,6 @@ pytestmark = pytest.mark.integration
 
 ENVIRONMENTS = 5  # the stack's own gateway and four more processes
 DELIVERIES = 20
-DYNAMODB_ITEM_LIMIT = 400 * 1024
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,7 @@ from tests.integration.helpers import (
     run_cli,
 )
 from tests.support import builders
+from tests.support.dynamodb import ITEM_BYTES as DYNAMODB_ITEM_LIMIT
 from tests.support.events import LAMBDA_RESPONSE_LIMIT
 from tests.support.stack_process import StackProcess
 
@@ -49,7 +50,6 @@ pytestmark = pytest.mark.integration
 
 COOKIE = "  cookie-1234 <&> "  # the builders' BuyerCookie: spaces and markup characters
 INJECTION = "</textarea><script>alert(1)</script>\"'"
-DYNAMODB_ITEM_LIMIT = 400 * 1024
 
 
 @pytest.fixture(scope="module")

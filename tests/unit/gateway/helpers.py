@@ -34,6 +34,7 @@ from punchout.store.partners import PartnerRepository
 from punchout.store.queue import sqs_client
 from tests.support import builders
 from tests.support.contract import CXML_ROUTES, assert_documented, assert_request_documented, cxml_answer
+from tests.support.dynamodb import as_dynamodb
 from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event, assert_fits_lambda, response_header
 from tests.support.iam import only_granted
 from tests.support.leaks import assert_answer_keeps_secrets, remember_sent, secrets_kept
@@ -92,13 +93,19 @@ def call(
 
 def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     """Run ``function``'s handler (its template logical id) on ``event``, its table and queue calls failing
-    as in AWS when its policies do not grant them (moto enforces no IAM); its answer must be one Lambda
+    as in AWS when its policies do not grant them (moto enforces no IAM) or DynamoDB would refuse them
+    (``tests.support.dynamodb``: moto takes over-long keys in reads); its answer must be one Lambda
     can return and, by route, a cXML answer or one the published OpenAPI document describes (and no 422
     to a body the document accepts). No secret the tests have sent may come out of it (``leaks``)."""
     handler = importlib.import_module(FUNCTIONS[function]).lambda_handler
     remember_sent(event)
     dynamodb, sqs = dynamodb_client(), sqs_client()
-    with only_granted(dynamodb, function), only_granted(sqs, function), secrets_kept(dynamodb, sqs):
+    with (
+        only_granted(dynamodb, function),
+        only_granted(sqs, function),
+        as_dynamodb(dynamodb),
+        secrets_kept(dynamodb, sqs),
+    ):
         response: dict[str, Any] = handler(event, LambdaContext())
     assert_fits_lambda(response)
     assert_answer_keeps_secrets(response)

@@ -16,6 +16,7 @@ from lxml import etree
 
 from punchout.store.dynamo import Table
 from tests.support import builders
+from tests.support.dynamodb import ITEM_BYTES as DYNAMODB_ITEM_LIMIT
 from tests.support.events import LAMBDA_RESPONSE_LIMIT, lambda_payload_bytes
 from tests.unit.gateway.conftest import TABLE_NAME, clear_caches, table_definition
 from tests.unit.gateway.helpers import (
@@ -33,7 +34,6 @@ from tests.unit.gateway.helpers import (
 )
 
 LINES = 5000
-DYNAMODB_ITEM_LIMIT = 400 * 1024
 
 
 def _lines() -> list[dict[str, Any]]:

@@ -16,6 +16,7 @@ from punchout.settings import clear_settings_cache
 from punchout.store.dynamo import dynamodb_client
 from punchout.store.queue import sqs_client
 from tests.support.contract import assert_published_message
+from tests.support.dynamodb import ITEM_BYTES as DYNAMODB_ITEM_LIMIT
 from tests.support.round_trip import item_size
 from tests.support.sqs import assert_fits_sqs
 from tests.unit.gateway.conftest import (  # noqa: F401 - fixtures shared with the gateway tests
@@ -57,9 +58,6 @@ def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # n
     client.delete_queue(QueueUrl=url)
     client.delete_queue(QueueUrl=dead)
     _clear()
-
-
-DYNAMODB_ITEM_LIMIT = 400 * 1024
 
 
 @pytest.fixture

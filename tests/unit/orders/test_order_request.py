@@ -21,6 +21,7 @@ from punchout.store.orders import MAX_RESENT_PAYLOAD_IDS, OrderRepository
 from punchout.store.queue import MAX_MESSAGE_BYTES
 from tests.support import builders
 from tests.support.contract import assert_documented, assert_published_message
+from tests.support.dynamodb import ITEM_BYTES as DYNAMODB_ITEM_LIMIT
 from tests.support.events import api_event, response_header
 from tests.support.round_trip import item_size
 from tests.support.sqs import SQS_MESSAGE_LIMIT
@@ -35,7 +36,7 @@ from tests.unit.gateway.helpers import (
     register,
     shop_key,
 )
-from tests.unit.orders.conftest import DYNAMODB_ITEM_LIMIT, drain
+from tests.unit.orders.conftest import drain
 
 
 def _transferred_cart(table: Any, headers: dict[str, str]) -> tuple[str, str]:
