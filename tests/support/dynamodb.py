@@ -17,6 +17,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from tests.support.calls import checking_calls
+
 PARTITION_KEY_BYTES = 2048
 SORT_KEY_BYTES = 1024
 ITEM_BYTES = 400 * 1024
@@ -78,8 +80,5 @@ def as_dynamodb(client: Any) -> Iterator[None]:
         if refusal is not None:
             raise ClientError({"Error": {"Code": "ValidationException", "Message": refusal}}, model.name)
 
-    client.meta.events.register("before-parameter-build.dynamodb.*", check)
-    try:
+    with checking_calls(client, check):
         yield
-    finally:
-        client.meta.events.unregister("before-parameter-build.dynamodb.*", check)

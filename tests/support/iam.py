@@ -18,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 from cfnlint.decode import decode
 
+from tests.support.calls import checking_calls
 from tests.support.round_trip import iam_actions
 
 TEMPLATE = Path(__file__).resolve().parents[2] / "template.yaml"
@@ -60,9 +61,5 @@ def only_granted(client: Any, function: str) -> Iterator[None]:
                 denied = f"{function} may not {action}"
                 raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": denied}}, model.name)
 
-    # before-parameter-build sees the call's own parameters (before-call sees the HTTP request instead).
-    client.meta.events.register("before-parameter-build.*.*", check)
-    try:
+    with checking_calls(client, check):
         yield
-    finally:
-        client.meta.events.unregister("before-parameter-build.*.*", check)

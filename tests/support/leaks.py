@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
-import logging
 import re
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 from unittest.mock import patch
+
+from tests.support.calls import checking_calls
+from tests.support.logs import written_log_lines
 
 MIN_JUDGED = 8
 _SHARED_SECRET = re.compile(r"<SharedSecret\s*>(.*?)</SharedSecret\s*>", re.DOTALL)
@@ -78,7 +79,6 @@ def assert_no_secret(where: str, *values: Any) -> None:
 def secrets_kept(*clients: Any) -> Iterator[None]:
     """While the block runs, every write through ``clients`` (DynamoDB, SQS) and every line the gateway
     logs hold no secret sent so far."""
-    from punchout.observability import logger
     from punchout.store.dynamo import Table
 
     leaks: list[str] = []
@@ -94,20 +94,12 @@ def secrets_kept(*clients: Any) -> Iterator[None]:
         leaks.extend(_leaks("a stored chunked value", payload))
         return put_chunks(table, pk, sk_prefix, payload, expires_at)
 
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logger.registered_formatter)
-    std_logger = logging.getLogger(logger.name)
-    std_logger.addHandler(handler)
-    for client in clients:
-        client.meta.events.register("before-parameter-build.*.*", check)
-    try:
-        with patch.object(Table, "put_chunks", put_chunks_kept):
-            yield
-    finally:
+    with ExitStack() as stack:
+        stream = stack.enter_context(written_log_lines())
         for client in clients:
-            client.meta.events.unregister("before-parameter-build.*.*", check)
-        std_logger.removeHandler(handler)
+            stack.enter_context(checking_calls(client, check))
+        stack.enter_context(patch.object(Table, "put_chunks", put_chunks_kept))
+        yield
     assert not leaks, leaks[0]
     assert_no_secret("a log line", stream.getvalue())
 

@@ -22,21 +22,30 @@ def assert_fits_cloudwatch(lines: str) -> None:
 
 
 @contextmanager
-def captured_log_lines() -> Iterator[io.StringIO]:
-    """Every line the gateway's logger writes while the block runs, at every level; each checked, once
-    the block is done, to fit one CloudWatch log event."""
+def written_log_lines(level: int | None = None) -> Iterator[io.StringIO]:
+    """Every line the gateway's logger writes while the block runs: at ``level`` and above if given,
+    else at the level it logs at."""
     from punchout.observability import logger
 
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(logger.registered_formatter)
     std_logger = logging.getLogger(logger.name)
-    level = std_logger.level
+    before = std_logger.level
     std_logger.addHandler(handler)
-    std_logger.setLevel(logging.DEBUG)
+    if level is not None:
+        std_logger.setLevel(level)
     try:
         yield stream
     finally:
         std_logger.removeHandler(handler)
-        std_logger.setLevel(level)
+        std_logger.setLevel(before)
+
+
+@contextmanager
+def captured_log_lines() -> Iterator[io.StringIO]:
+    """Every line the gateway's logger writes while the block runs, at every level; each checked, once
+    the block is done, to fit one CloudWatch log event."""
+    with written_log_lines(logging.DEBUG) as stream:
+        yield stream
     assert_fits_cloudwatch(stream.getvalue())
