@@ -33,7 +33,13 @@ from punchout.store.dynamo import Table, dynamodb_client
 from punchout.store.partners import PartnerRepository
 from punchout.store.queue import sqs_client
 from tests.support import builders
-from tests.support.contract import CXML_ROUTES, assert_documented, assert_request_documented, cxml_answer
+from tests.support.contract import (
+    CXML_ROUTES,
+    assert_documented,
+    assert_request_documented,
+    cxml_answer,
+    punchout_order_message,
+)
 from tests.support.dynamodb import as_dynamodb
 from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event, assert_fits_lambda, response_header
 from tests.support.iam import only_granted
@@ -376,12 +382,13 @@ class ReturnPage:
         return fields[0]
 
     def document(self, partner: TradingPartner) -> bytes:
-        """The posted cXML bytes, decoded the way the partner's field encoding says."""
+        """The posted cXML bytes, decoded the way the partner's field encoding says, and checked to be
+        valid cXML (``punchout_order_message``)."""
         assert self.field.get("name") == partner.cart_field_name
         value: str = self.field.get("value")
-        if partner.cart_encoding == "base64":
-            return base64.b64decode(value, validate=True)
-        return value.encode("utf-8")
+        document = base64.b64decode(value, validate=True) if partner.cart_encoding == "base64" else value.encode()
+        punchout_order_message(document)
+        return document
 
     def directive(self, name: str) -> str:
         for part in self.csp.split(";"):
