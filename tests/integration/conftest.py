@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 
 from infra.local.stack import LocalStack
+from tests.support import leaks
 from tests.support.stack_process import StackProcess, dynamodb_engine
 
 INTEGRATION_DIR = Path(__file__).parent
@@ -52,10 +53,12 @@ def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    """The local stack in a child process; its log is `stack.log` in the fixture's temporary directory."""
+    """The local stack in a child process; its log is `stack.log` in the fixture's temporary directory.
+    No secret the tests sent it may be in its logs (``leaks``), as in the unit tier's."""
     with StackProcess(tmp_path_factory.mktemp("stack-process")) as running:
         pids = [running.pid, running.java_pid]
         yield running
+    leaks.assert_no_secret("the local stack's logs", *(log.read_bytes() for log in running.work_dir.glob("*.log")))
     for pid in pids:
         if pid is not None:
             # A zombie (exited, not yet reaped by its parent) has no cmdline; a live process does.

@@ -55,6 +55,7 @@ def queue_url(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:  # n
     monkeypatch.setenv("ORDER_DISPATCH_LEASE_SECONDS", "1")
     _clear()
     yield url
+    drain(url)  # what the test left in the queue is checked too, as drained messages are
     client.delete_queue(QueueUrl=url)
     client.delete_queue(QueueUrl=dead)
     _clear()
