@@ -43,7 +43,7 @@ from tests.support.contract import (
 from tests.support.dynamodb import as_dynamodb
 from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event, assert_fits_lambda, response_header
 from tests.support.iam import only_granted
-from tests.support.leaks import assert_answer_keeps_secrets, remember_sent, secrets_kept
+from tests.support.leaks import assert_answer_keeps_secrets, assert_no_secret, remember_sent, secrets_kept
 from tests.support.round_trip import FUNCTIONS
 
 ROUTES = {
@@ -383,11 +383,12 @@ class ReturnPage:
 
     def document(self, partner: TradingPartner) -> bytes:
         """The posted cXML bytes, decoded the way the partner's field encoding says, and checked to be
-        valid cXML (``punchout_order_message``)."""
+        valid cXML (``punchout_order_message``) holding no secret sent (base64 hid it from ``invoke``)."""
         assert self.field.get("name") == partner.cart_field_name
         value: str = self.field.get("value")
         document = base64.b64decode(value, validate=True) if partner.cart_encoding == "base64" else value.encode()
         punchout_order_message(document)
+        assert_no_secret("the cart posted to the buyer", document)
         return document
 
     def directive(self, name: str) -> str:
