@@ -17,7 +17,7 @@ import json
 import re
 import zlib
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from typing import Any
 from unittest.mock import patch
 
@@ -51,7 +51,8 @@ def _texts(value: Any) -> Iterator[str]:
     elif isinstance(value, bytes | bytearray):
         data = bytes(value)
         if data[:2] == b"\x1f\x8b":  # a whole gzip stream, or the first chunk of one (what it holds)
-            data = zlib.decompressobj(wbits=31).decompress(data)
+            with suppress(zlib.error):  # only starts as gzip does (an attachment's bytes, a later chunk)
+                data = zlib.decompressobj(wbits=31).decompress(data)
         yield data.decode("utf-8", "replace")
     elif isinstance(value, dict):
         for item in value.values():

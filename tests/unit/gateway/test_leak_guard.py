@@ -49,3 +49,15 @@ def test_a_secret_in_a_compressed_chunked_value_is_found(sent: None, table: Tabl
 def test_a_secret_in_a_log_line_is_found(sent: None) -> None:
     with pytest.raises(AssertionError, match="log line"), secrets_kept():
         logger.info("request refused", extra={"note": API_KEY})
+
+
+@pytest.mark.parametrize("payload", [b"\x1f\x8b" + b"not gzip at all", b"\x1f\x8b\x08\x00" + b"\xff" * 40])
+def test_a_stored_value_that_only_looks_gzip_compressed_is_judged_not_crashed_on(
+    sent: None, table: Table, payload: bytes
+) -> None:
+    # Given a value that starts as gzip does without being gzip (an attachment's bytes, or a chunk of
+    # a compressed stream past the first: 1 in 65,536 starts so), holding a secret
+    value = payload + SECRET.encode()
+    # When it is stored, Then the check finds the secret rather than failing the call on the bytes
+    with pytest.raises(AssertionError, match="stored chunked value"), secrets_kept(dynamodb_client()):
+        table.put_chunks("P", "C#", value, None)
