@@ -49,3 +49,11 @@ def dtd(cxml_shared_dir: Path) -> Callable[[str], etree.DTD]:
         return etree.DTD(str(path))
 
     return load
+
+
+@pytest.fixture(autouse=True)
+def _secrets_sent_by_this_test_only() -> None:
+    """Each test's answers, writes and logs are judged against the secrets it sent (tests/support/leaks.py)."""
+    from tests.support.leaks import forget_sent
+
+    forget_sent()

@@ -58,7 +58,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
     with StackProcess(tmp_path_factory.mktemp("stack-process")) as running:
         pids = [running.pid, running.java_pid]
         yield running
-    leaks.assert_no_secret("the local stack's logs", *(log.read_bytes() for log in running.work_dir.glob("*.log")))
+    logs = [log.read_bytes() for log in running.work_dir.glob("*.log")]
+    leaks.assert_no_secret("the local stack's logs", *logs, by_any_test=True)
     for pid in pids:
         if pid is not None:
             # A zombie (exited, not yet reaped by its parent) has no cmdline; a live process does.

@@ -2,11 +2,13 @@
 
 Shared secrets, API keys and card numbers must never appear in logs, errors or stored documents. The
 redaction tests check the places they are about; this check runs in every handler call of the unit
-tier (``invoke`` in tests/unit/gateway/helpers.py) against every secret the test process has sent so
-far: a secret sent in one request must not come out of a later one either (a session's answer, an
-order page). Secrets are what requests carry: each ``SharedSecret``, each full ``PCard@number`` (as
-written and as its digits) and each ``x-api-key``; shorter than 8 characters, they are not judged
-(a secret "wrong" would match ordinary text).
+tier (``invoke`` in tests/unit/gateway/helpers.py) against every secret the test has sent so far: a
+secret sent in one request must not come out of a later one either (a session's answer, an order
+page). Secrets are what requests carry: each ``SharedSecret``, each full ``PCard@number`` (as written
+and as its digits) and each ``x-api-key``, looked for also as HTML and JSON would escape them;
+shorter than 8 characters, they are not judged (a secret "wrong" would match ordinary text). Each test
+starts with none (tests/conftest.py), so that no verdict depends on which tests ran before in the
+process; the integration tier's stack logs, written by the whole session, are judged against all.
 """
 
 from __future__ import annotations
@@ -28,7 +30,18 @@ MIN_JUDGED = 8
 _SHARED_SECRET = re.compile(r"<SharedSecret\s*>(.*?)</SharedSecret\s*>", re.DOTALL)
 _CARD_NUMBER = re.compile(r"<PCard\b[^>]*?\bnumber\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _FULL_CARD_NUMBER = re.compile(r"[0-9](?:[ -]?[0-9]){11,18}")
-_SENT: set[str] = set()
+_SENT: set[str] = set()  # by this test
+_SENT_IN_PROCESS: set[str] = set()  # by every test so far
+
+
+def forget_sent() -> None:
+    """A new test: what earlier ones sent is no longer judged in answers, writes and logs."""
+    _SENT.clear()
+
+
+def _forms(secret: str) -> set[str]:
+    """``secret`` as written and as an HTML page or a JSON text would carry it."""
+    return {secret, html.escape(secret), json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
 
 
 def remember_sent(event: dict[str, Any]) -> None:
@@ -40,7 +53,10 @@ def remember_sent(event: dict[str, Any]) -> None:
         if _FULL_CARD_NUMBER.fullmatch(number):  # not one masked already ("************1111")
             found += [number, re.sub(r"\D", "", number)]
     found += [value for name, value in (event.get("headers") or {}).items() if name.lower() == "x-api-key"]
-    _SENT.update(secret.strip() for secret in found if len(secret.strip()) >= MIN_JUDGED)
+    for secret in (secret.strip() for secret in found):
+        if len(secret) >= MIN_JUDGED:
+            _SENT.update(_forms(secret))
+            _SENT_IN_PROCESS.update(_forms(secret))
 
 
 def _texts(value: Any) -> Iterator[str]:
@@ -62,17 +78,18 @@ def _texts(value: Any) -> Iterator[str]:
             yield from _texts(item)
 
 
-def _leaks(where: str, *values: Any) -> list[str]:
+def _leaks(where: str, *values: Any, sent: set[str] = _SENT) -> list[str]:
     return [
         f"a secret the test sent ({secret[:3]}...) is in {where}"
         for text in (text for value in values for text in _texts(value))
-        for secret in _SENT
+        for secret in sent
         if secret in text
     ]
 
 
-def assert_no_secret(where: str, *values: Any) -> None:
-    leaks = _leaks(where, *values)
+def assert_no_secret(where: str, *values: Any, by_any_test: bool = False) -> None:
+    """No secret this test sent (or, ``by_any_test``, any test of the process) is in ``values``."""
+    leaks = _leaks(where, *values, sent=_SENT_IN_PROCESS if by_any_test else _SENT)
     assert not leaks, leaks[0]
 
 

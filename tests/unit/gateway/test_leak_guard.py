@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from punchout.observability import logger
 from punchout.store.dynamo import Table, dynamodb_client
-from tests.support.leaks import assert_answer_keeps_secrets, remember_sent, secrets_kept
+from tests.support.leaks import assert_answer_keeps_secrets, forget_sent, remember_sent, secrets_kept
 
 SECRET = "leak-guard shared secret"
 CARD = "4000 1234 5678 9010"
@@ -61,3 +63,23 @@ def test_a_stored_value_that_only_looks_gzip_compressed_is_judged_not_crashed_on
     # When it is stored, Then the check finds the secret rather than failing the call on the bytes
     with pytest.raises(AssertionError, match="stored chunked value"), secrets_kept(dynamodb_client()):
         table.put_chunks("P", "C#", value, None)
+
+
+QUOTED_SECRET = 'buyer\'s "test" <secret>'
+CARRIED = ["buyer&#x27;s &quot;test&quot; &lt;secret&gt;", 'buyer\'s \\"test\\" <secret>', QUOTED_SECRET]
+
+
+@pytest.mark.parametrize("carried", CARRIED, ids=["html", "json", "as sent"])
+def test_a_secret_is_found_as_html_or_json_carries_it(carried: str) -> None:
+    # Given a shared secret holding characters HTML and JSON escape, sent in a request
+    remember_sent({"body": f"<SharedSecret>{html.escape(QUOTED_SECRET, quote=False)}</SharedSecret>"})
+    # When an answer carries it escaped, Then it is found
+    with pytest.raises(AssertionError, match="is in the answer"):
+        assert_answer_keeps_secrets({"statusCode": 200, "body": f"<p>{carried}</p>"})
+
+
+def test_a_new_test_judges_only_what_it_sent(sent: None) -> None:
+    # Given secrets sent, and then a new test starting (what tests/conftest.py does before each)
+    forget_sent()
+    # When an answer carries one of them, Then it is not judged in this test
+    assert_answer_keeps_secrets({"statusCode": 200, "body": SECRET})
