@@ -52,6 +52,20 @@ class Var:
         return f"Var({self.name!r})"
 
 
+class Qualified:
+    """Starts an element declaring namespace prefixes, as its source did (markup a buyer sent in a
+    BuyerCookie): lxml would otherwise name the namespaces ns0, ns1..."""
+
+    __slots__ = ("nsmap", "tag")
+
+    def __init__(self, tag: str, nsmap: dict[str | None, str]) -> None:
+        self.tag = tag
+        self.nsmap = nsmap
+
+    def __repr__(self) -> str:
+        return f"Qualified({self.tag!r}, {self.nsmap!r})"
+
+
 class Leaf:
     """An element with no attributes nor children whose text is the next value: one token for three."""
 
@@ -133,6 +147,9 @@ def _build(
             last.text = value()
         elif kind is Var:
             node.set(token.name, value())  # type: ignore[attr-defined, arg-type]
+        elif kind is Qualified:
+            ancestors.append(node)
+            node = _SubElement(node, token.tag, nsmap=token.nsmap)  # type: ignore[attr-defined]
         elif token is TAIL:
             last.tail = value()
         else:
@@ -154,7 +171,7 @@ def _slots(shape: tuple[object, ...]) -> _Slots:
     last = -1
     value = 0
     for token in shape:
-        if token.__class__ is str:
+        if token.__class__ is str or token.__class__ is Qualified:
             started += 1
             open_nodes.append(started)
             continue

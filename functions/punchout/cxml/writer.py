@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from lxml import etree
 
 from ._gc import paused_gc
-from ._shapes import END, TAIL, TEXT, Builder, Leaf, Var
+from ._shapes import END, TAIL, TEXT, Builder, Leaf, Qualified, Var
 from .models import (
     Address,
     Comments,
@@ -188,14 +188,22 @@ class _Writer:
             raise RenderError("BuyerCookie markup is not a BuyerCookie element")
         self.markup(element)
 
-    def markup(self, element: etree._Element) -> None:
-        """``element`` and its descendants as they are: content the DTD declares ANY."""
-        self.open(str(element.tag), **{str(name): str(value) for name, value in element.attrib.items()})
+    def markup(self, element: etree._Element, scope: dict[str | None, str] | None = None) -> None:
+        """``element`` (the BuyerCookie) and its descendants as they are: content the DTD declares ANY.
+
+        The buyer's namespace prefixes come back as it sent them (lxml would call them ns0, ns1...):
+        each element declares those not yet in ``scope``, the declarations in force above it. The
+        BuyerCookie itself declares none (the DTD gives it no xmlns attributes): its elements do."""
+        declared = {} if scope is None else {p: uri for p, uri in element.nsmap.items() if scope.get(p) != uri}
+        tag = str(element.tag)
+        self.shape.append(Qualified(tag, declared) if declared else tag)
+        self.shape.extend((str(name), str(value)) for name, value in element.attrib.items())
         if element.text is not None:
             self.shape.append(TEXT)
             self.values.append(element.text)
+        inner = {} if scope is None else {**scope, **declared}
         for child in element:
-            self.markup(child)
+            self.markup(child, inner)
             if child.tail is not None:
                 self.shape.append(TAIL)
                 self.values.append(child.tail)

@@ -168,17 +168,33 @@ def test_buyer_cookie_with_elements_is_echoed_unchanged(table: Table, shop_heade
     assert echoed == f"<BuyerCookie>{cookie}</BuyerCookie>"
 
 
-def test_buyer_cookie_with_namespaced_elements_is_echoed(table: Table, shop_headers: dict[str, str]) -> None:
-    # Given a BuyerCookie whose element's namespace prefix is declared on the cXML root
+@pytest.mark.parametrize(
+    ("cookie", "declared"),
+    [
+        ('<x:a y:k="v">1</x:a>', ""),  # prefixes declared on the cXML root
+        ('<x:a xmlns:x="urn:example:x">1<b xmlns="urn:example:d"><c/></b></x:a>', ""),  # declared within
+    ],
+    ids=["declared on the root", "declared within, a default namespace too"],
+)
+def test_buyer_cookie_with_namespaced_elements_is_echoed_with_its_prefixes(
+    table: Table, shop_headers: dict[str, str], cookie: str, declared: str
+) -> None:
+    # Given a BuyerCookie whose elements are in namespaces, under the buyer's prefixes
     partner = register(table)
-    body = re.sub(rb"<BuyerCookie>.*?</BuyerCookie>", b"<BuyerCookie><x:a>1</x:a></BuyerCookie>", setup_document())
-    body = body.replace(b"<cXML ", b'<cXML xmlns:x="urn:example:x" ', 1)
+    body = re.sub(rb"<BuyerCookie>.*?</BuyerCookie>", f"<BuyerCookie>{cookie}</BuyerCookie>".encode(), setup_document())
+    body = body.replace(b"<cXML ", b'<cXML xmlns:x="urn:example:x" xmlns:y="urn:example:y" ', 1)
+    sent = etree.fromstring(body).find(".//BuyerCookie")
+    assert sent is not None
     shop = Shop(shop_headers, open_session_with(body))
     # When the cart goes back to the buyer
     document = ReturnPage.of(shop.checkout(line())).document(partner)
-    # Then the cookie holds the same element, in the same namespace
-    [child] = message_tree(document).find(".//BuyerCookie")
-    assert (child.tag, child.text) == ("{urn:example:x}a", "1")
+    # Then the cookie holds the same elements, in the same namespaces, under the same prefixes
+    echoed = message_tree(document).find(".//BuyerCookie")
+    assert echoed is not None and echoed.nsmap == {}  # no xmlns on it: the DTD declares it none
+    assert [(e.tag, e.prefix, e.text, dict(e.attrib)) for e in echoed.iter()] == [
+        (e.tag, e.prefix, e.text, dict(e.attrib)) for e in sent.iter()
+    ]
+    assert etree.tostring(echoed[0], with_tail=False) == etree.tostring(sent[0], with_tail=False)
 
 
 @pytest.mark.parametrize("allowed", ["create", "inspect", "edit"])
