@@ -613,9 +613,10 @@ def _url(element: Element | None) -> str | None:
 def read_punchout_setup_request(element: Element) -> Data:
     parts = _Children(element)
     shared = _Shared()
-    operation = (element.get("operation") or "").strip()
+    written = (element.get("operation") or "").strip()
+    operation = written.lower()  # in any case, as deploymentMode
     if operation not in ("create", "edit", "inspect", "source"):
-        raise InvalidDocument(f"PunchOutSetupRequest has an unknown operation {operation[:20]!r}")
+        raise InvalidDocument(f"PunchOutSetupRequest has an unknown operation {written[:20]!r}")
     selected = parts.first("SelectedItem")
     return {
         "kind": "PunchOutSetupRequest",
@@ -672,9 +673,10 @@ def read_order_request(element: Element) -> Data:
     parts = _Children(element)
     header = parts.required("OrderRequestHeader")
     head = _Children(header)
-    order_type = (header.get("type") or "new").strip()
+    written = (header.get("type") or "new").strip()
+    order_type = written.lower()  # in any case, as deploymentMode
     if order_type not in ("new", "update", "delete"):
-        raise InvalidDocument(f"OrderRequestHeader has an unknown type {order_type[:20]!r}")
+        raise InvalidDocument(f"OrderRequestHeader has an unknown type {written[:20]!r}")
     shared = _Shared()
     items = [read_item_out(i, shared, quantity_required=True) for i in parts.all("ItemOut")]
     if not items:

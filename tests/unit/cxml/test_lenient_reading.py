@@ -7,7 +7,8 @@ from decimal import Decimal
 import pytest
 
 from punchout.cxml import CXMLError, read_document, render
-from punchout.cxml.models import MessageDocument, PunchOutSetupRequest, RequestDocument
+from punchout.cxml.models import MessageDocument, OrderRequest, PunchOutSetupRequest, RequestDocument
+from tests.support import builders
 
 from ._support import (
     HEADER_XML,
@@ -365,6 +366,30 @@ def test_deployment_mode_in_another_case_is_read() -> None:
 
     # Then it is the test mode
     assert request_document(document).deployment_mode == "test"
+
+
+@pytest.mark.parametrize("written", ["Create", "EDIT", " inspect "])
+def test_operation_in_another_case_is_read(written: str) -> None:
+    # Given a setup request whose operation is written in another case, as deploymentMode may be
+    document = read_document(setup_request_xml(operation=written).encode())
+
+    # Then it is the operation cXML defines
+    request = request_document(document).request
+    assert isinstance(request, PunchOutSetupRequest)
+    assert request.operation == written.strip().lower()
+
+
+@pytest.mark.parametrize("written", ["Update", "DELETE", "New"])
+def test_order_type_in_another_case_is_read(written: str) -> None:
+    # Given an order whose type is written in another case
+    data = builders.order_request("PO-CASE", [builders.item_out("P1", "1")], order_type=written.lower())
+    assert data.count(f'type="{written.lower()}"'.encode()) == 1
+    data = data.replace(f'type="{written.lower()}"'.encode(), f'type="{written}"'.encode())
+
+    # Then it is the type cXML defines
+    request = request_document(read_document(data)).request
+    assert isinstance(request, OrderRequest)
+    assert request.header.type == written.lower()
 
 
 def test_request_without_header_is_read_with_header_none() -> None:
