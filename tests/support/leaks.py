@@ -45,7 +45,7 @@ def _forms(secret: str) -> set[str]:
 
 
 def remember_sent(event: dict[str, Any]) -> None:
-    """The secrets ``event`` (an API Gateway event) carries, from now on never to come out."""
+    """The secrets ``event`` (an API Gateway event) carries, never to come out for the rest of the test."""
     text = _text_of(event)
     found = [html.unescape(secret) for secret in _SHARED_SECRET.findall(text)]
     for as_written in (next(filter(None, pair)) for pair in _CARD_NUMBER.findall(text) if any(pair)):
