@@ -69,9 +69,31 @@ def published_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return standalone
 
 
+def _max_decimal_places(validator: Any, places: int, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
+    exponent = Decimal(instance).normalize().as_tuple().exponent if validator.is_type(instance, "number") else 0
+    if isinstance(exponent, int) and -exponent > places:
+        yield jsonschema.ValidationError(f"{instance} has more than {places} digits after the point")
+
+
+# The document publishes a number's places as x-maxDecimalPlaces (multipleOf would be misjudged by
+# validators that compute in floats): a shop's validator is told of it, so this one knows it too.
+_PublishedValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {"x-maxDecimalPlaces": _max_decimal_places}
+)
+
+
 @cache
 def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(published_schema(json.loads(schema_json)), format_checker=FORMATS)
+    validator: jsonschema.Draft202012Validator = _PublishedValidator(
+        published_schema(json.loads(schema_json)), format_checker=FORMATS
+    )
+    return validator
+
+
+def validator_of(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """A validator of ``schema``, a part of the published document, as a shop's would judge it (formats,
+    ``x-maxDecimalPlaces``); read numbers as exact decimals before validating."""
+    return _validator(json.dumps(schema, sort_keys=True))
 
 
 def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
@@ -91,36 +113,17 @@ def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
         return
     body = response.get("body") or ""
     text = base64.b64decode(body).decode("utf-8") if response.get("isBase64Encoded") else body
-    errors = sorted(
-        _validator(json.dumps(content[media_type]["schema"])).iter_errors(json.loads(text)), key=lambda e: e.path
-    )
+    errors = sorted(validator_of(content[media_type]["schema"]).iter_errors(json.loads(text)), key=lambda e: e.path)
     assert not errors, (
         f"{where} with a body the OpenAPI document refuses: {errors[0].message} at {list(errors[0].path)}"
     )
 
 
-def _max_decimal_places(validator: Any, places: int, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
-    exponent = Decimal(instance).normalize().as_tuple().exponent if validator.is_type(instance, "number") else 0
-    if isinstance(exponent, int) and -exponent > places:
-        yield jsonschema.ValidationError(f"{instance} has more than {places} digits after the point")
-
-
-# The document publishes a number's places as x-maxDecimalPlaces (multipleOf would be misjudged by
-# validators that compute in floats): a shop's validator is told of it, so this one knows it too.
-_RequestValidator = jsonschema.validators.extend(
-    jsonschema.Draft202012Validator, {"x-maxDecimalPlaces": _max_decimal_places}
-)
-
-
-@cache
 def request_validator(method: str, path: str) -> jsonschema.Draft202012Validator:
-    """A validator of the JSON request body the document gives for ``method`` on ``path`` (a path of the
-    document, such as ``/shop/sessions/{id}/cart``); read numbers as exact decimals before validating."""
+    """A validator of the JSON request body the document gives for ``method`` on ``path``."""
     operation = documented_operation(method, path)
     assert operation is not None and "requestBody" in operation, (method, path)
-    schema = published_schema(operation["requestBody"]["content"]["application/json"]["schema"])
-    validator: jsonschema.Draft202012Validator = _RequestValidator(schema, format_checker=FORMATS)
-    return validator
+    return validator_of(operation["requestBody"]["content"]["application/json"]["schema"])
 
 
 def _refused_constant(name: str) -> None:
@@ -150,8 +153,7 @@ def assert_request_documented(method: str, path: str, body: str | None, response
     request = _judged_by_the_document(body)
     if not details or request is None:
         return
-    template = next(template for pattern, template in _paths() if pattern.match(path))
-    assert not request_validator(method.lower(), template).is_valid(request), (
+    assert not request_validator(method, path).is_valid(request), (
         f"{method} {path} answered 422 to a body the OpenAPI document accepts: {details}"
     )
 

@@ -19,7 +19,7 @@ from punchout.sessions import CartInput
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.contract import documented_operation, published_schema, request_validator
+from tests.support.contract import documented_operation, request_validator, validator_of
 from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_payload_bytes, response_header
 from tests.unit.gateway.helpers import (
     BASE_URL,
@@ -1026,12 +1026,9 @@ def test_served_openapi_document_names_the_url_it_was_fetched_under(
 
 def _documented(status: str, method: str, path: str) -> Any:
     """A validator of the answers the document describes."""
-    import jsonschema
-
     operation = documented_operation(method, path)
     assert operation is not None, (method, path)
-    schema = operation["responses"][status]["content"]["application/json"]["schema"]
-    return jsonschema.Draft202012Validator(published_schema(schema))
+    return validator_of(operation["responses"][status]["content"]["application/json"]["schema"])
 
 
 def test_the_functions_internal_error_is_described(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
