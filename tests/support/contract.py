@@ -16,7 +16,6 @@ in other languages do; jsonschema alone ignores it.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -31,7 +30,7 @@ from lxml import etree
 
 from punchout.cxml import StatusCode, read_document
 from punchout.cxml.models import ResponseDocument
-from tests.support.events import response_header
+from tests.support.events import response_body, response_header
 
 DOCUMENT = Path(__file__).resolve().parents[2] / "functions/order_message/openapi.json"
 ORDER_MESSAGE_SCHEMA = Path(__file__).resolve().parents[2] / "functions/punchout/schemas/punchout.order.v1.json"
@@ -111,9 +110,10 @@ def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
     assert media_type in content, f"{where} as {media_type!r}; the OpenAPI document says {sorted(content)}"
     if media_type != "application/json":
         return
-    body = response.get("body") or ""
-    text = base64.b64decode(body).decode("utf-8") if response.get("isBase64Encoded") else body
-    errors = sorted(validator_of(content[media_type]["schema"]).iter_errors(json.loads(text)), key=lambda e: e.path)
+    errors = sorted(
+        validator_of(content[media_type]["schema"]).iter_errors(json.loads(response_body(response))),
+        key=lambda e: e.path,
+    )
     assert not errors, (
         f"{where} with a body the OpenAPI document refuses: {errors[0].message} at {list(errors[0].path)}"
     )

@@ -94,3 +94,9 @@ def response_header(response: dict[str, Any], name: str) -> str | None:
         if key.lower() == name.lower():
             return values[0]
     return None
+
+
+def response_body(response: dict[str, Any]) -> bytes:
+    """The handler's answer's body as the client gets it (API Gateway decodes a base64 one)."""
+    body = response.get("body") or ""
+    return base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")

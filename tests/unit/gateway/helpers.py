@@ -41,7 +41,14 @@ from tests.support.contract import (
     punchout_order_message,
 )
 from tests.support.dynamodb import as_dynamodb
-from tests.support.events import DEFAULT_SOURCE_IP, LambdaContext, api_event, assert_fits_lambda, response_header
+from tests.support.events import (
+    DEFAULT_SOURCE_IP,
+    LambdaContext,
+    api_event,
+    assert_fits_lambda,
+    response_body,
+    response_header,
+)
 from tests.support.iam import only_granted
 from tests.support.leaks import assert_answer_keeps_secrets, assert_no_secret, remember_sent, secrets_kept
 from tests.support.round_trip import FUNCTIONS
@@ -116,9 +123,7 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     assert_fits_lambda(response)
     assert_answer_keeps_secrets(response)
     if event.get("httpMethod") == "POST" and event["path"] in CXML_ROUTES:
-        body = response.get("body") or ""
-        data = base64.b64decode(body) if response.get("isBase64Encoded") else body.encode("utf-8")
-        cxml_answer(response["statusCode"], response_header(response, "Content-Type") or "", data)
+        cxml(response)
     elif event.get("httpMethod"):
         assert_documented(event["httpMethod"], event["path"], response)
         assert_request_documented(event["httpMethod"], event["path"], event.get("body"), response)
@@ -127,9 +132,7 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
 
 def cxml(response: dict[str, Any]) -> ResponseDocument:
     """The cXML answer, checked as every answer to a cXML POST is (``cxml_answer``)."""
-    return cxml_answer(
-        response["statusCode"], response_header(response, "Content-Type") or "", response["body"].encode()
-    )
+    return cxml_answer(response["statusCode"], response_header(response, "Content-Type") or "", response_body(response))
 
 
 def published_metrics(stdout: str) -> set[str]:
