@@ -20,6 +20,7 @@ from moto import mock_aws
 from punchout.partners import TradingPartner
 from punchout.settings import clear_settings_cache
 from punchout.store.dynamo import Table, dynamodb_client
+from tests.support.calls import checking_calls
 from tests.support.logs import captured_log_lines
 from tests.unit.gateway.helpers import Shop, open_session, register, shop_key
 
@@ -129,12 +130,8 @@ def dynamodb_keys(aws: None) -> Iterator[list[str]]:
     DynamoDB's limit as DynamoDB would: tests/support/dynamodb.py)."""
     requested: list[str] = []
 
-    def check(params: dict[str, Any], **_: Any) -> None:
+    def record(params: dict[str, Any], **_: Any) -> None:
         requested.extend(item["pk"]["S"] for item in (params.get("Key"), params.get("Item")) if item is not None)
 
-    events = dynamodb_client().meta.events
-    events.register("provide-client-params.dynamodb.*", check, unique_id="dynamodb-keys")
-    try:
+    with checking_calls(dynamodb_client(), record):
         yield requested
-    finally:
-        events.unregister("provide-client-params.dynamodb.*", unique_id="dynamodb-keys")
