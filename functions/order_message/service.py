@@ -166,6 +166,10 @@ class CartService:
         expires_at = max(session.expires_at, datetime.now(UTC) + timedelta(seconds=ttl))
         try:
             self.sessions.save(session.model_copy(update={"status": status, "expires_at": expires_at}))
+        except ConditionFailed:
+            # A concurrent transfer or cancel ended the session first: its link is the only one, and the
+            # cart stays ended (reopening it would let a PUT change the cart that transfer handed over).
+            raise SessionConflict("This session's cart was already transferred or cancelled") from None
         except Exception:
             if ended is not None:  # the session stays open: so does its cart (a retry ends it again)
                 with suppress(Exception):

@@ -2,7 +2,9 @@
 
 Items:
 - ``SESSION#<id>/SESSION``: the session (TTL at its expiry; reads refuse it earlier than TTL would),
-  gzip-compressed when large (the ItemOut lines of an edit of a 5,000-line cart are about 1 MB);
+  gzip-compressed when large (the ItemOut lines of an edit of a 5,000-line cart are about 1 MB), its
+  ``status`` also beside the data: it is ended by a write conditioned on its being open, so that of
+  concurrent transfers and cancels one wins;
 - ``TOKEN#<sha256(token)>/START|RETURN``: a one-time link, redeemed by a conditional update, so two
   clicks cannot both succeed; only the hash is stored, the link itself is a bearer key;
 - ``CART#<ref>/CART``: the cart's header (revision, status, counts), and
@@ -95,6 +97,7 @@ def _session_item(session: Session) -> Item:
     return {
         **key(f"SESSION#{session.id}", "SESSION"),
         **stored,
+        "status": s(session.status),  # beside the data, for ``save``'s condition
         "expires_at": n(int(session.expires_at.timestamp())),
     }
 
@@ -121,7 +124,15 @@ class SessionRepository:
         return Session.model_validate_json(item["data"]["S"])
 
     def save(self, session: Session) -> None:
-        self.table.put(_session_item(session), condition="attribute_exists(pk)")
+        """Store the session ended (transferred or cancelled); ConditionFailed unless the stored one is
+        still open, so that of concurrent transfers and cancels exactly one ends it. (Items written
+        before sessions carried ``status`` beside their data count as open.)"""
+        self.table.put(
+            _session_item(session),
+            condition="attribute_exists(pk) AND (attribute_not_exists(#status) OR #status = :open)",
+            values={":open": s("open")},
+            names={"#status": "status"},
+        )
 
     # -- one-time links ----------------------------------------------------------------------------
 

@@ -168,6 +168,20 @@ def test_a_session_no_longer_stored_is_not_saved_back(table: Table) -> None:
     assert sessions.get(session.id) is None
 
 
+@pytest.mark.parametrize("status", ["transferred", "cancelled"])
+def test_a_session_ended_meanwhile_is_not_ended_again(table: Table, status: str) -> None:
+    # Given a session two transfers (or a transfer and a cancel) both read while it was open
+    sessions = SessionRepository(table)
+    session = stored_session(table)
+    # When the first ends it, and the second saves its own ending
+    sessions.save(session.model_copy(update={"status": status}))
+    with pytest.raises(ConditionFailed):
+        sessions.save(session.model_copy(update={"status": "cancelled"}))
+    # Then the session stays as the first left it
+    stored = sessions.get(session.id)
+    assert stored is not None and stored.status == status
+
+
 @pytest.mark.parametrize("compressed", [False, True], ids=["inline", "compressed"])
 def test_a_session_stored_with_restored_from_by_an_earlier_release_is_still_read(
     table: Table, compressed: bool

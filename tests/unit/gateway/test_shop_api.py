@@ -962,6 +962,40 @@ def test_a_transfer_retried_after_neither_its_session_was_saved_nor_its_cart_reo
     assert shop.context()["status"] == "transferred"
 
 
+@pytest.mark.parametrize("cancel", [False, True], ids=["transfer", "cancel"])
+@pytest.mark.parametrize("with_cart", [False, True], ids=["no cart", "a cart"])
+def test_a_transfer_that_read_the_session_before_another_ended_it_is_409(
+    shop: Shop, partner: Any, table: Table, monkeypatch: pytest.MonkeyPatch, with_cart: bool, cancel: bool
+) -> None:
+    # Given a session one transfer ended, and a second transfer (or cancel) that read it while it was open
+    from punchout.store.sessions import SessionRepository
+
+    if with_cart:
+        shop.put_lines(line("P1"))
+    first = shop.return_url()
+    read = SessionRepository.get
+
+    def read_while_open(self: SessionRepository, session_id: str) -> Any:
+        found = read(self, session_id)
+        return found.model_copy(update={"status": "open"}) if found else None
+
+    # When the second one goes on
+    with monkeypatch.context() as patch:
+        patch.setattr(SessionRepository, "get", read_while_open)
+        response = shop.transfer(cancel=cancel)
+    # Then it is refused and hands out no link; the session and its cart stay as the first left them
+    assert response["statusCode"] == 409, response
+    assert "return_url" not in response["body"]
+    assert shop.context()["status"] == "transferred"
+    sessions = SessionRepository(table)
+    session = sessions.get(shop.session_id)
+    state = sessions.cart_state(session.cart_ref) if session else None
+    assert state is not None and state.status != "open", state  # not reopened for a PUT to change
+    page = ReturnPage.of(follow(first))
+    expected = ["P1"] if with_cart else []
+    assert message_tree(page.document(partner)).xpath("//ItemIn//SupplierPartID/text()") == expected
+
+
 def test_transfer_body_with_unknown_fields_is_422(shop: Shop) -> None:
     # Given an open session
     # When the transfer body has a field the API does not know
