@@ -12,6 +12,11 @@ import json
 import re
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import Message
 from pathlib import Path
@@ -22,7 +27,7 @@ import lxml.html
 
 from punchout.cxml.models import ResponseDocument
 from tests.support import contract, leaks
-from tests.support.stack_process import StackProcess, clean_environment
+from tests.support.stack_process import StackProcess, clean_environment, stop_all
 
 CXML = "text/xml; charset=UTF-8"
 
@@ -100,6 +105,57 @@ def post_cxml(url: str, document: bytes, content_type: str = CXML) -> Answer:
 def cxml_answer(answer: Answer) -> ResponseDocument:
     """The answer as cXML, checked as every answer to a cXML POST is (``tests.support.contract``)."""
     return contract.cxml_answer(answer.status, answer.content_type, answer.body)
+
+
+# --- concurrent requests --------------------------------------------------------------------------
+
+
+@contextmanager
+def environments(stack: StackProcess, name: str, count: int) -> Iterator[list[str]]:
+    """Base URLs of ``count`` gateways sharing the stack's DynamoDB Local and queue: the stack's own and
+    ``count - 1`` more processes. One local gateway runs one invocation of a function at a time, as one
+    Lambda execution environment does, so requests race only across these, as API Gateway spreads
+    concurrent requests over execution environments."""
+    extra = [stack.gateway_process(f"{name}-{n}") for n in range(1, count)]
+    try:
+        for gateway in extra:
+            gateway.launch()
+        for gateway in extra:
+            gateway.wait_ready()
+        yield [stack.base_url, *(gateway.base_url for gateway in extra)]
+    finally:
+        stop_all(extra)
+
+
+Call = tuple[str, str, bytes | None, dict[str, str]]  # method, URL, body, headers
+
+
+@dataclass
+class Raced:
+    url: str
+    started: float
+    finished: float
+    answer: Answer
+
+
+def at_once(calls: list[Call]) -> list[Raced]:
+    """Every call on its own connection, all sent together once every connection is open."""
+    barrier = threading.Barrier(len(calls))
+
+    def run(call: Call) -> Raced:
+        method, url, body, headers = call
+        conn = connection(url)
+        try:
+            conn.connect()
+            barrier.wait(timeout=60)
+            started = time.monotonic()
+            answer = send(conn, method, url, body, headers)
+            return Raced(url, started, time.monotonic(), answer)
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(run, calls))
 
 
 # --- the browser ----------------------------------------------------------------------------------

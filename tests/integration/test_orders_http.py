@@ -14,12 +14,10 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -34,19 +32,20 @@ from tests.integration.helpers import (
     CXML,
     Answer,
     Buyer,
-    connection,
+    Raced,
+    at_once,
     create_api_key,
     cxml_answer,
     post_cxml,
     register_buyer,
     request,
-    send,
 )
+from tests.integration.helpers import environments as concurrent_environments
 from tests.support import builders
 from tests.support.contract import assert_published_message
 from tests.support.dynamodb import ITEM_BYTES as DYNAMODB_ITEM_LIMIT
 from tests.support.sqs import SQS_MESSAGE_LIMIT, assert_fits_sqs
-from tests.support.stack_process import StackProcess, stop_all
+from tests.support.stack_process import StackProcess
 
 pytestmark = pytest.mark.integration
 
@@ -150,13 +149,7 @@ def order(buyer: Buyer, order_id: str, *lines: tuple[str, str], **options: Any) 
 @pytest.fixture(scope="module")
 def environments(stack: StackProcess, buyer: Buyer) -> Iterator[list[str]]:
     """Base URLs of ENVIRONMENTS gateways sharing the stack's DynamoDB Local and queue, each one warm."""
-    extra = [stack.gateway_process(f"orders-{n}") for n in range(1, ENVIRONMENTS)]
-    try:
-        for gateway in extra:
-            gateway.launch()
-        for gateway in extra:
-            gateway.wait_ready()
-        urls = [stack.base_url, *(gateway.base_url for gateway in extra)]
+    with concurrent_environments(stack, "orders", ENVIRONMENTS) as urls:
         # Warm each one as a Lambda environment is after its first request: handler imported, DynamoDB
         # client built, the buyer's secret derived once — so that the deliveries below race each other
         # rather than the cold starts.
@@ -165,39 +158,15 @@ def environments(stack: StackProcess, buyer: Buyer) -> Iterator[list[str]]:
             warm = list(pool.map(lambda url: post_cxml(f"{url}/cxml/order", profile), urls))
         assert [cxml_answer(answer).status.code for answer in warm] == [200] * len(urls)
         yield urls
-    finally:
-        stop_all(extra)
 
 
-@dataclass
-class Delivery:
-    environment: str
-    started: float
-    finished: float
-    answer: Answer
-
-
-def deliver_at_once(urls: list[str], document: bytes, count: int) -> list[Delivery]:
+def deliver_at_once(urls: list[str], document: bytes, count: int) -> list[Raced]:
     """`count` POSTs of `document`, spread over `urls`, released together once every connection is open."""
-    barrier = threading.Barrier(count)
-
-    def deliver(number: int) -> Delivery:
-        url = f"{urls[number % len(urls)]}/cxml/order"
-        conn = connection(url)
-        try:
-            conn.connect()
-            barrier.wait(timeout=60)
-            started = time.monotonic()
-            answer = send(conn, "POST", url, document, {"Content-Type": CXML})
-            return Delivery(url, started, time.monotonic(), answer)
-        finally:
-            conn.close()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(deliver, range(count)))
+    headers = {"Content-Type": CXML}
+    return at_once([("POST", f"{urls[number % len(urls)]}/cxml/order", document, headers) for number in range(count)])
 
 
-def most_in_flight(deliveries: list[Delivery]) -> int:
+def most_in_flight(deliveries: list[Raced]) -> int:
     """The most requests that were sent and not yet answered at one moment."""
     moments = sorted([(d.started, 1) for d in deliveries] + [(d.finished, -1) for d in deliveries])
     in_flight = most = 0
@@ -217,7 +186,7 @@ def test_twenty_concurrent_deliveries_of_one_order_queue_exactly_one_message(
     deliveries = deliver_at_once(environments, document, DELIVERIES)
 
     # Then they were concurrent: requests to several environments were in flight at once
-    assert len({d.environment for d in deliveries}) == ENVIRONMENTS
+    assert len({d.url for d in deliveries}) == ENVIRONMENTS
     assert most_in_flight(deliveries) >= 2, [(d.started, d.finished) for d in deliveries]
     # And every delivery is answered 200 — no retryable 5xx either: the deliveries that lose the race
     # to create the order record find it, and wait (ORDER_DISPATCH_WAIT_SECONDS, 8 s) for the one

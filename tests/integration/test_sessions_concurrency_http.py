@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,18 +24,19 @@ from punchout.store.sessions import SessionRepository
 from tests.integration.helpers import (
     Answer,
     Buyer,
+    Call,
     PostedForm,
-    connection,
+    at_once,
     create_api_key,
     cxml_answer,
     post_cxml,
     register_buyer,
     request,
-    send,
 )
+from tests.integration.helpers import environments as concurrent_environments
 from tests.integration.test_sessions_http import Shop, enter_shop, line, start_url
 from tests.support import builders
-from tests.support.stack_process import StackProcess, stop_all
+from tests.support.stack_process import StackProcess
 
 pytestmark = pytest.mark.integration
 
@@ -62,13 +62,7 @@ def sessions(stack: StackProcess) -> SessionRepository:
 @pytest.fixture(scope="module")
 def environments(stack: StackProcess, buyer: Buyer, shop_headers: dict[str, str]) -> Iterator[list[str]]:
     """Base URLs of ENVIRONMENTS gateways sharing the stack's DynamoDB Local, each one warm."""
-    extra = [stack.gateway_process(f"sessions-{n}") for n in range(1, ENVIRONMENTS)]
-    try:
-        for gateway in extra:
-            gateway.launch()
-        for gateway in extra:
-            gateway.wait_ready()
-        urls = [stack.base_url, *(gateway.base_url for gateway in extra)]
+    with concurrent_environments(stack, "sessions", ENVIRONMENTS) as urls:
         # Warm both functions of every environment (handler imported, clients built, the buyer's secret
         # derived), so that the requests below race each other rather than the cold starts.
         profile = builders.profile_request(**buyer.credentials)
@@ -81,29 +75,10 @@ def environments(stack: StackProcess, buyer: Buyer, shop_headers: dict[str, str]
         assert [cxml_answer(answer).status.code for answer in warm] == [200] * len(urls)
         assert [answer.status for answer in shop] == [404] * len(urls)
         yield urls
-    finally:
-        stop_all(extra)
 
 
-Call = tuple[str, str, bytes | None, dict[str, str]]  # method, URL, body, headers
-
-
-def at_once(calls: list[Call]) -> list[Answer]:
-    """Every call on its own connection, all sent together once every connection is open."""
-    barrier = threading.Barrier(len(calls))
-
-    def run(call: Call) -> Answer:
-        method, url, body, headers = call
-        conn = connection(url)
-        try:
-            conn.connect()
-            barrier.wait(timeout=60)
-            return send(conn, method, url, body, headers)
-        finally:
-            conn.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, calls))
+def answers_at_once(calls: list[Call]) -> list[Answer]:
+    return [raced.answer for raced in at_once(calls)]
 
 
 def spread(environments: list[str], url: str, number: int) -> str:
@@ -139,7 +114,7 @@ def test_a_start_link_followed_by_many_browsers_at_once_opens_the_shop_once(
 ) -> None:
     url = start_url(stack, buyer)
 
-    answers = at_once([("GET", spread(environments, url, n), None, {}) for n in range(RACERS)])
+    answers = answers_at_once([("GET", spread(environments, url, n), None, {}) for n in range(RACERS)])
 
     assert Counter(answer.status for answer in answers) == {303: 1, 410: RACERS - 1}
     assert all("already used" in answer.text for answer in answers if answer.status == 410)
@@ -152,7 +127,7 @@ def test_a_return_link_followed_by_many_browsers_at_once_returns_the_cart_once(
     assert shop.put(cart_of("R", 2)).status == 200
     url = shop.return_url()
 
-    answers = at_once([("GET", spread(environments, url, n), None, {}) for n in range(RACERS)])
+    answers = answers_at_once([("GET", spread(environments, url, n), None, {}) for n in range(RACERS)])
 
     assert Counter(answer.status for answer in answers) == {200: 1, 410: RACERS - 1}
     (page,) = [answer for answer in answers if answer.status == 200]
@@ -177,7 +152,7 @@ def test_a_cart_transferred_many_times_at_once_is_handed_over_once(
         assert shop.put(cart_of("T", 3)).status == 200
 
     # When the shop's checkout transfers it many times at once
-    answers = at_once([transfer_call(environments, shop, n) for n in range(RACERS)])
+    answers = answers_at_once([transfer_call(environments, shop, n) for n in range(RACERS)])
 
     # Then exactly one transfer hands out a return link; the others get the documented 409
     assert Counter(answer.status for answer in answers) == {200: 1, 409: RACERS - 1}, [
@@ -199,7 +174,7 @@ def test_a_transfer_and_a_cancel_at_once_end_the_session_one_way(
         assert shop.put(cart_of("C", 2)).status == 200
 
     # When transfers and cancels of it arrive at once
-    answers = at_once([transfer_call(environments, shop, n, cancel=n % 2 == 1) for n in range(RACERS)])
+    answers = answers_at_once([transfer_call(environments, shop, n, cancel=n % 2 == 1) for n in range(RACERS)])
 
     # Then one of them wins and hands out the only link; the session ends the way the winner asked
     assert Counter(answer.status for answer in answers) == {200: 1, 409: RACERS - 1}, [
@@ -239,7 +214,7 @@ def test_carts_stored_at_once_leave_one_of_them_whole_and_it_is_the_one_transfer
         for n, cart in enumerate(carts)
     ]
     reads: list[Call] = [("GET", spread(environments, shop.url, n), None, shop.headers) for n in range(racers)]
-    answers = at_once(calls + reads)
+    answers = answers_at_once(calls + reads)
     puts, gets = answers[:racers], answers[racers:]
 
     # Then at least one is stored; the others get 409 (they read a revision another one replaced)
@@ -285,7 +260,7 @@ def test_carts_stored_while_the_cart_is_transferred_never_change_the_transferred
         ("PUT", f"{environments[1 + n % (ENVIRONMENTS - 1)]}/shop/sessions/{shop.session_id}/cart", body, shop.headers)
         for n, body in enumerate(json.dumps(cart).encode() for cart in carts)
     ]
-    answers = at_once([transfer_call(environments, shop, 0), *puts])
+    answers = answers_at_once([transfer_call(environments, shop, 0), *puts])
     transfer, put_answers = answers[0], answers[1:]
 
     # Then each answer is a success or the documented 409
