@@ -26,8 +26,10 @@ from tests.unit.gateway.helpers import (
     cart_header,
     configure,
     expire,
+    item_outs,
     line,
     message_tree,
+    open_session,
     open_session_with,
     post_setup,
     register,
@@ -428,3 +430,17 @@ def test_an_edit_restores_the_lines_of_one_currency_only(partner: TradingPartner
         ("P-EUR", "EUR")
     ]
     assert [(i["supplier_part_id"], i["restored"]) for i in context["items"]] == [("P-EUR", True), ("P-USD", False)]
+
+
+def test_edit_restores_a_line_whose_part_id_has_surrounding_whitespace(
+    partner: TradingPartner, shop_headers: dict[str, str]
+) -> None:
+    # Given a returned cart whose part id ends in a space (the shop API takes it)
+    shop = Shop(shop_headers, open_session()[0])
+    document = shop.checkout(line("P1 ", "2", "3.00"))
+    returned = ReturnPage.of(document).document(partner)
+    # When the buyer edits it, sending the line back as it received it
+    reopened = _reopened(shop_headers, "edit", item_outs(returned))
+    # Then the line is restored, not refused as a cart never seen (412)
+    [restored] = reopened.context()["cart"]["lines"]
+    assert (restored["supplier_part_id"], restored["quantity"]) == ("P1 ", "2")

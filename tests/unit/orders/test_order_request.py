@@ -27,10 +27,12 @@ from tests.support.round_trip import item_size
 from tests.support.sqs import SQS_MESSAGE_LIMIT
 from tests.unit.cxml._support import order_of, order_request_document
 from tests.unit.gateway.helpers import (
+    ReturnPage,
     body_json,
     call,
     cxml,
     invoke,
+    message_tree,
     open_session,
     published_metrics,
     register,
@@ -1586,3 +1588,25 @@ def test_a_multipart_body_at_the_setup_url_is_refused(table):
     answer = cxml(call("POST", "/cxml/setup", body, {"Content-Type": content_type}, binary=True))
     assert answer.status.code == 406
     assert "order URL only" in answer.status.message
+
+
+def test_a_cart_line_whose_part_id_has_surrounding_whitespace_is_matched_when_ordered(table, queue_url):
+    # Given a transferred cart whose part id ends in a space (the shop API takes it), posted to the buyer
+    partner = register(table)
+    headers = shop_key(table)
+    session_id, _ = open_session()
+    cart = {"lines": [{"supplier_part_id": "P1 ", "quantity": "1", "unit_price": "2.00", "description": "One"}]}
+    assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
+    transfer = call("POST", f"/shop/sessions/{session_id}/transfer", "", headers)
+    page = call("GET", "/punchout/return/" + body_json(transfer)["return_url"].rsplit("/", 1)[1])
+    [item] = message_tree(ReturnPage.of(page).document(partner)).xpath("//ItemIn")
+    assert item.xpath("string(ItemID/SupplierPartID)") == "P1 "
+    # When the buyer orders that line back unchanged, as it received it
+    ordered = builders.item_out(
+        "P1 ", "1", auxiliary=item.xpath("string(ItemID/SupplierPartAuxiliaryID)"), price="2.00", line=1
+    )
+    assert status_of(post_order(builders.order_request("PO-WS", [ordered]))) == 200
+    # Then the shop learns the line is the cart's, unchanged (not an unknown line beside a removed one)
+    (queued,) = drain(queue_url)
+    statuses = [line["status"] for line in queued["body"]["reconciliation"]["lines"]]
+    assert statuses == ["unchanged"]
