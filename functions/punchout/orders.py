@@ -400,7 +400,8 @@ def reconcile(lines: list[OrderLine], carts: dict[str, Cart], unread: frozenset[
             pending.append((line, reference is None or reference[0] not in unread))
             continue
         cart_line = cart.lines[reference[1] - 1]
-        if cart_line.supplier_part_id != line.supplier_part_id or reference in matched:
+        # Stripped as the reader strips the SupplierPartID the buyer sends back: the cart may hold "P1 ".
+        if cart_line.supplier_part_id.strip() != line.supplier_part_id or reference in matched:
             pending.append((line, True))
             continue
         matched.add(reference)

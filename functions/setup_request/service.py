@@ -212,7 +212,8 @@ class SetupService:
                 # prices would be relabelled); the shop sees them among the items, not restored.
                 if (
                     0 <= index < len(cart.lines)
-                    and cart.lines[index].supplier_part_id == item.item_id.supplier_part_id
+                    # stripped as the reader strips the buyer's SupplierPartID: the cart may hold "P1 "
+                    and cart.lines[index].supplier_part_id.strip() == item.item_id.supplier_part_id
                     and currency in (None, cart_currency)
                 ):
                     # The requisition's quantity wins (the buyer may have changed it); prices stay ours.
