@@ -283,6 +283,18 @@ def test_put_cart_answers_the_total_to_the_last_digit(shop: Shop) -> None:
     assert summary["total"] == "123456789012.345679"
 
 
+def test_a_cart_whose_total_no_order_could_carry_back_is_422(shop: Shop) -> None:
+    # Given two lines at the quantity and price limits: a total of 25 digits before the point, which the
+    # buyer's OrderRequest could not carry back (amounts there have at most 24: cXML 400)
+    big = {"quantity": "999999999999", "unit_price": "999999999999.999999"}
+    # When the shop stores it
+    response = shop.put({"lines": [line("A", **big), line("B", **big)]})
+    # Then it is refused while the shop can change it, saying why, and one such line alone is accepted
+    assert response["statusCode"] == 422, response
+    assert "total" in body_json(response)["error"]["message"]
+    assert shop.put({"lines": [line("A", **big)]})["statusCode"] == 200
+
+
 def test_numbers_the_shop_wrote_with_exponents_are_answered_in_plain_notation(shop: Shop) -> None:
     # Given a cart whose quantity and price the shop wrote with exponents (the API takes them)
     # When the shop stores it and reads its session
