@@ -6,6 +6,7 @@ browser carries it back to the buyer."""
 import json
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from punchout.cart_message import (
     MissingClassification,
@@ -14,6 +15,7 @@ from punchout.cart_message import (
     return_page,
 )
 from punchout.cxml.models import plain_decimal
+from punchout.cxml.reader import MAX_INTEGER_DIGITS
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.model import GatewayModel
 from punchout.partners import TradingPartner
@@ -66,6 +68,17 @@ class TransferResult(GatewayModel):
     return_url: str
 
 
+def _check_total(cart: Cart) -> None:
+    """Refuse a cart whose total the buyer's OrderRequest could not carry back: amounts there have at most
+    ``MAX_INTEGER_DIGITS`` before the point (one line at the limits fits; two can exceed it)."""
+    total = cart.total
+    if total >= Decimal(10) ** MAX_INTEGER_DIGITS:
+        raise InvalidCart(
+            f"The cart's total {plain_decimal(total)} has more than {MAX_INTEGER_DIGITS} digits before the point, "
+            "more than an order of it could carry back; split the cart"
+        )
+
+
 class CartService:
     def __init__(self, sessions: SessionRepository, partners: PartnerRepository, settings: GatewaySettings) -> None:
         self.sessions = sessions
@@ -93,6 +106,7 @@ class CartService:
         if len(cart_input.lines) > self.settings.max_cart_lines:
             raise InvalidCart(f"A cart may hold at most {self.settings.max_cart_lines} lines")
         cart = self._normalise(cart_input, partner)
+        _check_total(cart)
         self._check_readable(session, partner, cart)
         state = self.sessions.cart_state(session.cart_ref)
         try:
