@@ -59,20 +59,12 @@ from punchout.cxml.models import (
     Timestamp,
     Transaction,
 )
+from tests.support.fuzz import XML_CHARACTERS
 
 # --- primitives ------------------------------------------------------------------------------------
 
-# XML 1.0 Char: no C0/C1 controls other than tab, newline and carriage return, no surrogates, no
-# U+FFFE/U+FFFF.
-_CHARACTERS = st.characters(
-    codec="utf-8",
-    exclude_categories=("Cs", "Cc"),
-    include_characters="\t\n\r",
-    exclude_characters="\ufffe\uffff",
-)
-
 # Non-empty, no leading or trailing whitespace (Python's idea of it, which is what the reader strips).
-text = st.text(_CHARACTERS, min_size=1, max_size=24).map(str.strip).filter(bool)
+text = st.text(XML_CHARACTERS, min_size=1, max_size=24).map(str.strip).filter(bool)
 # Text that may be empty where the reader keeps "" as "".
 maybe_empty_text = st.one_of(st.just(""), text)
 

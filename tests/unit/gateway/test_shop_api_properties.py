@@ -6,16 +6,16 @@ handler through ``invoke`` (which holds every answer to the published OpenAPI do
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from punchout.partners import TradingPartner
 from punchout.store.dynamo import Table
 from punchout.store.partners import PartnerRepository
+from tests.support.fuzz import XML_CHARACTERS, fuzz_settings
 from tests.unit.gateway.helpers import (
     ReturnPage,
     Shop,
@@ -30,12 +30,7 @@ from tests.unit.gateway.helpers import (
     stored_partner,
 )
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(40)
 
 
 class Raw:
@@ -74,11 +69,8 @@ def dumps(value: Any) -> str:
 
 # --- generated carts ------------------------------------------------------------------------------
 
-_XML_CHARACTERS = st.characters(
-    codec="utf-8", exclude_categories=("Cs", "Cc"), include_characters="\t\n\r", exclude_characters="\ufffe\uffff"
-)
 # Often with surrounding whitespace: the cXML reader strips what the buyer sends back, the cart keeps it.
-good_text = st.text(_XML_CHARACTERS, min_size=1, max_size=30).flatmap(
+good_text = st.text(XML_CHARACTERS, min_size=1, max_size=30).flatmap(
     lambda s: st.sampled_from([s, s, f" {s}", f"{s} \t", "\n"])
 )
 any_text = st.one_of(
@@ -131,10 +123,10 @@ valid_line = st.fixed_dictionaries(
     optional={
         "supplier_part_auxiliary_id": good_text,
         "currency": st.just("USD"),
-        "unit_of_measure": st.text(_XML_CHARACTERS, min_size=1, max_size=10),
+        "unit_of_measure": st.text(XML_CHARACTERS, min_size=1, max_size=10),
         "classification": st.fixed_dictionaries(
-            {"value": st.text(_XML_CHARACTERS, min_size=1, max_size=40)},
-            optional={"domain": st.text(_XML_CHARACTERS, min_size=1, max_size=40)},
+            {"value": st.text(XML_CHARACTERS, min_size=1, max_size=40)},
+            optional={"domain": st.text(XML_CHARACTERS, min_size=1, max_size=40)},
         ),
         "manufacturer_part_id": good_text,
         "manufacturer_name": good_text,
@@ -149,7 +141,7 @@ valid_cart = st.fixed_dictionaries(
         "currency": st.just("USD"),
         "shipping": valid_charge,
         "tax": valid_charge,
-        "comments": st.text(_XML_CHARACTERS, max_size=50),
+        "comments": st.text(XML_CHARACTERS, max_size=50),
     },
 )
 

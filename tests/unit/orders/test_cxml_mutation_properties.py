@@ -12,7 +12,7 @@ import os
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 from lxml import etree
 
@@ -20,6 +20,7 @@ from punchout.cxml.models import ItemOut, ResponseDocument
 from punchout.store.dynamo import Table
 from tests.support import builders
 from tests.support.events import api_event
+from tests.support.fuzz import XML_CHARACTERS, fuzz_settings
 from tests.unit.gateway.helpers import (
     ReturnPage,
     Shop,
@@ -39,17 +40,9 @@ from tests.unit.gateway.helpers import (
 )
 from tests.unit.orders.conftest import drain
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(40)
 _ORDER_NUMBERS = itertools.count(1)
 
-_XML_CHARACTERS = st.characters(
-    codec="utf-8", exclude_categories=("Cs", "Cc"), include_characters="\t\n\r", exclude_characters="\ufffe\uffff"
-)
 NUMBERS = [
     "0", "-0", "-1", "1E+1", "1e-8", "1.", ".5", " 2 ", "+3", "1,5", "NaN", "Infinity", "-Infinity", "sNaN",
     "9" * 24, "9" * 24 + "." + "9" * 12, "9" * 25, "0." + "0" * 11 + "1", "0." + "0" * 12 + "1", "1" + "0" * 70,
@@ -57,7 +50,7 @@ NUMBERS = [
 ]  # fmt: skip
 values = st.one_of(
     st.sampled_from(NUMBERS),
-    st.text(_XML_CHARACTERS, max_size=20),
+    st.text(XML_CHARACTERS, max_size=20),
     st.sampled_from(["", " ", "new", "update", "delete", "create", "edit", "inspect", "source", "USD", "EUR", "xx"]),
     st.builds(lambda c, n: c * n, st.sampled_from(["x", "\U0001f600", " ", "é"]), st.integers(100, 3000)),
 )

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import base64
 import itertools
-import os
 from typing import Any
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from punchout.cxml.models import Comments
@@ -19,15 +18,11 @@ from punchout.store.dynamo import Table
 from punchout.store.partners import PartnerRepository
 from tests.support import builders
 from tests.support.events import api_event
+from tests.support.fuzz import fuzz_settings
 from tests.unit.gateway.helpers import body_json, call, cxml, invoke, register, shop_key
 from tests.unit.orders.conftest import drain
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "40"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(40)
 _ORDER_NUMBERS = itertools.count(1)
 HEADER_LINES = [
     b"Content-Type: text/xml",

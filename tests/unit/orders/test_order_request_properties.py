@@ -7,11 +7,10 @@ reconciles each line with the cart as the README says.
 from __future__ import annotations
 
 import itertools
-import os
 from decimal import Decimal
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from punchout.cxml.models import ItemOut
@@ -20,6 +19,7 @@ from punchout.store.dynamo import Table
 from punchout.store.partners import PartnerRepository
 from tests.support import builders
 from tests.support.events import api_event
+from tests.support.fuzz import fuzz_settings
 from tests.unit.gateway.helpers import (
     ReturnPage,
     Shop,
@@ -34,12 +34,7 @@ from tests.unit.gateway.helpers import (
 from tests.unit.gateway.test_shop_api_properties import dumps, storable_cart
 from tests.unit.orders.conftest import drain
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = fuzz_settings(30)
 _ORDER_NUMBERS = itertools.count(1)
 CHANGES = ["keep", "quantity", "price", "both", "drop"]
 

@@ -5,23 +5,17 @@ OpenAPI document lists (``invoke`` checks), never with a server error.
 
 from __future__ import annotations
 
-import os
-
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from punchout.store.dynamo import Table
 from tests.support import builders
 from tests.support.events import api_event
+from tests.support.fuzz import fuzz_settings
 from tests.unit.gateway.helpers import call, invoke, register, shop_key
 from tests.unit.orders.conftest import drain
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
-FUZZ = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+FUZZ = fuzz_settings(60)
 segment = st.one_of(
     st.text(st.characters(codec="utf-8", exclude_characters="/?#"), min_size=1, max_size=40),
     st.sampled_from(["0", "-1", "1", "01", "1e3", "٣", "9" * 5000, "x" * 3000, "%2F", "..", " 1", "1 ", "+1"]),
