@@ -1,0 +1,223 @@
+"""OrderRequest intake under concurrent deliveries of different documents, over HTTP against DynamoDB
+Local and the local SQS FIFO queue.
+
+As in test_sessions_concurrency_http.py, the requests are spread over ENVIRONMENTS gateway processes
+sharing the stack's DynamoDB Local and queue (one local gateway runs one invocation at a time, as one
+Lambda execution environment does) and released together once every connection is open. Twenty
+deliveries of one identical new order are test_orders_http.py's; these race versions of one order
+against each other, different contents of one order key, and the shop's reads against deliveries.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import pytest
+
+from punchout.orders import OrderKey
+from punchout.store.dynamo import Table
+from punchout.store.orders import OrderRepository
+from tests.integration.helpers import (
+    CXML,
+    Buyer,
+    at_once,
+    connection,
+    create_api_key,
+    cxml_answer,
+    post_cxml,
+    register_buyer,
+    send,
+)
+from tests.integration.helpers import environments as concurrent_environments
+from tests.integration.test_orders_http import Queue, items_of, order, payload_id
+from tests.support import builders
+from tests.support.stack_process import StackProcess
+
+pytestmark = pytest.mark.integration
+
+ENVIRONMENTS = 5  # the stack's own gateway and four more processes
+COPIES = 3  # deliveries of each document in one race
+RETRY_FOR = 20.0  # seconds a delivery answered 417 keeps being resent, as a buyer's retry would
+
+
+@pytest.fixture(scope="module")
+def buyer(stack: StackProcess) -> Buyer:
+    return register_buyer(stack, "orders-race")
+
+
+@pytest.fixture(scope="module")
+def shop_headers(stack: StackProcess) -> dict[str, str]:
+    return create_api_key(stack, "orders race shop")
+
+
+@pytest.fixture(scope="module")
+def orders(stack: StackProcess) -> OrderRepository:
+    return OrderRepository(Table(stack.table_name, client=stack.dynamodb))
+
+
+@pytest.fixture
+def queue(stack: StackProcess) -> Queue:
+    fifo = Queue(stack)
+    fifo.drain()
+    return fifo
+
+
+@pytest.fixture(scope="module")
+def environments(stack: StackProcess, buyer: Buyer, shop_headers: dict[str, str]) -> Iterator[list[str]]:
+    """Base URLs of ENVIRONMENTS gateways sharing the stack's DynamoDB Local and queue, each one warm."""
+    with concurrent_environments(stack, "orders-race", ENVIRONMENTS) as urls:
+        profile = builders.profile_request(**buyer.credentials)
+        with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+            warm = list(pool.map(lambda url: post_cxml(f"{url}/cxml/order", profile), urls))
+        assert [cxml_answer(answer).status.code for answer in warm] == [200] * len(urls)
+        yield urls
+
+
+# --- racing deliveries ----------------------------------------------------------------------------
+
+
+@dataclass
+class Delivery:
+    """One buyer's delivery of a document: its answers' cXML codes, in turn (417s resent when asked)."""
+
+    name: str
+    document: bytes
+    resend_417: bool = False
+    codes: list[int] = field(default_factory=list)
+
+
+def race(urls: list[str], deliveries: list[Delivery]) -> list[Delivery]:
+    """Every delivery on its own connection to one of ``urls`` in turn, all released together; one that
+    is answered 417 is sent again (when ``resend_417``) until it is answered otherwise."""
+    barrier = threading.Barrier(len(deliveries))
+
+    def run(numbered: tuple[int, Delivery]) -> Delivery:
+        number, delivery = numbered
+        url = f"{urls[number % len(urls)]}/cxml/order"
+        conn = connection(url)
+        try:
+            conn.connect()
+            barrier.wait(timeout=60)
+            deadline = time.monotonic() + RETRY_FOR
+            while True:
+                answer = send(conn, "POST", url, delivery.document, {"Content-Type": CXML})
+                delivery.codes.append(cxml_answer(answer).status.code)
+                assert answer.status == delivery.codes[-1] or delivery.codes[-1] >= 500, answer.status
+                if not (delivery.resend_417 and delivery.codes[-1] == 417 and time.monotonic() < deadline):
+                    return delivery
+        finally:
+            conn.close()
+
+    with ThreadPoolExecutor(max_workers=len(deliveries)) as pool:
+        return list(pool.map(run, enumerate(deliveries)))
+
+
+def copies(name: str, document: bytes, *, resend_417: bool = False) -> list[Delivery]:
+    return [Delivery(name, document, resend_417) for _ in range(COPIES)]
+
+
+def interleaved(*groups: list[Delivery]) -> list[Delivery]:
+    """The groups' deliveries alternating, so that each document goes to several environments."""
+    return [delivery for row in zip(*groups, strict=True) for delivery in row]
+
+
+def assert_stored_once(orders: OrderRepository, buyer: Buyer, order_id: str, versions: list[tuple[str, str]]) -> None:
+    """Each version has one record, queued, and the order's partition holds the payloads of those
+    records only: every losing attempt deleted its own."""
+    records = []
+    for order_type, version in versions:
+        key = OrderKey(partner_id=buyer.partner_id, order_id=order_id, type=order_type, version=version)
+        record = orders.get(key)
+        assert record is not None and record.status == "queued", (order_type, version, record)
+        records.append(record)
+    items = items_of(orders, f"ORDER#{buyer.partner_id}#{order_id}")
+    stored = sorted(item["sk"]["S"] for item in items if item["sk"]["S"].startswith("VERSION#"))
+    assert stored == sorted(f"VERSION#{order_type}#{version}" for order_type, version in versions)
+    blobs = {item["sk"]["S"].split("#")[1] for item in items if item["sk"]["S"].startswith("BLOB#")}
+    assert blobs == {record.blob_id for record in records}
+
+
+def large_lines(count: int) -> list[tuple[str, str]]:
+    return [(f"P{n:05d}", str(1 + n % 5)) for n in range(count)]
+
+
+# --- one order key, different contents ------------------------------------------------------------
+
+CONTENTS = 10
+
+
+def test_one_order_key_with_different_contents_at_once_is_accepted_once(
+    buyer: Buyer, environments: list[str], queue: Queue, orders: OrderRepository
+) -> None:
+    # Given ten documents of one order key (partner + orderID + new + version 1), each another quantity
+    order_id = "PO-RACE-CONTENTS"
+    documents = [order(buyer, order_id, ("P1", str(quantity))) for quantity in range(1, CONTENTS + 1)]
+
+    # When they arrive at once, spread over five environments
+    raced = race(environments, [Delivery(str(number), document) for number, document in enumerate(documents)])
+
+    # Then exactly one is accepted, and every other is refused with 409 (none with a retryable 5xx)
+    codes = [delivery.codes for delivery in raced]
+    assert sorted(code for (code,) in codes) == [200] + [409] * (CONTENTS - 1), codes
+    (winner,) = (int(delivery.name) for delivery in raced if delivery.codes == [200])
+    # And the shop gets the winner's order only
+    (message,) = queue.drain()
+    assert message["body"]["payload_id"] == payload_id(documents[winner])
+    assert [line["quantity"] for line in message["body"]["lines"]] == [str(winner + 1)]
+    # And the stored record and its payloads are the winner's; the losers' payloads were deleted
+    key = OrderKey(partner_id=buyer.partner_id, order_id=order_id, type="new", version="1")
+    record = orders.get(key)
+    assert record is not None and record.payload_id == payload_id(documents[winner])
+    assert payload_id(documents[winner]).encode() in orders.raw(record)
+    assert orders.message(record).decode("utf-8").count(payload_id(documents[winner])) == 1
+    assert_stored_once(orders, buyer, order_id, [("new", "1")])
+
+
+# --- the shop's reads racing deliveries -----------------------------------------------------------
+
+READ_LINES = 300  # too large for one queue message: a claim check
+
+
+def test_the_shop_reads_a_queued_order_whole_while_its_deliveries_race(
+    buyer: Buyer, environments: list[str], queue: Queue, orders: OrderRepository, shop_headers: dict[str, str]
+) -> None:
+    # Given a large order just queued (a claim check), and the shop's first read of it
+    order_id = "PO-RACE-READ"
+    new = order(buyer, order_id, *large_lines(READ_LINES))
+    assert cxml_answer(post_cxml(f"{environments[0]}/cxml/order", new)).status.code == 200
+    (claim,) = queue.drain()
+    assert claim["body"]["complete"] is False
+    order_url = f"{{url}}/shop/orders/{claim['body']['message_id']}"
+    first = at_once([("GET", order_url.format(url=environments[0]), None, shop_headers)])[0].answer.json()
+    page = at_once([("GET", f"{order_url.format(url=environments[0])}/pages/1", None, shop_headers)])[0].answer
+    assert page.status == 200 and page.json()["pages"] == 1
+    conflicting = order(buyer, order_id, ("P1", "9"))
+
+    # When resends of it, a conflicting document of its key and the shop's reads arrive at once
+    reads: list[tuple[str, str, bytes | None, dict[str, str]]] = [
+        ("GET", f"{order_url.format(url=url)}{suffix}", None, shop_headers)
+        for url in environments
+        for suffix in ("", "/pages/1")
+    ]
+    writes: list[tuple[str, str, bytes | None, dict[str, str]]] = [
+        ("POST", f"{url}/cxml/order", document, {"Content-Type": CXML})
+        for url in environments
+        for document in (new, conflicting)
+    ]
+    answers = [raced.answer for raced in at_once(reads + writes)]
+
+    # Then the shop reads the same order every time
+    read_answers, write_answers = answers[: len(reads)], answers[len(reads) :]
+    assert [answer.status for answer in read_answers] == [200] * len(reads), [a.body[:300] for a in read_answers]
+    assert [answer.json() for answer in read_answers[::2]] == [first] * len(environments)
+    assert [answer.json() for answer in read_answers[1::2]] == [page.json()] * len(environments)
+    # And the resends are 200, the conflicting documents 409, and no second message is queued
+    codes = Counter(cxml_answer(answer).status.code for answer in write_answers)
+    assert codes == {200: len(environments), 409: len(environments)}, codes
+    assert queue.drain() == []
+    assert_stored_once(orders, buyer, order_id, [("new", "1")])
