@@ -43,6 +43,8 @@ pytestmark = pytest.mark.integration
 ENVIRONMENTS = 5  # the stack's own gateway and four more processes
 COPIES = 3  # deliveries of each document in one race
 RETRY_FOR = 20.0  # seconds a delivery answered 417 keeps being resent, as a buyer's retry would
+LARGE = 1500  # lines of a version whose message is a claim check: it takes a while to be sent
+ROUNDS = 3  # races of versions per test: the window between storing a version and queueing it is short
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +146,66 @@ def assert_stored_once(orders: OrderRepository, buyer: Buyer, order_id: str, ver
 
 def large_lines(count: int) -> list[tuple[str, str]]:
     return [(f"P{n:05d}", str(1 + n % 5)) for n in range(count)]
+
+
+# --- versions of one order racing each other ------------------------------------------------------
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+@pytest.mark.parametrize("second_type", ["delete", "update"])
+def test_versions_2_and_3_delivered_at_once_are_queued_once_each_in_version_order(
+    buyer: Buyer, environments: list[str], queue: Queue, orders: OrderRepository, second_type: str, round_: int
+) -> None:
+    # Given an accepted order, and its version 2 (an update, large: it takes a while to queue) and a
+    # version 3 (a delete or a second update) referring to version 2
+    order_id = f"PO-RACE-V23-{second_type}-{round_}"
+    new = order(buyer, order_id, ("P1", "1"))
+    assert cxml_answer(post_cxml(f"{environments[0]}/cxml/order", new)).status.code == 200
+    queue.drain()
+    v2 = order(buyer, order_id, *large_lines(LARGE), order_type="update", version=2, reference=payload_id(new))
+    v3 = order(buyer, order_id, ("P1", "2"), order_type=second_type, version=3, reference=payload_id(v2))
+
+    # When several deliveries of each arrive at once over five environments, version 3's resent while
+    # it is answered 417 (version 2 is not received yet)
+    raced = race(environments, interleaved(copies("v2", v2), copies("v3", v3, resend_417=True)))
+
+    # Then version 2 is accepted at once, and version 3 once version 2 is received: 417 before
+    assert {code for d in raced if d.name == "v2" for code in d.codes} == {200}, [d.codes for d in raced]
+    for delivery in (d for d in raced if d.name == "v3"):
+        assert delivery.codes[-1] == 200 and set(delivery.codes[:-1]) <= {417}, delivery.codes
+    # And the shop gets one message of each, version 2 first, in the order's message group
+    messages = queue.drain()
+    assert [(m["body"]["type"], m["body"]["order_version"]) for m in messages] == [
+        ("update", 2),
+        (second_type, 3),
+    ]
+    assert len({m["attributes"]["MessageGroupId"] for m in messages}) == 1
+    assert messages[1]["body"]["follows_message_id"] == messages[0]["body"]["message_id"]
+    # And each version was stored once, and is queued, without orphaned payloads
+    assert_stored_once(orders, buyer, order_id, [("new", "1"), ("update", "2"), (second_type, "3")])
+
+
+@pytest.mark.parametrize("round_", range(ROUNDS))
+def test_a_new_order_and_its_update_delivered_at_once_are_queued_new_first(
+    buyer: Buyer, environments: list[str], queue: Queue, orders: OrderRepository, round_: int
+) -> None:
+    # Given a new order (large: it takes a while to queue) and its update referring to it
+    order_id = f"PO-RACE-NEW-UPDATE-{round_}"
+    new = order(buyer, order_id, *large_lines(LARGE))
+    update = order(buyer, order_id, ("P1", "2"), order_type="update", version=2, reference=payload_id(new))
+
+    # When several deliveries of each arrive at once, the update's resent while it is answered 417
+    raced = race(environments, interleaved(copies("new", new), copies("update", update, resend_417=True)))
+
+    # Then the new order is accepted, and the update once the order is received: 417 before
+    assert {code for d in raced if d.name == "new" for code in d.codes} == {200}, [d.codes for d in raced]
+    for delivery in (d for d in raced if d.name == "update"):
+        assert delivery.codes[-1] == 200 and set(delivery.codes[:-1]) <= {417}, delivery.codes
+    # And the shop gets the new order, then its update, once each
+    messages = queue.drain()
+    assert [(m["body"]["type"], m["body"]["order_version"]) for m in messages] == [("new", 1), ("update", 2)]
+    assert messages[1]["body"]["follows_message_id"] == messages[0]["body"]["message_id"]
+    assert_stored_once(orders, buyer, order_id, [("new", "1"), ("update", "2")])
 
 
 # --- one order key, different contents ------------------------------------------------------------
