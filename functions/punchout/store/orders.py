@@ -91,6 +91,10 @@ class OrderRepository:
         record = OrderRecord.model_validate_json(item["data"]["S"])
         return record.model_copy(update={"status": item["status"]["S"]})
 
+    def versions(self, order_key: OrderKey) -> list[OrderRecord]:
+        """The records of every version of the key's order received so far."""
+        return [self._record(item) for item in self.table.query(_pk(order_key), "VERSION#")]
+
     def payload_ids(self, order_key: OrderKey) -> dict[str, str]:
         """The payloadIDs every version of the key's order was received under, each with the message id
         of the version received under it (empty: never received).
