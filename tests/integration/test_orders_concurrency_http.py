@@ -283,3 +283,32 @@ def test_the_shop_reads_a_queued_order_whole_while_its_deliveries_race(
     assert codes == {200: len(environments), 409: len(environments)}, codes
     assert queue.drain() == []
     assert_stored_once(orders, buyer, order_id, [("new", "1")])
+
+
+# --- resends under other payloadIDs ---------------------------------------------------------------
+
+
+def test_resends_under_other_payload_ids_at_once_are_each_remembered(
+    buyer: Buyer, environments: list[str], queue: Queue, orders: OrderRepository
+) -> None:
+    # Given one order sent ten times, each time under its own payloadID (a buyer's resends)
+    order_id = "PO-RACE-RESENDS"
+    documents = [order(buyer, order_id, ("P1", "1")) for _ in range(CONTENTS)]
+    assert len({payload_id(document) for document in documents}) == CONTENTS
+
+    # When they arrive at once
+    raced = race(environments, [Delivery(str(number), document) for number, document in enumerate(documents)])
+
+    # Then each is accepted, and the shop gets the order once
+    assert [delivery.codes for delivery in raced] == [[200]] * CONTENTS
+    (message,) = queue.drain()
+    # And the record remembers every other payloadID as a resend of it (none lost to a concurrent
+    # write), so that an update may refer to any of them
+    (item,) = (
+        item for item in items_of(orders, f"ORDER#{buyer.partner_id}#{order_id}") if item["sk"]["S"] == "VERSION#new#1"
+    )
+    record = orders.get(OrderKey(partner_id=buyer.partner_id, order_id=order_id, type="new", version="1"))
+    assert record is not None and record.payload_id == message["body"]["payload_id"]
+    others = {payload_id(document) for document in documents} - {record.payload_id}
+    assert set(item.get("resent_as", {}).get("SS", [])) == others
+    assert_stored_once(orders, buyer, order_id, [("new", "1")])
