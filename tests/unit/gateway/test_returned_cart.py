@@ -168,6 +168,22 @@ def test_buyer_cookie_with_elements_is_echoed_unchanged(table: Table, shop_heade
     assert echoed == f"<BuyerCookie>{cookie}</BuyerCookie>"
 
 
+@pytest.mark.parametrize("content", ["<Id>123</Id>", "123"], ids=["elements", "text"])
+def test_attributes_on_buyer_cookie_itself_are_not_echoed(
+    table: Table, shop_headers: dict[str, str], content: str
+) -> None:
+    # Given a BuyerCookie carrying attributes of its own, which the DTD does not give it
+    partner = register(table)
+    cookie = f'<BuyerCookie role="x" id="7">{content}</BuyerCookie>'
+    body = re.sub(rb"<BuyerCookie>.*?</BuyerCookie>", cookie.encode(), setup_document(), flags=re.DOTALL)
+    shop = Shop(shop_headers, open_session_with(body))
+    # When the cart goes back to the buyer (its document DTD-checked by ReturnPage.document)
+    document = ReturnPage.of(shop.checkout(line())).document(partner)
+    # Then the cookie's content comes back, without those attributes
+    echoed = etree.tostring(message_tree(document).find(".//BuyerCookie"), encoding="unicode", with_tail=False)
+    assert echoed == f"<BuyerCookie>{content}</BuyerCookie>"
+
+
 @pytest.mark.parametrize(
     ("cookie", "declared"),
     [
