@@ -246,23 +246,23 @@ class OrderService:
 
         An update or delete needs the order it changes, and the document it names (417 otherwise); it
         is queued after the versions received before it, so it waits until they are queued."""
-        received = self.orders.payload_ids(key)
-        if not received:
+        received = self.orders.received(key)
+        if not received.records:
             raise ReferenceUnknown(
                 f"Order {key.order_id} was never received: an {key.type} needs the original order first"
             )
         reference = order.header.document_reference
-        if reference is not None and reference.payload_id not in received:
+        if reference is not None and reference.payload_id not in received.payload_ids:
             raise ReferenceUnknown(
                 f"The DocumentReference payloadID {reference.payload_id[:100]!r} is not a document received"
                 f" for order {key.order_id}"
             )
         # A version received is not yet queued while its delivery sends it (or after that delivery
         # failed): this one must not overtake it in the order's message group. Send it, or wait for it.
-        for earlier in self.orders.versions(key):
+        for earlier in received.records:
             if earlier.status != "queued" and earlier.key != key:
                 self._dispatch(earlier)
-        return None if reference is None else received[reference.payload_id]
+        return None if reference is None else received.payload_ids[reference.payload_id]
 
     def _remember_resend(self, key: OrderKey, payload_id: str) -> None:
         # Not remembering it only matters if the next version refers to this resend; the answer stands.

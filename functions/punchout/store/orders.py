@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -78,6 +79,12 @@ def _blob(blob_id: str, kind: str) -> str:
     return f"BLOB#{blob_id}#{kind}#"
 
 
+@dataclass(frozen=True)
+class ReceivedVersions:
+    records: list[OrderRecord]  # first received first
+    payload_ids: dict[str, str]  # payloadID -> message id of the version received or resent under it
+
+
 class OrderRepository:
     def __init__(self, table: Table) -> None:
         self.table = table
@@ -91,13 +98,9 @@ class OrderRepository:
         record = OrderRecord.model_validate_json(item["data"]["S"])
         return record.model_copy(update={"status": item["status"]["S"]})
 
-    def versions(self, order_key: OrderKey) -> list[OrderRecord]:
-        """The records of every version of the key's order received so far."""
-        return [self._record(item) for item in self.table.query(_pk(order_key), "VERSION#")]
-
-    def payload_ids(self, order_key: OrderKey) -> dict[str, str]:
-        """The payloadIDs every version of the key's order was received under, each with the message id
-        of the version received under it (empty: never received).
+    def received(self, order_key: OrderKey) -> ReceivedVersions:
+        """Every version of the key's order received so far (none: never received), with the payloadIDs
+        they were received under, each mapped to the message id of its version.
 
         Updates and deletes need the order, and their DocumentReference names one of these: a resend's
         payloadID stands for the version it resent, which made no message of its own."""
@@ -108,13 +111,13 @@ class OrderRepository:
         versions.sort(key=lambda version: version[0].received_at)
         # cXML makes payloadIDs unique; should a buyer reuse one, the document first received under it
         # wins, before any resend.
-        received: dict[str, str] = {}
+        payload_ids: dict[str, str] = {}
         for record, _ in versions:
-            received.setdefault(record.payload_id, record.message_id)
+            payload_ids.setdefault(record.payload_id, record.message_id)
         for record, resends in versions:
             for payload_id in sorted(resends):
-                received.setdefault(payload_id, record.message_id)
-        return received
+                payload_ids.setdefault(payload_id, record.message_id)
+        return ReceivedVersions(records=[record for record, _ in versions], payload_ids=payload_ids)
 
     def add_payload_id(self, order_key: OrderKey, payload_id: str) -> bool:
         """Remember a resend's payloadID: the buyer's next version may refer to it rather than the first.
