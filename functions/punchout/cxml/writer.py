@@ -197,7 +197,8 @@ class _Writer:
         declared = {} if scope is None else {p: uri for p, uri in element.nsmap.items() if scope.get(p) != uri}
         tag = str(element.tag)
         self.shape.append(Qualified(tag, declared) if declared else tag)
-        self.shape.extend((str(name), str(value)) for name, value in element.attrib.items())
+        if scope is not None:  # BuyerCookie's own are dropped, as for a cookie of text: the DTD gives it none
+            self.shape.extend((str(name), str(value)) for name, value in element.attrib.items())
         if element.text is not None:
             self.shape.append(TEXT)
             self.values.append(element.text)
