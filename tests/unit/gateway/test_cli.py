@@ -379,6 +379,30 @@ def test_a_chosen_secret_of_16_characters_is_accepted(punchout: Run) -> None:
     assert _setup_code("sixteen-chars!!!") == 200
 
 
+def test_a_chosen_secret_with_spaces_around_it_authenticates(punchout: Run) -> None:
+    # Given a secret the buyer chose, pasted with spaces around it (the gateway reads a SharedSecret
+    # trimmed, as every cXML text)
+    punchout.ok(*ADD, "--secret", "  sixteen-chars!!! ")
+    # When the buyer sends it
+    # Then it authenticates
+    assert _setup_code("sixteen-chars!!!") == 200
+
+
+@pytest.mark.parametrize("credential", ["NetworkID:   ", "  :AN01000000001"], ids=["identity", "domain"])
+def test_a_from_credential_empty_once_trimmed_is_refused(
+    punchout: Run, table: Table, capsys: pytest.CaptureFixture[str], credential: str
+) -> None:
+    # Given a From credential whose identity (or domain) is only spaces
+    # When a partner is added with it
+    with pytest.raises(SystemExit) as exit_:
+        punchout(*[credential if arg.startswith(builders.BUYER_DOMAIN + ":") else arg for arg in ADD])
+    # Then it is refused as the option's error, and nothing is stored (a stored one could not be read
+    # back: show, list and the gateway's authentication of a From with an empty identity would fail on it)
+    assert exit_.value.code == 2
+    assert f"argument --from: expected DOMAIN:IDENTITY, got {credential!r}" in capsys.readouterr().err
+    assert table_items(table) == []
+
+
 def test_a_unit_mapping_without_its_equals_sign_is_refused(punchout: Run, capsys: pytest.CaptureFixture[str]) -> None:
     # Given a unit-of-measure mapping that names the shop's unit only
     # When a partner is added with it
