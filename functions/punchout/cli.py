@@ -136,7 +136,7 @@ _URL_DOMAIN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 def _credential(text: str) -> CredentialRef:
     domain, separator, identity = text.rpartition(":") if _URL_DOMAIN.match(text) else text.partition(":")
-    if not separator or not domain:
+    if not separator or not domain.strip() or not identity.strip():  # stored trimmed: neither may be empty
         raise argparse.ArgumentTypeError(f"expected DOMAIN:IDENTITY, got {text!r}")
     return CredentialRef(domain=domain, identity=identity)
 
@@ -154,7 +154,7 @@ def _chosen_secret(text: str) -> str:
         raise argparse.ArgumentTypeError(
             f"a shared secret needs at least {MIN_CHOSEN_SECRET_LENGTH} characters; leave out --secret to generate one"
         )
-    return text
+    return text.strip()  # the gateway reads a SharedSecret trimmed: a hash of the spaces would never match
 
 
 def _unspsc(text: str) -> str:

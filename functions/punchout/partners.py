@@ -40,10 +40,12 @@ class CredentialRef(GatewayModel):
     domain: str = Field(min_length=1)
     identity: str = Field(min_length=1)
 
-    @field_validator("domain", "identity")
+    # Before the length check: a value of spaces only is empty, never stored as "" (no buyer could be
+    # told apart by it, and the stored partner would fail to validate when read back).
+    @field_validator("domain", "identity", mode="before")
     @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
+    def _strip(cls, value: object) -> object:
+        return value.strip() if isinstance(value, str) else value
 
     @property
     def key(self) -> str:
