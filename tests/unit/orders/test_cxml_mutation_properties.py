@@ -89,6 +89,8 @@ def mutated(draw: st.DrawFn, document: bytes) -> bytes:
             for e in root.iter()
             if isinstance(e.tag, str) and e.tag != "SharedSecret" and (touch_header or not _protected(e))
         ]
+        if not elements:  # the root renamed Header: everything is protected
+            break
         element = draw(st.sampled_from(elements))
         parent = element.getparent()
         kind = draw(
