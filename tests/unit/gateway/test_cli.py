@@ -261,6 +261,34 @@ def test_a_credential_without_domain_is_refused(punchout: Run, capsys: pytest.Ca
     assert "expected DOMAIN:IDENTITY" in capsys.readouterr().err
 
 
+def test_a_credential_domain_holding_a_hash_is_refused(
+    punchout: Run, table: Table, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a partner whose From identity holds a "#" (identities may)
+    punchout.ok("partners", "add", "one", "--name", "One", "--from", "a:b#c", "--shop-url", "https://s.example/")
+    # When another is added with a domain holding one: its credential's key would be the first one's
+    with pytest.raises(SystemExit) as exit_:
+        punchout("partners", "add", "two", "--name", "Two", "--from", "a#b:c", "--shop-url", "https://s.example/")
+    # Then it is refused as a usage error, and nothing is stored for it
+    assert exit_.value.code == 2
+    assert "a credential domain cannot hold '#'" in capsys.readouterr().err
+    assert stored_partner(table, "one").credentials["production"].from_credentials[0].identity == "b#c"
+    assert punchout("partners", "show", "two")[0] == 1
+
+
+@pytest.mark.parametrize("option", ["--shop-url", "--default-return-url"])
+@pytest.mark.parametrize("url", ["https://a b.example/", "https://s.example/\tx", "https://s.example/x\n"])
+def test_a_url_holding_whitespace_or_controls_is_refused(
+    punchout: Run, capsys: pytest.CaptureFixture[str], option: str, url: str
+) -> None:
+    # When a partner is given a URL a browser could not be sent to as it is (a Location header, a form)
+    with pytest.raises(SystemExit) as exit_:
+        punchout(*ADD, "--post-host", "s.example", option, url.encode().decode("unicode_escape"))
+    # Then it is refused as a usage error
+    assert exit_.value.code == 2
+    assert "a URL cannot hold spaces or control characters" in capsys.readouterr().err
+
+
 def test_add_with_another_partners_from_credential_fails(punchout: Run, table: Table) -> None:
     # Given a partner with From NetworkID:AN01000000001
     punchout.ok(*ADD)
