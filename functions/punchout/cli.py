@@ -138,7 +138,16 @@ def _credential(text: str) -> CredentialRef:
     domain, separator, identity = text.rpartition(":") if _URL_DOMAIN.match(text) else text.partition(":")
     if not separator or not domain.strip() or not identity.strip():  # stored trimmed: neither may be empty
         raise argparse.ArgumentTypeError(f"expected DOMAIN:IDENTITY, got {text!r}")
+    if "#" in domain:  # keys join mode, domain and identity with "#": a:b#c and a#b:c would share one
+        raise argparse.ArgumentTypeError(f"a credential domain cannot hold '#', got {domain!r}")
     return CredentialRef(domain=domain, identity=identity)
+
+
+def _url(text: str) -> str:
+    # Sent to browsers as it is (a Location header, a form's action): a space or control would break them.
+    if any(character.isspace() or not character.isprintable() for character in text):
+        raise argparse.ArgumentTypeError(f"a URL cannot hold spaces or control characters, got {text!r}")
+    return text
 
 
 # A secret chosen by people (the buyer's system may dictate one) is hashed with PBKDF2, which slows
@@ -441,7 +450,9 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
             "--no-secret", action="store_true", help="the buyer sends no SharedSecret (needs --source-network)"
         )
     parser.add_argument(
-        "--shop-url", help="the shop's PunchOut entry URL (default: the stack's ShopEntryUrl, DEFAULT_SHOP_URL)"
+        "--shop-url",
+        type=_url,
+        help="the shop's PunchOut entry URL (default: the stack's ShopEntryUrl, DEFAULT_SHOP_URL)",
     )
     parser.add_argument(
         "--post-host", action="append", metavar="HOST", help="allowed BrowserFormPost host (repeatable)"
@@ -451,7 +462,7 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
         "--allow-http", dest="allow_http", action="store_true", default=None, help="carts may go to http:// too"
     )
     http.add_argument("--https-only", dest="allow_http", action="store_false", help="turn --allow-http off again")
-    parser.add_argument("--default-return-url", help="where carts go when a request has no BrowserFormPost")
+    parser.add_argument("--default-return-url", type=_url, help="where carts go when a request has no BrowserFormPost")
     parser.add_argument("--field-name", help="the cart's form field name, e.g. cxml-urlencoded or cXML-base64")
     parser.add_argument("--encoding", choices=["urlencoded", "base64"], help="how the cart is put in that field")
     parser.add_argument("--cxml-version", help="the cXML version to declare, e.g. 1.2.014")
