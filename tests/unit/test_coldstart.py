@@ -102,3 +102,22 @@ def test_the_functions_make_their_clients_without_importing_boto3() -> None:
     result = json.loads(probe.stdout)
     assert result["clients"] == ["DynamoDB", "SQS"]
     assert [name for name in result["loaded"] if name.split(".")[0] in BOTO3_ONLY] == []
+
+
+def test_the_cart_function_loads_no_xml_library_before_it_renders_a_cart() -> None:
+    # Given a fresh interpreter in a Lambda-like environment
+    environment = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1", "TABLE_NAME": "punchout"}
+    # When it imports the cart function's handler (its shop routes take and answer JSON)
+    probe = subprocess.run(
+        [sys.executable, "-c", "import json, sys, order_message.handler; print(json.dumps(sorted(sys.modules)))"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    # Then neither lxml nor the cXML reader and writer were loaded: they load with the first cart rendered
+    assert probe.returncode == 0, probe.stderr[-3000:]
+    loaded = json.loads(probe.stdout)
+    heavy = {"punchout.cxml.reader", "punchout.cxml.parser", "punchout.cxml.writer", "punchout.cxml._shapes"}
+    assert [name for name in loaded if name.split(".")[0] == "lxml" or name in heavy] == []
