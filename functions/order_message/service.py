@@ -14,8 +14,7 @@ from punchout.cart_message import (
     render_cart,
     return_page,
 )
-from punchout.cxml.models import plain_decimal
-from punchout.cxml.reader import MAX_INTEGER_DIGITS
+from punchout.cxml.models import MAX_INTEGER_DIGITS, plain_decimal
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.model import GatewayModel
 from punchout.partners import TradingPartner

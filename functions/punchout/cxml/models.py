@@ -42,6 +42,13 @@ def _new_dict() -> dict[str, Any]:
     return {}
 
 
+# The numbers the reader takes: 1e999 or a 40-digit number is no buyer's order, and would reach shops that
+# hold far less. Here, not in the reader, so that the cart API can hold its totals to them (a cart whose
+# total the buyer's order could not carry back is refused) without loading the reader and lxml.
+MAX_INTEGER_DIGITS = 24
+MAX_FRACTION_DIGITS = 12
+
+
 def plain_decimal(value: Decimal) -> str:
     """A decimal in plain notation, with the places it was written with ("12.50", "0.00000001", "1000").
 

@@ -26,6 +26,8 @@ from pydantic import ValidationError
 from ._gc import paused_gc
 from .errors import InvalidDocument, NotImplementedRequest
 from .models import (
+    MAX_FRACTION_DIGITS,
+    MAX_INTEGER_DIGITS,
     Accounting,
     AccountingSegment,
     Classification,
@@ -138,10 +140,6 @@ def _first(element: Element, tag: str) -> Element | None:
 
 # Decimal() would also take "1_000", Arabic-Indic or full-width digits: cXML numbers are ASCII digits.
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
-# 1e999 or a 40-digit number is no buyer's order, and would reach shops that hold far less. Cart
-# totals we sent (a 6-place quantity times a 6-place price) come back within these.
-MAX_INTEGER_DIGITS = 24
-MAX_FRACTION_DIGITS = 12
 # Longer texts are refused before any pattern reads them: the checks below take quadratic time on a long
 # run of digits (a 40,000-digit quantity took seconds). The longest number within the bounds, written
 # plainly or with an exponent, is ~40 characters.
