@@ -28,6 +28,9 @@ from pathlib import Path
 import pytest
 
 from infra.local.stack import LocalStack
+from punchout.store.dynamo import Table
+from punchout.store.orders import OrderRepository
+from tests.integration.helpers import Queue
 from tests.support import leaks
 from tests.support.stack_process import StackProcess, dynamodb_engine
 
@@ -65,3 +68,17 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
             # A zombie (exited, not yet reaped by its parent) has no cmdline; a live process does.
             cmdline = Path(f"/proc/{pid}/cmdline")
             assert not cmdline.exists() or not cmdline.read_bytes(), f"process {pid} outlived the stack"
+
+
+@pytest.fixture(scope="module")
+def orders(stack: StackProcess) -> OrderRepository:
+    """The stored orders, read with the product's own repository (on this process's own client)."""
+    return OrderRepository(Table(stack.table_name, client=stack.dynamodb))
+
+
+@pytest.fixture
+def queue(stack: StackProcess) -> Queue:
+    """The order queue, emptied of whatever an earlier test left in it."""
+    fifo = Queue(stack)
+    fifo.drain()
+    return fifo

@@ -25,8 +25,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import lxml.html
 
+from punchout.cxml import read_document
 from punchout.cxml.models import ResponseDocument
-from tests.support import contract, leaks
+from punchout.store.orders import OrderRepository
+from tests.support import builders, contract, leaks
+from tests.support.contract import assert_published_message
+from tests.support.sqs import assert_fits_sqs
 from tests.support.stack_process import StackProcess, clean_environment, stop_all
 
 CXML = "text/xml; charset=UTF-8"
@@ -125,6 +129,16 @@ def environments(stack: StackProcess, name: str, count: int) -> Iterator[list[st
         yield [stack.base_url, *(gateway.base_url for gateway in extra)]
     finally:
         stop_all(extra)
+
+
+def warmed(urls: list[str], route: str, buyer: Buyer) -> None:
+    """Warm one cXML function of every environment as a Lambda environment is after its first request
+    (handler imported, clients built, the buyer's secret derived), so that the requests a test then
+    sends race each other rather than the cold starts."""
+    profile = builders.profile_request(**buyer.credentials)
+    with ThreadPoolExecutor(max_workers=len(urls)) as pool:
+        answers = list(pool.map(lambda url: post_cxml(f"{url}{route}", profile), urls))
+    assert [cxml_answer(answer).status.code for answer in answers] == [200] * len(urls)
 
 
 Call = tuple[str, str, bytes | None, dict[str, str]]  # method, URL, body, headers
@@ -282,3 +296,59 @@ def create_api_key(stack: StackProcess, name: str) -> dict[str, str]:
     """`punchout api-keys create`: the shop's headers with the key shown once."""
     raw = shown_once(run_cli(stack, "api-keys", "create", "--name", name))
     return {"x-api-key": raw, "Content-Type": "application/json"}
+
+
+# --- orders ---------------------------------------------------------------------------------------
+
+
+class Queue:
+    """The shop's side of the FIFO order queue."""
+
+    def __init__(self, stack: StackProcess) -> None:
+        self.url = stack.queue_url("OrderQueue")
+        self.sqs = stack.sqs
+
+    def drain(self) -> list[dict[str, Any]]:
+        """Every message now in the queue, in delivery order, deleted once read (as a consumer does);
+        each checked to be one real SQS takes and the published schema describes."""
+        messages: list[dict[str, Any]] = []
+        while True:
+            batch = self.sqs.receive_message(
+                QueueUrl=self.url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
+            ).get("Messages", [])
+            if not batch:
+                return messages
+            for message in batch:
+                assert_fits_sqs(message)  # the local queue takes far larger messages than SQS
+                body = json.loads(message["Body"])
+                assert_published_message(body)
+                messages.append(
+                    {
+                        "raw": message["Body"],
+                        "body": body,
+                        "attributes": message.get("Attributes", {}),
+                        "message_attributes": message.get("MessageAttributes", {}),
+                    }
+                )
+                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def items_of(orders: OrderRepository, pk: str) -> list[dict[str, Any]]:
+    """Every item of one partition (an order: its versions and their payload chunks)."""
+    pages = orders.table.client.get_paginator("query").paginate(
+        TableName=orders.table.name,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": pk}},
+        ConsistentRead=True,
+    )
+    return [item for page in pages for item in page["Items"]]
+
+
+def payload_id(document: bytes) -> str:
+    return read_document(document).envelope.payload_id
+
+
+def order(buyer: Buyer, order_id: str, *lines: tuple[str, str], **options: Any) -> bytes:
+    """An OrderRequest of `buyer` with lines (part, quantity) at 10.00 each."""
+    items = [builders.item_out(part, quantity, price="10.00", line=n) for n, (part, quantity) in enumerate(lines, 1)]
+    return builders.order_request(order_id, items, **options, **buyer.credentials)

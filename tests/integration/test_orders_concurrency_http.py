@@ -20,22 +20,24 @@ from dataclasses import dataclass, field
 import pytest
 
 from punchout.orders import OrderKey
-from punchout.store.dynamo import Table
 from punchout.store.orders import OrderRepository
 from tests.integration.helpers import (
     CXML,
     Buyer,
+    Queue,
     at_once,
     connection,
     create_api_key,
     cxml_answer,
+    items_of,
+    order,
+    payload_id,
     post_cxml,
     register_buyer,
     send,
+    warmed,
 )
 from tests.integration.helpers import environments as concurrent_environments
-from tests.integration.test_orders_http import Queue, items_of, order, payload_id
-from tests.support import builders
 from tests.support.stack_process import StackProcess
 
 pytestmark = pytest.mark.integration
@@ -58,25 +60,10 @@ def shop_headers(stack: StackProcess) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def orders(stack: StackProcess) -> OrderRepository:
-    return OrderRepository(Table(stack.table_name, client=stack.dynamodb))
-
-
-@pytest.fixture
-def queue(stack: StackProcess) -> Queue:
-    fifo = Queue(stack)
-    fifo.drain()
-    return fifo
-
-
-@pytest.fixture(scope="module")
-def environments(stack: StackProcess, buyer: Buyer, shop_headers: dict[str, str]) -> Iterator[list[str]]:
+def environments(stack: StackProcess, buyer: Buyer) -> Iterator[list[str]]:
     """Base URLs of ENVIRONMENTS gateways sharing the stack's DynamoDB Local and queue, each one warm."""
     with concurrent_environments(stack, "orders-race", ENVIRONMENTS) as urls:
-        profile = builders.profile_request(**buyer.credentials)
-        with ThreadPoolExecutor(max_workers=len(urls)) as pool:
-            warm = list(pool.map(lambda url: post_cxml(f"{url}/cxml/order", profile), urls))
-        assert [cxml_answer(answer).status.code for answer in warm] == [200] * len(urls)
+        warmed(urls, "/cxml/order", buyer)
         yield urls
 
 

@@ -12,39 +12,40 @@ API Gateway spreads concurrent requests over execution environments.
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from punchout.cxml import read_document
 from punchout.cxml.models import Comments
 from punchout.orders import OrderKey
-from punchout.store.dynamo import Table
 from punchout.store.orders import OrderRepository
 from punchout.store.queue import MAX_MESSAGE_BYTES
 from tests.integration.helpers import (
     CXML,
     Answer,
     Buyer,
+    Queue,
     Raced,
     at_once,
     create_api_key,
     cxml_answer,
+    items_of,
+    order,
+    payload_id,
     post_cxml,
     register_buyer,
     request,
+    warmed,
 )
 from tests.integration.helpers import environments as concurrent_environments
 from tests.support import builders
 from tests.support.contract import assert_published_message
 from tests.support.dynamodb import ITEM_BYTES as DYNAMODB_ITEM_LIMIT
-from tests.support.sqs import SQS_MESSAGE_LIMIT, assert_fits_sqs
+from tests.support.sqs import SQS_MESSAGE_LIMIT
 from tests.support.stack_process import StackProcess
 
 pytestmark = pytest.mark.integration
@@ -63,63 +64,6 @@ def shop_headers(stack: StackProcess) -> dict[str, str]:
     return create_api_key(stack, "orders test shop")
 
 
-@pytest.fixture(scope="module")
-def orders(stack: StackProcess) -> OrderRepository:
-    """The stored orders, read with the product's own repository (on this process's own client)."""
-    return OrderRepository(Table(stack.table_name, client=stack.dynamodb))
-
-
-class Queue:
-    """The shop's side of the FIFO order queue."""
-
-    def __init__(self, stack: StackProcess) -> None:
-        self.url = stack.queue_url("OrderQueue")
-        self.sqs = stack.sqs
-
-    def drain(self) -> list[dict[str, Any]]:
-        """Every message now in the queue, in delivery order, deleted once read (as a consumer does);
-        each checked to be one real SQS takes and the published schema describes."""
-        messages: list[dict[str, Any]] = []
-        while True:
-            batch = self.sqs.receive_message(
-                QueueUrl=self.url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
-            ).get("Messages", [])
-            if not batch:
-                return messages
-            for message in batch:
-                assert_fits_sqs(message)  # the local queue takes far larger messages than SQS
-                body = json.loads(message["Body"])
-                assert_published_message(body)
-                messages.append(
-                    {
-                        "raw": message["Body"],
-                        "body": body,
-                        "attributes": message.get("Attributes", {}),
-                        "message_attributes": message.get("MessageAttributes", {}),
-                    }
-                )
-                self.sqs.delete_message(QueueUrl=self.url, ReceiptHandle=message["ReceiptHandle"])
-
-
-@pytest.fixture
-def queue(stack: StackProcess) -> Queue:
-    """The order queue, emptied of whatever an earlier test left in it."""
-    fifo = Queue(stack)
-    fifo.drain()
-    return fifo
-
-
-def items_of(orders: OrderRepository, pk: str) -> list[dict[str, Any]]:
-    """Every item of one partition (an order: its versions and their payload chunks)."""
-    pages = orders.table.client.get_paginator("query").paginate(
-        TableName=orders.table.name,
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": {"S": pk}},
-        ConsistentRead=True,
-    )
-    return [item for page in pages for item in page["Items"]]
-
-
 def item_size(item: dict[str, Any]) -> int:
     """An item's size as DynamoDB counts it, roughly: attribute names plus values."""
     size = 0
@@ -133,16 +77,6 @@ def post_order(stack: StackProcess, document: bytes, content_type: str = CXML) -
     return post_cxml(f"{stack.base_url}/cxml/order", document, content_type)
 
 
-def payload_id(document: bytes) -> str:
-    return read_document(document).envelope.payload_id
-
-
-def order(buyer: Buyer, order_id: str, *lines: tuple[str, str], **options: Any) -> bytes:
-    """An OrderRequest of `buyer` with lines (part, quantity) at 10.00 each."""
-    items = [builders.item_out(part, quantity, price="10.00", line=n) for n, (part, quantity) in enumerate(lines, 1)]
-    return builders.order_request(order_id, items, **options, **buyer.credentials)
-
-
 # --- concurrency ----------------------------------------------------------------------------------
 
 
@@ -150,13 +84,7 @@ def order(buyer: Buyer, order_id: str, *lines: tuple[str, str], **options: Any) 
 def environments(stack: StackProcess, buyer: Buyer) -> Iterator[list[str]]:
     """Base URLs of ENVIRONMENTS gateways sharing the stack's DynamoDB Local and queue, each one warm."""
     with concurrent_environments(stack, "orders", ENVIRONMENTS) as urls:
-        # Warm each one as a Lambda environment is after its first request: handler imported, DynamoDB
-        # client built, the buyer's secret derived once — so that the deliveries below race each other
-        # rather than the cold starts.
-        profile = builders.profile_request(**buyer.credentials)
-        with ThreadPoolExecutor(max_workers=len(urls)) as pool:
-            warm = list(pool.map(lambda url: post_cxml(f"{url}/cxml/order", profile), urls))
-        assert [cxml_answer(answer).status.code for answer in warm] == [200] * len(urls)
+        warmed(urls, "/cxml/order", buyer)
         yield urls
 
 

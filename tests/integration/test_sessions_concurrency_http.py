@@ -28,14 +28,12 @@ from tests.integration.helpers import (
     PostedForm,
     at_once,
     create_api_key,
-    cxml_answer,
-    post_cxml,
     register_buyer,
     request,
+    warmed,
 )
 from tests.integration.helpers import environments as concurrent_environments
 from tests.integration.test_sessions_http import Shop, enter_shop, line, start_url
-from tests.support import builders
 from tests.support.stack_process import StackProcess
 
 pytestmark = pytest.mark.integration
@@ -63,16 +61,14 @@ def sessions(stack: StackProcess) -> SessionRepository:
 def environments(stack: StackProcess, buyer: Buyer, shop_headers: dict[str, str]) -> Iterator[list[str]]:
     """Base URLs of ENVIRONMENTS gateways sharing the stack's DynamoDB Local, each one warm."""
     with concurrent_environments(stack, "sessions", ENVIRONMENTS) as urls:
-        # Warm both functions of every environment (handler imported, clients built, the buyer's secret
-        # derived), so that the requests below race each other rather than the cold starts.
-        profile = builders.profile_request(**buyer.credentials)
+        # Warm both functions of every environment: the setup function, and the cart function (an
+        # unknown session).
+        warmed(urls, "/cxml/profile", buyer)
         unknown = secrets.token_urlsafe(32)
         with ThreadPoolExecutor(max_workers=len(urls)) as pool:
-            warm = list(pool.map(lambda url: post_cxml(f"{url}/cxml/profile", profile), urls))
             shop = list(
                 pool.map(lambda url: request("GET", f"{url}/shop/sessions/{unknown}", None, shop_headers), urls)
             )
-        assert [cxml_answer(answer).status.code for answer in warm] == [200] * len(urls)
         assert [answer.status for answer in shop] == [404] * len(urls)
         yield urls
 
