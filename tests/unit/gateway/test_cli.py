@@ -1004,3 +1004,24 @@ def test_state_dir_whose_stack_names_no_table_is_explained(
     assert capsys.readouterr().err == (
         f"punchout: {state / 'stack.json'} names no PunchOutTable: restart the local stack (`make dev`)\n"
     )
+
+
+def test_the_local_stack_is_found_from_any_folder_of_the_checkout(
+    table: Table,
+    second_table: Table,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given the local stack running from a checkout (its .local/stack.json), and the operator in a
+    # folder of that checkout, as README's commands in functions/ have them (TABLE_NAME not set)
+    _state_dir(tmp_path / ".local", SECOND_TABLE)
+    (tmp_path / "functions" / "punchout").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "functions" / "punchout")
+    monkeypatch.delenv("TABLE_NAME")
+    # When a partner is added without naming a table
+    code = cli.main(ADD)
+    # Then it is in the local stack's table, not refused with "run `make dev`" while the stack runs
+    assert code == 0, capsys.readouterr().err
+    assert stored_partner(second_table, "acme") is not None
+    assert table_items(table) == []
