@@ -1,6 +1,7 @@
 """``punchout``: manage trading partners, their shared secrets, and the shop's API keys.
 
-Works against the local stack (``.local/stack.json``; ``--state-dir DIR`` for one started with that
+Works against the local stack (``.local/stack.json`` of the current folder or the nearest one above it
+that has one; ``--state-dir DIR`` for one started with that
 option) and a deployed stack (``--stack`` reads the table name from the CloudFormation outputs; boto3
 honours ``AWS_ENDPOINT_URL``). A generated secret
 or API key is printed once, when created; stored secrets are hashes and are never printed.
@@ -81,11 +82,21 @@ def resolve_table(arguments: argparse.Namespace) -> Table:
         return _local_table(state_file)
     if os.environ.get("TABLE_NAME"):
         return Table(os.environ["TABLE_NAME"])
-    if LOCAL_STACK.exists():
-        return _local_table(LOCAL_STACK)
+    local_stack = _find_local_stack(Path.cwd())
+    if local_stack is not None:
+        return _local_table(local_stack)
     raise CliError(
         "no table: pass --table, --stack or --state-dir, set TABLE_NAME, or run `make dev` for the local stack"
     )
+
+
+def _find_local_stack(folder: Path) -> Path | None:
+    """The running local stack's ``.local/stack.json`` in ``folder`` or the nearest folder above it that
+    has one: the CLI finds the checkout's stack from any of its folders (functions/, infra/...)."""
+    for candidate in (folder, *folder.parents):
+        if (candidate / LOCAL_STACK).is_file():
+            return candidate / LOCAL_STACK
+    return None
 
 
 def _local_table(state_file: Path) -> Table:
@@ -481,7 +492,7 @@ def parser() -> argparse.ArgumentParser:
         prog="punchout",
         description=__doc__.splitlines()[0] if __doc__ else None,
         epilog="The table: --table, else --stack, else --state-dir's stack.json, else $TABLE_NAME, else the local "
-        "stack's .local/stack.json (while `make dev` runs).",
+        "stack's .local/stack.json, in this folder or the nearest above it (while `make dev` runs).",
     )
     root.add_argument("--table", help="DynamoDB table name")
     root.add_argument(
