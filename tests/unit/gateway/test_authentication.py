@@ -749,3 +749,49 @@ def test_a_payload_id_as_long_as_an_order_may_carry_is_logged_whole(
     assert _send_body("setup", body.replace(builders.SECRET.encode(), WRONG_SECRET.encode()))[0] == 401
     # Then its log line holds the whole payloadID
     assert _refusal(log_lines)["payload_id"] == payload_id
+
+
+# --- requests from web browsers -------------------------------------------------------------------
+
+# What a browser adds to a request a page makes it send: a fetch() in mode no-cors and a form POST
+# (both carry any body, text/plain, without preflight), and an older browser that sends Origin only.
+BROWSER_HEADERS = {
+    "fetch": {
+        "Origin": "https://attacker.example",
+        "Sec-Fetch-Site": "cross-site",
+        "Sec-Fetch-Mode": "no-cors",
+        "Sec-Fetch-Dest": "empty",
+    },
+    "form": {
+        "Origin": "null",
+        "Sec-Fetch-Site": "cross-site",
+        "Sec-Fetch-Mode": "navigate",
+        "Sec-Fetch-Dest": "document",
+    },
+    "origin-only": {"origin": "https://attacker.example"},
+    "fetch-metadata-only": {"sec-fetch-mode": "cors"},
+}
+
+
+@pytest.mark.parametrize("browser", BROWSER_HEADERS)
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_request_a_web_page_makes_a_browser_send_is_refused(table: Table, route: str, browser: str) -> None:
+    # Given a partner authenticated by its network alone: a browser inside that network (an employee
+    # visiting any web page) sends from an allowed address, so the address is ambient authority, as a cookie
+    # would be
+    _network_partner(table, with_secret=False)
+    path, build = ROUTES[route]
+    body = build(secret=None)
+    # When a page makes the browser send a well-formed request from inside the network
+    answer = call(
+        "POST",
+        path,
+        body,
+        {"Content-Type": "text/plain;charset=UTF-8", **BROWSER_HEADERS[browser]},
+        source_ip=INSIDE[0],
+    )
+    # Then it is refused before anything is done: no session (the order route: test_order_request)
+    assert _status(answer)[:2] == (403, "Forbidden")
+    assert not [item for item in table_items(table) if item["pk"]["S"].startswith(("SESSION#", "ORDER#"))]
+    # (the same request from the buyer's server, without a browser's headers, is accepted)
+    assert _status(call("POST", path, body, {"Content-Type": "text/xml"}, source_ip=INSIDE[0]))[0] == 200

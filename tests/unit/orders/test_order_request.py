@@ -1610,3 +1610,24 @@ def test_a_cart_line_whose_part_id_has_surrounding_whitespace_is_matched_when_or
     (queued,) = drain(queue_url)
     statuses = [line["status"] for line in queued["body"]["reconciliation"]["lines"]]
     assert statuses == ["unchanged"]
+
+
+@pytest.mark.parametrize("browser", ["fetch", "form", "origin-only", "fetch-metadata-only"])
+def test_an_order_a_web_page_makes_a_browser_send_is_refused_and_never_queued(table, queue_url, browser):
+    from tests.unit.gateway.helpers import table_items
+    from tests.unit.gateway.test_authentication import BROWSER_HEADERS, INSIDE, _network_partner
+
+    # Given a partner authenticated by its network alone, and a browser inside that network
+    _network_partner(table, with_secret=False)
+    document = builders.order_request("PO-BROWSER", [builders.item_out("P1", "1000")], secret=None)
+    # When a web page makes the browser post an order (fetch in mode no-cors, or a text/plain form)
+    headers = {"Content-Type": "text/plain;charset=UTF-8", **BROWSER_HEADERS[browser]}
+    event = api_event("POST", "/cxml/order", body=document, headers=headers, source_ip=INSIDE[0])
+    # Then it is refused, and nothing is stored or queued
+    assert status_of(invoke("OrderRequestFunction", event)) == 403
+    assert drain(queue_url) == []
+    assert not [item for item in table_items(table) if item["pk"]["S"].startswith("ORDER")]
+    # (the buyer's server, sending the same order without a browser's headers, is accepted)
+    event = api_event("POST", "/cxml/order", body=document, headers={"Content-Type": "text/xml"}, source_ip=INSIDE[0])
+    assert status_of(invoke("OrderRequestFunction", event)) == 200
+    assert len(drain(queue_url)) == 1
