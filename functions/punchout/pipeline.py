@@ -16,7 +16,7 @@ from lxml import etree
 
 from .auth import Authenticated, AuthenticationFailed, PartnerDisabled, authenticate
 from .cxml import ParseLimits, StatusCode, new_envelope, parse_xml, read_request, read_request_head, render
-from .cxml.errors import MalformedXML, NotImplementedRequest
+from .cxml.errors import Forbidden, MalformedXML, NotImplementedRequest
 from .cxml.models import (
     Credential,
     Header,
@@ -62,6 +62,10 @@ def handle_cxml(
     handlers: dict[str, Handler],
 ) -> Response[str]:
     try:
+        if _from_browser(event):
+            raise Forbidden(
+                "cXML requests are accepted from the buyer's servers only; this one came from a web browser"
+            )
         body, attachments = request_bytes(event), list[MimePart]()
         content_type = header(event, "Content-Type")
         charset = media_charset(content_type)
@@ -106,6 +110,17 @@ def handle_cxml(
         )
     except Exception as error:  # every outcome must be a cXML document
         return cxml_error(error)
+
+
+# Headers only browsers send with a request a page makes (fetch, XMLHttpRequest, a form): Fetch Metadata
+# (Chromium 76, Firefox 90, Safari 16.4) and, before it, Origin on every cross-origin POST. A form or a
+# no-cors fetch carries any body without preflight, so without this a page open in a browser inside a
+# partner's source network could post cXML as that partner when the network is its only proof.
+_BROWSER_HEADERS = ("sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "origin")
+
+
+def _from_browser(event: APIGatewayProxyEvent) -> bool:
+    return any(name.lower() in _BROWSER_HEADERS for name in event.headers or {})
 
 
 # Whole for every payloadID an order may carry (orders.MAX_ID_BYTES), so the runbook's query finds it.
