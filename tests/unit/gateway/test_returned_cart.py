@@ -20,6 +20,7 @@ from punchout.cxml.models import Extrinsic
 from punchout.partners import TradingPartner
 from punchout.sessions import parse_line_reference
 from punchout.store.dynamo import Table
+from punchout.store.partners import PartnerRepository
 from tests.support import builders
 from tests.support.events import response_header
 from tests.unit.gateway.helpers import (
@@ -31,6 +32,7 @@ from tests.unit.gateway.helpers import (
     open_session_with,
     register,
     setup_document,
+    stored_partner,
 )
 
 COOKIE = "  cookie-1234 <&> "  # the builder's BuyerCookie: spaces and markup characters
@@ -557,16 +559,37 @@ def test_each_page_has_a_fresh_nonce(checkout: Checkout, table: Table, shop_head
     assert _scripts(first)[0].get("nonce") != _scripts(second)[0].get("nonce")
 
 
-def test_form_action_is_limited_to_the_return_origin(checkout: Checkout) -> None:
-    # Given a BrowserFormPost with a port and a path, that port allowed for the partner
+def test_form_action_is_the_return_origin_and_the_partners_hosts_only(checkout: Checkout) -> None:
+    # Given a partner with two hosts, one a wildcard, and a BrowserFormPost with a port and a path, that
+    # port allowed for the partner
     returned = checkout(
         line(),
-        partner={"browser_form_post_hosts": ["buyer.example.com:8443"]},
+        partner={"browser_form_post_hosts": ["buyer.example.com:8443", "*.procure.example"]},
         setup={"browser_form_post": "https://buyer.example.com:8443/cart/in?x=1"},
     )
     # When the policy is read
-    # Then forms may post to that origin only
-    assert returned.page.directive("form-action") == "https://buyer.example.com:8443"
+    # Then forms may post to that origin, and the buyer's system may send the browser on to its other
+    # hosts (Chromium checks form-action on every redirect that follows the post); nowhere else
+    assert returned.page.directive("form-action").split() == [
+        "https://buyer.example.com:8443",
+        "https://*.procure.example",
+    ]
+
+
+def test_form_action_keeps_the_return_origin_of_a_host_the_partner_no_longer_has(
+    table: Table, shop_headers: dict[str, str]
+) -> None:
+    # Given a cart transferred in a session whose BrowserFormPost host was then removed from the partner
+    register(table, browser_form_post_hosts=["buyer.example.com", "old.buyer.example"])
+    shop = Shop(shop_headers, open_session_with(setup_document(browser_form_post="https://old.buyer.example/in")))
+    shop.put_lines(line())
+    return_url = shop.return_url()
+    partner = stored_partner(table)
+    PartnerRepository(table).update(partner.model_copy(update={"browser_form_post_hosts": ["buyer.example.com"]}))
+    # When the return link is followed and the page's policy read
+    page = ReturnPage.of(follow(return_url))
+    # Then the page may still post where the session's cart goes
+    assert page.directive("form-action").split() == ["https://old.buyer.example", "https://buyer.example.com"]
 
 
 @pytest.mark.parametrize(
@@ -622,8 +645,9 @@ def test_form_action_keeps_the_http_scheme_of_a_partner_allowed_http(checkout: C
         line(), partner={"allow_http": True}, setup={"browser_form_post": "http://buyer.example.com/in"}
     )
     # When the policy is read
-    # Then forms may post to that http origin (an https one would make the browser block the post)
-    assert returned.page.directive("form-action") == "http://buyer.example.com"
+    # Then forms may post to that http origin (an https one would make the browser block the post), and
+    # be sent on to the partner's hosts over either scheme
+    assert returned.page.directive("form-action").split() == ["http://buyer.example.com", "https://buyer.example.com"]
 
 
 def test_frame_ancestors_are_the_partners_hosts(checkout: Checkout) -> None:
