@@ -131,14 +131,25 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def frame_ancestors(partner: TradingPartner) -> str:
-    """PunchOut runs inside the buyer's iframe: allow the partner's hosts to frame us, nobody else."""
+def _partner_sources(partner: TradingPartner) -> list[str]:
+    """The partner's hosts as CSP sources: https, and http too for a partner allowed it."""
     sources = []
     for host in partner.browser_form_post_hosts:
         sources.append(f"https://{host}")
         if partner.allow_http:
             sources.append(f"http://{host}")
-    return " ".join(sources) or "'none'"
+    return sources
+
+
+def frame_ancestors(partner: TradingPartner) -> str:
+    """PunchOut runs inside the buyer's iframe: allow the partner's hosts to frame us, nobody else."""
+    return " ".join(_partner_sources(partner)) or "'none'"
+
+
+def form_action(return_url: str, partner: TradingPartner) -> str:
+    """Where the page's form may go: the return URL's origin, and the partner's hosts, to which the buyer's
+    system may redirect the post (Chromium checks form-action on each redirect that follows it)."""
+    return " ".join(dict.fromkeys([_origin(return_url), *_partner_sources(partner)]))
 
 
 _RETURN_PAGE = """<!DOCTYPE html>
@@ -169,7 +180,7 @@ def return_page(session: Session, partner: TradingPartner, document: bytes) -> t
         value=html.escape(form_value(document, partner), quote=True),
     )
     policy = content_security_policy(
-        nonce, form_action=_origin(session.return_url), frame_ancestors=frame_ancestors(partner)
+        nonce, form_action=form_action(session.return_url, partner), frame_ancestors=frame_ancestors(partner)
     )
     return page, {"Content-Security-Policy": policy}
 
