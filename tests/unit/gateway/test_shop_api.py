@@ -491,6 +491,37 @@ def test_line_without_classification_needs_a_partner_default(table: Table, shop_
     assert "P1" in body_json(response)["error"]["message"]
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.domain)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",  # browsers and urlsplit skip leading spaces and controls
+        "java\tscript:alert(1)",  # and drop tabs and line breaks anywhere
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "//shop.example.com/p/1",  # relative: to the buyer's own host
+        "/p/1",
+        "shop.example.com/p/1",
+        "https:shop.example.com/p/1",
+    ],
+)
+def test_a_line_url_that_is_not_an_absolute_web_url_is_422(shop: Shop, url: str) -> None:
+    # Given an open session
+    # When the shop stores a line whose URL the buyer's system would show as a link, but that is no web page
+    # of the shop's (a script, an inline document, a path on the buyer's own host)
+    response = shop.put({"lines": [line("P1"), line("P2", url=url)]})
+    # Then it is refused, naming the line: it would reach the buyer's requisition as it is
+    assert response["statusCode"] == 422
+    assert "P2" in body_json(response)["error"]["message"]
+
+
+@pytest.mark.parametrize("url", ["https://shop.example.com/p/1?x=1&y=2#spec", "HTTP://shop.example.com:8080/p"])
+def test_a_line_url_on_the_web_is_stored(shop: Shop, url: str) -> None:
+    shop.put_lines(line("P1", url=url))
+    assert shop.context()["cart"]["lines"][0]["url"] == url
+
+
 def test_line_with_classification_needs_no_partner_default(table: Table, shop_headers: dict[str, str]) -> None:
     # Given a partner without a default classification
     register(table, default_classification=None)

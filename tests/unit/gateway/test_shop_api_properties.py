@@ -131,7 +131,8 @@ valid_line = st.fixed_dictionaries(
         "manufacturer_part_id": good_text,
         "manufacturer_name": good_text,
         "lead_time_days": st.integers(0, 3650),
-        "url": good_text,
+        # the shop's page of the product: an absolute web URL (anything else is refused, see test_shop_api)
+        "url": good_text.map(lambda s: f"https://shop.example.com/{s}"),
     },
 )
 valid_charge = st.fixed_dictionaries({"amount": decimal_text(14, 4), "description": good_text})
