@@ -7,6 +7,7 @@ import json
 from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from urllib.parse import urlsplit
 
 from punchout.cart_message import (
     MissingClassification,
@@ -78,6 +79,17 @@ def _check_total(cart: Cart) -> None:
         )
 
 
+def _web_url(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) URL, read as browsers read it (leading spaces and controls
+    skipped, tabs and line breaks dropped): the buyer's requisition shows a line's URL as a link, where a
+    ``javascript:`` or ``data:`` URL would run in the buyer's system and a relative one point into it."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a malformed IPv6 host
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
 class CartService:
     def __init__(self, sessions: SessionRepository, partners: PartnerRepository, settings: GatewaySettings) -> None:
         self.sessions = sessions
@@ -140,6 +152,11 @@ class CartService:
         if any(line.currency not in (None, currency) for line in cart_input.lines):
             raise InvalidCart(f"Every line must be in the cart's currency {currency}")
         for number, line in enumerate(cart_input.lines, 1):
+            if line.url is not None and not _web_url(line.url):
+                raise InvalidCart(
+                    f"Line {number} ({line.supplier_part_id}) has a url that is not an absolute http(s) URL: the "
+                    "buyer's system shows it as a link to the product"
+                )
             try:
                 line_classification(line, partner)
             except MissingClassification:

@@ -189,7 +189,12 @@ class CartLine(GatewayModel):
     manufacturer_part_id: XmlText | None = Field(default=None, max_length=255)
     manufacturer_name: XmlText | None = Field(default=None, max_length=255)
     lead_time_days: int | None = Field(default=None, ge=0, le=3650)
-    url: XmlText | None = Field(default=None, max_length=2000)
+    url: XmlText | None = Field(
+        default=None,
+        max_length=2000,
+        description="The product's page: an absolute http or https URL (any other is refused with 422, as the "
+        "buyer's system shows it as a link)",
+    )
 
 
 class CartInput(GatewayModel):
