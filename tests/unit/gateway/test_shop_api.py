@@ -1007,6 +1007,32 @@ def test_a_transfer_retried_after_neither_its_session_was_saved_nor_its_cart_reo
 
 @pytest.mark.parametrize("cancel", [False, True], ids=["transfer", "cancel"])
 @pytest.mark.parametrize("with_cart", [False, True], ids=["no cart", "a cart"])
+def test_a_transfer_whose_return_link_could_not_be_stored_can_be_retried(
+    shop: Shop, partner: Any, monkeypatch: pytest.MonkeyPatch, with_cart: bool, cancel: bool
+) -> None:
+    # Given a transfer (or cancel) that failed with the function's 500 ("retry later") because its
+    # return link could not be stored
+    from punchout.store.sessions import SessionRepository
+
+    if with_cart:
+        shop.put_lines(line("P1"))
+    with monkeypatch.context() as patch:
+        patch.setattr(SessionRepository, "issue_token", _throttled)
+        failed = shop.transfer(cancel=cancel)
+    assert failed["statusCode"] == 500, failed
+    # When the shop retries, as the README tells it to after a 5xx
+    retried = shop.transfer(cancel=cancel)
+    # Then the retry hands out the link (it is not refused as "already transferred", which would leave
+    # the user with no way back to the procurement system), and the link returns the cart
+    assert retried["statusCode"] == 200, retried
+    page = ReturnPage.of(follow(body_json(retried)["return_url"]))
+    expected = ["P1"] if with_cart and not cancel else []
+    assert message_tree(page.document(partner)).xpath("//ItemIn//SupplierPartID/text()") == expected
+    assert shop.context()["status"] == ("cancelled" if cancel else "transferred")
+
+
+@pytest.mark.parametrize("cancel", [False, True], ids=["transfer", "cancel"])
+@pytest.mark.parametrize("with_cart", [False, True], ids=["no cart", "a cart"])
 def test_a_transfer_that_read_the_session_before_another_ended_it_is_409(
     shop: Shop, partner: Any, table: Table, monkeypatch: pytest.MonkeyPatch, with_cart: bool, cancel: bool
 ) -> None:
