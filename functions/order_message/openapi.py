@@ -101,9 +101,18 @@ _ERROR_TEXTS = {
 }
 
 
-def _errors(*codes: int, not_found: str = _ERROR_TEXTS[404]) -> dict[str, Any]:
+# A transfer of an inspect session is not refused: its cart goes back unchanged.
+_TRANSFER_CONFLICT = (
+    "The session was already transferred or cancelled (also when a transfer's answer was lost and the shop "
+    "repeats it: that answer held the session's one return link; `GET /shop/sessions/{id}` then says "
+    "`transferred` or `cancelled`), the cart changed meanwhile (transfer again), or an inspect session has no "
+    "return URL"
+)
+
+
+def _errors(*codes: int, not_found: str = _ERROR_TEXTS[404], conflict: str = _ERROR_TEXTS[409]) -> dict[str, Any]:
     """The function's own error answers, and API Gateway's that precede it on every route needing the key."""
-    texts = {**_ERROR_TEXTS, 404: not_found}
+    texts = {**_ERROR_TEXTS, 404: not_found, 409: conflict}
     return {**{str(code): {"description": texts[code], **_json(Error)} for code in codes}, **_GATEWAY_ERRORS}
 
 
@@ -196,7 +205,7 @@ def document() -> dict[str, Any]:
                     "requestBody": {"required": False, **_json(TransferRequest)},
                     "responses": {
                         "200": {"description": "Send the browser to return_url", **_json(TransferResult)},
-                        **_errors(401, 404, 409, 422),
+                        **_errors(401, 404, 409, 422, conflict=_TRANSFER_CONFLICT),
                         **_PAYLOAD_TOO_LARGE,
                     },
                 }

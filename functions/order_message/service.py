@@ -179,6 +179,12 @@ class CartService:
         status: SessionStatus = "cancelled" if request.cancel else "transferred"
         if current is not None and not request.cancel:
             self._check_returnable(session, partner, current[1])
+        # The link is stored before anything ends: stored after, a failure to store it (a 500 the shop
+        # retries) would leave the session ended with no link, and every retry refused as already ended.
+        # One stored for a transfer that then fails is never handed out, and expires unused.
+        ttl = self.settings.return_token_ttl_seconds
+        token = new_token()
+        self.sessions.issue_token(TokenKind.RETURN, token, session.id, ttl)
         ended = None
         try:
             if state is None:
@@ -192,7 +198,6 @@ class CartService:
         except ConditionFailed:
             raise SessionConflict("The cart changed meanwhile; transfer again") from None
         # The return link must work even if the session would expire before the browser follows it.
-        ttl = self.settings.return_token_ttl_seconds
         expires_at = max(session.expires_at, datetime.now(UTC) + timedelta(seconds=ttl))
         try:
             self.sessions.save(session.model_copy(update={"status": status, "expires_at": expires_at}))
@@ -205,8 +210,6 @@ class CartService:
                 with suppress(Exception):
                     self.sessions.reopen_cart(ended)
             raise
-        token = new_token()
-        self.sessions.issue_token(TokenKind.RETURN, token, session.id, ttl)
         return TransferResult(return_url=f"{session.base_url}/punchout/return/{token}")
 
     def _check_readable(self, session: Session, partner: TradingPartner, cart: Cart) -> None:
