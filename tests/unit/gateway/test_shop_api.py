@@ -16,6 +16,7 @@ from order_message import openapi
 from order_message.service import CartService
 from punchout.cxml.models import Contact, Extrinsic, ItemID
 from punchout.sessions import CartInput
+from punchout.settings import GatewaySettings
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
@@ -564,6 +565,29 @@ def test_cart_over_the_line_limit_is_422(shop: Shop, monkeypatch: pytest.MonkeyP
     # Then it is refused; 3 are stored
     assert response["statusCode"] == 422
     assert shop.put({"lines": [line(f"P{i}") for i in range(3)]})["statusCode"] == 200
+
+
+def test_the_openapi_document_refuses_a_cart_over_the_line_limit() -> None:
+    # Given the gateway's line limit (5,000 unless configured), which refuses one line more with 422
+    limit = GatewaySettings.model_fields["max_cart_lines"].default
+    validator = request_validator("put", "/shop/sessions/{id}/cart")
+    # When a shop's validator judges carts at the limit and one line over it
+    # Then the document accepts the one the gateway stores, and refuses the one it refuses
+    assert validator.is_valid({"lines": [line()] * limit})
+    assert not validator.is_valid({"lines": [line()] * (limit + 1)})
+
+
+def test_the_served_openapi_document_gives_the_configured_line_limit(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given carts limited to 3 lines
+    configure(monkeypatch, MAX_CART_LINES="3")
+    # When the shop fetches the document and judges a cart of 4 lines with it
+    document = body_json(call("GET", "/shop/openapi.json"))
+    schema = document["components"]["schemas"]["CartInput"]["properties"]["lines"]
+    # Then the document refuses it, as the gateway does
+    assert schema["maxItems"] == 3
+    assert shop.put({"lines": [line(f"P{i}") for i in range(4)]})["statusCode"] == 422
 
 
 # --- transfer -------------------------------------------------------------------------------------
