@@ -87,6 +87,12 @@ def openapi() -> Response[str]:
     # The paths start at /shop: tools resolve them against `servers`, which only the request can tell
     # (the stage prefix of an execute-api URL, none on a custom domain).
     document = {**_openapi(), "servers": [{"url": served_base_url(app.current_event)}]}
+    # The cart's line limit as this deployment enforces it (the file holds MAX_CART_LINES' default).
+    schemas = document["components"]["schemas"]
+    cart = schemas["CartInput"]
+    lines = {**cart["properties"]["lines"], "maxItems": gateway_settings().max_cart_lines}
+    cart = {**cart, "properties": {**cart["properties"], "lines": lines}}
+    document["components"] = {**document["components"], "schemas": {**schemas, "CartInput": cart}}
     body = json.dumps(document, indent=2, sort_keys=True) + "\n"
     return Response(status_code=200, content_type="application/json", body=body)
 

@@ -2,7 +2,8 @@
 
 Run ``python -m order_message.openapi`` after changing a model; a test fails when the committed
 document is stale. The Lambda only serves the file, so this module stays off its import path; it
-adds ``servers``, the URL the document was fetched under, which only the request can tell.
+adds ``servers``, the URL the document was fetched under, which only the request can tell, and gives the
+cart's line limit its deployment's value (``MAX_CART_LINES``; the file holds the default).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from punchout.model import GatewayModel
 from punchout.orders import AttachmentContent, OrderMessage, OrderPage
 from punchout.session_view import SessionContext
 from punchout.sessions import CartInput, TransferRequest
+from punchout.settings import GatewaySettings
 
 from .service import CartSummary, TransferResult
 
@@ -156,6 +158,11 @@ def document() -> dict[str, Any]:
         + [(m, "validation") for m in (CartInput, TransferRequest)],
         ref_template="#/components/schemas/{model}",
     )
+    # The line limit is a setting the cart's model does not know (the served document gives the
+    # deployment's MAX_CART_LINES): without it a shop's validator would pass a cart the gateway refuses.
+    schemas["$defs"]["CartInput"]["properties"]["lines"]["maxItems"] = GatewaySettings.model_fields[
+        "max_cart_lines"
+    ].default
     return {
         "openapi": "3.1.0",
         "info": {
