@@ -1122,6 +1122,18 @@ def test_openapi_document_is_served_without_a_key(partner: Any) -> None:
     assert "servers" not in committed
 
 
+def test_the_openapi_document_describes_its_own_answer(partner: Any) -> None:
+    # Given the document's operation for itself
+    operation = documented_operation("GET", "/shop/openapi.json")
+    assert operation is not None
+    # When a shop's client fetches it
+    response = call("GET", "/shop/openapi.json")
+    # Then the answer's content type is one the operation gives, with a schema the body matches
+    content = operation["responses"]["200"].get("content", {})
+    assert response_header(response, "Content-Type") in content, operation
+    assert validator_of(content["application/json"]["schema"]).is_valid(body_json(response))
+
+
 @pytest.mark.parametrize(
     ("requested", "host", "proto", "server"),
     [
