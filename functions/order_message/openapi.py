@@ -260,7 +260,13 @@ def document() -> dict[str, Any]:
                     "operationId": "getOpenApi",
                     "summary": "This document",
                     "security": [],
-                    "responses": {"200": {"description": "OpenAPI 3.1 document"}},
+                    "responses": {
+                        "200": {
+                            "description": "OpenAPI 3.1 document",
+                            "content": {"application/json": {"schema": {"type": "object", "required": ["openapi"]}}},
+                        },
+                        **{code: _GATEWAY_ERRORS[code] for code in ("429", "500", "502", "504")},
+                    },
                 }
             },
         },
