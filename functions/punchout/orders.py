@@ -69,10 +69,14 @@ class LineValues(Model):
 class ReconciledLine(Model):
     status: LineStatus
     supplier_part_id: str
-    supplier_part_auxiliary_id: str | None
+    supplier_part_auxiliary_id: str | None = Field(
+        description="As the order carries it: the gateway's line reference for lines of its carts"
+    )
     order_line_number: int | None = None  # ItemOut@lineNumber, or the position in the order
     cart_line_number: int | None = None
-    shop_auxiliary_id: str | None = None  # the shop's own reference from the cart line
+    shop_auxiliary_id: str | None = Field(
+        default=None, description="The shop's own `supplier_part_auxiliary_id` of the matched cart line"
+    )
     cart: LineValues | None = None
     order: LineValues | None = None
 
@@ -103,7 +107,10 @@ class OrderLine(Model):
     line_number: int | None
     quantity: PlainDecimal
     supplier_part_id: str
-    supplier_part_auxiliary_id: str | None
+    supplier_part_auxiliary_id: str | None = Field(
+        description="As the buyer sent it: for a line of the gateway's cart, the gateway's line reference "
+        "(the shop's own reference is the reconciliation line's `shop_auxiliary_id`)"
+    )
     description: str | None = None  # the first description's text
     descriptions: list[Description] = empty_list()  # every language, with ShortName
     unit_price: Money | None = None

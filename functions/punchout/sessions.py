@@ -177,7 +177,13 @@ class CartLine(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
     supplier_part_id: XmlText = Field(min_length=1, max_length=255)
-    supplier_part_auxiliary_id: XmlText | None = Field(default=None, max_length=255)  # the shop's own
+    supplier_part_auxiliary_id: XmlText | None = Field(
+        default=None,
+        max_length=255,
+        description="The shop's own reference for the line: kept with the cart, restored in edit and inspect, "
+        "and given back in an order's reconciliation as `shop_auxiliary_id`. The buyer receives the gateway's "
+        "line reference as SupplierPartAuxiliaryID instead (the order and edit lines carry that one).",
+    )
     quantity: Annotated[PlainDecimal, _decimal_schema(12, 6, positive=True)] = Field(
         gt=0, max_digits=18, decimal_places=6
     )
@@ -236,7 +242,10 @@ class EarlierItem(GatewayModel):
     """An ``ItemOut`` of an edit/inspect request, and what we restored from it."""
 
     supplier_part_id: str
-    supplier_part_auxiliary_id: str | None
+    supplier_part_auxiliary_id: str | None = Field(
+        description="As the buyer sent it: the gateway's line reference for lines of its carts (the shop's own "
+        "reference is in the restored cart's line)"
+    )
     quantity: PlainDecimal | None
     restored: bool  # found in one of our earlier carts
 
