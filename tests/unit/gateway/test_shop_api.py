@@ -344,6 +344,12 @@ def test_put_cart_replaces_the_previous_cart(shop: Shop) -> None:
             "shipping.currency",
         ),
         ({"lines": [line()], "tax": {"amount": "1", "description": "VAT\u001f"}}, "tax.description"),
+        ({"lines": [line(supplier_part_id="   ")]}, "lines.0.supplier_part_id"),
+        ({"lines": [line(description="\u00a0\t")]}, "lines.0.description"),
+        ({"lines": [line(unit_of_measure=" ")]}, "lines.0.unit_of_measure"),
+        ({"lines": [line(classification={"value": " ", "domain": "UNSPSC"})]}, "lines.0.classification.value"),
+        ({"lines": [line(classification={"value": "1", "domain": "\u3000"})]}, "lines.0.classification.domain"),
+        ({"lines": [line()], "shipping": {"amount": "9.50", "description": "\n"}}, "shipping.description"),
     ],
     ids=[
         "negative",
@@ -361,6 +367,12 @@ def test_put_cart_replaces_the_previous_cart(shop: Shop) -> None:
         "classification-extra",
         "shipping-extra",
         "tax-control-character",
+        "blank-part-id",
+        "blank-description",
+        "blank-unit-of-measure",
+        "blank-classification-value",
+        "blank-classification-domain",
+        "blank-shipping-description",
     ],
 )
 def test_invalid_cart_is_422_with_locations(shop: Shop, cart: dict[str, Any], location: str) -> None:

@@ -1,4 +1,5 @@
-"""Cart texts hold exactly the characters XML 1.0 can carry (its Char production), nothing less."""
+"""Cart texts hold exactly the characters XML 1.0 can carry (its Char production), nothing less; the texts
+a line must have (part id, description, unit of measure...) hold more than whitespace."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import re
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from punchout.sessions import XmlText
+from punchout.sessions import RequiredXmlText, XmlText
 
 TEXT = TypeAdapter(XmlText)
+REQUIRED = TypeAdapter(RequiredXmlText)
 
 
 def is_xml_char(code: int) -> bool:
@@ -63,3 +65,46 @@ def test_the_published_pattern_accepts_a_character_exactly_when_the_gateway_does
     # When a shop's validator applies the pattern, Then it agrees with the gateway (lone surrogates aside:
     # no JSON a shop writes, and regex engines disagree on them)
     assert (PUBLISHED.search(text) is not None) is is_xml_char(code)
+
+
+# Every character Python's str.strip() removes (the cXML reader strips what buyers send back), and a few
+# that look blank but are not whitespace to it.
+WHITESPACE = [code for code in range(0x110000) if chr(code).isspace()]
+NOT_WHITESPACE = [0x200B, 0x2060, 0xFEFF, 0x3164]
+
+
+@pytest.mark.parametrize("code", [code for code in WHITESPACE if is_xml_char(code)], ids=lambda c: f"U+{c:04X}")
+def test_a_required_text_of_whitespace_only_is_refused_and_so_is_it_by_the_published_pattern(code: int) -> None:
+    # Given a text of nothing but whitespace (what a product database's empty field often holds)
+    text = f"{chr(code)} {chr(code)}"
+    # When it is validated as a text a cart line must have
+    # Then it is refused: the buyer's system would get a blank part id, description or unit of measure
+    with pytest.raises(ValidationError, match="must hold more than whitespace"):
+        REQUIRED.validate_python(text)
+    # And a shop's validator refuses it too, by the pattern the OpenAPI document publishes
+    assert re.search(REQUIRED.json_schema()["pattern"], text) is None
+
+
+@pytest.mark.parametrize("code", NOT_WHITESPACE, ids=lambda c: f"U+{c:04X}")
+def test_a_required_text_of_a_character_that_is_no_whitespace_is_kept(code: int) -> None:
+    text = chr(code)
+    assert REQUIRED.validate_python(text) == text
+    assert re.search(REQUIRED.json_schema()["pattern"], text) is not None
+
+
+@pytest.mark.parametrize("text", ["P1", " P1 ", "\tBolt M8\n", "\u00a0EA"])
+def test_a_required_text_with_whitespace_around_is_kept_as_the_shop_sent_it(text: str) -> None:
+    assert REQUIRED.validate_python(text) == text
+    assert re.search(REQUIRED.json_schema()["pattern"], text) is not None
+
+
+@pytest.mark.parametrize("code", [code for code in EDGES if not 0xD800 <= code <= 0xDFFF], ids=lambda c: f"U+{c:04X}")
+def test_a_required_text_refuses_what_xml_cannot_carry_as_any_cart_text_does(code: int) -> None:
+    text = f"a{chr(code)}b"
+    accepted = re.search(REQUIRED.json_schema()["pattern"], text) is not None
+    assert accepted is is_xml_char(code)
+    if is_xml_char(code):
+        assert REQUIRED.validate_python(text) == text
+    else:
+        with pytest.raises(ValidationError, match=f"U\\+{code:04X} cannot be sent in cXML"):
+            REQUIRED.validate_python(text)
