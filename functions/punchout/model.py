@@ -11,3 +11,8 @@ class GatewayModel(BaseModel):
     # Empty list and dict defaults are `empty_list()` / `empty_dict()`: see
     # `cxml.models.empty_list`.
     model_config = ConfigDict(defer_build=True)
+
+
+# The validation context of what the shop sends (``shop_api.parse_body``): checks of its input that
+# stored data, validated again when it is read back, is not held to (it was stored before them).
+SHOP_INPUT = {"shop_input": True}

@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
@@ -37,7 +38,7 @@ from .cxml.models import (
     empty_dict,
     empty_list,
 )
-from .model import GatewayModel
+from .model import SHOP_INPUT, GatewayModel
 
 SessionStatus = Literal["open", "transferred", "cancelled"]
 _CART_REFERENCE = re.compile(r"^([a-z2-7]{16})-(\d{1,6})$")
@@ -104,19 +105,42 @@ def _xml_text(value: str) -> str:
     return value
 
 
-class _PublishedXmlCharacters:
-    """Publishes the refusal in the OpenAPI document as a pattern, so that a shop's own validator finds
-    such a text before the gateway answers 422. Lone surrogates are left out: they are no JSON a shop
-    would write, and regex engines disagree on matching them."""
+def _not_blank(value: str, info: ValidationInfo) -> str:
+    # Stripped as the cXML reader strips what the buyer sends back; a blank part id, description or unit of
+    # measure would reach the buyer's requisition as one (a product database's empty field often is "  ").
+    if info.context is SHOP_INPUT and not value.strip():
+        raise ValueError("must hold more than whitespace")
+    return value
 
-    @staticmethod
-    def __get_pydantic_json_schema__(core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+
+# The published patterns, in the syntax JSON Schema's (ECMA-262) and Python's engines share. Lone surrogates
+# are left out: they are no JSON a shop would write, and regex engines disagree on matching them.
+_NOT_XML = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF"
+# What str.strip() removes among the characters XML can carry (ECMA's \s is another set).
+_BLANK = r"\u0009\u000A\u000D\u0020\u0085\u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000"
+
+
+class _Published:
+    """Publishes a refusal in the OpenAPI document as a pattern, so that a shop's own validator finds such
+    a text before the gateway answers 422."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
         schema = handler(core_schema)
-        schema["pattern"] = r"^[^\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]*$"
+        schema["pattern"] = self.pattern
         return schema
 
 
-XmlText = Annotated[str, AfterValidator(_xml_text), _PublishedXmlCharacters()]
+XmlText = Annotated[str, AfterValidator(_xml_text), _Published(rf"^[^{_NOT_XML}]*$")]
+# A text a cart line must have: XML's characters, not all of them whitespace.
+RequiredXmlText = Annotated[
+    str,
+    AfterValidator(_xml_text),
+    AfterValidator(_not_blank),
+    _Published(rf"^[^{_NOT_XML}]*[^{_NOT_XML}{_BLANK}][^{_NOT_XML}]*$"),
+]
 
 
 def _unsigned_zero(value: Decimal) -> Decimal:
@@ -160,15 +184,15 @@ _TOTAL_PRECISION = 80
 class CartClassification(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
-    domain: XmlText = Field(default="UNSPSC", min_length=1, max_length=40)
-    value: XmlText = Field(min_length=1, max_length=40)
+    domain: RequiredXmlText = Field(default="UNSPSC", min_length=1, max_length=40)
+    value: RequiredXmlText = Field(min_length=1, max_length=40)
 
 
 class CartCharge(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
     amount: Annotated[Amount, _decimal_schema(14, 4, positive=False)] = Field(ge=0, max_digits=18, decimal_places=4)
-    description: XmlText = Field(min_length=1, max_length=500)
+    description: RequiredXmlText = Field(min_length=1, max_length=500)
 
 
 class CartLine(GatewayModel):
@@ -176,7 +200,7 @@ class CartLine(GatewayModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    supplier_part_id: XmlText = Field(min_length=1, max_length=255)
+    supplier_part_id: RequiredXmlText = Field(min_length=1, max_length=255)
     supplier_part_auxiliary_id: XmlText | None = Field(
         default=None,
         max_length=255,
@@ -189,8 +213,8 @@ class CartLine(GatewayModel):
     )
     unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False)] = Field(ge=0, max_digits=18, decimal_places=6)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    description: XmlText = Field(min_length=1, max_length=2000)
-    unit_of_measure: XmlText = Field(default="EA", min_length=1, max_length=10)
+    description: RequiredXmlText = Field(min_length=1, max_length=2000)
+    unit_of_measure: RequiredXmlText = Field(default="EA", min_length=1, max_length=10)
     classification: CartClassification | None = None
     manufacturer_part_id: XmlText | None = Field(default=None, max_length=255)
     manufacturer_name: XmlText | None = Field(default=None, max_length=255)

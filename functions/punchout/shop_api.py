@@ -13,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails
 
 from .http import header, json_error
+from .model import SHOP_INPUT
 from .observability import logger
 from .store.api_keys import ApiKeyRepository
 
@@ -80,7 +81,7 @@ def parse_body[M: BaseModel](event: APIGatewayProxyEvent, model: type[M], *, opt
     if not raw and optional:
         return model()
     try:
-        return model.model_validate(_json(raw or "null", model.__name__))
+        return model.model_validate(_json(raw or "null", model.__name__), context=SHOP_INPUT)
     except ValidationError as error:
         raise InvalidBody(error) from None
 

@@ -73,6 +73,18 @@ def dumps(value: Any) -> str:
 good_text = st.text(XML_CHARACTERS, min_size=1, max_size=30).flatmap(
     lambda s: st.sampled_from([s, s, f" {s}", f"{s} \t", "\n"])
 )
+# The texts a line must have: not whitespace only (whitespace around is kept).
+required_text = (
+    st.text(XML_CHARACTERS, min_size=1, max_size=30)
+    .filter(str.strip)
+    .flatmap(lambda s: st.sampled_from([s, s, f" {s}", f"{s} \t"]))
+)
+
+
+def filled(size: int) -> st.SearchStrategy[str]:
+    return st.text(XML_CHARACTERS, min_size=1, max_size=size).filter(str.strip)
+
+
 any_text = st.one_of(
     good_text,
     st.text(st.characters(codec="utf-8"), max_size=30),  # controls, U+FFFE...
@@ -115,18 +127,18 @@ junk = st.recursive(
 
 valid_line = st.fixed_dictionaries(
     {
-        "supplier_part_id": good_text,
+        "supplier_part_id": required_text,
         "quantity": st.one_of(positive_decimal, positive_decimal.map(Raw)),
         "unit_price": st.one_of(decimal_text(12, 6), decimal_text(12, 6).map(Raw)),
-        "description": good_text,
+        "description": required_text,
     },
     optional={
         "supplier_part_auxiliary_id": good_text,
         "currency": st.just("USD"),
-        "unit_of_measure": st.text(XML_CHARACTERS, min_size=1, max_size=10),
+        "unit_of_measure": filled(10),
         "classification": st.fixed_dictionaries(
-            {"value": st.text(XML_CHARACTERS, min_size=1, max_size=40)},
-            optional={"domain": st.text(XML_CHARACTERS, min_size=1, max_size=40)},
+            {"value": filled(40)},
+            optional={"domain": filled(40)},
         ),
         "manufacturer_part_id": good_text,
         "manufacturer_name": good_text,
@@ -135,7 +147,7 @@ valid_line = st.fixed_dictionaries(
         "url": good_text.map(lambda s: f"https://shop.example.com/{s}"),
     },
 )
-valid_charge = st.fixed_dictionaries({"amount": decimal_text(14, 4), "description": good_text})
+valid_charge = st.fixed_dictionaries({"amount": decimal_text(14, 4), "description": required_text})
 valid_cart = st.fixed_dictionaries(
     {"lines": st.lists(valid_line, max_size=4)},
     optional={
