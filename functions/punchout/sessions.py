@@ -306,6 +306,14 @@ class Session(GatewayModel):
     created_at: datetime
     expires_at: datetime
 
+    @field_validator("expires_at")
+    @classmethod
+    def _whole_seconds(cls, value: datetime) -> datetime:
+        # The table holds the expiry in whole epoch seconds (DynamoDB's TTL attribute), and every read
+        # refuses the session from that second on: the expiry the shop is told is that one, not the
+        # fraction of a second later it was computed as (sessions stored with one are read back so).
+        return value.replace(microsecond=0)
+
     @field_validator("buyer_credentials", "supplier_credentials")
     @classmethod
     def _no_secrets(cls, credentials: list[Credential]) -> list[Credential]:
