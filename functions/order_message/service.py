@@ -27,6 +27,7 @@ from punchout.sessions import (
     Session,
     SessionStatus,
     TransferRequest,
+    cart_expiry,
     line_reference,
     new_token,
 )
@@ -127,7 +128,7 @@ class CartService:
                 partner.id,
                 cart,
                 expected_revision=state.revision if state else 0,
-                expires_at=self._cart_expiry(),
+                expires_at=self._cart_expiry(session),
                 user=session.user,
             )
         except ConditionFailed:
@@ -139,8 +140,11 @@ class CartService:
             revision=saved.revision,
         )
 
-    def _cart_expiry(self) -> datetime:
-        return datetime.now(UTC) + timedelta(days=self.settings.cart_retention_days)
+    def _cart_expiry(self, session: Session) -> datetime:
+        settings = self.settings
+        return cart_expiry(
+            datetime.now(UTC), settings.cart_retention_days, session.expires_at, settings.return_token_ttl_seconds
+        )
 
     @staticmethod
     def _normalise(cart_input: CartInput, partner: TradingPartner) -> Cart:
@@ -191,7 +195,12 @@ class CartService:
                 # Ended even without a cart: a PUT that read the session before this transfer saved it
                 # could otherwise store a cart on the transferred session.
                 ended = self.sessions.end_unwritten_cart(
-                    session.cart_ref, session.id, partner.id, status, expires_at=self._cart_expiry(), user=session.user
+                    session.cart_ref,
+                    session.id,
+                    partner.id,
+                    status,
+                    expires_at=self._cart_expiry(session),
+                    user=session.user,
                 )
             elif state.status == "open":
                 ended = self.sessions.set_cart_status(state, status)

@@ -10,7 +10,7 @@ their session: edit, inspect and the later ``OrderRequest`` find them again thro
 
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import Annotated, Literal, Self
 
@@ -67,6 +67,14 @@ def new_cart_ref() -> str:
     """80 random bits in lowercase base32 (16 characters): short, and free of ``?{}``."""
     alphabet = "abcdefghijklmnopqrstuvwxyz234567"
     return "".join(secrets.choice(alphabet) for _ in range(16))
+
+
+def cart_expiry(now: datetime, retention_days: int, session_expires_at: datetime, return_link_seconds: int) -> datetime:
+    """When a cart written ``now`` in a session may go: after its retention, and never before the last
+    return link the session could hand out has lapsed (a transfer in the session's last second makes one
+    that lives ``return_link_seconds`` more). One day of retention and a day-long session would
+    otherwise let the return page post the buyer an empty cart."""
+    return max(now + timedelta(days=retention_days), session_expires_at + timedelta(seconds=return_link_seconds))
 
 
 def line_reference(cart_ref: str, line_number: int) -> str:

@@ -26,6 +26,7 @@ from punchout.sessions import (
     CartLine,
     EarlierItem,
     Session,
+    cart_expiry,
     new_cart_ref,
     new_session_id,
     new_token,
@@ -153,7 +154,9 @@ class SetupService:
                 partner.id,
                 restored.cart,
                 expected_revision=0,
-                expires_at=now + timedelta(days=self.settings.cart_retention_days),
+                expires_at=cart_expiry(
+                    now, self.settings.cart_retention_days, session.expires_at, self.settings.return_token_ttl_seconds
+                ),
                 user=session.user,
             )
         token = new_token()
