@@ -1,0 +1,334 @@
+"""A fault in any AWS call of any route leaves nothing that blocks or corrupts the client's retry.
+
+For each route, the calls its handler makes to DynamoDB and SQS are recorded in a fault-free run. Then,
+for each position k in that list and each way a call can fail (tests/support/faults.py: throttled;
+for writes also a timeout after the write took effect, and botocore's own retry repeating a write that
+took effect), the route runs with call k failing:
+
+- its answer is either the fault-free one (the fault was absorbed) or one the client retries: a cXML
+  500 or 560 on buyer routes, a JSON 5xx on the shop's, a 5xx page in the browser; never a 4xx;
+- after a retryable answer the same request, repeated without fault, succeeds;
+- and the outcome is the fault-free run's: the cart the shop stored, the one return link that posts it,
+  exactly one queued message per order version.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+
+from punchout.store.dynamo import Table, dynamodb_client
+from punchout.store.queue import sqs_client
+from punchout.store.sessions import SessionRepository
+from tests.support import builders
+from tests.support.events import response_header
+from tests.support.faults import MODES, Call, Mode, fault_at, recorded_calls
+from tests.unit.gateway.helpers import (
+    BASE_URL,
+    ReturnPage,
+    Shop,
+    body_json,
+    call,
+    cxml,
+    item_outs,
+    line,
+    open_session,
+    post_setup,
+    register,
+    session_from_start,
+    shop_key,
+    start_token,
+    stored_partner,
+)
+from tests.unit.orders.conftest import drain
+from tests.unit.orders.test_order_request import post_order
+
+LINES = [line("P1", "2", "3.50"), line("P2", "1", "10.00")]
+ORDER = builders.order_request("PO-R", [builders.item_out("P1", "3", price="2.50")])
+
+Context = dict[str, Any]
+Answer = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    kind: str  # "cxml", "shop" or "page": how a retryable answer looks
+    success: int  # the fault-free answer's HTTP status
+    prepare: Callable[[Table, str], Context]  # the state before the request, made without faults
+    act: Callable[[Context], Answer]  # the request
+    check: Callable[[Context, Answer], None]  # the outcome, given the request's successful answer
+
+
+def _shop_session(table: Table, *, cart: bool = True) -> Context:
+    register(table)
+    shop = Shop(shop_key(table), open_session()[0])
+    if cart:
+        shop.put_lines(LINES[0])  # a first revision, so that a PUT replaces one
+    return {"shop": shop, "table": table}
+
+
+def _cart_lines(shop: Shop) -> list[tuple[str, str]]:
+    context = shop.context()
+    return [(item["supplier_part_id"], item["quantity"]) for item in context["cart"]["lines"]]
+
+
+def _returned_parts(url: str, table: Table) -> list[str]:
+    page = call("GET", url.removeprefix(BASE_URL))
+    document = ReturnPage.of(page).document(stored_partner(table))
+    return [item.item_id.supplier_part_id for item in item_outs(document)]
+
+
+def _check_session_opens(context: Context, answer: Answer) -> None:
+    session_id = session_from_start(start_token(cxml(answer)))
+    assert Shop(context["headers"], session_id).context()["operation"] == context.get("operation", "create")
+
+
+def _prepare_setup(table: Table, queue: str) -> Context:
+    register(table)
+    return {"headers": shop_key(table)}
+
+
+def _prepare_edit(table: Table, queue: str) -> Context:
+    context = _shop_session(table)
+    context["shop"].put_lines(*LINES)
+    document = ReturnPage.of(context["shop"].checkout()).document(stored_partner(table))
+    return {"headers": context["shop"].headers, "operation": "edit", "items": item_outs(document)}
+
+
+def _check_edit(context: Context, answer: Answer) -> None:
+    _check_session_opens(context, answer)
+    session_id = session_from_start(start_token(post_setup(builders.setup_request("edit", items=context["items"]))))
+    assert _cart_lines(Shop(context["headers"], session_id)) == [("P1", "2"), ("P2", "1")]
+
+
+def _prepare_start(table: Table, queue: str) -> Context:
+    register(table)
+    return {"token": start_token(post_setup(builders.setup_request())), "headers": shop_key(table)}
+
+
+def _check_start(context: Context, answer: Answer) -> None:
+    location = response_header(answer, "Location") or ""
+    session_id = location.rsplit("punchout_session=", 1)[1]
+    assert Shop(context["headers"], session_id).context()["operation"] == "create"
+
+
+def _check_cart(context: Context, answer: Answer) -> None:
+    shop: Shop = context["shop"]
+    assert _cart_lines(shop) == [("P1", "2"), ("P2", "1")]
+    # and it transfers and returns as stored
+    assert _returned_parts(shop.return_url(), context["table"]) == ["P1", "P2"]
+
+
+def _prepare_transfer(table: Table, queue: str) -> Context:
+    context = _shop_session(table)
+    context["shop"].put_lines(*LINES)
+    return context
+
+
+def _check_transfer(context: Context, answer: Answer, *, cancel: bool = False) -> None:
+    shop: Shop = context["shop"]
+    session = SessionRepository(context["table"]).get(shop.session_id)
+    assert session is not None and session.status == ("cancelled" if cancel else "transferred")
+    assert _returned_parts(body_json(answer)["return_url"], context["table"]) == ([] if cancel else ["P1", "P2"])
+    assert shop.transfer()["statusCode"] == 409  # the one link was handed out
+
+
+def _prepare_return(table: Table, queue: str) -> Context:
+    context = _prepare_transfer(table, queue)
+    context["url"] = context["shop"].return_url()
+    return context
+
+
+def _check_return(context: Context, answer: Answer) -> None:
+    document = ReturnPage.of(answer).document(stored_partner(context["table"]))
+    assert [item.item_id.supplier_part_id for item in item_outs(document)] == ["P1", "P2"]
+
+
+def _prepare_order(table: Table, queue: str) -> Context:
+    register(table)
+    return {"queue": queue}
+
+
+def _check_order(context: Context, answer: Answer) -> None:
+    assert [m["body"]["order_id"] for m in drain(context["queue"])] == ["PO-R"]
+    assert cxml(post_order(ORDER)).status.code == 200  # a later resend changes nothing
+    assert drain(context["queue"]) == []
+
+
+def _prepare_order_read(table: Table, queue: str) -> Context:
+    register(table)
+    assert cxml(post_order(ORDER)).status.code == 200
+    [message] = drain(queue)
+    return {"message": message["body"], "headers": shop_key(table)}
+
+
+def _check_order_read(context: Context, answer: Answer) -> None:
+    assert body_json(answer)["message_id"] == context["message"]["message_id"]
+
+
+def _nothing(context: Context, answer: Answer) -> None:
+    pass
+
+
+ROUTES = [
+    Route(
+        "cXML profile",
+        "cxml",
+        200,
+        _prepare_setup,
+        lambda c: call("POST", "/cxml/profile", builders.profile_request()),
+        _nothing,
+    ),
+    Route(
+        "cXML setup",
+        "cxml",
+        200,
+        _prepare_setup,
+        lambda c: call("POST", "/cxml/setup", builders.setup_request()),
+        _check_session_opens,
+    ),
+    Route(
+        "cXML setup edit",
+        "cxml",
+        200,
+        _prepare_edit,
+        lambda c: call("POST", "/cxml/setup", builders.setup_request("edit", items=c["items"])),
+        _check_edit,
+    ),
+    Route(
+        "start link", "page", 303, _prepare_start, lambda c: call("GET", f"/punchout/start/{c['token']}"), _check_start
+    ),
+    Route("shop GET session", "shop", 200, lambda t, q: _shop_session(t), lambda c: c["shop"].get(), _nothing),
+    Route(
+        "shop PUT first cart",
+        "shop",
+        200,
+        lambda t, q: _shop_session(t, cart=False),
+        lambda c: c["shop"].put({"lines": LINES}),
+        _check_cart,
+    ),
+    Route(
+        "shop PUT cart",
+        "shop",
+        200,
+        lambda t, q: _shop_session(t),
+        lambda c: c["shop"].put({"lines": LINES}),
+        _check_cart,
+    ),
+    Route("shop transfer", "shop", 200, _prepare_transfer, lambda c: c["shop"].transfer(), _check_transfer),
+    Route(
+        "shop cancel",
+        "shop",
+        200,
+        _prepare_transfer,
+        lambda c: c["shop"].transfer(cancel=True),
+        lambda c, a: _check_transfer(c, a, cancel=True),
+    ),
+    Route(
+        "return link",
+        "page",
+        200,
+        _prepare_return,
+        lambda c: call("GET", c["url"].removeprefix(BASE_URL)),
+        _check_return,
+    ),
+    Route("cXML order", "cxml", 200, _prepare_order, lambda c: post_order(ORDER), _check_order),
+    Route(
+        "shop GET order",
+        "shop",
+        200,
+        _prepare_order_read,
+        lambda c: call("GET", f"/shop/orders/{c['message']['message_id']}", headers=c["headers"]),
+        _check_order_read,
+    ),
+]
+
+
+def _retryable(route: Route, answer: Answer) -> bool:
+    """Whether ``answer`` is one the route's client retries (and well-formed: cXML on cXML routes)."""
+    status = answer["statusCode"]
+    if route.kind == "cxml":
+        return cxml(answer).status.code in (500, 560) and status in (500, 503)
+    if route.kind == "shop":
+        return status >= 500 and isinstance(body_json(answer), dict)
+    return status >= 500
+
+
+def _empty(table: Table, queue: str) -> None:
+    """Every item deleted and the queue drained, for the next position's fault-free preparation."""
+    client = boto3.client("dynamodb")  # not the gateway's: its calls are counted
+    for item in client.scan(TableName=table.name)["Items"]:
+        client.delete_item(TableName=table.name, Key={"pk": item["pk"], "sk": item["sk"]})
+    drain(queue, published=False)
+
+
+def _shown(answer: Answer) -> str:
+    """An answer in a line: its status and its JSON error, cXML status text or page title."""
+    body = answer["body"] or ""
+    title = re.search(r"<title>(.*?)</title>", body) or re.search(r'<Status code="[0-9]+" text="[^"]*">([^<]*)', body)
+    return f"{answer['statusCode']} {title.group(1) if title else body[:200]!r}"
+
+
+def _faulty_run(route: Route, table: Table, queue: str, position: int, mode: Mode) -> tuple[Call | None, str | None]:
+    """Run ``route`` with its ``position``-th call failing as ``mode`` says: the call, and what went wrong."""
+    context = route.prepare(table, queue)
+    with fault_at(position, mode, dynamodb_client(), sqs_client()) as injector:
+        answer = route.act(context)
+    if injector.injected is None:
+        return None, "the call was never made (the route's calls differ from run to run)"
+    try:
+        if answer["statusCode"] != route.success:
+            assert _retryable(route, answer), f"answered {_shown(answer)}"
+            answer = route.act(context)
+            assert answer["statusCode"] == route.success, f"the retry answered {_shown(answer)}"
+        route.check(context, answer)
+    except AssertionError as problem:
+        return injector.injected, str(problem).split("\nassert ")[0]
+    return injector.injected, None
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[route.name for route in ROUTES])
+def test_a_fault_in_any_call_answers_retryably_and_the_retry_has_the_fault_free_outcome(table, queue_url, route):
+    # Given the calls the route makes without fault (and the fault-free run's outcome as expected)
+    context = route.prepare(table, queue_url)
+    with recorded_calls(dynamodb_client(), sqs_client()) as calls:
+        answer = route.act(context)
+    assert answer["statusCode"] == route.success, answer
+    route.check(context, answer)
+    assert calls, "the route made no AWS call"
+    # When each call in turn fails, in each way a call can fail
+    problems = []
+    for position, expected in enumerate(calls, 1):
+        for mode in MODES if expected.writes else MODES[:1]:
+            _empty(table, queue_url)
+            injected, problem = _faulty_run(route, table, queue_url, position, mode)
+            if problem is not None:
+                problems.append(f"call {position} ({injected}) {mode}: {problem}")
+    # Then every answer was the fault-free one or a retryable one, and every retry had the same outcome
+    assert not problems, "\n".join([f"{route.name}: {[str(c) for c in calls]}", *problems])
+
+
+@pytest.mark.parametrize(
+    ("mode", "raised", "written"),
+    [
+        ("throttled", "ThrottlingException", False),
+        ("timeout", "ReadTimeoutError", True),
+        ("retried", "ConditionFailed", True),
+    ],
+)
+def test_the_harness_fails_a_call_before_or_after_it_takes_effect(table, mode, raised, written):
+    # Given a conditional put, the first call through the client in the block
+    assert table.get("X", "Y") is None
+    # When it fails as `mode` says
+    with fault_at(1, mode, dynamodb_client()) as injector, pytest.raises(Exception) as error:
+        table.put({"pk": {"S": "X"}, "sk": {"S": "Y"}}, condition="attribute_not_exists(pk)")
+    # Then the caller sees the error, and the item was written or not
+    assert str(injector.injected) == "PutItem X/Y"
+    assert raised in (type(error.value).__name__ + str(error.value))
+    assert (table.get("X", "Y") is not None) is written
