@@ -243,12 +243,19 @@ class SessionRepository:
                 names={"#status": "status"} if expected_revision else None,
             )
         except ConditionFailed:
-            self.table.delete_chunks(pk, _lines_prefix(revision, lines_id))  # only this write's
-            raise
+            # Unless the header is this write's: a write that took effect but whose answer was lost is
+            # repeated by botocore, and the repeat fails its condition on what the first attempt wrote.
+            if not self._header_written_by(ref, lines_id):
+                self.table.delete_chunks(pk, _lines_prefix(revision, lines_id))  # only this write's
+                raise
         if expected_revision:
             # Every write of the superseded revision: the previous winner's and any loser's leftovers.
             self.table.delete_chunks(pk, _lines_prefix(expected_revision))
         return state
+
+    def _header_written_by(self, ref: str, lines_id: str) -> bool:
+        item = self.table.get(_cart_pk(ref), "CART")
+        return item is not None and CartState.model_validate_json(item["data"]["S"]).lines_id == lines_id
 
     def end_unwritten_cart(
         self,
