@@ -126,13 +126,31 @@ class SessionRepository:
     def save(self, session: Session) -> None:
         """Store the session ended (transferred or cancelled); ConditionFailed unless the stored one is
         still open, so that of concurrent transfers and cancels exactly one ends it. (Items written
-        before sessions carried ``status`` beside their data count as open.)"""
-        self.table.put(
-            _session_item(session),
-            condition="attribute_exists(pk) AND (attribute_not_exists(#status) OR #status = :open)",
-            values={":open": s("open")},
-            names={"#status": "status"},
-        )
+        before sessions carried ``status`` beside their data count as open.)
+
+        A write that took effect but whose answer was lost (a timeout, or botocore's repeat of it failing
+        the condition on what it wrote) is recognised by its own ``ended_by`` id and succeeds."""
+        write_id = uuid.uuid4().hex
+        try:
+            self.table.put(
+                {**_session_item(session), "ended_by": s(write_id)},
+                condition="attribute_exists(pk) AND (attribute_not_exists(#status) OR #status = :open)",
+                values={":open": s("open")},
+                names={"#status": "status"},
+            )
+        except Exception:
+            if self._attribute(f"SESSION#{session.id}", "SESSION", "ended_by") != write_id:
+                raise
+
+    def _attribute(self, pk: str, sk: str, name: str) -> str | None:
+        """A string attribute of an item as stored now; None when it cannot be read (the caller keeps the
+        error it had)."""
+        try:
+            item = self.table.get(pk, sk)
+        except Exception:
+            return None
+        value = (item or {}).get(name, {})
+        return value.get("S") if isinstance(value, dict) else None
 
     # -- one-time links ----------------------------------------------------------------------------
 
@@ -298,8 +316,16 @@ class SessionRepository:
         self._write_status(ended, "open", while_open=False)
 
     def set_cart_status(self, state: CartState, status: SessionStatus) -> CartState:
-        """Freeze (``transferred``) or cancel the cart at the revision the caller saw."""
-        return self._write_status(state, status, while_open=True)
+        """Freeze (``transferred``) or cancel the cart at the revision the caller saw. A write repeated by
+        botocore after its answer was lost fails its condition on what it wrote: finding the cart at that
+        revision with that status, it succeeds (a concurrent transfer that did the same loses at ``save``)."""
+        try:
+            return self._write_status(state, status, while_open=True)
+        except ConditionFailed:
+            current = self.cart_state(state.ref)
+            if current is None or (current.revision, current.status) != (state.revision, status):
+                raise
+            return current
 
     def _write_status(self, state: CartState, status: SessionStatus, *, while_open: bool) -> CartState:
         """Set the status of the cart at ``state``'s revision (and only while it is open, if asked)."""
