@@ -261,7 +261,9 @@ class CartService:
 
     def return_page(self, token: str) -> tuple[str, dict[str, str]]:
         """Redeem a return link: the page that auto-posts the PunchOutOrderMessage to the buyer."""
-        session_id = self.sessions.redeem_token(TokenKind.RETURN, token)
+        # Redeemed last, once the page is made: a failure to read the session, partner or cart leaves the
+        # link usable for the browser's retry (spent, it would say the cart was already returned).
+        session_id = self.sessions.token_session(TokenKind.RETURN, token)
         session = self.sessions.get(session_id)
         partner = self.partners.get(session.partner_id) if session else None
         if session is None or partner is None or session.return_url is None:
@@ -271,4 +273,6 @@ class CartService:
             current = self.sessions.current_cart(session.cart_ref)
             cart = current[1] if current else None
         document = render_cart(session, partner, cart, self.settings.payload_id_domain)
-        return return_page(session, partner, document)
+        page = return_page(session, partner, document)
+        self.sessions.redeem_token(TokenKind.RETURN, token)
+        return page

@@ -230,10 +230,12 @@ class SetupService:
 
     def start(self, token: str) -> str:
         """Redeem a StartPage link: the shop URL the browser is sent to (303)."""
-        session_id = self.sessions.redeem_token(TokenKind.START, token)
+        # Redeemed last: a failure to read the session leaves the link usable for the browser's retry.
+        session_id = self.sessions.token_session(TokenKind.START, token)
         session = self.sessions.get(session_id)
         if session is None:
             raise SessionExpired(session_id)
+        self.sessions.redeem_token(TokenKind.START, token)
         return with_query(session.shop_url, punchout_session=session.id)
 
 

@@ -54,6 +54,14 @@ class TokenRefused(Exception):
         self.problem = problem
 
 
+def _token_refusal(found: Item | None) -> TokenRefused:
+    if found is None:
+        return TokenRefused(TokenProblem.UNKNOWN)
+    if "used_at" in found:
+        return TokenRefused(TokenProblem.USED)
+    return TokenRefused(TokenProblem.EXPIRED)
+
+
 class CartState(GatewayModel):
     """The cart's header item."""
 
@@ -139,18 +147,17 @@ class SessionRepository:
                 names={"#status": "status"},
             )
         except Exception:
-            if self._attribute(f"SESSION#{session.id}", "SESSION", "ended_by") != write_id:
+            if self._written_by(f"SESSION#{session.id}", "SESSION", "ended_by", write_id) is None:
                 raise
 
-    def _attribute(self, pk: str, sk: str, name: str) -> str | None:
-        """A string attribute of an item as stored now; None when it cannot be read (the caller keeps the
-        error it had)."""
+    def _written_by(self, pk: str, sk: str, name: str, write_id: str) -> Item | None:
+        """The item as stored now if the write ``write_id`` (in attribute ``name``) made it; None when
+        another did or it cannot be read (the caller keeps the error it had)."""
         try:
             item = self.table.get(pk, sk)
         except Exception:
             return None
-        value = (item or {}).get(name, {})
-        return value.get("S") if isinstance(value, dict) else None
+        return item if item is not None and item.get(name, {}).get("S") == write_id else None
 
     # -- one-time links ----------------------------------------------------------------------------
 
@@ -164,27 +171,46 @@ class SessionRepository:
             condition="attribute_not_exists(pk)",
         )
 
+    def token_session(self, kind: TokenKind, raw: str) -> str:
+        """The session id of a link that can still be used, without using it; refuses unknown, used and
+        expired links. The routes read everything they need with it and redeem the link last, so that a
+        failure on the way leaves the link usable for the browser's retry."""
+        if not could_be_issued(raw):
+            raise TokenRefused(TokenProblem.UNKNOWN)
+        found = self.table.get(_token_pk(raw), kind.value)
+        if found is None or "used_at" in found or int(found["expires_at"]["N"]) <= now():
+            raise _token_refusal(found)
+        return found["session_id"]["S"]
+
     def redeem_token(self, kind: TokenKind, raw: str) -> str:
-        """Mark the link used and return its session id; refuses unknown, used and expired links."""
+        """Mark the link used and return its session id; refuses unknown, used and expired links.
+
+        The write carries its own id (``redeemed_by``): one that took effect but whose answer was lost (a
+        timeout, or botocore's repeat of it failing the condition on what it wrote) is recognised and
+        succeeds, rather than leaving the link spent by a request that failed."""
         if not could_be_issued(raw):
             raise TokenRefused(TokenProblem.UNKNOWN)
         pk = _token_pk(raw)
         moment = now()
+        write_id = uuid.uuid4().hex
         try:
             item = self.table.update(
                 pk,
                 kind.value,
-                "SET used_at = :now",
+                "SET used_at = :now, redeemed_by = :by",
                 condition="attribute_exists(pk) AND attribute_not_exists(used_at) AND expires_at > :now",
-                values={":now": n(moment)},
+                values={":now": n(moment), ":by": s(write_id)},
             )
         except ConditionFailed:
             found = self.table.get(pk, kind.value)
-            if found is None:
-                raise TokenRefused(TokenProblem.UNKNOWN) from None
-            if "used_at" in found:
-                raise TokenRefused(TokenProblem.USED) from None
-            raise TokenRefused(TokenProblem.EXPIRED) from None
+            if found is None or found.get("redeemed_by", {}).get("S") != write_id:
+                raise _token_refusal(found) from None
+            return found["session_id"]["S"]
+        except Exception:
+            mine = self._written_by(pk, kind.value, "redeemed_by", write_id)
+            if mine is None:
+                raise
+            return mine["session_id"]["S"]
         return item["session_id"]["S"]
 
     # -- carts -------------------------------------------------------------------------------------
