@@ -16,10 +16,11 @@ from botocore.exceptions import ClientError
 
 import order_request.handler
 from punchout.settings import clear_settings_cache
-from punchout.store.dynamo import ConditionFailed
+from punchout.store.dynamo import ConditionFailed, dynamodb_client
 from punchout.store.orders import OrderRepository
-from punchout.store.queue import OrderQueue
+from punchout.store.queue import OrderQueue, sqs_client
 from tests.support import builders
+from tests.support.faults import fault_at, recorded_calls
 from tests.unit.gateway.helpers import cxml, register
 from tests.unit.orders.conftest import drain
 from tests.unit.orders.test_order_request import post_order
@@ -279,3 +280,28 @@ def test_a_record_write_refused_with_no_record_to_find_is_a_560_and_leaves_no_pa
     assert (cxml(answer).status.code, answer["statusCode"]) == (560, 503)
     assert list(table.query("ORDER#acme#PO-C", "BLOB#")) == []
     assert drain(queue_url) == []
+
+
+def test_a_lease_write_repeated_after_its_answer_was_lost_is_the_deliverys_own(table, queue_url, monkeypatch):
+    # Given an order whose lease write takes effect but whose answer is lost, and which botocore repeats:
+    # the repeat fails its condition on the lease the first attempt took
+    # (and no waiting for a lease held by another delivery: a lease outlives the wait, 20 s and 8 s by default)
+    register(table)
+    no_wait(monkeypatch)
+    document = builders.order_request("PO-L", [builders.item_out("P1", "1", price="1.00")])
+    with fault_at(_lease_write_position(document, queue_url), "retried", dynamodb_client()) as injector:
+        answer = post_order(document)
+    # Then the delivery knows the lease for its own and sends the order (200, not a 560 for a lease that
+    # only its own expiry would free)
+    assert str(injector.injected) == "UpdateItem ORDER/VERSION", injector.injected
+    assert cxml(answer).status.code == 200
+    assert [m["body"]["order_id"] for m in drain(queue_url)] == ["PO-L"]
+
+
+def _lease_write_position(document: bytes, queue_url: str) -> int:
+    """The position of the lease write among an order's calls (its first UpdateItem), found on a copy."""
+    copy = document.replace(b'orderID="PO-L"', b'orderID="PO-L-COPY"')
+    with recorded_calls(dynamodb_client(), sqs_client()) as calls:
+        assert cxml(post_order(copy)).status.code == 200
+    drain(queue_url)
+    return [str(call) for call in calls].index("UpdateItem ORDER/VERSION") + 1
