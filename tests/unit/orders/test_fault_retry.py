@@ -269,7 +269,7 @@ def _restore(table: Table, queue: str, items: list[dict[str, Any]]) -> None:
     """The table holding ``items`` only, and the queue empty: the state a route's preparation left."""
     client = boto3.client("dynamodb")
     kept = {(item["pk"]["S"], item["sk"]["S"]) for item in items}
-    requests = [
+    requests: list[Any] = [
         {"DeleteRequest": {"Key": {"pk": i["pk"], "sk": i["sk"]}}}
         for i in _items(table)
         if (i["pk"]["S"], i["sk"]["S"]) not in kept
