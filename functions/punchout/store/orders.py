@@ -193,7 +193,9 @@ class OrderRepository:
     def acquire_lease(self, order_key: OrderKey, seconds: int) -> str | None:
         """A short exclusive right to send the message, so concurrent deliveries send it once.
 
-        Returns the lease id, or None while another delivery holds it (or the order is queued)."""
+        Returns the lease id, or None while another delivery holds it (or the order is queued). A write
+        repeated by botocore after its answer was lost fails its condition on the lease it took: that
+        lease, found under its own id, is this delivery's."""
         lease = uuid.uuid4().hex
         moment = now()
         try:
@@ -211,7 +213,8 @@ class OrderRepository:
                 names={"#status": "status"},
             )
         except ConditionFailed:
-            return None
+            item = self.table.get(_pk(order_key), _sk(order_key))
+            return lease if item is not None and item.get("lease_id", {}).get("S") == lease else None
         return lease
 
     def release_lease(self, order_key: OrderKey, lease: str) -> None:
