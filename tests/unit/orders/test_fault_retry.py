@@ -161,6 +161,33 @@ def _check_order(context: Context, answer: Answer) -> None:
     assert drain(context["queue"]) == []
 
 
+LINES_W = [builders.item_out("P1", "1", price="5.00")]
+FIRST = builders.order_request("PO-W", LINES_W, version=None, payload_id="n@b")
+UPDATE = builders.order_request("PO-W", LINES_W, order_type="update", version=None, reference="n@b", payload_id="u@b")
+RESENT = builders.order_request("PO-W", LINES_W, version=None, payload_id="again@b")
+
+
+def _prepare_versions(table: Table, queue: str) -> Context:
+    register(table)
+    assert cxml(post_order(FIRST)).status.code == 200
+    [message] = drain(queue)
+    return {"queue": queue, "first": message["body"]}
+
+
+def _check_update(context: Context, answer: Answer) -> None:
+    [message] = drain(context["queue"])
+    assert message["body"]["follows_message_id"] == context["first"]["message_id"]
+    assert message["body"]["payload_id"] == "u@b"
+
+
+def _check_resend(context: Context, answer: Answer) -> None:
+    assert drain(context["queue"]) == []  # the order was queued once, before
+    # and an update naming the resend follows the order
+    assert cxml(post_order(UPDATE.replace(b'payloadID="n@b"', b'payloadID="again@b"'))).status.code == 200
+    [message] = drain(context["queue"])
+    assert message["body"]["follows_message_id"] == context["first"]["message_id"]
+
+
 def _prepare_order_read(table: Table, queue: str) -> Context:
     register(table)
     assert cxml(post_order(ORDER)).status.code == 200
@@ -239,6 +266,8 @@ ROUTES = [
         _check_return,
     ),
     Route("cXML order", "cxml", 200, _prepare_order, lambda c: post_order(ORDER), _check_order),
+    Route("cXML versionless update", "cxml", 200, _prepare_versions, lambda c: post_order(UPDATE), _check_update),
+    Route("cXML resend, new payloadID", "cxml", 200, _prepare_versions, lambda c: post_order(RESENT), _check_resend),
     Route(
         "shop GET order",
         "shop",
@@ -248,6 +277,17 @@ ROUTES = [
         _check_order_read,
     ),
 ]
+
+
+# Outcomes this test finds and the gateway accepts by design, each with its reason. Each must still
+# fail as described: once fixed, it is removed from here.
+KNOWN = {
+    ("cXML resend, new payloadID", "UpdateItem ORDER/VERSION", "throttled"): (
+        "A resend whose payloadID cannot be recorded is answered 200 (the order is queued; "
+        "test_faults.test_a_resend_is_answered_200_even_if_its_payload_id_cannot_be_recorded): a later "
+        "update naming the resend's payloadID is then 417, which the buyer does not retry"
+    ),
+}
 
 
 def _retryable(route: Route, answer: Answer) -> bool:
@@ -320,7 +360,10 @@ def test_a_fault_in_any_call_answers_retryably_and_the_retry_has_the_fault_free_
         for mode in MODES if expected.writes else MODES[:1]:
             _restore(table, queue_url, prepared)
             injected, problem = _faulty_run(route, context, position, mode)
-            if problem is not None:
+            known = KNOWN.get((route.name, str(injected), mode))
+            if known is not None and problem is None:
+                problems.append(f"call {position} ({injected}) {mode}: no longer fails; remove it from KNOWN")
+            elif known is None and problem is not None:
                 problems.append(f"call {position} ({injected}) {mode}: {problem}")
     # Then every answer was the fault-free one or a retryable one, and every retry had the same outcome
     assert not problems, "\n".join([f"{route.name}: {[str(c) for c in calls]}", *problems])
