@@ -131,11 +131,14 @@ def _prepare_transfer(table: Table, queue: str) -> Context:
     return context
 
 
-def _check_transfer(context: Context, answer: Answer, *, cancel: bool = False) -> None:
+def _check_transfer(
+    context: Context, answer: Answer, *, cancel: bool = False, parts: tuple[str, ...] = ("P1", "P2")
+) -> None:
     shop: Shop = context["shop"]
     session = SessionRepository(context["table"]).get(shop.session_id)
     assert session is not None and session.status == ("cancelled" if cancel else "transferred")
-    assert _returned_parts(body_json(answer)["return_url"], context["table"]) == ([] if cancel else ["P1", "P2"])
+    assert _returned_parts(body_json(answer)["return_url"], context["table"]) == ([] if cancel else list(parts))
+    assert shop.put({"lines": LINES})["statusCode"] == 409  # the cart stays as handed over
     assert shop.transfer()["statusCode"] == 409  # the one link was handed out
 
 
@@ -254,6 +257,22 @@ ROUTES = [
         "shop",
         200,
         _prepare_transfer,
+        lambda c: c["shop"].transfer(cancel=True),
+        lambda c, a: _check_transfer(c, a, cancel=True),
+    ),
+    Route(
+        "shop transfer, no cart",
+        "shop",
+        200,
+        lambda t, q: _shop_session(t, cart=False),
+        lambda c: c["shop"].transfer(),
+        lambda c, a: _check_transfer(c, a, parts=()),
+    ),
+    Route(
+        "shop cancel, no cart",
+        "shop",
+        200,
+        lambda t, q: _shop_session(t, cart=False),
         lambda c: c["shop"].transfer(cancel=True),
         lambda c, a: _check_transfer(c, a, cancel=True),
     ),
