@@ -46,7 +46,7 @@ from tests.unit.gateway.helpers import (
     stored_partner,
 )
 from tests.unit.orders.conftest import drain
-from tests.unit.orders.test_order_request import post_order
+from tests.unit.orders.test_order_request import _transferred_cart, post_order
 
 LINES = [line("P1", "2", "3.50"), line("P2", "1", "10.00")]
 ORDER = builders.order_request("PO-R", [builders.item_out("P1", "3", price="2.50")])
@@ -191,6 +191,21 @@ def _check_resend(context: Context, answer: Answer) -> None:
     assert message["body"]["follows_message_id"] == context["first"]["message_id"]
 
 
+def _prepare_cart_order(table: Table, queue: str) -> Context:
+    register(table)
+    _, ref = _transferred_cart(table, shop_key(table))
+    line_ = builders.item_out("A", "2", auxiliary=f"{ref}-1", price="10.00", line=1)
+    return {"queue": queue, "order": builders.order_request("PO-C", [line_])}
+
+
+def _check_cart_order(context: Context, answer: Answer) -> None:
+    [message] = drain(context["queue"])
+    reconciled = {key: message["body"][key] for key in ("sessions", "reconciliation")}
+    assert reconciled["reconciliation"]["lines"], reconciled
+    # as reconciled in the fault-free run (its check runs first)
+    assert reconciled == context.setdefault("reconciled", reconciled)
+
+
 def _prepare_order_read(table: Table, queue: str) -> Context:
     register(table)
     assert cxml(post_order(ORDER)).status.code == 200
@@ -285,6 +300,14 @@ ROUTES = [
         _check_return,
     ),
     Route("cXML order", "cxml", 200, _prepare_order, lambda c: post_order(ORDER), _check_order),
+    Route(
+        "cXML order of a returned cart",
+        "cxml",
+        200,
+        _prepare_cart_order,
+        lambda c: post_order(c["order"]),
+        _check_cart_order,
+    ),
     Route("cXML versionless update", "cxml", 200, _prepare_versions, lambda c: post_order(UPDATE), _check_update),
     Route("cXML resend, new payloadID", "cxml", 200, _prepare_versions, lambda c: post_order(RESENT), _check_resend),
     Route(
