@@ -8,9 +8,11 @@ makes the call at one position fail in one of three ways:
 - ``timeout``: the call takes effect in AWS but its answer is lost (a read timeout);
 - ``retried``: the call takes effect but its answer is lost, and botocore's own retry repeats it with
   the same parameters: the caller sees the repeat's answer (a conditional write then fails its condition
-  on what the first attempt wrote).
+  on what the first attempt wrote);
+- ``crash``: the call takes effect and the function stops there (its timeout, or the runtime dying):
+  no handler runs, the client gets API Gateway's 502 (``Crash`` is no ``Exception``).
 
-The last two matter for writes only (a read that is repeated or lost changes nothing): ``WRITES``.
+The last three matter for writes only (a read that is repeated or lost changes nothing): ``WRITES``.
 """
 
 from __future__ import annotations
@@ -23,11 +25,15 @@ from typing import Any, Literal
 
 from botocore.exceptions import ClientError, ReadTimeoutError
 
-Mode = Literal["throttled", "timeout", "retried"]
-MODES: tuple[Mode, ...] = ("throttled", "timeout", "retried")
+Mode = Literal["throttled", "timeout", "retried", "crash"]
+MODES: tuple[Mode, ...] = ("throttled", "timeout", "retried", "crash")
 WRITES = frozenset(
     {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "SendMessage", "DeleteMessage"}
 )
+
+
+class Crash(BaseException):
+    """The function stopped after a call took effect: past every ``except Exception`` of the code."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,8 @@ class _Injector:
             return  # the call failed on its own: nothing took effect to lose
         if self.mode == "timeout":
             raise ReadTimeoutError(endpoint_url="https://aws.example/injected")
+        if self.mode == "crash":
+            raise Crash(operation)
         self._repeating = True
         try:
             repeated = client._make_api_call(operation, params)
