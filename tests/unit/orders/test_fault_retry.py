@@ -342,11 +342,6 @@ KNOWN = {
     ("shop cancel, no cart", "PutItem SESSION/SESSION", "crash"): _LOST_TRANSFER,
     ("start link", "UpdateItem TOKEN/START", "crash"): _SPENT_LINK,
     ("return link", "UpdateItem TOKEN/RETURN", "crash"): _SPENT_LINK,
-    ("cXML resend, new payloadID", "UpdateItem ORDER/VERSION", "throttled"): (
-        "A resend whose payloadID cannot be recorded is answered 200 (the order is queued; "
-        "test_faults.test_a_resend_is_answered_200_even_if_its_payload_id_cannot_be_recorded): a later "
-        "update naming the resend's payloadID is then 417, which the buyer does not retry"
-    ),
 }
 
 

@@ -140,21 +140,29 @@ def test_an_order_on_the_queue_answers_200_even_if_queued_cannot_be_recorded(tab
     assert "not recorded as queued" in caplog.text
 
 
-def test_a_resend_is_answered_200_even_if_its_payload_id_cannot_be_recorded(table, queue_url, monkeypatch, caplog):
-    # Given a received order, and a table that refuses to record a resend's payloadID
+def test_a_resend_whose_payload_id_cannot_be_recorded_is_retried_and_then_remembered(
+    table, queue_url, monkeypatch, caplog
+):
+    # Given a received order, and a table that fails once to record a resend's payloadID
     register(table)
     lines = [builders.item_out("P1", "1", price="1.00")]
     assert cxml(post_order(builders.order_request("PO-P", lines, payload_id="a@b"))).status.code == 200
-
-    def down(self: OrderRepository, *args: Any, **kwargs: Any) -> None:
-        raise _throttled("add_payload_id")
-
-    monkeypatch.setattr(OrderRepository, "add_payload_id", down)
+    fail_once(monkeypatch, OrderRepository, "add_payload_id")
+    resend = builders.order_request("PO-P", lines, payload_id="b@b")
     # When the buyer resends it under a new payloadID
-    # Then the answer is still 200, the shop got the order once, and the failure is logged
-    assert cxml(post_order(builders.order_request("PO-P", lines, payload_id="b@b"))).status.code == 200
-    assert len(drain(queue_url)) == 1
+    # Then the answer is a 500 the buyer retries (an update naming this payloadID would otherwise be 417,
+    # which it does not retry), and the failure is logged
+    assert cxml(post_order(resend)).status.code == 500
     assert "payloadID could not be recorded" in caplog.text
+    # And its retry is 200, the shop having got the order once
+    assert cxml(post_order(resend)).status.code == 200
+    assert len(drain(queue_url)) == 1
+    # And an update naming the resend's payloadID is accepted and queued
+    update = builders.order_request(
+        "PO-P", [builders.item_out("P1", "2", price="1.00")], order_type="update", version=2, reference="b@b"
+    )
+    assert cxml(post_order(update)).status.code == 200
+    assert len(drain(queue_url)) == 1
 
 
 @pytest.mark.parametrize("after_call", [False, True], ids=["record write", "record write, response lost"])
