@@ -265,12 +265,13 @@ class OrderService:
         return None if reference is None else received.payload_ids[reference.payload_id]
 
     def _remember_resend(self, key: OrderKey, payload_id: str) -> None:
-        # Not remembering it only matters if the next version refers to this resend; the answer stands.
+        # A failure to record it is the buyer's retry (5xx): a later version naming this payloadID would
+        # otherwise be refused with 417, which buyers do not retry. The retry is idempotent.
         try:
             recorded = self.orders.add_payload_id(key, payload_id)
         except Exception:
             logger.warning("The resend's payloadID could not be recorded", exc_info=True)
-            return
+            raise
         if not recorded:
             logger.warning(
                 "The resend's payloadID was not recorded: the order keeps those of its first resends only",
