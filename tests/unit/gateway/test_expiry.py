@@ -68,34 +68,23 @@ def _advertised_expiry(shop: Shop) -> float:
     return datetime.fromisoformat(shop.context()["expires_at"]).timestamp()
 
 
-def test_a_session_is_open_until_the_expiry_the_shop_is_told(
-    partner: Any, shop_headers: dict[str, str], clock: Clock
+@pytest.mark.parametrize("transferred", [False, True], ids=["open", "transferred"])
+def test_a_session_is_there_until_the_expiry_the_shop_is_told(
+    partner: Any, shop_headers: dict[str, str], clock: Clock, monkeypatch: pytest.MonkeyPatch, transferred: bool
 ) -> None:
-    # Given a session opened between two whole seconds, and the expiry its context tells the shop
-    shop = Shop(shop_headers, open_session()[0])
-    advertised = _advertised_expiry(shop)
-    # When the shop reads it at the last whole second before that expiry
-    clock.at(advertised - 0.5)
-    # Then it is still open (it was refused up to a second before the expiry it announced)
-    assert shop.get()["statusCode"] == 200
-    # ... and from the advertised expiry on it is unknown
-    clock.at(advertised)
-    assert shop.get()["statusCode"] == 404
-
-
-def test_a_transferred_session_is_open_until_the_expiry_the_shop_is_told(
-    partner: Any, shop_headers: dict[str, str], clock: Clock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Given a session of one minute whose cart was transferred (its life extended for the return link)
+    # Given a session of one minute opened between two whole seconds, its cart transferred or not (a
+    # transfer extends its life for the return link), and the expiry its context tells the shop
     configure(monkeypatch, SESSION_TTL_SECONDS="60")
     shop = Shop(shop_headers, open_session()[0])
-    shop.put_lines(line())
-    shop.return_url()
+    if transferred:
+        shop.put_lines(line())
+        shop.return_url()
     advertised = _advertised_expiry(shop)
-    # When the shop reads it half a second before the expiry it is told
+    # When the shop reads it half a second before that expiry
     clock.at(advertised - 0.5)
-    # Then it is there, and from that expiry on it is not
+    # Then it is still there (it was refused up to a second before the expiry it announced)
     assert shop.get()["statusCode"] == 200
+    # ... and from the advertised expiry on it is unknown
     clock.at(advertised)
     assert shop.get()["statusCode"] == 404
 
