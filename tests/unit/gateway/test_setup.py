@@ -6,8 +6,10 @@ Every answer, errors included, is a well-formed cXML document whose HTTP status 
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -246,6 +248,64 @@ def test_garbage_body_is_406(partner: Any, body: bytes) -> None:
     answer = cxml(call("POST", "/cxml/setup", body, binary=True))
     # Then it is not acceptable
     assert answer.status.code == 406
+
+
+# A buyer's HTTP client may compress what it sends (Content-Encoding: gzip or deflate). API Gateway's REST
+# APIs document decompressing such bodies themselves; the function reads them either way: a body that still
+# holds the coding's bytes is decompressed (within the size limit), one that no longer does is read as it is.
+@pytest.mark.parametrize(
+    ("coding", "compress"),
+    [
+        ("gzip", gzip.compress),
+        ("x-gzip", gzip.compress),
+        ("GZIP", gzip.compress),
+        ("deflate", zlib.compress),
+        ("gzip", lambda data: data),  # already decompressed on the way, the header left as sent
+    ],
+    ids=["gzip", "x-gzip", "upper-case", "deflate", "decompressed-on-the-way"],
+)
+def test_a_compressed_setup_request_is_answered(partner: Any, coding: str, compress: Callable[[bytes], bytes]) -> None:
+    # Given a setup request sent compressed, as its Content-Encoding says
+    body = compress(builders.setup_request())
+    headers = {"Content-Type": "text/xml; charset=UTF-8", "Content-Encoding": coding}
+    # When it arrives
+    answer = cxml(call("POST", "/cxml/setup", body, headers, binary=True))
+    # Then it is read as the document it holds
+    assert answer.status.code == 200, answer.status
+    start_token(answer)
+
+
+def test_a_compressed_body_over_the_size_limit_is_406(partner: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a gateway that takes cXML bodies of at most 100,000 bytes
+    configure(monkeypatch, CXML_MAX_BYTES="100000")
+    # When a few hundred bytes of gzip unpack to a megabyte
+    body = gzip.compress(builders.setup_request().replace(b"</cXML>", b" " * 1_000_000 + b"</cXML>"))
+    assert len(body) < 10_000
+    headers = {"Content-Type": "text/xml", "Content-Encoding": "gzip"}
+    answer = cxml(call("POST", "/cxml/setup", body, headers, binary=True))
+    # Then it is refused as too large, unpacked no further than the limit
+    assert answer.status.code == 406
+    assert "larger than the limit" in answer.status.message
+
+
+@pytest.mark.parametrize("coding", ["br", "compress", "zstd", "gzip, br"])
+def test_a_body_in_a_compression_the_gateway_does_not_read_is_406_naming_it(partner: Any, coding: str) -> None:
+    # Given a setup request compressed in a coding the gateway does not read
+    body = b"\x28\xb5\x2f\xfd" + builders.setup_request()  # bytes that are not a document
+    headers = {"Content-Type": "text/xml", "Content-Encoding": coding}
+    answer = cxml(call("POST", "/cxml/setup", body, headers, binary=True))
+    # Then the buyer is told which header to change, not that its document is not UTF-8
+    assert answer.status.code == 406
+    assert "Content-Encoding" in answer.status.message and "gzip" in answer.status.message
+
+
+@pytest.mark.parametrize("coding", ["identity", "UTF-8", "utf8", "binary", "8bit"])
+def test_a_content_encoding_that_is_not_a_compression_leaves_the_body_as_sent(partner: Any, coding: str) -> None:
+    # Given a client that puts its charset (or identity) in Content-Encoding, as some do
+    headers = {"Content-Type": "text/xml", "Content-Encoding": coding}
+    answer = cxml(call("POST", "/cxml/setup", builders.setup_request(), headers, binary=True))
+    # Then the document is read as sent
+    assert answer.status.code == 200, answer.status
 
 
 def test_a_body_over_the_configured_size_is_406(partner: Any, monkeypatch: pytest.MonkeyPatch) -> None:

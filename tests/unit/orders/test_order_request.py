@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import re
 from decimal import Decimal
@@ -1305,6 +1306,38 @@ def test_a_text_body_is_utf8_whatever_charset_its_media_type_names(table, queue_
     assert cxml(invoke("OrderRequestFunction", event)).status.code == 200
     # Then the text is read as UTF-8, not as the charset says
     assert drain(queue_url)[0]["body"]["comments"][0]["text"] == "Lieferung an Acme München"
+
+
+@pytest.mark.parametrize("multipart", [False, True], ids=["text-xml", "multipart"])
+def test_a_gzip_compressed_order_is_received_with_its_attachments(table, queue_url, multipart):
+    # Given an order a buyer's HTTP client sent gzip-compressed (Content-Encoding: gzip), as multipart/related
+    # with a file or as text/xml
+    register(table)
+    document = builders.order_request("PO-GZIP", [builders.item_out("P1", "2", price="5.00")])
+    content_type = "text/xml; charset=UTF-8"
+    if multipart:
+        boundary = "gz-boundary"
+        document = (
+            f"--{boundary}\r\nContent-Type: text/xml; charset=UTF-8\r\nContent-ID: <po@buyer>\r\n\r\n".encode()
+            + document
+            + f"\r\n--{boundary}\r\nContent-Type: application/pdf\r\nContent-ID: <a1@buyer>\r\n\r\n".encode()
+            + b"%PDF-1.4 \xe2\xe3"
+            + f"\r\n--{boundary}--\r\n".encode()
+        )
+        content_type = f'multipart/related; boundary="{boundary}"; type="text/xml"; start="<po@buyer>"'
+    event = api_event(
+        "POST",
+        "/cxml/order",
+        body=gzip.compress(document),
+        headers={"Content-Type": content_type, "Content-Encoding": "gzip"},
+        binary=True,
+    )
+    # When it is received
+    assert cxml(invoke("OrderRequestFunction", event)).status.code == 200
+    # Then the shop gets the order as sent, its file included
+    (message,) = drain(queue_url)
+    assert message["body"]["order_id"] == "PO-GZIP"
+    assert [a["content_id"] for a in message["body"]["attachments"]] == (["a1@buyer"] if multipart else [])
 
 
 @pytest.mark.parametrize("multipart", [False, True], ids=["text-xml", "multipart"])
