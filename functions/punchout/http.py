@@ -12,6 +12,7 @@ import base64
 import html
 import json
 import secrets
+import zlib
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -19,7 +20,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from pydantic import BaseModel
 
-from .cxml.errors import CXMLError, MalformedXML, status_for
+from .cxml.errors import CXMLError, DocumentTooLarge, MalformedXML, status_for
 from .cxml.status import StatusCode
 from .observability import logger, metrics
 from .settings import GatewaySettings
@@ -55,6 +56,46 @@ def request_bytes(event: APIGatewayProxyEvent) -> bytes:
         except ValueError:  # binascii.Error, or text beyond ASCII: never from API Gateway itself
             raise MalformedXML("The body is marked base64-encoded but is not base64") from None
     return body.encode("utf-8")
+
+
+# Content codings a buyer's HTTP client may compress a request with. gzip and deflate (zlib) are read;
+# other compressions are refused by name. Any other value (identity, or a charset some clients put in
+# Content-Encoding: "UTF-8") says nothing about the bytes, which are read as sent.
+_READ_CODINGS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+_REFUSED_CODINGS = frozenset({"br", "compress", "x-compress", "zstd", "exi", "pack200-gzip", "aes128gcm", "dcb", "dcz"})
+
+
+def _looks_compressed(body: bytes, coding: str) -> bool:
+    """Whether ``body`` starts as ``coding``'s data does; no XML document does (it starts with ``<``,
+    white space or a byte order mark), so a body API Gateway already decompressed is told apart."""
+    if coding == "deflate":  # a zlib header: deflate method, and the check bits of RFC 1950
+        return len(body) >= 2 and body[0] & 0x0F == 8 and (body[0] << 8 | body[1]) % 31 == 0
+    return body[:2] == b"\x1f\x8b"
+
+
+def decoded_body(body: bytes, content_encoding: str | None, max_bytes: int) -> bytes:
+    """``body`` without the compression its ``Content-Encoding`` names, unpacked no further than
+    ``max_bytes`` (a few kilobytes of gzip can hold gigabytes). API Gateway's REST APIs may have
+    decompressed it already, leaving the header: such a body is taken as it is."""
+    codings = [token.strip().lower() for token in (content_encoding or "").split(",") if token.strip()]
+    refused = [coding for coding in codings if coding in _REFUSED_CODINGS]
+    if refused:
+        named = ", ".join(refused)
+        raise MalformedXML(f"Content-Encoding {named} is not supported: send the document uncompressed or as gzip")
+    for coding in reversed(codings):  # the last coding named was applied last
+        if coding not in _READ_CODINGS or not _looks_compressed(body, coding):
+            continue
+        unpacker = zlib.decompressobj(_READ_CODINGS[coding])
+        try:
+            unpacked = unpacker.decompress(body, max_bytes + 1)
+        except zlib.error:
+            raise MalformedXML(f"The body is not valid {coding} data, as its Content-Encoding says") from None
+        if len(unpacked) > max_bytes:
+            raise DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes")
+        if not unpacker.eof or unpacker.unused_data:
+            raise MalformedXML(f"The {coding} body is incomplete or followed by other data")
+        body = unpacked
+    return body
 
 
 def header(event: APIGatewayProxyEvent, name: str) -> str | None:

@@ -26,7 +26,7 @@ from .cxml.models import (
     ResponseDocument,
     Status,
 )
-from .http import cxml_error, cxml_response, header, request_bytes
+from .http import cxml_error, cxml_response, decoded_body, header, request_bytes
 from .mime import MimePart, is_multipart, media_charset, split_related
 from .observability import logger
 from .settings import GatewaySettings
@@ -67,6 +67,7 @@ def handle_cxml(
                 "cXML requests are accepted from the buyer's servers only; this one came from a web browser"
             )
         body, attachments = request_bytes(event), list[MimePart]()
+        body = decoded_body(body, header(event, "Content-Encoding"), settings.cxml_max_bytes)
         content_type = header(event, "Content-Type")
         charset = media_charset(content_type)
         if is_multipart(content_type):
