@@ -153,6 +153,33 @@ def test_a_us_ascii_charset_is_taken_for_utf8() -> None:
     assert read_with_charset(data, "us-ascii") == NAME
 
 
+@pytest.mark.parametrize(
+    ("charset", "codec"),
+    [("UTF-16BE", "utf-16-be"), ("utf-16le", "utf-16-le"), ("UTF-16", "utf-16-be"), ("UTF-16", "utf-16-le")],
+)
+def test_a_utf16_document_without_bom_nor_declaration_is_read_in_the_media_types_charset(
+    charset: str, codec: str
+) -> None:
+    # Given a UTF-16 document with neither byte order mark nor declaration, sent as text/xml; charset=UTF-16BE
+    # (RFC 7303: the media type's charset is then the document's; a Java Writer in UTF-16BE writes no BOM)
+    data = _without_declaration(with_declaration("UTF-8")).encode(codec)
+    assert data[:2] in (b"\x00<", b"<\x00")
+    # When it is read with that charset
+    # Then 'é' and 'ü' come through
+    assert read_with_charset(data, charset) == NAME
+
+
+def test_a_document_not_in_the_utf16_byte_order_its_charset_names_is_406() -> None:
+    # Given a UTF-16LE document without declaration, sent as charset=UTF-16BE
+    data = _without_declaration(with_declaration("UTF-8")).encode("utf-16-le")
+    # When it is read
+    # Then it is refused as an encoding problem, naming the charset
+    with pytest.raises(EncodingError) as refused:
+        parse_xml(data, charset="UTF-16BE")
+    assert refused.value.status == 406
+    assert "UTF-16BE" in str(refused.value)
+
+
 @pytest.mark.parametrize("charset", ["klingon", "UTF-32"])
 def test_an_unsupported_charset_without_declaration_is_406(charset: str) -> None:
     # Given a document without a declaration, sent with a charset the gateway does not read
