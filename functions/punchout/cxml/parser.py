@@ -101,6 +101,11 @@ def detect_encoding(data: bytes, charset: str | None = None) -> str:
         codec = _codec(charset)
         if codec == "ascii":  # the old default of text/xml (RFC 3023), mostly on UTF-8 documents
             return "utf-8"
+        if codec == "utf-16" or codec in _UTF16:  # no BOM (a Java Writer in UTF-16BE writes none): "<"'s bytes
+            order = "utf-16-be" if data.startswith(b"\x00<") else "utf-16-le" if data.startswith(b"<\x00") else None
+            if order is None or codec not in ("utf-16", order):
+                raise EncodingError(f"The document is not encoded in {charset[:40]}, as its media type says")
+            return _check_utf16(data, order)
         if codec not in _ASCII_COMPATIBLE:
             raise EncodingError(f"Unsupported charset {charset[:40]!r} and no XML declaration; send UTF-8")
         return codec
