@@ -429,3 +429,15 @@ def test_document_whose_root_is_not_cxml_is_refused() -> None:
     # Then it is a Bad Request naming the root
     assert error.status == 400
     assert "Envelope" in error.text
+
+
+def test_a_cxml_root_in_a_namespace_is_refused_saying_so() -> None:
+    # Given a setup request whose cXML root declares a default namespace, as some XML binders write it
+    namespace = "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd"
+    text = builders.setup_request().decode().replace("<cXML ", f'<cXML xmlns="{namespace}" ', 1)
+    error = refusal(text)
+
+    # Then it is a Bad Request that names the namespace whole and says what to change
+    assert error.status == 400
+    assert f"cXML is in the namespace {namespace}" in error.text
+    assert "xmlns" in error.text
