@@ -804,6 +804,12 @@ def _deployment_mode(element: Element) -> str:
 
 def _check_root(cxml: Element) -> None:
     if cxml.tag != "cXML":
+        namespace, _, local = str(cxml.tag).partition("}")
+        if local == "cXML":  # "{namespace}cXML": a default xmlns, as some XML binders write one
+            raise InvalidDocument(
+                f"The root element cXML is in the namespace {namespace[1:201]}; cXML elements have none: "
+                "remove the xmlns declaration"
+            )
         raise InvalidDocument(f"The root element is {str(cxml.tag)[:40]}, not cXML")
 
 
