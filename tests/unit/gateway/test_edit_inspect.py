@@ -270,8 +270,12 @@ def test_edit_of_an_expired_cart_is_412(table: Table, earlier: Earlier, lines: s
             if item["pk"]["S"].startswith("CART#") and item["sk"]["S"].startswith("LINES#"):
                 table.client.delete_item(TableName=table.name, Key={"pk": item["pk"], "sk": item["sk"]})
     # When the buyer edits it
-    # Then it is not found, as if TTL had deleted it: 412, neither restored nor a 500
-    assert _reopen("edit", earlier.item_outs()) == (412, "The cart to edit was not found")
+    # Then it is not found, as if TTL had deleted it: 412, neither restored nor a 500, with a text the
+    # buyer's administrator can act on (what was looked for, how long carts are kept, what to do instead)
+    code, text = _reopen("edit", earlier.item_outs())
+    assert code == 412
+    assert text.startswith("The cart to edit was not found: ")
+    assert "SupplierPartAuxiliaryID" in text and "180 days" in text and "operation create" in text
 
 
 @pytest.mark.parametrize(("number", "part"), [(4, "P-1"), (9, "P-1"), (0, "P-3")], ids=["next", "far", "zero"])
