@@ -225,7 +225,11 @@ class SetupService:
                     currency = cart_currency
             earlier.append(_earlier(item, restored=line is not None))
         if not lines:
-            raise PreconditionFailed(f"The cart to {request.operation} was not found")
+            raise PreconditionFailed(
+                f"The cart to {request.operation} was not found: no ItemOut names, by the SupplierPartID and "
+                "SupplierPartAuxiliaryID of our PunchOutOrderMessage, a line of a cart of this trading partner "
+                f"(carts are kept {self.settings.cart_retention_days} days); punch out with operation create"
+            )
         return Restored(items=earlier, cart=Cart(currency=currency, lines=lines))
 
     def start(self, token: str) -> str:
