@@ -203,6 +203,18 @@ def test_buyers_retry_exactly_the_transient_gateway_answers() -> None:
     assert responses["MISSING_AUTHENTICATION_TOKEN"]["StatusCode"] == "404"
 
 
+def test_the_buyer_api_size_and_media_type_refusals_say_what_to_change() -> None:
+    # Given the buyer API's answers to a body too large for Lambda and to one it cannot take (AWS documents
+    # UNSUPPORTED_MEDIA_TYPE for a Content-Encoding it cannot decode, too)
+    responses = gateway_responses("BuyerApi")
+    (too_large,) = set(responses["REQUEST_TOO_LARGE"]["ResponseTemplates"].values())
+    (unsupported,) = set(responses["UNSUPPORTED_MEDIA_TYPE"]["ResponseTemplates"].values())
+    # Then the first names the size a buyer must stay under, and the second the Content-Encoding to use
+    assert "4.5 MB" in status_of(too_large)[2]
+    message = status_of(unsupported)[2]
+    assert "text/xml" in message and "Content-Encoding" in message and "gzip" in message
+
+
 def test_buyer_gateway_responses_look_like_the_gateway_own_status_documents() -> None:
     # Given the documents the functions render for a refusal
     from punchout.cxml import render_status
