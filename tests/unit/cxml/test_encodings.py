@@ -190,3 +190,15 @@ def test_an_unsupported_charset_without_declaration_is_406(charset: str) -> None
         parse_xml(data, charset=charset)
     assert refused.value.status == 406
     assert charset in str(refused.value)
+
+
+@pytest.mark.parametrize("leading", [b"\n", b"\r\n", b"  \t\r\n\n"], ids=["lf", "crlf", "mixed"])
+@pytest.mark.parametrize("bom", [b"", codecs.BOM_UTF8], ids=["no-bom", "utf8-bom"])
+def test_white_space_before_the_xml_declaration_is_tolerated(leading: bytes, bom: bytes) -> None:
+    # Given a document whose generator wrote a line break before its XML declaration (a template's
+    # first line, a PHP file's trailing newline): not well-formed, but nothing in it is ambiguous
+    encoding = "UTF-8" if bom else "ISO-8859-1"
+    data = bom + leading + with_declaration(encoding).encode(encoding)
+    # When it is read
+    # Then it is read, in the encoding it declares
+    assert read_with_charset(data, None) == NAME
