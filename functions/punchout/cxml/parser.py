@@ -168,6 +168,18 @@ def _too_deep(max_depth: int) -> etree.XPath:
     return etree.XPath("boolean(/" + "/".join(["*"] * (max_depth + 1)) + ")")
 
 
+def _without_space_before_declaration(data: bytes) -> bytes:
+    """``data`` without the white space some generators write before the XML declaration (a template's
+    first line break): XML allows none there, yet nothing about the document is in doubt. In UTF-8 and
+    the single-byte encodings only (a UTF-16 document's BOM or first "<" is how its encoding is found)."""
+    bom = codecs.BOM_UTF8 if data.startswith(codecs.BOM_UTF8) else b""
+    rest = data[len(bom) :]
+    if rest[:1] not in (b" ", b"\t", b"\r", b"\n"):
+        return data
+    stripped = rest.lstrip(b" \t\r\n")
+    return bom + stripped if stripped.startswith(b"<?xml") else data
+
+
 def parse_xml(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, charset: str | None = None) -> etree._Element:
     """Parse untrusted bytes into the root element, or raise a typed refusal (cXML 406).
 
@@ -179,6 +191,7 @@ def parse_xml(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, charset: str | 
         raise MalformedXML("The request body is empty; a cXML document was expected")
     if data.count(b"<") > limits.max_tags:
         raise DocumentTooLarge(f"The document has more markup than the limit of {limits.max_tags} tags")
+    data = _without_space_before_declaration(data)
     codec = detect_encoding(data, charset)
     markup = data
     if codec not in _CHECKED_BY_LIBXML2:
