@@ -105,8 +105,10 @@ def setup_request(
     items: list[ItemOut] | None = None,
     mode: str = "production",
     buyer_cookie: str = "  cookie-1234 <&> ",
+    extrinsics: list[Extrinsic] | None = None,
     **header_changes: Any,
 ) -> bytes:
+    """A PunchOutSetupRequest; ``extrinsics`` are added after the user's (UserEmail, UniqueName, CostCenter)."""
     document = RequestDocument(
         envelope=new_envelope("buyer.example.com"),
         header=header(**header_changes),
@@ -118,6 +120,7 @@ def setup_request(
                 Extrinsic(name="UserEmail", value="jane.buyer@acme.example"),
                 Extrinsic(name="UniqueName", value="jbuyer"),
                 Extrinsic(name="CostCenter", value="CC-100"),
+                *(extrinsics or []),
             ],
             browser_form_post=browser_form_post,
             contacts=[Contact(role="endUser", name="Jane Buyer", emails=["jane.buyer@acme.example"])],
