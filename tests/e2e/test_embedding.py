@@ -168,6 +168,23 @@ def test_a_cart_for_the_window_the_return_frame_names_leaves_the_popup_without_a
     expect(popup.get_by_role("button")).to_have_count(0)
 
 
+def test_a_return_frame_of_top_takes_the_cart_from_the_iframe_to_the_buyers_window(
+    page: Page, context: BrowserContext, dev_stack: DevStack, buyer_system: BuyerSystem
+) -> None:
+    # Given a buyer that shows the PunchOut in an iframe and wants the cart in its whole window (ReturnFrame
+    # _top: Chromium lets a cross-site frame navigate the top window only after the user acted in it)
+    start = start_page(dev_stack, buyer_system, return_frame="_top")
+    page.goto(buyer_system.show("/requisition/top", buyer_page(start, "iframe")))
+
+    # When the user checks out inside the frame
+    posted = shop_and_check_out(page, open_shop(page, context, "iframe"), buyer_system.receiver)
+
+    # Then the cart is posted in the buyer's window, which leaves its page for the receiver's
+    assert posted.frame == page.main_frame
+    assert "PEN-BLU-12" in cart_of(posted)
+    page.wait_for_url(buyer_system.receiver)
+
+
 def test_without_javascript_the_return_page_posts_the_cart_with_its_button(
     browser: Browser, dev_stack: DevStack, buyer_system: BuyerSystem
 ) -> None:
