@@ -769,7 +769,8 @@ BROWSER_HEADERS = {
         "Sec-Fetch-Dest": "document",
     },
     "origin-only": {"origin": "https://attacker.example"},
-    "fetch-metadata-only": {"sec-fetch-mode": "cors"},
+    # Browsers send the Fetch Metadata headers together (Sec-Fetch-Site with every request they carry)
+    "fetch-metadata-only": {"sec-fetch-site": "cross-site"},
 }
 
 
@@ -795,3 +796,27 @@ def test_a_request_a_web_page_makes_a_browser_send_is_refused(table: Table, rout
     assert not [item for item in table_items(table) if item["pk"]["S"].startswith(("SESSION#", "ORDER#"))]
     # (the same request from the buyer's server, without a browser's headers, is accepted)
     assert _status(call("POST", path, body, {"Content-Type": "text/xml"}, source_ip=INSIDE[0]))[0] == 200
+
+
+# What Node.js's own fetch (undici, Node 18 and later) sends with every request, and its caller cannot
+# remove (nodejs/undici#1305): Sec-Fetch-Mode, without Origin or the other Fetch Metadata headers.
+NODE_FETCH_HEADERS = {
+    "accept": "*/*",
+    "accept-language": "*",
+    "sec-fetch-mode": "cors",
+    "user-agent": "node",
+    "accept-encoding": "gzip, deflate",
+}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_a_buyer_server_posting_with_node_fetch_is_not_taken_for_a_browser(table: Table, route: str) -> None:
+    # Given a partner, and its procurement system's server posting cXML with Node.js's fetch
+    _network_partner(table, with_secret=False)
+    path, build = ROUTES[route]
+    # When it posts a well-formed request
+    answer = call(
+        "POST", path, build(secret=None), {"Content-Type": "text/xml", **NODE_FETCH_HEADERS}, source_ip=INSIDE[0]
+    )
+    # Then it is answered as any server's request, not refused as a browser's
+    assert _status(answer)[0] == 200
