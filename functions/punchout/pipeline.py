@@ -117,7 +117,9 @@ def handle_cxml(
 # (Chromium 76, Firefox 90, Safari 16.4) and, before it, Origin on every cross-origin POST. A form or a
 # no-cors fetch carries any body without preflight, so without this a page open in a browser inside a
 # partner's source network could post cXML as that partner when the network is its only proof.
-_BROWSER_HEADERS = ("sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "origin")
+# Sec-Fetch-Mode alone is no sign: browsers send it with Sec-Fetch-Site, and Node.js's own fetch sends it
+# (``cors``) with every request, without its caller being able to remove it.
+_BROWSER_HEADERS = ("sec-fetch-site", "sec-fetch-dest", "origin")
 
 
 def _from_browser(event: APIGatewayProxyEvent) -> bool:
