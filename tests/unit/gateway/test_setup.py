@@ -288,6 +288,32 @@ def test_a_compressed_body_over_the_size_limit_is_406(partner: Any, monkeypatch:
     assert "larger than the limit" in answer.status.message
 
 
+def test_a_body_compressed_more_than_once_is_406_before_it_is_unpacked_again(
+    partner: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a body that names gzip many times, each layer unpacking to a body as large as the limit (a few
+    # kilobytes that, before authentication, would cost the function one unpacking of the limit per layer:
+    # a thousand layers of 10 MB outlast its timeout)
+    configure(monkeypatch, CXML_MAX_BYTES="100000")
+    layers = 5
+    unpacked = [b"<" + b" " * (100_000 - 100 * layers)]
+    for _ in range(layers - 1):  # stored (uncompressed) gzip: each layer as large as the one it holds
+        packer = zlib.compressobj(0, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        unpacked.append(packer.compress(unpacked[-1]) + packer.flush())
+    body = gzip.compress(unpacked[-1])
+    assert len(body) < 10_000
+    unpacking = []
+    real = zlib.decompressobj
+    monkeypatch.setattr(zlib, "decompressobj", lambda *args: unpacking.append(args) or real(*args))
+    headers = {"Content-Type": "text/xml", "Content-Encoding": ", ".join(["gzip"] * layers)}
+    # When it arrives
+    answer = cxml(call("POST", "/cxml/setup", body, headers, binary=True))
+    # Then it is refused, naming Content-Encoding, unpacked once at most
+    assert answer.status.code == 406
+    assert "Content-Encoding" in answer.status.message
+    assert len(unpacking) <= 1
+
+
 @pytest.mark.parametrize("coding", ["br", "compress", "zstd", "gzip, br"])
 def test_a_body_in_a_compression_the_gateway_does_not_read_is_406_naming_it(partner: Any, coding: str) -> None:
     # Given a setup request compressed in a coding the gateway does not read
