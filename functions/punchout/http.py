@@ -80,10 +80,15 @@ def decoded_body(body: bytes, content_encoding: str | None, max_bytes: int) -> b
     codings = [token.strip().lower() for token in (content_encoding or "").split(",") if token.strip()]
     refused = [coding for coding in codings if coding in _REFUSED_CODINGS]
     if refused:
-        named = ", ".join(refused)
+        named = ", ".join(dict.fromkeys(refused))[:100]
         raise MalformedXML(f"Content-Encoding {named} is not supported: send the document uncompressed or as gzip")
-    for coding in reversed(codings):  # the last coding named was applied last
-        if coding not in _READ_CODINGS or not _looks_compressed(body, coding):
+    compressions = [coding for coding in codings if coding in _READ_CODINGS]
+    if len(compressions) > 1:  # each layer could unpack to max_bytes: one is all a client applies
+        raise MalformedXML(
+            f"Content-Encoding names {len(compressions)} compressions: send the document compressed once, as gzip"
+        )
+    for coding in compressions:
+        if not _looks_compressed(body, coding):
             continue
         unpacker = zlib.decompressobj(_READ_CODINGS[coding])
         try:

@@ -302,9 +302,14 @@ def test_a_body_compressed_more_than_once_is_406_before_it_is_unpacked_again(
         unpacked.append(packer.compress(unpacked[-1]) + packer.flush())
     body = gzip.compress(unpacked[-1])
     assert len(body) < 10_000
-    unpacking = []
+    unpacking: list[tuple[int, ...]] = []
     real = zlib.decompressobj
-    monkeypatch.setattr(zlib, "decompressobj", lambda *args: unpacking.append(args) or real(*args))
+
+    def counted(*args: int) -> Any:
+        unpacking.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(zlib, "decompressobj", counted)
     headers = {"Content-Type": "text/xml", "Content-Encoding": ", ".join(["gzip"] * layers)}
     # When it arrives
     answer = cxml(call("POST", "/cxml/setup", body, headers, binary=True))
