@@ -130,6 +130,23 @@ def test_a_cart_ended_meanwhile_is_not_ended_again(table: Table) -> None:
     assert state is not None and state.status == "transferred"
 
 
+def test_a_cart_another_transfer_ended_is_not_taken_for_ones_own(table: Table) -> None:
+    # Given a cart two transfers read while it was open, the first of which has ended it
+    sessions = SessionRepository(table)
+    save(sessions, cart("first"), expected_revision=0)
+    seen_open = sessions.cart_state(REF)
+    assert seen_open is not None
+    sessions.set_cart_status(seen_open, "transferred")
+    # When the second ends it as well
+    # Then it is told it did not: taking the first one's write for its own, it would reopen the cart the
+    # first one hands over if its own session write then failed (its compensation), and a PUT could
+    # change the cart the buyer is sent
+    with pytest.raises(ConditionFailed):
+        sessions.set_cart_status(seen_open, "transferred")
+    state = sessions.cart_state(REF)
+    assert state is not None and state.status == "transferred"
+
+
 def test_a_cart_whose_lines_are_gone_is_an_error_not_an_empty_cart(table: Table) -> None:
     # Given a cart whose header is current but whose lines are no longer stored
     sessions = SessionRepository(table)
