@@ -342,27 +342,35 @@ class SessionRepository:
         self._write_status(ended, "open", while_open=False)
 
     def set_cart_status(self, state: CartState, status: SessionStatus) -> CartState:
-        """Freeze (``transferred``) or cancel the cart at the revision the caller saw. A write repeated by
-        botocore after its answer was lost fails its condition on what it wrote: finding the cart at that
-        revision with that status, it succeeds (a concurrent transfer that did the same loses at ``save``)."""
+        """Freeze (``transferred``) or cancel the cart at the revision the caller saw. The write carries its
+        own id (``status_by``): one repeated by botocore after its answer was lost fails its condition on
+        what it wrote, and finding that id succeeds; a concurrent transfer's write, the same status at the
+        same revision, stays ConditionFailed (taken for this one's, this transfer's compensation could
+        reopen the cart the other hands over)."""
+        write_id = uuid.uuid4().hex
         try:
-            return self._write_status(state, status, while_open=True)
+            return self._write_status(state, status, while_open=True, write_id=write_id)
         except ConditionFailed:
-            current = self.cart_state(state.ref)
-            if current is None or (current.revision, current.status) != (state.revision, status):
+            if self._written_by(_cart_pk(state.ref), "CART", "status_by", write_id) is None:
                 raise
-            return current
+            return state.model_copy(update={"status": status})
 
-    def _write_status(self, state: CartState, status: SessionStatus, *, while_open: bool) -> CartState:
+    def _write_status(
+        self, state: CartState, status: SessionStatus, *, while_open: bool, write_id: str | None = None
+    ) -> CartState:
         """Set the status of the cart at ``state``'s revision (and only while it is open, if asked)."""
         changed = state.model_copy(update={"status": status})
         values = {":status": s(status), ":data": s(changed.model_dump_json()), ":revision": n(state.revision)}
         if while_open:
             values[":open"] = s("open")  # DynamoDB refuses values an expression does not use
+        update = "SET #status = :status, #data = :data"
+        if write_id is not None:
+            update += ", status_by = :by"
+            values[":by"] = s(write_id)
         self.table.update(
             _cart_pk(state.ref),
             "CART",
-            "SET #status = :status, #data = :data",
+            update,
             condition="revision = :revision AND #status = :open" if while_open else "revision = :revision",
             values=values,
             names={"#status": "status", "#data": "data"},
