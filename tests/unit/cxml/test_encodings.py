@@ -202,3 +202,13 @@ def test_white_space_before_the_xml_declaration_is_tolerated(leading: bytes, bom
     # When it is read
     # Then it is read, in the encoding it declares
     assert read_with_charset(data, None) == NAME
+
+
+def test_white_space_after_a_utf8_bom_does_not_lose_the_bom() -> None:
+    # Given a document with a UTF-8 byte order mark and a line break before a declaration of another encoding
+    data = codecs.BOM_UTF8 + b"\n" + with_declaration("ISO-8859-1").encode("ISO-8859-1")
+    # When it is read
+    # Then the two are found to disagree, as without the line break (not read as ISO-8859-1)
+    with pytest.raises(EncodingError) as refused:
+        parse_xml(data)
+    assert "byte order mark" in str(refused.value)

@@ -771,6 +771,7 @@ BROWSER_HEADERS = {
     "origin-only": {"origin": "https://attacker.example"},
     # Browsers send the Fetch Metadata headers together (Sec-Fetch-Site with every request they carry)
     "fetch-metadata-only": {"sec-fetch-site": "cross-site"},
+    "fetch-dest-only": {"sec-fetch-dest": "empty"},
 }
 
 

@@ -6,6 +6,7 @@ Every answer, errors included, is a well-formed cXML document whose HTTP status 
 
 from __future__ import annotations
 
+import codecs
 import gzip
 import io
 import json
@@ -317,6 +318,56 @@ def test_a_body_compressed_more_than_once_is_406_before_it_is_unpacked_again(
     assert answer.status.code == 406
     assert "Content-Encoding" in answer.status.message
     assert len(unpacking) <= 1
+
+
+@pytest.mark.parametrize("coding", ["gzip, gzip", "deflate, gzip", "x-gzip,gzip"])
+def test_a_body_compressed_twice_is_406_naming_content_encoding(partner: Any, coding: str) -> None:
+    # Given a setup request whose Content-Encoding names two compressions, and compressed so
+    body = gzip.compress(gzip.compress(builders.setup_request()))
+    headers = {"Content-Type": "text/xml", "Content-Encoding": coding}
+    answer = cxml(call("POST", "/cxml/setup", body, headers, binary=True))
+    # Then it is refused, naming the header to change, and nothing of it is read
+    assert answer.status.code == 406
+    assert "Content-Encoding" in answer.status.message and "compressions" in answer.status.message
+
+
+def test_a_utf16_document_decompressed_on_the_way_is_not_taken_for_deflate_data(partner: Any) -> None:
+    # Given a UTF-16LE document with its byte order mark, sent deflated and decompressed on the way, the
+    # header left as sent: its first two bytes (FF FE) pass the check bits of a zlib header (a multiple of 31),
+    # not its compression method (8, deflate)
+    body = codecs.BOM_UTF16_LE + builders.setup_request().decode().replace('"UTF-8"', '"UTF-16"').encode("utf-16-le")
+    assert int.from_bytes(body[:2], "big") % 31 == 0
+    headers = {"Content-Type": "text/xml", "Content-Encoding": "deflate"}
+    answer = cxml(call("POST", "/cxml/setup", body, headers, binary=True))
+    # Then it is read as it arrives
+    assert answer.status.code == 200, answer.status
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [lambda packed: packed[:-4], lambda packed: packed + b"<cXML/>"],
+    ids=["trailer-cut", "trailing-data"],
+)
+def test_a_gzip_body_cut_short_or_followed_by_other_bytes_is_406(
+    partner: Any, damage: Callable[[bytes], bytes]
+) -> None:
+    # Given a setup request whose gzip lost its length field (its document whole, the stream unfinished), or
+    # carries bytes after its end
+    body = damage(gzip.compress(builders.setup_request()))
+    headers = {"Content-Type": "text/xml", "Content-Encoding": "gzip"}
+    answer = cxml(call("POST", "/cxml/setup", body, headers, binary=True))
+    # Then it is refused as a damaged body, not read as if whole
+    assert answer.status.code == 406
+    assert "incomplete or followed by other data" in answer.status.message
+
+
+@pytest.mark.parametrize("body", [b"", b"<"], ids=["empty", "one-byte"])
+def test_a_body_too_short_for_its_deflate_header_is_read_as_it_is(partner: Any, body: bytes) -> None:
+    # Given a body of fewer bytes than a zlib header, sent as deflate
+    headers = {"Content-Type": "text/xml", "Content-Encoding": "deflate"}
+    answer = cxml(call("POST", "/cxml/setup", body, headers, binary=True))
+    # Then it is refused as the document it is (a cXML 406), not a failure of the function
+    assert answer.status.code == 406
 
 
 @pytest.mark.parametrize("coding", ["br", "compress", "zstd", "gzip, br"])

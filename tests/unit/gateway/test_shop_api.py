@@ -517,6 +517,7 @@ def test_line_without_classification_needs_a_partner_default(table: Table, shop_
         "/p/1",
         "shop.example.com/p/1",
         "https:shop.example.com/p/1",
+        "https://[::1/p/1",  # a malformed IPv6 host: urlsplit raises ValueError
     ],
 )
 def test_a_line_url_that_is_not_an_absolute_web_url_is_422(shop: Shop, url: str) -> None:
