@@ -237,6 +237,20 @@ def test_return_link_works_only_once(shop: Shop) -> None:
     assert "already returned" in text
 
 
+def test_a_used_return_link_still_says_so_once_its_session_is_gone(shop: Shop, table: Table) -> None:
+    # Given a return link followed once, and its session since deleted (TTL)
+    shop.put_lines(line())
+    url = shop.return_url()
+    assert follow(url)["statusCode"] == 200
+    table.delete(f"SESSION#{shop.session_id}", "SESSION")
+    # When the browser follows it again
+    status, text = _page(follow(url))
+    # Then it is told the cart was already returned (the link is refused before the session is read), not
+    # that the session ended
+    assert status == 410
+    assert "already returned" in text
+
+
 def test_unknown_return_link_is_404(partner: Any) -> None:
     # Given no such return link was ever issued
     # When the browser opens one
