@@ -13,6 +13,7 @@ import html
 import json
 import secrets
 import zlib
+from contextlib import suppress
 from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -88,19 +89,27 @@ def decoded_body(body: bytes, content_encoding: str | None, max_bytes: int) -> b
             f"Content-Encoding names {len(compressions)} compressions: send the document compressed once, as gzip"
         )
     for coding in compressions:
-        if not _looks_compressed(body, coding):
-            continue
-        unpacker = zlib.decompressobj(_READ_CODINGS[coding])
-        try:
-            unpacked = unpacker.decompress(body, max_bytes + 1)
-        except zlib.error:
-            raise MalformedXML(f"The body is not valid {coding} data, as its Content-Encoding says") from None
-        if len(unpacked) > max_bytes:
-            raise DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes")
-        if not unpacker.eof or unpacker.unused_data:
-            raise MalformedXML(f"The {coding} body is incomplete or followed by other data")
-        body = unpacked
+        if _looks_compressed(body, coding):
+            body = _unpacked(body, coding, _READ_CODINGS[coding], max_bytes)
+        elif coding == "deflate" and not body.startswith(b"<"):
+            # Without a zlib header it may be raw deflate (.NET's DeflateStream and others send it so), or a
+            # document decompressed on the way: raw deflate when it unpacks whole, else the body as it is.
+            with suppress(MalformedXML):
+                body = _unpacked(body, coding, -zlib.MAX_WBITS, max_bytes)
     return body
+
+
+def _unpacked(body: bytes, coding: str, window_bits: int, max_bytes: int) -> bytes:
+    unpacker = zlib.decompressobj(window_bits)
+    try:
+        unpacked = unpacker.decompress(body, max_bytes + 1)
+    except zlib.error:
+        raise MalformedXML(f"The body is not valid {coding} data, as its Content-Encoding says") from None
+    if len(unpacked) > max_bytes:
+        raise DocumentTooLarge(f"The document is larger than the limit of {max_bytes} bytes")
+    if not unpacker.eof or unpacker.unused_data:
+        raise MalformedXML(f"The {coding} body is incomplete or followed by other data")
+    return unpacked
 
 
 def header(event: APIGatewayProxyEvent, name: str) -> str | None:
