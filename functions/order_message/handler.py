@@ -76,9 +76,11 @@ def transfer(session_id: str) -> Response[str]:
 
 
 @lru_cache(maxsize=1)
-def _openapi() -> dict[str, Any]:
+def _openapi(max_cart_lines: int) -> dict[str, Any]:
     # A plain path, not importlib.resources (tens of milliseconds of imports): the package is a folder.
     document: dict[str, Any] = json.loads(Path(__file__).with_name("openapi.json").read_text(encoding="utf-8"))
+    # The cart's line limit as this deployment enforces it (the file holds MAX_CART_LINES' default).
+    document["components"]["schemas"]["CartInput"]["properties"]["lines"]["maxItems"] = max_cart_lines
     return document
 
 
@@ -86,13 +88,8 @@ def _openapi() -> dict[str, Any]:
 def openapi() -> Response[str]:
     # The paths start at /shop: tools resolve them against `servers`, which only the request can tell
     # (the stage prefix of an execute-api URL, none on a custom domain).
-    document = {**_openapi(), "servers": [{"url": served_base_url(app.current_event)}]}
-    # The cart's line limit as this deployment enforces it (the file holds MAX_CART_LINES' default).
-    schemas = document["components"]["schemas"]
-    cart = schemas["CartInput"]
-    lines = {**cart["properties"]["lines"], "maxItems": gateway_settings().max_cart_lines}
-    cart = {**cart, "properties": {**cart["properties"], "lines": lines}}
-    document["components"] = {**document["components"], "schemas": {**schemas, "CartInput": cart}}
+    served = _openapi(gateway_settings().max_cart_lines)
+    document = {**served, "servers": [{"url": served_base_url(app.current_event)}]}
     body = json.dumps(document, indent=2, sort_keys=True) + "\n"
     return Response(status_code=200, content_type="application/json", body=body)
 
