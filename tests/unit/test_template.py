@@ -252,6 +252,17 @@ def test_shop_gateway_responses_are_json() -> None:
         assert document["error"]["request_id"] == CONTEXT["$context.requestId"]
 
 
+@pytest.mark.parametrize("api", ["BuyerApi", "ShopApi"])
+def test_every_gateway_response_is_neither_cached_nor_sniffed(api: str) -> None:
+    # Given the answers API Gateway gives itself (the functions' own answers carry the same headers)
+    for response_type, response in gateway_responses(api).items():
+        headers = response["ResponseParameters"]["Headers"]
+
+        # Then no cache keeps them and no browser reads them as another type than they declare
+        assert headers.get("Cache-Control") == "'no-store'", response_type
+        assert headers.get("X-Content-Type-Options") == "'nosniff'", response_type
+
+
 def test_shop_gateway_responses_are_described_by_the_openapi_document() -> None:
     from order_message import openapi
 
