@@ -52,67 +52,28 @@ from punchout.sessions import Cart
 from punchout.settings import OrderSettings
 from punchout.store.dynamo import ChunksMissing, ConditionFailed
 from punchout.store.orders import MAX_RESENT_PAYLOAD_IDS, OrderRecord, OrderRepository, StoredAttachment
-from punchout.store.queue import MAX_MESSAGE_BYTES, OrderQueue, group_id, sqs_json
+from punchout.store.queue import (
+    CLAIM_CHECK_CUTS,
+    MAX_MESSAGE_BYTES,
+    WITHOUT_LINES,
+    OrderQueue,
+    compact_json,
+    fitted,
+    group_id,
+    queue_body,
+    sqs_json,
+)
 from punchout.store.sessions import SessionRepository
 
 _MARK_QUEUED_ATTEMPTS = 3
-# An order without its lines (claim check, the shop's GET of a large order): the shop reads them by page.
-_WITHOUT_LINES: dict[str, object] = {"complete": False, "lines": None, "reconciliation": None}
-# What a claim check also leaves out, step by step, while it is still too large for the queue.
-_CLAIM_CHECK_CUTS: tuple[dict[str, object], ...] = (
-    {"comments": [], "extrinsics": [], "contacts": []},
-    {"ship_to": None, "bill_to": None, "shipping": None, "tax": None, "attachments": [], "sessions": []},
-)
-
-
 # The smallest claim check: without the lines and every cut.
 _FULLY_CUT: dict[str, object] = {
-    key: value for fields in (_WITHOUT_LINES, *_CLAIM_CHECK_CUTS) for key, value in fields.items()
+    key: value for fields in (WITHOUT_LINES, *CLAIM_CHECK_CUTS) for key, value in fields.items()
 }
 
 
 # A page of lines leaves room for the rest of the answer (ids, reconciliation header, headers).
 _PAGE_BYTES = MAX_RESPONSE_BYTES - 200_000
-
-
-def _json(value: object) -> str:
-    """The JSON the models give: compact, UTF-8, the fields in the same order."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-
-
-def fitted(full: bytes, fits: Callable[[str], bool], cuts: tuple[dict[str, object], ...] = ()) -> str:
-    """The stored message when it ``fits``, else the order without its lines (claim check), and then
-    without the ``cuts``, one after the other, while it still does not fit.
-
-    ``full`` is the stored message, serialised from ``OrderMessage``; the claim check is cut from it as
-    plain JSON rather than validated back into models: for a 5,000-line order those are ~10,000 models,
-    about 50 MB of a 256 MB Lambda (the dicts take half of that, and only for a moment).
-    """
-    body = full.decode("utf-8")
-    if fits(body):
-        return body
-    message = json.loads(full)
-    message.update(_WITHOUT_LINES)
-    body = _json(message)
-    for fields in cuts:
-        if fits(body):
-            break
-        message.update(fields)
-        body = _json(message)
-    return body
-
-
-def queue_body(full: bytes) -> str:
-    """The queue message: the whole order when it fits SQS's limit, else a claim check."""
-    # Without its lines an order still fits, unless its header carries a large text (comments,
-    # extrinsics, contacts, addresses); those go too then: the shop reads them from its API.
-    return sqs_json(fitted(full, _queueable, _CLAIM_CHECK_CUTS))
-
-
-def _queueable(body: str) -> bool:
-    # Measured as sent: a character SQS refuses takes six bytes escaped. Escaping only adds bytes, so a
-    # body already too large is refused unescaped: escaping a whole 5 MB order costs tens of milliseconds.
-    return len(body.encode("utf-8")) <= MAX_MESSAGE_BYTES and len(sqs_json(body).encode("utf-8")) <= MAX_MESSAGE_BYTES
 
 
 def shop_body(full: bytes) -> str:
@@ -127,7 +88,7 @@ def _answerable(body: str) -> bool:
 
 def _entry_size(lines: list[object], reconciled: list[object], index: int) -> int:
     """What the order line and the reconciliation line at ``index`` take in an answer."""
-    return sum(carried_size(_json(part[index])) for part in (lines, reconciled) if index < len(part))
+    return sum(carried_size(compact_json(part[index])) for part in (lines, reconciled) if index < len(part))
 
 
 def check_readable(full: bytes) -> None:
@@ -137,8 +98,8 @@ def check_readable(full: bytes) -> None:
         return
     message = json.loads(full)
     lines, reconciled = message["lines"], message["reconciliation"]["lines"]
-    message.update(_WITHOUT_LINES)
-    if not _answerable(_json(message)):
+    message.update(WITHOUT_LINES)
+    if not _answerable(compact_json(message)):
         raise InvalidDocument(
             "The order's header (comments, extrinsics, contacts, addresses) is too large for the supplier's"
             " systems: send long texts as attachments"
@@ -297,7 +258,7 @@ class OrderService:
         if not 1 <= number <= len(pages):
             return None
         chosen = pages[number - 1]
-        return _json(
+        return compact_json(
             {
                 "message_id": message_id,
                 "page": number,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -16,6 +18,14 @@ if TYPE_CHECKING:
 # (OrderMessage.complete is false; the shop fetches GET /shop/orders/{message_id}).
 MAX_MESSAGE_BYTES = 200_000
 
+# An order without its lines (claim check, the shop's GET of a large order): the shop reads them by page.
+WITHOUT_LINES: dict[str, object] = {"complete": False, "lines": None, "reconciliation": None}
+# What a claim check also leaves out, step by step, while it is still too large for the queue.
+CLAIM_CHECK_CUTS: tuple[dict[str, object], ...] = (
+    {"comments": [], "extrinsics": [], "contacts": []},
+    {"ship_to": None, "bill_to": None, "shipping": None, "tax": None, "attachments": [], "sessions": []},
+)
+
 
 def sqs_json(body: str) -> str:
     """A JSON ``body`` as SQS takes it: the characters it refuses (InvalidMessageContents; moto takes them),
@@ -23,6 +33,47 @@ def sqs_json(body: str) -> str:
     which give the shop's parser the same text. A MIME header may hold U+FFFE or U+FFFF (an attachment's
     Content-ID or file name, kept in the order)."""
     return NOT_XML_CHARACTER.sub(lambda found: f"\\u{ord(found.group()):04x}", body)
+
+
+def compact_json(value: object) -> str:
+    """The JSON the models give: compact, UTF-8, the fields in the same order."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def fitted(full: bytes, fits: Callable[[str], bool], cuts: tuple[dict[str, object], ...] = ()) -> str:
+    """The stored message when it ``fits``, else the order without its lines (claim check), and then
+    without the ``cuts``, one after the other, while it still does not fit.
+
+    ``full`` is the stored message, serialised from ``OrderMessage``; the claim check is cut from it as
+    plain JSON rather than validated back into models: for a 5,000-line order those are ~10,000 models,
+    about 50 MB of a 256 MB Lambda (the dicts take half of that, and only for a moment).
+    """
+    body = full.decode("utf-8")
+    if fits(body):
+        return body
+    message = json.loads(full)
+    message.update(WITHOUT_LINES)
+    body = compact_json(message)
+    for fields in cuts:
+        if fits(body):
+            break
+        message.update(fields)
+        body = compact_json(message)
+    return body
+
+
+def queue_body(full: bytes) -> str:
+    """The queue message of the stored message ``full``: the whole order when it fits SQS's limit, else a
+    claim check. The gateway sends it, and ``punchout orders requeue`` the same again."""
+    # Without its lines an order still fits, unless its header carries a large text (comments,
+    # extrinsics, contacts, addresses); those go too then: the shop reads them from its API.
+    return sqs_json(fitted(full, _queueable, CLAIM_CHECK_CUTS))
+
+
+def _queueable(body: str) -> bool:
+    # Measured as sent: a character SQS refuses takes six bytes escaped. Escaping only adds bytes, so a
+    # body already too large is refused unescaped: escaping a whole 5 MB order costs tens of milliseconds.
+    return len(body.encode("utf-8")) <= MAX_MESSAGE_BYTES and len(sqs_json(body).encode("utf-8")) <= MAX_MESSAGE_BYTES
 
 
 @lru_cache(maxsize=1)

@@ -1407,8 +1407,7 @@ def test_the_queue_limit_counts_bytes_not_characters(table, queue_url):
 def test_what_the_queue_gets_fits_sqs_with_its_attributes(queue_url, size):
     # Given a stored message just over the claim-check threshold, or exactly SQS's limit on its own (the
     # message attributes would push it over)
-    from order_request.service import queue_body
-    from punchout.store.queue import OrderQueue
+    from punchout.store.queue import OrderQueue, queue_body
 
     message = {"message_id": "m", "complete": True, "comments": [], "lines": [], "reconciliation": None}
     padding = size - len(json.dumps({**message, "lines": [""]}, separators=(",", ":")))
@@ -1431,7 +1430,7 @@ def _stored_message(size: int, **fields: Any) -> bytes:
 
 
 def test_a_message_of_exactly_the_queue_threshold_travels_whole():
-    from order_request.service import queue_body
+    from punchout.store.queue import queue_body
 
     # Given a stored message of exactly the claim-check threshold
     full = _stored_message(MAX_MESSAGE_BYTES)
@@ -1440,9 +1439,8 @@ def test_a_message_of_exactly_the_queue_threshold_travels_whole():
 
 
 def test_a_large_order_is_not_escaped_whole_to_be_measured_for_the_queue(monkeypatch):
-    import order_request.service
-    from order_request.service import queue_body
-    from punchout.store.queue import sqs_json
+    import punchout.store.queue
+    from punchout.store.queue import queue_body, sqs_json
 
     # Given a stored message of 5 MB, 25 times the queue's threshold (a 5,000-line order)
     full = _stored_message(5_000_000)
@@ -1452,7 +1450,7 @@ def test_a_large_order_is_not_escaped_whole_to_be_measured_for_the_queue(monkeyp
         escaped.append(len(body))
         return sqs_json(body)
 
-    monkeypatch.setattr(order_request.service, "sqs_json", counted)
+    monkeypatch.setattr(punchout.store.queue, "sqs_json", counted)
     # When it is queued
     body = json.loads(queue_body(full))
     # Then it is a claim check, and only bodies that could fit were escaped (UTF-8 never shrinks when escaped):
@@ -1495,7 +1493,7 @@ def test_a_character_sqs_refuses_is_queued_as_a_json_escape_of_the_same_text(ref
 
 
 def test_a_message_that_fits_the_queue_only_unescaped_travels_as_a_claim_check():
-    from order_request.service import queue_body
+    from punchout.store.queue import queue_body
 
     # Given a stored message of exactly the queue's threshold whose line holds one U+FFFF (three bytes, six
     # escaped for SQS) and ten "é" (two bytes, one character)
@@ -1511,9 +1509,11 @@ def test_a_message_that_fits_the_queue_only_unescaped_travels_as_a_claim_check()
 
 def test_an_order_whose_smallest_claim_check_is_exactly_the_queue_threshold_is_accepted(table, queue_url, monkeypatch):
     import order_request.service
-    from order_request.service import check_queueable, queue_body
+    import punchout.store.queue
+    from order_request.service import check_queueable
     from punchout.cxml.errors import InvalidDocument
     from punchout.orders import OrderMessage
+    from punchout.store.queue import queue_body
 
     # Given an accepted order's message, and its smallest claim check (without its lines and every cut) as
     # sent: in UTF-8, escaped where the partner's name (the supplier's registry, not XML) holds U+FFFF (six bytes)
@@ -1522,7 +1522,7 @@ def test_an_order_whose_smallest_claim_check_is_exactly_the_queue_threshold_is_a
     [queued] = drain(queue_url)
     message = OrderMessage.model_validate(queued["body"])
     message = message.model_copy(update={"partner": message.partner.model_copy(update={"name": "Acme Büro \uffff"})})
-    monkeypatch.setattr(order_request.service, "MAX_MESSAGE_BYTES", 0)
+    monkeypatch.setattr(punchout.store.queue, "MAX_MESSAGE_BYTES", 0)  # queue_body cuts all it can
     smallest = len(queue_body(message.model_dump_json(by_alias=True).encode("utf-8")).encode("utf-8"))
     # When the queue's threshold is exactly that size, Then the order is queueable
     monkeypatch.setattr(order_request.service, "MAX_MESSAGE_BYTES", smallest)
@@ -1534,7 +1534,7 @@ def test_an_order_whose_smallest_claim_check_is_exactly_the_queue_threshold_is_a
 
 
 def test_a_claim_check_keeps_the_header_when_leaving_out_the_lines_is_enough():
-    from order_request.service import queue_body
+    from punchout.store.queue import queue_body
 
     # Given a stored message over the threshold by its lines alone, with comments and addresses
     header = {"comments": [{"text": "Leave at reception"}], "contacts": [{"name": "Ann"}], "ship_to": {"name": "HQ"}}
