@@ -1,9 +1,9 @@
-"""``punchout``: manage trading partners, their shared secrets, and the shop's API keys.
+"""``punchout``: manage trading partners, their shared secrets, the shop's API keys, and received orders.
 
 Works against the local stack (``.local/stack.json`` of the current folder or the nearest one above it
 that has one; ``--state-dir DIR`` for one started with that
-option) and a deployed stack (``--stack`` reads the table name from the CloudFormation outputs; boto3
-honours ``AWS_ENDPOINT_URL``). A generated secret
+option) and a deployed stack (``--stack`` reads the table name, and the order queue's URL, from the
+CloudFormation outputs; boto3 honours ``AWS_ENDPOINT_URL``). A generated secret
 or API key is printed once, when created; stored secrets are hashes and are never printed.
 """
 
@@ -16,6 +16,7 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,16 @@ from .partners import (
     hash_secret,
 )
 from .store.api_keys import ApiKeyRepository
-from .store.dynamo import Table
+from .store.dynamo import ChunksMissing, Table, now
 from .store.gateway_keys import GatewayKeys
+from .store.orders import OrderRecord, OrderRepository, StoredOrder
 from .store.partners import PartnerConflict, PartnerRepository
+from .store.queue import OrderQueue, group_id, queue_body, requeue_deduplication_id
 
 LOCAL_STATE_DIR = Path(".local")  # `python -m infra.local.stack`'s default --state-dir
 LOCAL_STACK = LOCAL_STATE_DIR / "stack.json"
 TABLE_LOGICAL_ID = "PunchOutTable"  # template.yaml
+QUEUE_LOGICAL_ID = "OrderQueue"  # template.yaml; its URL is the stack's output OrderQueueUrl
 
 
 class CliError(Exception):
@@ -99,24 +103,63 @@ def _find_local_stack(folder: Path) -> Path | None:
     return None
 
 
-def _local_table(state_file: Path) -> Table:
-    """The table of the local stack that `state_file` describes, with its DynamoDB endpoint and dummy
-    credentials (an endpoint or credentials set in the environment win)."""
-    # As `LocalStack.describe()` writes it: {"dynamodb": {"endpoint_url"}, "tables": {"PunchOutTable": {"name"}}}.
+def _local_state(state_file: Path, service: str) -> dict[str, Any]:
+    """What `state_file` says of the local stack, with the endpoint of ``service`` (``dynamodb``, ``sqs``)
+    and dummy credentials set for boto3 (an endpoint or credentials set in the environment win)."""
+    # As `LocalStack.describe()` writes it: {"dynamodb": {"endpoint_url"}, "sqs": {"endpoint_url"},
+    # "tables": {"PunchOutTable": {"name"}}, "queues": {"OrderQueue": {"url"}}}.
     try:
-        stack = json.loads(state_file.read_text(encoding="utf-8"))
+        stack: dict[str, Any] = json.loads(state_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CliError(f"cannot read {state_file}: {error}") from None
-    endpoint = (stack.get("dynamodb") or {}).get("endpoint_url")
-    table = ((stack.get("tables") or {}).get(TABLE_LOGICAL_ID) or {}).get("name")
-    if not table:
-        raise CliError(f"{state_file} names no {TABLE_LOGICAL_ID}: restart the local stack (`make dev`)")
-    if endpoint and not os.environ.get("AWS_ENDPOINT_URL") and not os.environ.get("AWS_ENDPOINT_URL_DYNAMODB"):
-        os.environ["AWS_ENDPOINT_URL_DYNAMODB"] = endpoint
+    endpoint = (stack.get(service) or {}).get("endpoint_url")
+    variable = f"AWS_ENDPOINT_URL_{service.upper()}"
+    if endpoint and not os.environ.get("AWS_ENDPOINT_URL") and not os.environ.get(variable):
+        os.environ[variable] = endpoint
     for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
         os.environ.setdefault(name, value)
     os.environ.setdefault("AWS_DEFAULT_REGION", stack.get("region", "us-east-1"))
+    return stack
+
+
+def _local_table(state_file: Path) -> Table:
+    """The table of the local stack that `state_file` describes, with its DynamoDB endpoint."""
+    stack = _local_state(state_file, "dynamodb")
+    table = ((stack.get("tables") or {}).get(TABLE_LOGICAL_ID) or {}).get("name")
+    if not table:
+        raise CliError(f"{state_file} names no {TABLE_LOGICAL_ID}: restart the local stack (`make dev`)")
     return Table(table)
+
+
+def _local_queue(state_file: Path) -> OrderQueue:
+    """The order queue of the local stack that `state_file` describes, with its SQS endpoint."""
+    stack = _local_state(state_file, "sqs")
+    url = ((stack.get("queues") or {}).get(QUEUE_LOGICAL_ID) or {}).get("url")
+    if not url:
+        raise CliError(f"{state_file} names no {QUEUE_LOGICAL_ID}: restart the local stack (`make dev`)")
+    return OrderQueue(url)
+
+
+def resolve_queue(arguments: argparse.Namespace) -> OrderQueue:
+    """The order queue of the stack whose table the command reads: the same source names both, so that
+    orders of one stack never go to another's queue."""
+    if arguments.queue_url:
+        return OrderQueue(arguments.queue_url)
+    if arguments.stack:
+        return OrderQueue(_stack_output(arguments.stack, "OrderQueueUrl"))
+    if arguments.state_dir is not None:
+        return _local_queue(arguments.state_dir / "stack.json")  # resolve_table found it
+    if arguments.table or os.environ.get("TABLE_NAME"):
+        if os.environ.get("ORDER_QUEUE_URL"):
+            return OrderQueue(os.environ["ORDER_QUEUE_URL"])
+        raise CliError(
+            "no order queue for that table: pass --queue-url (the stack's OrderQueueUrl output) or set "
+            "ORDER_QUEUE_URL, or name the stack with --stack"
+        )
+    local_stack = _find_local_stack(Path.cwd())
+    if local_stack is not None:
+        return _local_queue(local_stack)
+    raise CliError("no order queue: pass --queue-url, --stack or --state-dir, or run `make dev` for the local stack")
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -423,6 +466,172 @@ def cmd_api_key_revoke(arguments: argparse.Namespace, keys: ShopKeys) -> None:
     _print(revoked.model_dump(mode="json"))
 
 
+# --- orders ---------------------------------------------------------------------------------------
+
+
+def _moment(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 date or time, e.g. 2026-11-27 or 2026-11-27T10:00:00Z; got {text!r}"
+        ) from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # UTC, as orders are stored
+
+
+def _shown(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).isoformat()
+
+
+def _listed(stored: StoredOrder) -> dict[str, Any]:
+    record = stored.record
+    shown: dict[str, Any] = {
+        "message_id": record.message_id,
+        "partner_id": record.partner_id,
+        "deployment_mode": record.deployment_mode,
+        "order_id": record.order_id,
+        "type": record.type,
+        "version": record.version,
+        "received_at": _shown(record.received_at),
+        "status": record.status,
+    }
+    if stored.queued_at is not None:
+        shown["queued_at"] = _shown(stored.queued_at)
+    return shown
+
+
+def _selected(arguments: argparse.Namespace, orders: OrderRepository) -> list[StoredOrder]:
+    """The records the listing options select, newest first."""
+    found = orders.listing(
+        partner_id=arguments.partner,
+        deployment_mode=arguments.mode,
+        order_id=arguments.order_id,
+        status=getattr(arguments, "status", None),
+    )
+    chosen = [
+        stored
+        for stored in found
+        if (arguments.since is None or stored.record.received_at >= arguments.since)
+        and (arguments.until is None or stored.record.received_at < arguments.until)
+    ]
+    return sorted(chosen, key=lambda stored: (stored.record.received_at, stored.record.message_id), reverse=True)
+
+
+def _line(stored: StoredOrder) -> str:
+    record = stored.record
+    # The order id is the buyer's text: quoted when it holds what would garble a terminal line.
+    order_id = record.order_id if record.order_id.isprintable() else repr(record.order_id)
+    mode = "" if record.deployment_mode == "production" else " (test)"
+    return (
+        f"{_shown(record.received_at)}  {record.status:<8}  {record.message_id}  {record.partner_id}{mode}  "
+        f"{record.type} {record.version}  {order_id}\n"
+    )
+
+
+def cmd_orders_list(arguments: argparse.Namespace, orders: OrderRepository) -> None:
+    rows = _selected(arguments, orders)
+    if arguments.json:
+        _print([_listed(stored) for stored in rows])
+        return
+    for stored in rows:
+        sys.stdout.write(_line(stored))
+
+
+def _stored_order(orders: OrderRepository, message_id: str) -> StoredOrder:
+    stored = orders.stored(message_id)
+    if stored is None:
+        raise CliError(f"no order message {message_id}")
+    return stored
+
+
+def cmd_orders_show(arguments: argparse.Namespace, orders: OrderRepository) -> None:
+    stored = _stored_order(orders, arguments.message_id)
+    record = stored.record
+    if arguments.raw:
+        # As stored: the buyer's document with its secrets redacted (the gateway never stores them), in
+        # the buyer's own encoding.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(orders.raw(record))
+        sys.stdout.buffer.flush()
+        return
+    shown = _listed(stored)
+    if stored.lease_until is not None:
+        shown["dispatch_lease_until"] = _shown(datetime.fromtimestamp(stored.lease_until, UTC))
+    shown.update(
+        payload_id=record.payload_id,
+        resent_payload_ids=list(stored.resent_as),
+        content_hash=record.content_hash,
+        stored={
+            "message_bytes": len(orders.message(record)),
+            "raw_document_bytes": len(orders.raw(record)),
+            "attachments": [
+                attachment.model_dump(mode="json", exclude={"chunks"}) for attachment in record.attachments
+            ],
+        },
+    )
+    _print(shown)
+
+
+def _requeue(orders: OrderRepository, queue: OrderQueue, record: OrderRecord) -> dict[str, str]:
+    """Send the order's message again as the gateway sent it: its stored message (whole, or the same
+    claim check), in its FIFO group, under a deduplication id of its own."""
+    group = group_id(record.key.owner, record.order_id)
+    deduplication_id = requeue_deduplication_id(record.message_id)
+    sqs_message_id = queue.send(queue_body(orders.message(record)), group=group, deduplication_id=deduplication_id)
+    return {
+        "message_id": record.message_id,
+        "order_id": record.order_id,
+        "sqs_message_id": sqs_message_id,
+        "message_group_id": group,
+        "deduplication_id": deduplication_id,
+    }
+
+
+def _confirmed(chosen: list[StoredOrder], queue: OrderQueue) -> bool:
+    for stored in chosen:
+        sys.stderr.write(_line(stored))
+    sys.stderr.write(f"Send these {len(chosen)} order messages to {queue.url} again? [y/N] ")
+    sys.stderr.flush()
+    return sys.stdin.readline().strip().lower() in {"y", "yes"}
+
+
+def cmd_orders_requeue(arguments: argparse.Namespace, orders: OrderRepository) -> None:
+    selection = [arguments.since, arguments.until, arguments.partner, arguments.mode, arguments.order_id]
+    selecting = any(option is not None for option in selection)
+    if arguments.message_id and selecting:
+        raise CliError("give message ids or --since/--until/--partner/--mode/--order-id, not both")
+    if arguments.message_id:
+        chosen = [_stored_order(orders, message_id) for message_id in dict.fromkeys(arguments.message_id)]
+    elif selecting:
+        chosen = _selected(arguments, orders)
+        if not chosen:
+            raise CliError("no order matches the selection: nothing sent")
+    else:
+        raise CliError(
+            "name the orders: message ids, or a selection with --since/--until/--partner/--mode/--order-id "
+            "(`orders list` with the same options shows it)"
+        )
+    moment = now()
+    busy = [stored for stored in chosen if stored.dispatching(moment)]
+    if busy:
+        names = ", ".join(stored.record.message_id for stored in busy)
+        raise CliError(
+            f"the gateway is sending {names} now (its dispatch lease is active): nothing sent; "
+            f"`orders show` says queued once it is done"
+        )
+    queue = resolve_queue(arguments)
+    # Oldest first: the versions of one order keep their order in their FIFO group.
+    chosen.sort(key=lambda stored: (stored.record.received_at, stored.record.message_id))
+    if selecting and not arguments.yes and not _confirmed(chosen, queue):
+        raise CliError("not confirmed: nothing sent")
+    sent: list[dict[str, str]] = []
+    try:
+        for stored in chosen:
+            sent.append(_requeue(orders, queue, stored.record))
+    finally:  # what went out, also when a later send failed
+        _print({"queue_url": queue.url, "sent": sent})
+
+
 # --- argument parsing -----------------------------------------------------------------------------
 
 
@@ -497,7 +706,8 @@ def parser() -> argparse.ArgumentParser:
     root.add_argument("--table", help="DynamoDB table name")
     root.add_argument(
         "--stack",
-        help="a deployed stack: its TableName output, and for api-keys its UsagePlanId (keys go to API Gateway too)",
+        help="a deployed stack: its TableName output, for api-keys its UsagePlanId (keys go to API Gateway too), "
+        "for orders requeue its OrderQueueUrl",
     )
     root.add_argument(
         "--state-dir",
@@ -564,20 +774,71 @@ def parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke an API key")
     revoke.add_argument("key_id")
     revoke.set_defaults(run=cmd_api_key_revoke, keys=True)
+
+    orders = groups.add_parser("orders", help="received orders (read from the table)").add_subparsers(
+        dest="command", required=True
+    )
+    order_list = orders.add_parser(
+        "list",
+        help="list the order records, newest first (scans the whole table unless --partner and --order-id)",
+        description="List the order records (never their payloads), newest first. Without both --partner and "
+        "--order-id this scans the WHOLE table (no index orders them by time): each run reads and bills every item "
+        "of it, about its size / 4 KB read units, halved as the scan reads eventually consistent (a 1 GB table: "
+        "~130,000 read request units).",
+    )
+    _order_selection(order_list)
+    order_list.add_argument("--status", choices=["received", "queued"], help="queued: the gateway sent it to the queue")
+    order_list.add_argument("--json", action="store_true")
+    order_list.set_defaults(run=cmd_orders_list, orders=True)
+    order_show = orders.add_parser(
+        "show", help="an order record: its status and what is stored (sizes, attachments), never secrets"
+    )
+    order_show.add_argument("message_id")
+    order_show.add_argument(
+        "--raw", action="store_true", help="print the buyer's document as stored instead (its secrets redacted)"
+    )
+    order_show.set_defaults(run=cmd_orders_show, orders=True)
+    requeue = orders.add_parser(
+        "requeue",
+        help="send orders' messages to the order queue again (SQS deleted them, or the shop lost them)",
+        description="Send the stored message of each order to the order queue again, as the gateway sent it (the "
+        "whole order or the same claim check), in the order's FIFO message group, under a new deduplication id; "
+        "the record is left as it is. Refused, nothing sent, while the gateway is sending one of them. A selection "
+        "scans the whole table, as `orders list` does, and asks before sending unless --yes.",
+    )
+    requeue.add_argument("message_id", nargs="*", help="the orders' message ids (`orders list` shows them)")
+    _order_selection(requeue)
+    requeue.add_argument("--yes", action="store_true", help="send a selection without asking")
+    requeue.add_argument(
+        "--queue-url",
+        help="the order queue (default: the OrderQueueUrl output of --stack, the local stack's queue, or "
+        "$ORDER_QUEUE_URL with --table or $TABLE_NAME)",
+    )
+    requeue.set_defaults(run=cmd_orders_requeue, orders=True)
     return root
+
+
+def _order_selection(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--partner", metavar="ID", help="orders of this trading partner")
+    parser.add_argument("--mode", choices=["production", "test"], help="deploymentMode the order was sent in")
+    parser.add_argument("--order-id", metavar="ID", help="the buyer's orderID (with --partner: no scan)")
+    parser.add_argument("--since", type=_moment, metavar="ISO", help="received at or after (UTC unless given)")
+    parser.add_argument("--until", type=_moment, metavar="ISO", help="received before (UTC unless given)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser().parse_args(argv)
     try:
         table = resolve_table(arguments)
-        target: ShopKeys | PartnerRepository
+        target: ShopKeys | PartnerRepository | OrderRepository
         if getattr(arguments, "keys", False):
             target = ShopKeys(ApiKeyRepository(table), resolve_gateway(arguments))
+        elif getattr(arguments, "orders", False):
+            target = OrderRepository(table)
         else:
             target = PartnerRepository(table)
         arguments.run(arguments, target)
-    except (CliError, PartnerConflict) as error:
+    except (CliError, PartnerConflict, ChunksMissing) as error:
         sys.stderr.write(f"punchout: {error}\n")
         return 1
     except (BotoCoreError, ClientError) as error:

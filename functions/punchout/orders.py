@@ -253,12 +253,17 @@ class OrderKey:
     def owner(self) -> str:
         """Whose order numbers these are: the partner's production or its test system (``:`` is
         never in a partner id)."""
-        return self.partner_id if self.deployment_mode == "production" else f"{self.partner_id}:test"
+        return order_owner(self.partner_id, self.deployment_mode)
 
     @property
     def message_id(self) -> str:
         text = "\x1f".join((self.owner, self.order_id, self.type, self.version))
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def order_owner(partner_id: str, deployment_mode: DeploymentMode) -> str:
+    """``OrderKey.owner`` of a partner's orders in one mode."""
+    return partner_id if deployment_mode == "production" else f"{partner_id}:test"
 
 
 _MESSAGE_ID = re.compile(r"[0-9a-f]{64}")  # OrderKey.message_id: a SHA-256 in hex

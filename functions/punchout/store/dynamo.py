@@ -147,13 +147,18 @@ class Table:
         with _conditional("transaction"):
             self.client.transact_write_items(TransactItems=items)
 
-    def query(self, pk: str, sk_prefix: str) -> Iterator[Item]:
+    def query(self, pk: str, sk_prefix: str, projection: Mapping[str, str] | None = None) -> Iterator[Item]:
+        """The items of partition ``pk`` whose sort key starts with ``sk_prefix``; ``projection``: only
+        these attributes (placeholder -> name, e.g. ``{"#data": "data"}``)."""
         arguments: dict[str, Any] = {
             "TableName": self.name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
             "ExpressionAttributeValues": {":pk": s(pk), ":prefix": s(sk_prefix)},
             "ConsistentRead": True,
         }
+        if projection:
+            arguments["ProjectionExpression"] = ", ".join(projection)
+            arguments["ExpressionAttributeNames"] = dict(projection)
         while True:
             page = self.client.query(**arguments)
             yield from page.get("Items", [])
@@ -166,6 +171,30 @@ class Table:
             "TableName": self.name,
             "FilterExpression": "begins_with(pk, :prefix) AND sk = :sk",
             "ExpressionAttributeValues": {":prefix": s(pk_prefix), ":sk": s(sk)},
+        }
+        while True:
+            page = self.client.scan(**arguments)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def scan(
+        self,
+        condition: str,
+        values: Mapping[str, Any],
+        names: Mapping[str, str],
+        projection: Mapping[str, str],
+    ) -> Iterator[Item]:
+        """Every item matching ``condition``, page by page: a Scan reads (and bills) the whole table,
+        eventually consistent; the condition only filters what comes back, and ``projection``
+        (placeholder -> name) which attributes."""
+        arguments: dict[str, Any] = {
+            "TableName": self.name,
+            "FilterExpression": condition,
+            "ProjectionExpression": ", ".join(projection),
+            "ExpressionAttributeValues": dict(values),
+            "ExpressionAttributeNames": {**names, **projection},
         }
         while True:
             page = self.client.scan(**arguments)

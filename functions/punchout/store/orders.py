@@ -8,11 +8,14 @@ Items (none expire: orders are business records):
 - ``ORDER#<partner>#<orderID>/BLOB#<attempt>#<kind>#<chunk>``: the message for the shop, the raw
   document (secrets redacted) and attachments, compressed and chunked (5,000-line orders);
 - ``ORDERMSG#<message id>/ORDERMSG``: finds the record from the message id (``GET /shop/orders/{id}``).
+
+No index finds records by time: the operator's ``punchout orders list`` scans the table (``listing``).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +23,7 @@ from typing import Literal
 
 from ..cxml.models import DeploymentMode, empty_list
 from ..model import GatewayModel
-from ..orders import OrderKey, could_be_message_id
+from ..orders import OrderKey, could_be_message_id, order_owner
 from .dynamo import ConditionFailed, Item, Table, key, n, now, s
 
 OrderStatus = Literal["received", "queued"]
@@ -77,6 +80,34 @@ def _sk(order_key: OrderKey) -> str:
 
 def _blob(blob_id: str, kind: str) -> str:
     return f"BLOB#{blob_id}#{kind}#"
+
+
+# What the operator's listing reads of a record (placeholder -> attribute): never its payloads, which are
+# other items, nor the payloadIDs of its resends.
+_LISTED = {
+    "#pk": "pk",
+    "#sk": "sk",
+    "#data": "data",
+    "#status": "status",
+    "#queued_at": "queued_at",
+    "#lease_until": "lease_until",
+}
+
+
+@dataclass(frozen=True)
+class StoredOrder:
+    """A record as the operator's CLI shows it: with when it was queued, its dispatch lease, and (read
+    whole, ``OrderRepository.stored``) the payloadIDs of the buyer's resends."""
+
+    record: OrderRecord
+    queued_at: datetime | None = None
+    lease_until: int | None = None  # epoch seconds: a delivery may send the message until then
+    resent_as: tuple[str, ...] = ()
+
+    def dispatching(self, moment: int) -> bool:
+        """Whether a delivery holds the dispatch lease at ``moment`` (the gateway is sending the message):
+        ``acquire_lease`` would hand it to no other."""
+        return self.record.status == "received" and self.lease_until is not None and self.lease_until >= moment
 
 
 @dataclass(frozen=True)
@@ -254,10 +285,80 @@ class OrderRepository:
         )
 
     def find(self, message_id: str) -> OrderRecord | None:
+        item = self._item(message_id)
+        return None if item is None else self._record(item)
+
+    def _item(self, message_id: str) -> Item | None:
         if not could_be_message_id(message_id):
             return None
         pointer = self.table.get(f"ORDERMSG#{message_id}", "ORDERMSG")
         if pointer is None:
             return None
-        item = self.table.get(pointer["pk_order"]["S"], pointer["sk_order"]["S"])
-        return None if item is None else self._record(item)
+        return self.table.get(pointer["pk_order"]["S"], pointer["sk_order"]["S"])
+
+    # -- the operator's CLI (``punchout orders``) --------------------------------------------------
+
+    def stored(self, message_id: str) -> StoredOrder | None:
+        """The record of ``message_id`` with its queue time, lease and resends."""
+        item = self._item(message_id)
+        return None if item is None else self._stored(item)
+
+    @classmethod
+    def _stored(cls, item: Item) -> StoredOrder:
+        queued_at = item.get("queued_at", {}).get("S")
+        lease_until = item.get("lease_until", {}).get("N")
+        return StoredOrder(
+            record=cls._record(item),
+            queued_at=datetime.fromisoformat(queued_at) if queued_at else None,
+            lease_until=int(lease_until) if lease_until else None,
+            resent_as=tuple(sorted(item.get("resent_as", {}).get("SS", []))),
+        )
+
+    def listing(
+        self,
+        *,
+        partner_id: str | None = None,
+        deployment_mode: DeploymentMode | None = None,
+        order_id: str | None = None,
+        status: OrderStatus | None = None,
+    ) -> list[StoredOrder]:
+        """The records that match every filter given, in no particular order.
+
+        A partner and an order id name the order's partition (one per mode): a Query of each. Anything
+        else is a Scan of the whole table, read page by page (eventually consistent) and billed whole,
+        payload chunks and sessions included: DynamoDB filters what it returns, not what it reads. The
+        Scan filters on the keys (records only; the partner's prefix) and the status, and returns the
+        record's attributes only (``_LISTED``); what the keys cannot tell exactly (the mode without a
+        partner, the order id) is checked here."""
+        modes: list[DeploymentMode] = [deployment_mode] if deployment_mode else ["production", "test"]
+        items: Iterable[Item]
+        if partner_id is not None and order_id is not None:
+            items = (
+                item
+                for mode in modes
+                for item in self.table.query(f"ORDER#{order_owner(partner_id, mode)}#{order_id}", "VERSION#", _LISTED)
+            )
+        else:
+            conditions = ["begins_with(#pk, :order)", "begins_with(#sk, :version)"]
+            values = {":order": s("ORDER#"), ":version": s("VERSION#")}
+            if partner_id is not None:
+                owners = [f"begins_with(#pk, :owner{index})" for index in range(len(modes))]
+                conditions.append(f"({' OR '.join(owners)})")
+                for index, mode in enumerate(modes):
+                    values[f":owner{index}"] = s(f"ORDER#{order_owner(partner_id, mode)}#")
+            if order_id is not None:  # the partition key ends with it: contains() lets no match through
+                conditions.append("contains(#pk, :order_id)")
+                values[":order_id"] = s(f"#{order_id}")
+            if status is not None:
+                conditions.append("#status = :status")
+                values[":status"] = s(status)
+            items = self.table.scan(" AND ".join(conditions), values, {}, _LISTED)
+        found = (self._stored(item) for item in items)
+        return [
+            stored
+            for stored in found
+            if (partner_id is None or stored.record.partner_id == partner_id)
+            and (deployment_mode is None or stored.record.deployment_mode == deployment_mode)
+            and (order_id is None or stored.record.order_id == order_id)
+            and (status is None or stored.record.status == status)
+        ]

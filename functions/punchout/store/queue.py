@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import uuid
 from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -89,6 +90,13 @@ def group_id(owner: str, order_id: str) -> str:
 
     Group ids allow 128 characters of a limited set; an order id may hold anything, so it is hashed."""
     return f"{owner}:{hashlib.sha256(order_id.encode('utf-8')).hexdigest()[:40]}"
+
+
+def requeue_deduplication_id(message_id: str) -> str:
+    """A deduplication id of its own for an order message sent again by hand (``punchout orders
+    requeue``): under the gateway's (``message_id``), or an earlier requeue's, SQS would drop it as a
+    duplicate for five minutes."""
+    return f"{message_id}:requeue:{uuid.uuid4().hex}"
 
 
 class OrderQueue:
