@@ -592,7 +592,10 @@ def _confirmed(chosen: list[StoredOrder], queue: OrderQueue) -> bool:
         sys.stderr.write(_line(stored))
     sys.stderr.write(f"Send these {len(chosen)} order messages to {queue.url} again? [y/N] ")
     sys.stderr.flush()
-    return sys.stdin.readline().strip().lower() in {"y", "yes"}
+    answer = sys.stdin.readline()
+    if not sys.stdin.isatty():  # not echoed: end the prompt's line
+        sys.stderr.write("\n")
+    return answer.strip().lower() in {"y", "yes"}
 
 
 def cmd_orders_requeue(arguments: argparse.Namespace, orders: OrderRepository) -> None:
