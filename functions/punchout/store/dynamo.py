@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gzip
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -159,12 +159,7 @@ class Table:
         if projection:
             arguments["ProjectionExpression"] = ", ".join(projection)
             arguments["ExpressionAttributeNames"] = dict(projection)
-        while True:
-            page = self.client.query(**arguments)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        yield from self._pages(self.client.query, arguments)
 
     def scan_prefix(self, pk_prefix: str, sk: str) -> Iterator[Item]:
         arguments: dict[str, Any] = {
@@ -172,12 +167,7 @@ class Table:
             "FilterExpression": "begins_with(pk, :prefix) AND sk = :sk",
             "ExpressionAttributeValues": {":prefix": s(pk_prefix), ":sk": s(sk)},
         }
-        while True:
-            page = self.client.scan(**arguments)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        yield from self._pages(self.client.scan, arguments)
 
     def scan(
         self,
@@ -196,8 +186,13 @@ class Table:
             "ExpressionAttributeValues": dict(values),
             "ExpressionAttributeNames": {**names, **projection},
         }
+        yield from self._pages(self.client.scan, arguments)
+
+    @staticmethod
+    def _pages(operation: Callable[..., Any], arguments: dict[str, Any]) -> Iterator[Item]:
+        """The items of a Query or Scan, page after page."""
         while True:
-            page = self.client.scan(**arguments)
+            page = operation(**arguments)
             yield from page.get("Items", [])
             if "LastEvaluatedKey" not in page:
                 return

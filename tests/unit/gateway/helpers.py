@@ -8,12 +8,14 @@ import gzip
 import importlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import lxml.html
+import pytest
 from lxml import etree
 
+from punchout import cli
 from punchout.cxml import new_envelope, render
 from punchout.cxml.models import (
     Contact,
@@ -490,3 +492,23 @@ def configure(monkeypatch: Any, **environment: str) -> None:
     clear_settings_cache()
     setup_request.handler.service.cache_clear()
     order_message.handler.service.cache_clear()
+
+
+@dataclass
+class Run:
+    """``punchout --table <table> <group...> ...``: exit code, stdout and stderr."""
+
+    capsys: pytest.CaptureFixture[str]
+    table: str
+    group: tuple[str, ...] = field(default=())
+
+    def __call__(self, *arguments: str) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = cli.main(["--table", self.table, *self.group, *arguments])
+        captured = self.capsys.readouterr()
+        return code, captured.out, captured.err
+
+    def ok(self, *arguments: str) -> str:
+        code, out, err = self(*arguments)
+        assert code == 0, err
+        return out

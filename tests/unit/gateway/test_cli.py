@@ -21,7 +21,7 @@ from punchout.store.partners import PartnerRepository
 from tests.support import builders
 from tests.support.events import DEFAULT_SOURCE_IP
 from tests.unit.gateway.conftest import TABLE_NAME, table_definition
-from tests.unit.gateway.helpers import Shop, call, cxml, item_text, open_session, stored_partner, table_items
+from tests.unit.gateway.helpers import Run, Shop, call, cxml, item_text, open_session, stored_partner, table_items
 
 ADD = [
     "partners",
@@ -40,29 +40,11 @@ ADD = [
 ]
 
 
-class Run:
-    """``punchout --table <moto table> ...``: exit code, stdout and stderr."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
-
-    def __call__(self, *arguments: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = cli.main(["--table", TABLE_NAME, *arguments])
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-    def ok(self, *arguments: str) -> str:
-        code, out, err = self(*arguments)
-        assert code == 0, err
-        return out
-
-
 @pytest.fixture
 def punchout(table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
     # PBKDF2 with 1,000 rounds instead of 120,000: the hash is the same kind, only faster.
     monkeypatch.setattr(cli, "hash_secret", partial(hash_secret, iterations=1000))
-    return Run(capsys)
+    return Run(capsys, TABLE_NAME)
 
 
 def _printed_secret(out: str) -> str:

@@ -94,9 +94,9 @@ def dynamodb_item_limit(aws: None) -> Iterator[None]:  # noqa: F811
 
 
 def drain(url: str, *, published: bool = True) -> list[dict[str, Any]]:
-    """Every message in the queue (received and deleted), as parsed JSON with its attributes; each
-    checked to be within what real SQS accepts and (unless a test made up the message: ``published``
-    false) to be one the published schema describes."""
+    """Every message in the queue (received and deleted), as parsed JSON (and its exact ``text``) with its
+    attributes; each checked to be within what real SQS accepts and (unless a test made up the message:
+    ``published`` false) to be one the published schema describes."""
     client = boto3.client("sqs")
     messages: list[dict[str, Any]] = []
     while True:
@@ -110,5 +110,12 @@ def drain(url: str, *, published: bool = True) -> list[dict[str, Any]]:
             body = json.loads(message["Body"])
             if published:
                 assert_published_message(body)
-            messages.append({"body": body, "attributes": message["Attributes"]})
+            messages.append(
+                {
+                    "body": body,
+                    "text": message["Body"],
+                    "attributes": message["Attributes"],
+                    "message_attributes": message.get("MessageAttributes", {}),
+                }
+            )
             client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])

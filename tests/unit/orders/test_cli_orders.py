@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from punchout import cli
@@ -20,31 +19,17 @@ from punchout.store.dynamo import Table, dynamodb_client
 from punchout.store.orders import OrderRecord, OrderRepository
 from punchout.store.queue import MAX_MESSAGE_BYTES, group_id
 from tests.support import builders
-from tests.support.contract import assert_published_message
 from tests.support.events import api_event
-from tests.support.sqs import assert_fits_sqs
+from tests.unit.gateway import helpers
 from tests.unit.gateway.conftest import TABLE_NAME
 from tests.unit.gateway.helpers import invoke, register, table_items
+from tests.unit.orders.conftest import drain
 
 TEST_IDENTITY: dict[str, Any] = {"identity": builders.BUYER_IDENTITY + "-T", "secret": builders.SECRET + " test"}
 
 
-class Run:
-    """``punchout --table <moto table> orders ...``: exit code, stdout and stderr."""
-
-    def __init__(self, capsys: pytest.CaptureFixture[str]) -> None:
-        self.capsys = capsys
-
-    def __call__(self, *arguments: str) -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = cli.main(["--table", TABLE_NAME, "orders", *arguments])
-        captured = self.capsys.readouterr()
-        return code, captured.out, captured.err
-
-    def ok(self, *arguments: str) -> str:
-        code, out, err = self(*arguments)
-        assert code == 0, err
-        return out
+class Run(helpers.Run):
+    """``punchout --table <moto table> orders ...``."""
 
     def listed(self, *arguments: str) -> list[dict[str, Any]]:
         listed: list[dict[str, Any]] = json.loads(self.ok("list", "--json", *arguments))
@@ -53,7 +38,7 @@ class Run:
 
 @pytest.fixture
 def punchout(table: Table, queue_url: str, capsys: pytest.CaptureFixture[str]) -> Run:
-    return Run(capsys)
+    return Run(capsys, TABLE_NAME, ("orders",))
 
 
 def post_order(body: bytes, content_type: str = "text/xml") -> int:
@@ -125,29 +110,17 @@ def dynamodb_calls(page_size: int | None = None) -> Iterator[list[dict[str, Any]
 
 
 def queued(url: str, *, published: bool = True) -> list[dict[str, Any]]:
-    """The queue's messages as SQS holds them (received and deleted): the body's exact text, its group and
-    deduplication id; each one real SQS takes and (``published``) the published schema describes."""
-    client = boto3.client("sqs")
-    messages: list[dict[str, Any]] = []
-    while True:
-        batch = client.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"], MessageAttributeNames=["All"]
-        ).get("Messages", [])
-        if not batch:
-            return messages
-        for message in batch:
-            assert_fits_sqs(message)
-            if published:
-                assert_published_message(json.loads(message["Body"]))
-            messages.append(
-                {
-                    "body": message["Body"],
-                    "group": message["Attributes"]["MessageGroupId"],
-                    "deduplication_id": message["Attributes"]["MessageDeduplicationId"],
-                    "schema": message["MessageAttributes"]["schema"]["StringValue"],
-                }
-            )
-            client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+    """The queue's messages as SQS holds them (``drain``): the body's exact text, its group and
+    deduplication id."""
+    return [
+        {
+            "body": message["text"],
+            "group": message["attributes"]["MessageGroupId"],
+            "deduplication_id": message["attributes"]["MessageDeduplicationId"],
+            "schema": message["message_attributes"]["schema"]["StringValue"],
+        }
+        for message in drain(url, published=published)
+    ]
 
 
 # --- list -----------------------------------------------------------------------------------------
