@@ -305,6 +305,41 @@ def test_numbers_the_shop_wrote_with_exponents_are_answered_in_plain_notation(sh
     assert (stored["quantity"], stored["unit_price"], summary["total"]) == ("100", "0.000001", "0.0001")
 
 
+NOT_ASCII_DECIMALS = {
+    "Arabic-Indic digits": "\u0661\u0669.\u0669\u0669",
+    "full-width digits": "\uff11\uff19.\uff19\uff19",
+    "digit grouping with underscores": "1_000",
+}
+
+
+@pytest.mark.parametrize("text", NOT_ASCII_DECIMALS.values(), ids=NOT_ASCII_DECIMALS.keys())
+@pytest.mark.parametrize("field", ["quantity", "unit_price", "shipping"])
+def test_a_decimal_string_that_is_no_ascii_decimal_is_422(shop: Shop, text: str, field: str) -> None:
+    # Given a decimal written as Python's Decimal() reads it but as no decimal reader of a shop or buyer
+    # does (cXML's amounts are ASCII decimals: the cXML reader refuses these, and "1,000" is refused too)
+    if field == "shipping":
+        cart = {"lines": [line()], "shipping": {"amount": text, "description": "Freight"}}
+        location = "shipping.amount"
+    else:
+        cart = {"lines": [line(**{field.removeprefix("unit_"): text})]}
+        location = f"lines.0.{field}"
+    # When the shop stores it
+    response = shop.put(cart)
+    # Then it is refused at that field, and nothing is stored
+    assert response["statusCode"] == 422, response
+    assert location in [e["location"] for e in body_json(response)["error"]["errors"]]
+    assert shop.context()["cart"] is None
+
+
+def test_a_decimal_string_with_spaces_around_or_a_sign_is_read_as_the_cxml_reader_reads_it(shop: Shop) -> None:
+    # Given decimals written with spaces around them and a plus sign (the cXML reader takes both)
+    # When the shop stores them
+    shop.put_lines(line("P1", " +2 ", "19.99\n"))
+    # Then their values are stored
+    (stored,) = shop.context()["cart"]["lines"]
+    assert (stored["quantity"], stored["unit_price"]) == ("2", "19.99")
+
+
 def test_a_total_below_a_millionth_is_answered_in_plain_notation(shop: Shop) -> None:
     # Given a cart of one millionth of a part at a millionth each (a total Python writes as 1E-12)
     # When the shop stores it
