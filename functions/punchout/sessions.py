@@ -16,6 +16,7 @@ from typing import Annotated, Literal, Self
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     ConfigDict,
     Field,
     GetJsonSchemaHandler,
@@ -185,7 +186,23 @@ def _decimal_schema(whole: int, places: int, *, positive: bool) -> WithJsonSchem
     )
 
 
-Amount = Annotated[PlainDecimal, AfterValidator(_unsigned_zero)]
+# The decimal strings the cXML reader takes (its ``_NUMBER``, not imported: it loads lxml): ASCII digits, an
+# optional sign, point and exponent. Decimal() alone would also take "1_000", Arabic-Indic or full-width digits.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_MAX_DECIMAL_CHARS = 64  # as the cXML reader's: a longer text is no number within the bounds
+
+
+def _ascii_decimal(value: object, info: ValidationInfo) -> object:
+    if info.context is SHOP_INPUT and isinstance(value, str):
+        text = value.strip()  # as the cXML reader strips
+        if len(text) > _MAX_DECIMAL_CHARS or not _DECIMAL_TEXT.fullmatch(text):
+            raise ValueError('must be a decimal of ASCII digits, such as "12.50" (no digit grouping)')
+        return text
+    return value
+
+
+ShopDecimal = Annotated[PlainDecimal, BeforeValidator(_ascii_decimal)]
+Amount = Annotated[ShopDecimal, AfterValidator(_unsigned_zero)]
 _TOTAL_PRECISION = 80
 
 
@@ -216,7 +233,7 @@ class CartLine(GatewayModel):
         "and given back in an order's reconciliation as `shop_auxiliary_id`. The buyer receives the gateway's "
         "line reference as SupplierPartAuxiliaryID instead (the order and edit lines carry that one).",
     )
-    quantity: Annotated[PlainDecimal, _decimal_schema(12, 6, positive=True)] = Field(
+    quantity: Annotated[ShopDecimal, _decimal_schema(12, 6, positive=True)] = Field(
         gt=0, max_digits=18, decimal_places=6
     )
     unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False)] = Field(ge=0, max_digits=18, decimal_places=6)
