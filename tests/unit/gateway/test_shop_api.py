@@ -638,6 +638,102 @@ def test_the_served_openapi_document_gives_the_configured_line_limit(
     assert shop.put({"lines": [line(f"P{i}") for i in range(4)]})["statusCode"] == 422
 
 
+# --- what PHP's json_encode writes ----------------------------------------------------------------
+# PHP shops build their bodies as arrays: json_encode writes an empty array as `[]` (there is no empty
+# `{}` without JSON_FORCE_OBJECT), a missing value is often `null`, and an id read from a database (pdo_mysql
+# returns integers since PHP 8.1) or used as an array key (PHP turns "12345" keys into integers) is a number.
+
+
+def test_a_cart_with_null_for_fields_that_have_a_default_takes_the_defaults(shop: Shop) -> None:
+    # Given a cart whose line has null for its unit of measure and its classification's domain
+    cart = {
+        "lines": [line("P1", unit_of_measure=None, classification={"domain": None, "value": "31201500"})],
+        "currency": None,
+    }
+    # When the shop stores it
+    response = shop.put(cart)
+    # Then it is stored with the defaults, as if the keys were left out, and the document says so
+    assert response["statusCode"] == 200, response
+    (stored,) = shop.context()["cart"]["lines"]
+    assert (stored["unit_of_measure"], stored["classification"]) == ("EA", {"domain": "UNSPSC", "value": "31201500"})
+    assert request_validator("put", "/shop/sessions/{id}/cart").is_valid(cart)
+
+
+def test_a_cart_with_an_empty_php_array_for_an_optional_object_has_none(shop: Shop) -> None:
+    # Given a cart with `[]` (PHP's empty array) for a line's classification, the shipping and the tax
+    cart = {"lines": [line("P1", classification=[])], "shipping": [], "tax": []}
+    # When the shop stores it
+    response = shop.put(cart)
+    # Then it is stored without them: the line gets the partner's default classification, and the document
+    # says so
+    assert response["statusCode"] == 200, response
+    stored = shop.context()["cart"]
+    assert (stored["shipping"], stored["tax"]) == (None, None)
+    assert stored["lines"][0]["classification"]["value"] == "44120000"
+    assert request_validator("put", "/shop/sessions/{id}/cart").is_valid(cart)
+
+
+def test_an_empty_object_for_an_optional_object_is_still_422(shop: Shop) -> None:
+    # Given a cart with `{}` for the shipping: no PHP array writes it, and a charge needs amount and description
+    # When the shop stores it
+    response = shop.put({"lines": [line()], "shipping": {}})
+    # Then it is refused
+    assert response["statusCode"] == 422
+    assert "shipping.amount" in [e["location"] for e in body_json(response)["error"]["errors"]]
+
+
+def test_integer_ids_are_stored_as_their_digits(shop: Shop) -> None:
+    # Given a line whose ids and classification code are JSON integers
+    ids = {"supplier_part_auxiliary_id": 7, "manufacturer_part_id": 990011, "classification": {"value": 31201500}}
+    cart = {"lines": [line(12345, **ids)]}  # type: ignore[arg-type]
+    # When the shop stores it
+    response = shop.put(cart)
+    # Then they are stored as the texts of their digits, and the document says so
+    assert response["statusCode"] == 200, response
+    (stored,) = shop.context()["cart"]["lines"]
+    assert (stored["supplier_part_id"], stored["supplier_part_auxiliary_id"], stored["manufacturer_part_id"]) == (
+        "12345",
+        "7",
+        "990011",
+    )
+    assert stored["classification"]["value"] == "31201500"
+    assert request_validator("put", "/shop/sessions/{id}/cart").is_valid(cart)
+
+
+@pytest.mark.parametrize("part", [1.5, 1e3, True], ids=["fraction", "float", "boolean"])
+def test_an_id_that_is_a_float_or_a_boolean_is_422(shop: Shop, part: Any) -> None:
+    # Given a line whose part id is a JSON number with a point or an exponent, or a boolean: no id's text
+    # When the shop stores it
+    response = shop.put(json.dumps({"lines": [line(part)]}))
+    # Then it is refused at the part id
+    assert response["statusCode"] == 422, response
+    assert "lines.0.supplier_part_id" in [e["location"] for e in body_json(response)["error"]["errors"]]
+
+
+def test_lines_that_php_wrote_as_an_object_are_422_saying_what_to_do(shop: Shop) -> None:
+    # Given lines that PHP's json_encode wrote as an object: an array whose keys are not 0, 1, 2... (after
+    # unset() or array_filter()) becomes {"0": ..., "2": ...}, whose order no JSON reader has to keep
+    # When the shop stores them
+    response = shop.put({"lines": {"0": line("P1"), "2": line("P2")}})
+    # Then they are refused at `lines`, and the message names PHP's remedy
+    assert response["statusCode"] == 422
+    [error] = body_json(response)["error"]["errors"]
+    assert error["location"] == "lines"
+    assert "array_values" in error["message"]
+
+
+@pytest.mark.parametrize("body", ["[]", '{"cancel": null}'], ids=["empty-php-array", "null"])
+def test_a_transfer_body_of_an_empty_php_array_or_a_null_cancel_transfers(shop: Shop, body: str) -> None:
+    # Given a stored cart, and the transfer body PHP writes for no options (json_encode([]) is `[]`)
+    shop.put_lines(line("P1"))
+    # When the shop transfers with it
+    response = call("POST", f"/shop/sessions/{shop.session_id}/transfer", body, shop.headers)
+    # Then the cart is transferred (not cancelled), and the document takes that body
+    assert response["statusCode"] == 200, response
+    assert shop.context()["status"] == "transferred"
+    assert request_validator("post", "/shop/sessions/{id}/transfer").is_valid(json.loads(body))
+
+
 # --- transfer -------------------------------------------------------------------------------------
 
 
