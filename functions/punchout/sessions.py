@@ -202,6 +202,58 @@ def _ascii_decimal(value: object, info: ValidationInfo) -> object:
 
 
 ShopDecimal = Annotated[PlainDecimal, BeforeValidator(_ascii_decimal)]
+
+
+# --- what PHP's json_encode writes ----------------------------------------------------------------
+# PHP shops build their bodies from arrays: an empty one is written `[]` (never `{}`), a missing value is
+# often `null`, and ids are integers when a database returns them so (pdo_mysql does since PHP 8.1) or
+# when they were array keys (PHP turns the key "12345" into 12345). Each is read as the shop meant it, in
+# what the shop sends only (stored carts are read back as stored), and the request schema says so.
+
+
+class _AlsoTaken:
+    """Publishes, in the request schema only, the JSON values a field also takes from a shop."""
+
+    def __init__(self, *alternatives: JsonSchemaValue) -> None:
+        self.alternatives = alternatives
+
+    def __get_pydantic_json_schema__(self, core_schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        if handler.mode != "validation":
+            return schema
+        if "anyOf" in schema:
+            return {**schema, "anyOf": [*schema["anyOf"], *self.alternatives]}
+        return {"anyOf": [schema, *self.alternatives]}
+
+
+def _default_for_null(default: object) -> BeforeValidator:
+    def substitute(value: object, info: ValidationInfo) -> object:
+        return default if value is None and info.context is SHOP_INPUT else value
+
+    return BeforeValidator(substitute)
+
+
+def _none_for_empty_array(value: object, info: ValidationInfo) -> object:
+    return None if value == [] and info.context is SHOP_INPUT else value
+
+
+def _text_of_integer(value: object, info: ValidationInfo) -> object:
+    # Integers only: a number with a point or an exponent, or a boolean, has no one text an id could be.
+    return str(value) if type(value) is int and info.context is SHOP_INPUT else value
+
+
+_NULL = {"type": "null"}
+_PHP_EMPTY_ARRAY = {"type": "array", "maxItems": 0, "description": "PHP's json_encode([]): none"}
+# Published within PHP's integers (which every limit on an id's length holds); the server takes any.
+_INTEGER_ID = {
+    "type": "integer",
+    "minimum": -(2**63),
+    "maximum": 2**63 - 1,
+    "description": "An integer id: stored as the text of its digits",
+}
+# An optional object of the cart: `[]` stands for none.
+OptionalObject = (BeforeValidator(_none_for_empty_array), _AlsoTaken(_PHP_EMPTY_ARRAY))
+IntegerText = (BeforeValidator(_text_of_integer), _AlsoTaken(_INTEGER_ID))
 Amount = Annotated[ShopDecimal, AfterValidator(_unsigned_zero)]
 _TOTAL_PRECISION = 80
 
@@ -209,8 +261,10 @@ _TOTAL_PRECISION = 80
 class CartClassification(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
-    domain: RequiredXmlText = Field(default="UNSPSC", min_length=1, max_length=40)
-    value: RequiredXmlText = Field(min_length=1, max_length=40)
+    domain: Annotated[RequiredXmlText, _default_for_null("UNSPSC"), _AlsoTaken(_NULL)] = Field(
+        default="UNSPSC", min_length=1, max_length=40
+    )
+    value: Annotated[RequiredXmlText, *IntegerText] = Field(min_length=1, max_length=40)
 
 
 class CartCharge(GatewayModel):
@@ -225,8 +279,8 @@ class CartLine(GatewayModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    supplier_part_id: RequiredXmlText = Field(min_length=1, max_length=255)
-    supplier_part_auxiliary_id: XmlText | None = Field(
+    supplier_part_id: Annotated[RequiredXmlText, *IntegerText] = Field(min_length=1, max_length=255)
+    supplier_part_auxiliary_id: Annotated[XmlText | None, *IntegerText] = Field(
         default=None,
         max_length=255,
         description="The shop's own reference for the line: kept with the cart, restored in edit and inspect, "
@@ -239,9 +293,11 @@ class CartLine(GatewayModel):
     unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False)] = Field(ge=0, max_digits=18, decimal_places=6)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     description: RequiredXmlText = Field(min_length=1, max_length=2000)
-    unit_of_measure: RequiredXmlText = Field(default="EA", min_length=1, max_length=10)
-    classification: CartClassification | None = None
-    manufacturer_part_id: XmlText | None = Field(default=None, max_length=255)
+    unit_of_measure: Annotated[RequiredXmlText, _default_for_null("EA"), _AlsoTaken(_NULL)] = Field(
+        default="EA", min_length=1, max_length=10
+    )
+    classification: Annotated[CartClassification | None, *OptionalObject] = None
+    manufacturer_part_id: Annotated[XmlText | None, *IntegerText] = Field(default=None, max_length=255)
     manufacturer_name: XmlText | None = Field(default=None, max_length=255)
     lead_time_days: int | None = Field(default=None, ge=0, le=3650)
     url: XmlText | None = Field(
@@ -260,10 +316,21 @@ class CartInput(GatewayModel):
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     # fail_fast: the errors of the first invalid line only. Listing every line's was unbounded: a 3 MB body
     # of 1,000,000 `{}` lines took a minute to answer, in a 268 MB error body Lambda cannot send.
-    lines: list[CartLine] = empty_list(fail_fast=True)
-    shipping: CartCharge | None = None
-    tax: CartCharge | None = None
+    lines: Annotated[list[CartLine], _default_for_null([]), _AlsoTaken(_NULL)] = empty_list(fail_fast=True)
+    shipping: Annotated[CartCharge | None, *OptionalObject] = None
+    tax: Annotated[CartCharge | None, *OptionalObject] = None
     comments: XmlText | None = Field(default=None, max_length=4000)
+
+    @field_validator("lines", mode="before")
+    @classmethod
+    def _lines_are_an_array(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, dict) and info.context is SHOP_INPUT:
+            # Its order is the keys', which no JSON reader has to keep: not guessed.
+            raise ValueError(
+                "should be a JSON array, not an object: PHP's json_encode writes an array whose keys are not "
+                "0, 1, 2... (after unset() or array_filter()) as an object; send array_values($lines)"
+            )
+        return value
 
 
 class Cart(CartInput):
@@ -278,10 +345,21 @@ class Cart(CartInput):
             return sum((line.quantity * line.unit_price for line in self.lines), Decimal(0))
 
 
-class TransferRequest(GatewayModel):
-    model_config = ConfigDict(extra="forbid")
+def _also_an_empty_array(schema: JsonSchemaValue) -> None:
+    schema["type"] = ["object", "array"]  # `properties` judge an object only, `maxItems` an array only
+    schema["maxItems"] = 0
 
-    cancel: bool = False
+
+class TransferRequest(GatewayModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_also_an_empty_array)
+
+    cancel: Annotated[bool, _default_for_null(False), _AlsoTaken(_NULL)] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _php_empty_array(cls, data: object, info: ValidationInfo) -> object:
+        # No options: PHP's json_encode([]) is `[]`. (A cart body of `[]` stays refused: the shop built nothing.)
+        return {} if data == [] and info.context is SHOP_INPUT else data
 
 
 # --- sessions -------------------------------------------------------------------------------------
