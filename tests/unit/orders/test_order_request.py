@@ -21,6 +21,7 @@ from punchout.partners import CredentialRef, CredentialSet, hash_secret
 from punchout.store.orders import MAX_RESENT_PAYLOAD_IDS, OrderRepository
 from punchout.store.queue import MAX_MESSAGE_BYTES
 from tests.support import builders
+from tests.support.contract import ORDER_MESSAGE_SCHEMA as ORDER_SCHEMA
 from tests.support.contract import assert_documented, assert_published_message
 from tests.support.dynamodb import ITEM_BYTES as DYNAMODB_ITEM_LIMIT
 from tests.support.events import api_event, response_header
@@ -209,6 +210,53 @@ def test_lines_without_a_line_number_are_numbered_by_their_position_from_1(table
     [message] = [m["body"] for m in drain(queue_url)]
     assert [line["line_number"] for line in message["lines"]] == [1, 2, 7]
     assert [line["order_line_number"] for line in message["reconciliation"]["lines"]] == [1, 2, 7]
+
+
+SAFE_INTEGER = 2**53 - 1  # the largest integer every JSON reader holds exactly (RFC 7493)
+
+
+@pytest.mark.parametrize(
+    ("where", "number"),
+    [
+        ("lineNumber", SAFE_INTEGER + 1),
+        ("lineNumber", 2**63),  # past PHP's int: json_decode makes it a float, 9.2233720368547758E+18
+        ("lineNumber", -(2**63) - 1),
+        ("orderVersion", 10**20),
+        ("LeadTime", 10**20),
+    ],
+)
+def test_an_integer_no_shop_could_read_exactly_is_400_naming_it(table, queue_url, where, number):
+    # Given an order with an integer past what JSON readers hold exactly (a shop's json_decode or JSON.parse
+    # would read another number, without a word): cXML's uint allows 20 digits, no buyer's system writes them
+    register(table)
+    document = builders.order_request("PO-BIG", [builders.item_out("P1", "1", price="5.00", line=1)], version=1)
+    document = {  # written into the document: the builders' models hold these numbers to the bounds too
+        "lineNumber": document.replace(b'lineNumber="1"', f'lineNumber="{number}"'.encode()),
+        "orderVersion": document.replace(b'orderVersion="1"', f'orderVersion="{number}"'.encode()),
+        "LeadTime": document.replace(b"</ItemDetail>", f"<LeadTime>{number}</LeadTime></ItemDetail>".encode()),
+    }[where]
+    assert str(number).encode() in document
+    # When it is sent
+    answer = cxml(post_order(document))
+    # Then it is refused with 400 naming the field, and nothing is queued
+    assert answer.status.code == 400, answer.status
+    assert ("line_number" if where == "lineNumber" else "version" if where == "orderVersion" else "lead_time") in (
+        answer.status.message
+    )
+    assert drain(queue_url) == []
+
+
+def test_the_largest_integer_every_json_reader_holds_is_queued_and_published_as_the_limit(table, queue_url):
+    # Given an order whose line number is the largest integer JSON readers hold exactly
+    register(table)
+    document = builders.order_request("PO-SAFE", [builders.item_out("P1", "1", price="5.00", line=SAFE_INTEGER)])
+    # When it is sent, Then it is queued with that number, and the schema publishes the bounds
+    assert status_of(post_order(document)) == 200
+    [message] = [m["body"] for m in drain(queue_url)]
+    assert message["lines"][0]["line_number"] == SAFE_INTEGER
+    schema = json.loads(ORDER_SCHEMA.read_text(encoding="utf-8"))
+    [number] = [s for s in schema["$defs"]["OrderLine"]["properties"]["line_number"]["anyOf"] if s["type"] != "null"]
+    assert (number["minimum"], number["maximum"]) == (-SAFE_INTEGER, SAFE_INTEGER)
 
 
 def test_an_update_and_a_delete_under_the_same_order_version_are_two_messages(table, queue_url):
