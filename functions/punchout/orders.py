@@ -32,6 +32,7 @@ from .cxml.models import (
     OrderRequest,
     OrderType,
     PlainDecimal,
+    SafeInt,
     Shipping,
     Tax,
     empty_list,
@@ -72,7 +73,7 @@ class ReconciledLine(Model):
     supplier_part_auxiliary_id: str | None = Field(
         description="As the order carries it: the gateway's line reference for lines of its carts"
     )
-    order_line_number: int | None = None  # ItemOut@lineNumber, or the position in the order
+    order_line_number: SafeInt | None = None  # ItemOut@lineNumber, or the position in the order
     cart_line_number: int | None = None
     shop_auxiliary_id: str | None = Field(
         default=None, description="The shop's own `supplier_part_auxiliary_id` of the matched cart line"
@@ -104,7 +105,7 @@ class SessionRef(Model):
 
 
 class OrderLine(Model):
-    line_number: int | None
+    line_number: SafeInt | None
     quantity: PlainDecimal
     supplier_part_id: str
     supplier_part_auxiliary_id: str | None = Field(
@@ -119,7 +120,7 @@ class OrderLine(Model):
     manufacturer_part_id: str | None = None
     manufacturer_name: str | None = None
     url: str | None = None
-    lead_time: int | None = None  # days
+    lead_time: SafeInt | None = None  # days
     extrinsics: list[Extrinsic] = empty_list()  # ItemDetail's: buyer part numbers, requester...
     requested_delivery_date: str | None = None
     ship_to: Address | None = None
@@ -179,7 +180,7 @@ class OrderMessage(Model):
     deployment_mode: DeploymentMode
     payload_id: str
     order_id: str
-    order_version: int | None
+    order_version: SafeInt | None
     type: OrderType
     order_date: str
     order_date_parsed: datetime | None

@@ -58,6 +58,13 @@ def plain_decimal(value: Decimal) -> str:
     return format(value, "f") if "E" in text or "e" in text else text
 
 
+# An integer a buyer writes (lineNumber, orderVersion, LeadTime) goes to the shop as a JSON number: held to
+# what every JSON reader holds exactly (RFC 7493's I-JSON). PHP's json_decode reads 2**63 as a float, and
+# JavaScript's JSON.parse 2**53 + 1 as 2**53, without a word; cXML's uint allows 20 digits, no buyer uses them.
+MAX_SAFE_INTEGER = 2**53 - 1
+SafeInt = Annotated[int, Field(ge=-MAX_SAFE_INTEGER, le=MAX_SAFE_INTEGER)]
+
+
 # A decimal as the gateway writes it in JSON (order messages, the shop API): a string in plain notation.
 PlainDecimal = Annotated[
     Decimal,
@@ -308,7 +315,7 @@ class ItemDetail(CXMLModel):
     manufacturer_part_id: str | None = None
     manufacturer_name: str | None = None
     url: str | None = None
-    lead_time: int | None = None
+    lead_time: SafeInt | None = None
     extrinsics: list[Extrinsic] = empty_list()
 
     @property
@@ -338,7 +345,7 @@ class ItemIn(CXMLModel):
     """A cart line of a ``PunchOutOrderMessage``."""
 
     quantity: PlainDecimal
-    line_number: int | None = None
+    line_number: SafeInt | None = None
     item_id: ItemID
     item_detail: ItemDetail
     ship_to: ShipTo | None = None
@@ -354,7 +361,7 @@ class ItemOut(CXMLModel):
     """
 
     quantity: PlainDecimal | None
-    line_number: int | None = None
+    line_number: SafeInt | None = None
     requested_delivery_date: Timestamp | None = None
     item_id: ItemID
     item_detail: ItemDetail | None = None
@@ -389,7 +396,7 @@ class OrderRequestHeader(CXMLModel):
     order_id: str
     order_date: Timestamp
     type: OrderType = "new"
-    order_version: int | None = None
+    order_version: SafeInt | None = None
     requisition_id: str | None = None
     ship_complete: bool = False  # shipComplete="yes": the buyer wants one shipment, not partial ones
     requested_delivery_date: Timestamp | None = None
