@@ -9,6 +9,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
+from pydantic import Field
+
 from punchout.cart_message import (
     MissingClassification,
     line_classification,
@@ -61,8 +63,8 @@ class ReturnRefused(Exception):
 class CartSummary(GatewayModel):
     line_count: int
     currency: str
-    total: str
-    revision: int
+    total: str = Field(description="The lines' sum (without shipping and tax), a decimal string in plain notation")
+    revision: int = Field(description="1 for the session's first stored cart, then one more per stored cart")
 
 
 class TransferResult(GatewayModel):
