@@ -721,6 +721,35 @@ def test_lines_that_php_wrote_as_an_object_are_422_saying_what_to_do(shop: Shop)
     assert "array_values" in error["message"]
 
 
+# What PHP 8's json_encode wrote (default flags, serialize_precision -1) for a shop's cart array: escaped
+# slashes, \uXXXX escapes (a surrogate pair for the emoji), floats, an integer id, null and [] for absent values.
+PHP_CART = (
+    '{"currency":"EUR","lines":[{"supplier_part_id":4711,"supplier_part_auxiliary_id":null,"quantity":2,'
+    '"unit_price":19.99,"description":"Caf\\u00e9 \\ud83d\\ude00 1\\/2","unit_of_measure":null,"classification":[],'
+    '"lead_time_days":3,"url":"https:\\/\\/shop.example.com\\/p\\/4711"},{"supplier_part_id":"B-2","quantity":1.5,'
+    '"unit_price":1.0e-5,"description":"Rope","classification":{"domain":"UNSPSC","value":31151500}}],'
+    '"shipping":{"amount":4.95,"description":"DHL"},"tax":[],"comments":null}'
+)
+
+
+def test_a_cart_as_php_json_encode_writes_it_is_stored_as_the_shop_meant_it(shop: Shop) -> None:
+    # Given the cart body PHP wrote
+    # When the shop stores it
+    summary = body_json(shop.put(PHP_CART))
+    # Then every value is the one the PHP array held, numbers to the digit as written (1.0e-5 has two digits)
+    cart = shop.context()["cart"]
+    first, second = cart["lines"]
+    assert (first["supplier_part_id"], first["unit_price"], first["unit_of_measure"]) == ("4711", "19.99", "EA")
+    assert (first["description"], first["url"]) == ("Caf\u00e9 \U0001f600 1/2", "https://shop.example.com/p/4711")
+    assert (second["quantity"], second["unit_price"], second["classification"]["value"]) == (
+        "1.5",
+        "0.000010",
+        "31151500",
+    )
+    assert (cart["shipping"]["amount"], cart["tax"], summary["total"]) == ("4.95", None, "39.9800150")
+    assert request_validator("put", "/shop/sessions/{id}/cart").is_valid(json.loads(PHP_CART, parse_float=Decimal))
+
+
 @pytest.mark.parametrize("body", ["[]", '{"cancel": null}'], ids=["empty-php-array", "null"])
 def test_a_transfer_body_of_an_empty_php_array_or_a_null_cancel_transfers(shop: Shop, body: str) -> None:
     # Given a stored cart, and the transfer body PHP writes for no options (json_encode([]) is `[]`)
