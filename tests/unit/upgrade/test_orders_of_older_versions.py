@@ -1,0 +1,133 @@
+"""Orders received by an older version (3d51d1a), met by this one after the deploy: a buyer's retry of
+one of them, and its next version.
+
+Buyers retry for hours (Coupa: five times, an hour apart), and a deploy does not wait for them: a retry
+of an order the old version stored must be the same order (200, no second message), and an update or
+delete must find the order it changes. Orders are kept forever, so these items are in every table
+upgraded from then.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+from tests.unit.orders.conftest import drain
+from tests.unit.orders.test_order_request import post_order, status_of
+from tests.unit.upgrade import older_items
+
+
+def _next_version(name: str, order_type: str, version: int | None) -> bytes:
+    """The buyer's next document for the order ``name`` was: same order, another type and version,
+    naming the old document in its DocumentReference, under a new payloadID."""
+    text = older_items.document(name).decode("latin-1")
+    text = text.replace(f'payloadID="{older_items.payload_id(name)}"', 'payloadID="next-version@buyer.example"')
+    header = re.search(r"<OrderRequestHeader [^>]*>", text)
+    assert header is not None
+    changed = re.sub(r' type="new"', f' type="{order_type}"', header.group())
+    changed = re.sub(r' orderVersion="\d+"', "", changed)
+    if version is not None:
+        changed = changed.replace(">", f' orderVersion="{version}">', 1)
+    reference = f'<DocumentReference payloadID="{older_items.payload_id(name)}"/>'
+    text = text.replace(header.group(), changed, 1).replace(
+        "</OrderRequestHeader>", reference + "</OrderRequestHeader>"
+    )
+    return text.encode("latin-1")
+
+
+@pytest.mark.parametrize("name", ["o1_new", "o1_update", "o2_delete", "o6_new"])
+def test_a_retry_of_an_order_an_older_version_received_is_the_same_order(table: Any, queue_url: str, name: str) -> None:
+    # Given the orders 3d51d1a received and queued
+    older_items.load(table)
+    # When the buyer's retry of one arrives after the deploy, the very document it sent then
+    answer = post_order(older_items.document(name))
+    # Then it is the same order: accepted, and not queued again
+    assert status_of(answer) == 200
+    assert drain(queue_url) == []
+
+
+def test_an_order_differing_from_the_one_an_older_version_received_is_still_a_conflict(
+    table: Any, queue_url: str
+) -> None:
+    # Given the orders 3d51d1a received
+    older_items.load(table)
+    # When a document with the key of one of them but another quantity arrives
+    document = older_items.document("o1_new")
+    assert document.count(b'<ItemOut quantity="2"') == 3
+    changed = document.replace(b'<ItemOut quantity="2"', b'<ItemOut quantity="3"', 1)
+    # Then it is refused as another order under the same key, and nothing is queued
+    assert status_of(post_order(changed)) == 409
+    assert drain(queue_url) == []
+
+
+@pytest.mark.parametrize("name", ["o3_versionless", "o8_versionless"])
+def test_a_retry_of_a_versionless_order_an_older_version_received_is_not_queued_again(
+    table: Any, queue_url: str, name: str
+) -> None:
+    # Given a new order without orderVersion that 3d51d1a received (it keyed such orders by payloadID)
+    older_items.load(table)
+    # When the buyer's retry of it arrives after the deploy
+    answer = post_order(older_items.document(name))
+    # Then it is the same order: the shop does not get it a second time under another message_id
+    assert status_of(answer) == 200
+    assert drain(queue_url) == []
+
+
+def test_a_retry_of_a_test_mode_order_an_older_version_received_is_not_queued_again(table: Any, queue_url: str) -> None:
+    # Given an order 3d51d1a received in test mode (under the partner's production key: the test
+    # system's orders had no key of their own then)
+    older_items.load(table)
+    # When the buyer's test system retries it after the deploy
+    answer = post_order(older_items.document("o5_test"))
+    # Then it is the same order, not queued a second time
+    assert status_of(answer) == 200
+    assert drain(queue_url) == []
+
+
+def test_an_update_of_a_test_mode_order_an_older_version_received_follows_it(table: Any, queue_url: str) -> None:
+    # Given an order 3d51d1a received in test mode
+    older_items.load(table)
+    # When the buyer's test system sends its update after the deploy
+    answer = post_order(_next_version("o7_test", "update", 2))
+    # Then the update is accepted (the order was received) and follows the old version's message
+    assert status_of(answer) == 200
+    (queued,) = drain(queue_url)
+    message = queued["body"]
+    assert (message["order_id"], message["type"], message["deployment_mode"]) == ("UP-7", "update", "test")
+    assert message["follows_message_id"] == older_items.message("UP-7")["message_id"]
+
+
+def test_an_update_of_an_order_an_older_version_received_is_reconciled_with_its_cart(
+    table: Any, queue_url: str
+) -> None:
+    # Given an order 3d51d1a received for a cart it transferred (three lines, quantities 1, 2 and 3)
+    older_items.load(table)
+    # When the buyer updates it after the deploy, without its first line, quantities at 2
+    document = _next_version("o6_new", "update", 2)
+    first_line = re.search(rb"<ItemOut .*?</ItemOut>", document, re.S)
+    assert first_line is not None
+    answer = post_order(document.replace(first_line.group(), b""))
+    # Then the update follows the old message, and is compared with the old cart
+    assert status_of(answer) == 200
+    (queued,) = drain(queue_url)
+    message = queued["body"]
+    assert message["follows_message_id"] == older_items.message("UP-6")["message_id"]
+    lines = {line["supplier_part_id"]: line["status"] for line in message["reconciliation"]["lines"]}
+    assert lines == {"U1": "removed", "U2": "unchanged", "U3": "quantity_changed"}
+    old_carts = [session["cart_ref"] for session in older_items.message("UP-6")["sessions"]]
+    assert [session["cart_ref"] for session in message["sessions"]] == old_carts
+
+
+def test_a_versionless_update_of_a_versionless_order_an_older_version_received_follows_it(
+    table: Any, queue_url: str
+) -> None:
+    # Given a versionless new order 3d51d1a received
+    older_items.load(table)
+    # When the buyer sends a versionless update naming it
+    answer = post_order(_next_version("o8_versionless", "update", None))
+    # Then it follows that order's message
+    assert status_of(answer) == 200
+    (queued,) = drain(queue_url)
+    assert queued["body"]["follows_message_id"] == older_items.message("UP-8")["message_id"]
