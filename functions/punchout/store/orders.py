@@ -9,15 +9,20 @@ Items (none expire: orders are business records):
   document (secrets redacted) and attachments, compressed and chunked (5,000-line orders);
 - ``ORDERMSG#<message id>/ORDERMSG``: finds the record from the message id (``GET /shop/orders/{id}``).
 
+Records written by versions before 2026-11-27 are kept as they were (orders are never rewritten): an order
+sent in test mode under the partner's production key, and a versionless order under
+``VERSION#<type>#payload:<payloadID>``, whatever its type. ``stored_before`` and ``received`` find them.
+
 No index finds records by time: the operator's ``punchout orders list`` scans the table (``listing``).
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -129,16 +134,55 @@ class OrderRepository:
         record = OrderRecord.model_validate_json(item["data"]["S"])
         return record.model_copy(update={"status": item["status"]["S"]})
 
+    def stored_before(self, order_key: OrderKey, payload_id: str) -> OrderRecord | None:
+        """The record an older version stored for the order ``order_key`` names, where that version
+        keyed it (None: none did). Under its own key, the order is ``get``'s.
+
+        Before the deployment mode was part of the key, a test-mode order was stored under the partner's
+        production key; before a versionless order was keyed by its version, it was keyed by the payloadID
+        it came under (``payload:<payloadID>``), whatever its type. A buyer's retry is the very document it
+        sent, so that payloadID is this delivery's."""
+        owners = [order_key]
+        if order_key.deployment_mode == "test":
+            owners.append(replace(order_key, deployment_mode="production"))
+        legacy_version = f"payload:{payload_id}"
+        candidates = owners[1:]
+        if order_key.version != legacy_version:
+            candidates += [replace(key, version=legacy_version) for key in owners]
+        for candidate in candidates:
+            item = self.table.get(_pk(candidate), _sk(candidate))
+            if item is None:
+                continue
+            if candidate.deployment_mode != order_key.deployment_mode and not self._test_order_stored_as_production(
+                item
+            ):
+                continue  # the partner's production order of that number
+            return self._record(item)
+        return None
+
+    def _test_order_stored_as_production(self, item: Item) -> bool:
+        """Whether a record under a production key is a test-mode order an older version stored there:
+        written before records named their deployment mode, its message to the shop did."""
+        if "deployment_mode" in json.loads(item["data"]["S"]):
+            return False  # written since: a production order
+        record = self._record(item)
+        return bool(json.loads(self.message(record)).get("deployment_mode") == "test")
+
     def received(self, order_key: OrderKey) -> ReceivedVersions:
         """Every version of the key's order received so far (none: never received), with the payloadIDs
         they were received under, each mapped to the message id of its version.
 
         Updates and deletes need the order, and their DocumentReference names one of these: a resend's
         payloadID stands for the version it resent, which made no message of its own."""
-        versions = [
-            (self._record(item), item.get("resent_as", {}).get("SS", []))
-            for item in self.table.query(_pk(order_key), "VERSION#")
-        ]
+        items = list(self.table.query(_pk(order_key), "VERSION#"))
+        if order_key.deployment_mode == "test":  # and those an older version stored under production's key
+            production = replace(order_key, deployment_mode="production")
+            items += [
+                item
+                for item in self.table.query(_pk(production), "VERSION#")
+                if self._test_order_stored_as_production(item)
+            ]
+        versions = [(self._record(item), item.get("resent_as", {}).get("SS", [])) for item in items]
         versions.sort(key=lambda version: version[0].received_at)
         # cXML makes payloadIDs unique; should a buyer reuse one, the document first received under it
         # wins, before any resend.
