@@ -76,6 +76,32 @@ _FULLY_CUT: dict[str, object] = {
 _PAGE_BYTES = MAX_RESPONSE_BYTES - 200_000
 
 
+# The fields the published message has required since its first release, each with the value that means
+# what a message without it meant: a message stored before (orders are kept forever) is given them when it
+# is read again, so that the shop reads and receives every message as the schema describes it now. The
+# last one added (2026-11-27, after the three others) is in every message stored since.
+_ADDED_FIELDS: dict[str, object] = {
+    "requisition_id": None,
+    "ship_complete": False,
+    "requested_delivery_date": None,
+    "follows_message_id": None,
+}
+_LAST_ADDED = b'"follows_message_id":'  # a key: within a JSON string its quotes would be escaped
+
+
+def as_published(stored: bytes) -> bytes:
+    """The stored message as the published schema describes it: as stored, or with the fields added since
+    it was stored at their ``_ADDED_FIELDS`` value, each in its place (before the next field it precedes)."""
+    if _LAST_ADDED in stored:
+        return stored
+    message = json.loads(stored)
+    order = [field.alias or name for name, field in OrderMessage.model_fields.items()]
+    known = [name for name in order if name in message or name in _ADDED_FIELDS]
+    upgraded = {name: message[name] if name in message else _ADDED_FIELDS[name] for name in known}
+    upgraded.update((name, value) for name, value in message.items() if name not in upgraded)
+    return compact_json(upgraded).encode("utf-8")
+
+
 def shop_body(full: bytes) -> str:
     """``GET /shop/orders/{id}``: the whole order when Lambda can answer it, else without its lines
     (the shop reads them page by page). Intake refused orders whose header alone would not fit."""
@@ -260,14 +286,14 @@ class OrderService:
     def shop_message(self, message_id: str) -> str | None:
         """The order message as the shop reads it: whole, or without its lines if too large to answer."""
         record = self.orders.find(message_id)
-        return None if record is None else shop_body(self.orders.message(record))
+        return None if record is None else shop_body(self._stored_message(record))
 
     def page(self, message_id: str, page: str) -> str | None:
         """Page ``page`` (from 1) of the order's lines and reconciliation lines (``OrderPage``), if any."""
         record = self.orders.find(message_id)
         if record is None:
             return None
-        message = json.loads(self.orders.message(record))
+        message = json.loads(self._stored_message(record))
         lines, reconciliation = message["lines"], message["reconciliation"]
         pages = page_slices(lines, reconciliation["lines"], _PAGE_BYTES)
         number = _position(page)
@@ -484,6 +510,10 @@ class OrderService:
             exc_info=failure,
         )
 
+    def _stored_message(self, record: OrderRecord) -> bytes:
+        """The record's stored message, as the published schema describes it now (``as_published``)."""
+        return as_published(self.orders.message(record))
+
     def _dispatch(self, record: OrderRecord, message: bytes | None = None) -> None:
         """Send the record's message once. ``message``: the record's stored message, when the caller has
         it (it just stored it); otherwise it is read back from the table (a query and a decompression)."""
@@ -493,7 +523,7 @@ class OrderService:
             if lease is not None:
                 try:
                     self.queue.send(
-                        queue_body(message if message is not None else self.orders.message(record)),
+                        queue_body(message if message is not None else self._stored_message(record)),
                         group=group_id(record.key.owner, record.order_id),
                         deduplication_id=record.message_id,
                     )
