@@ -192,3 +192,26 @@ def test_messages_keep_every_field_the_schema_published_by_an_older_version_desc
         error.message for error in jsonschema.Draft202012Validator(_opened(published)).iter_errors(queued["body"])
     ]
     assert errors == []
+
+
+def test_an_update_naming_a_document_an_older_version_did_not_record_is_accepted(table: Any, queue_url: str) -> None:
+    # Given an order 3d51d1a received: it recorded no resend's payloadID (and accepted any reference), so
+    # a resend the buyer sent it under a new payloadID is known to the buyer only
+    older_items.load(table)
+    # When the buyer's update names that resend after the deploy
+    document = _next_version("o6_new", "update", 2).replace(
+        f'<DocumentReference payloadID="{older_items.payload_id("o6_new")}"/>'.encode(),
+        b'<DocumentReference payloadID="resent-by-hand@buyer.example"/>',
+    )
+    assert b"resent-by-hand@buyer.example" in document
+    answer = post_order(document)
+    # Then it is accepted, as that version accepted it, without a message it is known to follow
+    assert status_of(answer) == 200
+    (queued,) = drain(queue_url)
+    message = queued["body"]
+    assert (message["order_id"], message["type"], message["document_reference"]) == (
+        "UP-6",
+        "update",
+        "resent-by-hand@buyer.example",
+    )
+    assert message["follows_message_id"] is None
