@@ -245,7 +245,8 @@ class OrderService:
 
     def _followed(self, key: OrderKey, order: OrderRequest) -> str | None:
         """The message id of the version an update or delete follows: the one received under the
-        payloadID its DocumentReference names, or resent under it (None without a reference).
+        payloadID its DocumentReference names, or resent under it (None without a reference, or for one
+        taken as naming a resend an older version did not record).
 
         An update or delete needs the order it changes, and the document it names (417 otherwise); it
         is queued after the versions received before it, so it waits until they are queued."""
@@ -255,7 +256,10 @@ class OrderService:
                 f"Order {key.order_id} was never received: an {key.type} needs the original order first"
             )
         reference = order.header.document_reference
-        if reference is not None and reference.payload_id not in received.payload_ids:
+        # An order an older version received may have been resent under payloadIDs it did not record (and
+        # it took any reference): a reference to none known is taken as naming such a resend.
+        unknown = reference is not None and reference.payload_id not in received.payload_ids
+        if reference is not None and unknown and not received.resends_unrecorded:
             raise ReferenceUnknown(
                 f"The DocumentReference payloadID {reference.payload_id[:100]!r} is not a document received"
                 f" for order {key.order_id}"
@@ -265,7 +269,7 @@ class OrderService:
         for earlier in received.records:
             if earlier.status != "queued" and earlier.key != key:
                 self._dispatch(earlier)
-        return None if reference is None else received.payload_ids[reference.payload_id]
+        return None if reference is None else received.payload_ids.get(reference.payload_id)
 
     def _remember_resend(self, key: OrderKey, payload_id: str) -> None:
         # A failure to record it is the buyer's retry (5xx): a later version naming this payloadID would

@@ -119,6 +119,15 @@ class StoredOrder:
 class ReceivedVersions:
     records: list[OrderRecord]  # first received first
     payload_ids: dict[str, str]  # payloadID -> message id of the version received or resent under it
+    # Some version was received by a version of the gateway that recorded no resend's payloadID (before
+    # 2026-11-27, when records did not name their deployment mode yet): payload_ids may lack some.
+    resends_unrecorded: bool = False
+
+
+def _written_before_modes(item: Item) -> bool:
+    """Whether an order record was written before records named their deployment mode (2026-11-27):
+    by a version that kept test-mode orders under the production key and recorded no resends."""
+    return "deployment_mode" not in json.loads(item["data"]["S"])
 
 
 class OrderRepository:
@@ -163,7 +172,7 @@ class OrderRepository:
     def _test_order_stored_as_production(self, item: Item) -> bool:
         """Whether a record under a production key is a test-mode order an older version stored there:
         written before records named their deployment mode, its message to the shop did."""
-        if "deployment_mode" in json.loads(item["data"]["S"]):
+        if not _written_before_modes(item):
             return False  # written since: a production order
         record = self._record(item)
         return bool(json.loads(self.message(record)).get("deployment_mode") == "test")
@@ -192,7 +201,11 @@ class OrderRepository:
         for record, resends in versions:
             for payload_id in sorted(resends):
                 payload_ids.setdefault(payload_id, record.message_id)
-        return ReceivedVersions(records=[record for record, _ in versions], payload_ids=payload_ids)
+        return ReceivedVersions(
+            records=[record for record, _ in versions],
+            payload_ids=payload_ids,
+            resends_unrecorded=any(_written_before_modes(item) for item in items),
+        )
 
     def add_payload_id(self, order_key: OrderKey, payload_id: str) -> bool:
         """Remember a resend's payloadID: the buyer's next version may refer to it rather than the first.
