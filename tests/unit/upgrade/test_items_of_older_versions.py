@@ -202,3 +202,33 @@ def test_the_shop_reads_orders_an_older_version_received(table: Table, queue_url
     answer = call("GET", f"/shop/orders/{attached['message_id']}/attachments/0", headers=_headers())
     assert answer["statusCode"] == 200
     assert base64.b64decode(body_json(answer)["content_base64"]) == OLD_ATTACHMENT
+
+
+def test_an_edit_sent_now_restores_a_cart_an_older_version_transferred(table: Table) -> None:
+    # Given a cart 3d51d1a transferred (lines T1-T3, quantities 1-3), its lines as the buyer got them
+    data = older_items.load(table)
+    lines = data["cart_lines"]
+    # When the buyer edits its requisition now: T1 at 4, T3 at 6, T2 left out
+    items = [
+        builders.item_out(part, quantity, auxiliary=auxiliary, price="10.50")
+        for (part, auxiliary), quantity in zip((lines[0], lines[2]), ("4", "6"), strict=True)
+    ]
+    body = builders.setup_request(
+        "edit",
+        items=items,
+        domain="NetworkID",
+        identity="AN-UPMAIN",
+        secret=data["partner_secrets"]["up-main"]["production"][0],
+    )
+    answer = cxml(call("POST", "/cxml/setup", body))
+    assert answer.status.code == 200
+    token = answer.response.start_page_url.rsplit("/", 1)[1]  # type: ignore[union-attr]
+    start = call("GET", f"/punchout/start/{token}")
+    session_id = re.sub(r".*punchout_session=", "", response_header(start, "Location") or "")
+    # Then the shop gets the old cart's lines back with the requisition's quantities
+    session = body_json(call("GET", f"/shop/sessions/{session_id}", headers=_headers()))
+    assert [(line["supplier_part_id"], line["quantity"]) for line in session["cart"]["lines"]] == [
+        ("T1", "4"),
+        ("T3", "6"),
+    ]
+    assert [item["restored"] for item in session["items"]] == [True, True]
