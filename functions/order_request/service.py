@@ -212,7 +212,9 @@ class OrderService:
         key = OrderKey.of(auth.partner.id, order, document.envelope.payload_id, document.deployment_mode)
         logger.append_keys(order_id=key.order_id[:100], order_type=key.type, order_version=key.version[:100])
         digest = content_hash(order)
-        record = self.orders.get(key) or self.orders.stored_before(key, document.envelope.payload_id)
+        record = self.orders.get(key) or self.orders.stored_before(
+            key, document.envelope.payload_id, versionless=order.header.order_version is None
+        )
         stored_message: bytes | None = None  # the record's message, when this delivery stored it
         if record is None:
             follows = None if key.type == "new" else self._followed(key, order)

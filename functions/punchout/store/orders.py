@@ -143,20 +143,21 @@ class OrderRepository:
         record = OrderRecord.model_validate_json(item["data"]["S"])
         return record.model_copy(update={"status": item["status"]["S"]})
 
-    def stored_before(self, order_key: OrderKey, payload_id: str) -> OrderRecord | None:
+    def stored_before(self, order_key: OrderKey, payload_id: str, *, versionless: bool) -> OrderRecord | None:
         """The record an older version stored for the order ``order_key`` names, where that version
         keyed it (None: none did). Under its own key, the order is ``get``'s.
 
         Before the deployment mode was part of the key, a test-mode order was stored under the partner's
         production key; before a versionless order was keyed by its version, it was keyed by the payloadID
-        it came under (``payload:<payloadID>``), whatever its type. A buyer's retry is the very document it
-        sent, so that payloadID is this delivery's."""
+        it came under (``payload:<payloadID>``), whatever its type (``versionless``: the order has no
+        orderVersion). A buyer's retry is the very document it sent, so that payloadID is this delivery's.
+        A versioned production order costs no read: it was keyed then as now."""
         owners = [order_key]
         if order_key.deployment_mode == "test":
             owners.append(replace(order_key, deployment_mode="production"))
         legacy_version = f"payload:{payload_id}"
         candidates = owners[1:]
-        if order_key.version != legacy_version:
+        if versionless and order_key.version != legacy_version:
             candidates += [replace(key, version=legacy_version) for key in owners]
         for candidate in candidates:
             item = self.table.get(_pk(candidate), _sk(candidate))
