@@ -85,6 +85,10 @@ def test_the_cli_reads_and_changes_what_an_older_version_wrote(
     # And the rotation finishes: the new secret stays, the old one is retired
     punchout("partners", "retire-secrets", "up-rot")
     assert [_setup("up-rot", secret) for secret in rotating] == [401, 200]
+    # And the next rotation starts from it: the secret printed once, and the one kept, both valid
+    printed = re.search(r"shown once:\n(\S+)\n", punchout("partners", "rotate-secret", "up-rot"))
+    assert printed is not None
+    assert [_setup("up-rot", secret) for secret in (rotating[1], printed.group(1))] == [200, 200]
     # And the disabled partner is enabled again
     punchout("partners", "enable", "up-dis")
     assert _setup("up-dis", data["partner_secrets"]["up-dis"]["production"][0]) == 200
