@@ -215,3 +215,33 @@ def test_an_update_naming_a_document_an_older_version_did_not_record_is_accepted
         "resent-by-hand@buyer.example",
     )
     assert message["follows_message_id"] is None
+
+
+def _in_test_mode(document: bytes) -> bytes:
+    """The document as the buyer's test system sends it: its test credentials, deploymentMode test."""
+    secrets = older_items.fixture()["secrets"]
+    changed = (
+        document.replace(b'deploymentMode="production"', b'deploymentMode="test"')
+        .replace(b"<Identity>AN-UPMAIN</Identity>", b"<Identity>AN-UPMAIN-T</Identity>")
+        .replace(secrets["production"].encode(), secrets["test"].encode())
+    )
+    assert changed.count(b'deploymentMode="test"') == 1 and changed.count(b"AN-UPMAIN-T") == 2
+    return changed
+
+
+def test_a_test_mode_order_is_not_taken_for_the_production_order_an_older_version_received(
+    table: Any, queue_url: str
+) -> None:
+    # Given a production order 3d51d1a received (UP-6)
+    older_items.load(table)
+    # When the buyer's test system sends an update of an order of that number, naming that document
+    update = post_order(_in_test_mode(_next_version("o6_new", "update", 2)))
+    # Then it is refused: the test system never sent that order
+    assert status_of(update) == 417
+    # And when the test system sends its own order of that number
+    first = post_order(_in_test_mode(older_items.document("o6_new")))
+    # Then it is a new order of the test system's, queued in test mode under its own message id
+    assert status_of(first) == 200
+    (queued,) = drain(queue_url)
+    assert (queued["body"]["order_id"], queued["body"]["deployment_mode"]) == ("UP-6", "test")
+    assert queued["body"]["message_id"] != older_items.message("UP-6")["message_id"]
