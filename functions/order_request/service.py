@@ -41,6 +41,8 @@ from punchout.orders import (
     OrderMessage,
     PartnerRef,
     SessionRef,
+    as_published,
+    compact_json,
     content_hash,
     kept_attachments,
     order_line,
@@ -57,7 +59,6 @@ from punchout.store.queue import (
     MAX_MESSAGE_BYTES,
     WITHOUT_LINES,
     OrderQueue,
-    compact_json,
     fitted,
     group_id,
     queue_body,
@@ -74,32 +75,6 @@ _FULLY_CUT: dict[str, object] = {
 
 # A page of lines leaves room for the rest of the answer (ids, reconciliation header, headers).
 _PAGE_BYTES = MAX_RESPONSE_BYTES - 200_000
-
-
-# The fields the published message has required since its first release, each with the value that means
-# what a message without it meant: a message stored before (orders are kept forever) is given them when it
-# is read again, so that the shop reads and receives every message as the schema describes it now. The
-# last one added (2026-11-27, after the three others) is in every message stored since.
-_ADDED_FIELDS: dict[str, object] = {
-    "requisition_id": None,
-    "ship_complete": False,
-    "requested_delivery_date": None,
-    "follows_message_id": None,
-}
-_LAST_ADDED = b'"follows_message_id":'  # a key: within a JSON string its quotes would be escaped
-
-
-def as_published(stored: bytes) -> bytes:
-    """The stored message as the published schema describes it: as stored, or with the fields added since
-    it was stored at their ``_ADDED_FIELDS`` value, each in its place (before the next field it precedes)."""
-    if _LAST_ADDED in stored:
-        return stored
-    message = json.loads(stored)
-    order = [field.alias or name for name, field in OrderMessage.model_fields.items()]
-    known = [name for name in order if name in message or name in _ADDED_FIELDS]
-    upgraded = {name: message[name] if name in message else _ADDED_FIELDS[name] for name in known}
-    upgraded.update((name, value) for name, value in message.items() if name not in upgraded)
-    return compact_json(upgraded).encode("utf-8")
 
 
 def shop_body(full: bytes) -> str:

@@ -24,6 +24,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import ValidationError
 
+from .orders import as_published
 from .partners import (
     MAX_ACTIVE_SECRETS,
     Classification,
@@ -573,11 +574,13 @@ def cmd_orders_show(arguments: argparse.Namespace, orders: OrderRepository) -> N
 
 
 def _requeue(orders: OrderRepository, queue: OrderQueue, record: OrderRecord) -> dict[str, str]:
-    """Send the order's message again as the gateway sent it: its stored message (whole, or the same
-    claim check), in its FIFO group, under a deduplication id of its own."""
+    """Send the order's message again as the gateway sends it: its stored message (whole, or the same
+    claim check; one stored by an older version with the fields added since), in its FIFO group, under a
+    deduplication id of its own."""
     group = group_id(record.key.owner, record.order_id)
     deduplication_id = requeue_deduplication_id(record.message_id)
-    sqs_message_id = queue.send(queue_body(orders.message(record)), group=group, deduplication_id=deduplication_id)
+    body = queue_body(as_published(orders.message(record)))
+    sqs_message_id = queue.send(body, group=group, deduplication_id=deduplication_id)
     return {
         "message_id": record.message_id,
         "order_id": record.order_id,

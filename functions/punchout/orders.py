@@ -10,6 +10,7 @@ and add others. Orders that did not come from a PunchOut cart are legal: their l
 # No `from __future__ import annotations`: see punchout.cxml.models (pydantic models are created faster).
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -210,6 +211,37 @@ class OrderMessage(Model):
 
     # The published schema marks every field required: the shop always receives all of them.
     model_config = ConfigDict(extra="forbid", populate_by_name=True, json_schema_serialization_defaults_required=True)
+
+
+def compact_json(value: object) -> str:
+    """The JSON the models give: compact, UTF-8, the fields in the same order."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+# The fields the published message has required since its first release, each with the value that means
+# what a message without it meant: a message stored before (orders are kept forever) is given them when it
+# is read again, so that the shop reads and receives every message as the schema describes it now. The
+# last one added (2026-11-27, after the three others) is in every message stored since.
+_ADDED_FIELDS: dict[str, object] = {
+    "requisition_id": None,
+    "ship_complete": False,
+    "requested_delivery_date": None,
+    "follows_message_id": None,
+}
+_LAST_ADDED = b'"follows_message_id":'  # a key: within a JSON string its quotes would be escaped
+
+
+def as_published(stored: bytes) -> bytes:
+    """The stored message as the published schema describes it: as stored, or with the fields added since
+    it was stored at their ``_ADDED_FIELDS`` value, each in its place (before the next field it precedes)."""
+    if _LAST_ADDED in stored:
+        return stored
+    message = json.loads(stored)
+    order = [field.alias or name for name, field in OrderMessage.model_fields.items()]
+    known = [name for name in order if name in message or name in _ADDED_FIELDS]
+    upgraded = {name: message[name] if name in message else _ADDED_FIELDS[name] for name in known}
+    upgraded.update((name, value) for name, value in message.items() if name not in upgraded)
+    return compact_json(upgraded).encode("utf-8")
 
 
 # --- identity -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from ..orders import compact_json
 from ..sessions import NOT_XML_CHARACTER
 from . import aws
 
@@ -34,11 +35,6 @@ def sqs_json(body: str) -> str:
     which give the shop's parser the same text. A MIME header may hold U+FFFE or U+FFFF (an attachment's
     Content-ID or file name, kept in the order)."""
     return NOT_XML_CHARACTER.sub(lambda found: f"\\u{ord(found.group()):04x}", body)
-
-
-def compact_json(value: object) -> str:
-    """The JSON the models give: compact, UTF-8, the fields in the same order."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def fitted(full: bytes, fits: Callable[[str], bool], cuts: tuple[dict[str, object], ...] = ()) -> str:

@@ -375,13 +375,39 @@ def test_requeue_sends_the_claim_check_the_gateway_sent_for_a_large_order(
     punchout: Run, table: Table, queue_url: str
 ) -> None:
     # Given a stored message larger than the queue takes
-    message = {"message_id": "m", "complete": True, "lines": ["x" * MAX_MESSAGE_BYTES], "reconciliation": {}}
+    message: dict[str, Any] = {
+        "message_id": "m",
+        "follows_message_id": None,
+        "complete": True,
+        "lines": ["x" * MAX_MESSAGE_BYTES],
+        "reconciliation": {},
+    }
     record = stored_order(table, "PO-L", "2026-11-20T08:00:00+00:00", message=json.dumps(message).encode())
     # When it is requeued
     punchout.ok("requeue", record.message_id)
     # Then the queue gets the claim check, as from the gateway: the shop reads the lines from its API
     [sent] = queued(queue_url, published=False)
-    assert json.loads(sent["body"]) == {"message_id": "m", "complete": False, "lines": None, "reconciliation": None}
+    assert json.loads(sent["body"]) == {**message, "complete": False, "lines": None, "reconciliation": None}
+
+
+def test_requeue_sends_a_message_an_older_version_stored_as_the_schema_describes_it_now(
+    punchout: Run, table: Table, queue_url: str
+) -> None:
+    # Given a message stored before the schema required requisition_id, ship_complete,
+    # requested_delivery_date and follows_message_id
+    message = {"message_id": "m", "complete": True, "lines": [], "reconciliation": None}
+    record = stored_order(table, "PO-O", "2026-11-20T08:00:00+00:00", message=json.dumps(message).encode())
+    # When it is requeued
+    punchout.ok("requeue", record.message_id)
+    # Then it goes out with those fields, at the values that mean what their absence meant
+    [sent] = queued(queue_url, published=False)
+    assert json.loads(sent["body"]) == {
+        **message,
+        "requisition_id": None,
+        "ship_complete": False,
+        "requested_delivery_date": None,
+        "follows_message_id": None,
+    }
 
 
 def test_requeue_is_refused_while_the_gateway_is_sending_the_order(punchout: Run, table: Table, queue_url: str) -> None:
