@@ -24,6 +24,7 @@ from punchout.store.dynamo import Table
 from tests.support import builders
 from tests.support.events import response_header
 from tests.unit.gateway.helpers import (
+    BASE_URL,
     ReturnPage,
     Shop,
     call,
@@ -115,6 +116,47 @@ def test_start_link_works_only_once(partner: Any) -> None:
     assert status == 410
     assert "already used" in text
     assert "frame-ancestors *" in (response_header(response, "Content-Security-Policy") or "")
+
+
+# What browsers send when they fetch a page ahead of the user: Chromium's <link rel=prefetch> and Speculation
+# Rules (a prerender adds its own token), older Chromium, older Firefox, Safari's previews.
+PREFETCH_HEADERS = [
+    {"Sec-Purpose": "prefetch"},
+    {"Sec-Purpose": "prefetch;prerender"},
+    {"sec-purpose": "prefetch; anonymous-client-ip"},
+    {"Purpose": "prefetch"},
+    {"X-Moz": "prefetch"},
+    {"X-Purpose": "preview"},
+]
+
+
+@pytest.mark.parametrize("headers", PREFETCH_HEADERS)
+def test_a_start_link_fetched_ahead_of_the_user_is_not_spent(partner: Any, headers: dict[str, str]) -> None:
+    # Given a fresh start link, fetched by the browser ahead of time (a prefetch or prerender)
+    token = _new_start_token()
+    ahead = call("GET", f"/punchout/start/{token}", headers=headers)
+    # Then that fetch gets a plain page that no cache keeps and no browser shows (not a 2xx: Chromium drops a
+    # prefetch or prerender answered so), with no way into the shop
+    status, _ = _page(ahead)
+    assert status == 503
+    assert response_header(ahead, "Location") is None
+    assert response_header(ahead, "Cache-Control") == "no-store"
+    # And the user's own click still opens the shop
+    assert call("GET", f"/punchout/start/{token}")["statusCode"] == 303
+
+
+@pytest.mark.parametrize("headers", PREFETCH_HEADERS)
+def test_a_return_link_fetched_ahead_of_the_user_is_not_spent(shop: Shop, headers: dict[str, str]) -> None:
+    # Given a transferred cart's return link, fetched by the browser ahead of time
+    shop.put_lines(line())
+    url = shop.return_url()
+    ahead = call("GET", url.removeprefix(BASE_URL), headers=headers)
+    # Then that fetch holds no cart, and the link still opens the page that posts it
+    status, _ = _page(ahead)
+    assert status == 503
+    assert "PunchOutOrderMessage" not in ahead["body"]
+    assert response_header(ahead, "Cache-Control") == "no-store"
+    ReturnPage.of(follow(url))
 
 
 def test_unknown_start_link_is_404(partner: Any) -> None:

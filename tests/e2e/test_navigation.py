@@ -1,0 +1,115 @@
+"""What browsers do to one-time links besides the user's own click: fetch them ahead of time.
+
+A buyer's page (here on 127.0.0.1, the gateway's site, so that Chromium may prerender it) may hint the
+StartPage link to the browser: `<link rel=prefetch>`, or Speculation Rules asking for a prefetch or a
+prerender. Chromium then fetches the link before the user opens it (with `Sec-Purpose: prefetch`), and only
+a navigation of that same tab could use what it fetched: procurement systems open the PunchOut in an iframe,
+where the link must still open the shop.
+"""
+
+from __future__ import annotations
+
+import html as html_text
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+from lxml import etree
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import DevStack
+from tests.e2e.sites import Answer, Site, html, punchout, site
+from tests.e2e.test_return_page import _call
+from tests.support import builders
+
+pytestmark = pytest.mark.e2e
+
+NAVIGATING_IDENTITY = "AN-NAVIGATING-BUYER"
+PREFETCH_SECONDS = 10
+
+
+@dataclass
+class BuyerSite:
+    site: Site
+    pages: dict[str, str]
+
+    @property
+    def receiver(self) -> str:
+        return self.site.url("/punchout/cart")
+
+    def show(self, path: str, body: str) -> str:
+        self.pages[path] = body
+        return self.site.url(path)
+
+
+@pytest.fixture(scope="module")
+def buyer_site(dev_stack: DevStack) -> Iterator[BuyerSite]:
+    pages: dict[str, str] = {}
+
+    def handle(method: str, path: str) -> Answer:
+        if method == "POST":
+            return html("Cart received")
+        if path in pages:
+            return Answer(200, {"Content-Type": "text/html; charset=utf-8"}, pages[path].encode())
+        return Answer(404, {"Content-Type": "text/plain"}, b"not found")
+
+    with site(handle) as buyer:
+        punchout(
+            dev_stack,
+            *("partners", "add", "navigating-buyer", "--name", "Buyer whose page hints links"),
+            *("--from", f"NetworkID:{NAVIGATING_IDENTITY}", "--no-secret", "--source-network", "127.0.0.1/32"),
+            *("--post-host", f"127.0.0.1:{buyer.port}", "--allow-http", "--unspsc", "44120000"),
+            *("--shop-url", dev_stack.state["urls"]["demo_shop"]),
+        )
+        yield BuyerSite(buyer, pages)
+
+
+def start_page(dev_stack: DevStack, buyer: BuyerSite) -> str:
+    setup = builders.setup_request(browser_form_post=buyer.receiver, identity=NAVIGATING_IDENTITY, secret=None)
+    answer = _call(dev_stack.base_url, "POST", "/cxml/setup", setup, **{"Content-Type": "text/xml"})
+    assert answer.status == 200, answer.body
+    return etree.fromstring(answer.body).findtext(".//StartPage/URL") or ""
+
+
+def hinting_page(start: str, hint: str) -> str:
+    """The buyer's page: it hints the StartPage to the browser, and opens it in an iframe on a click."""
+    rules = {"speculation rules prefetch": "prefetch", "speculation rules prerender": "prerender"}
+    if hint == "link rel=prefetch":
+        head = f'<link rel="prefetch" href="{html_text.escape(start)}">'
+    else:
+        head = f'<script type="speculationrules">{json.dumps({rules[hint]: [{"source": "list", "urls": [start]}]})}'
+        head += "</script>"
+    frame = json.dumps(f'<iframe id="punchout" src="{html_text.escape(start)}"></iframe>')
+    return (
+        f"<!DOCTYPE html><title>Requisition</title>{head}<button id='open'>Shop</button><div id='slot'></div>"
+        f"<script>document.getElementById('open').onclick = () => "
+        f"document.getElementById('slot').innerHTML = {frame};</script>"
+    )
+
+
+def gateway_requests(dev_stack: DevStack, path: str) -> int:
+    """How many requests for ``path`` the local gateway has answered (its access log)."""
+    return len(re.findall(rf'"GET {re.escape(path)} HTTP', dev_stack.log.read_text(errors="replace")))
+
+
+@pytest.mark.parametrize("hint", ["link rel=prefetch", "speculation rules prefetch", "speculation rules prerender"])
+def test_a_start_link_the_browser_fetched_ahead_of_time_still_opens_the_shop(
+    page: Page, dev_stack: DevStack, buyer_site: BuyerSite, hint: str
+) -> None:
+    # Given a buyer's page that hints its StartPage link to the browser, which fetches it ahead of time
+    start = start_page(dev_stack, buyer_site)
+    path = start.removeprefix(dev_stack.base_url)
+    page.goto(buyer_site.show(f"/requisition/{hint.replace(' ', '-')}", hinting_page(start, hint)))
+    deadline = time.monotonic() + PREFETCH_SECONDS
+    while gateway_requests(dev_stack, path) == 0:
+        assert time.monotonic() < deadline, f"Chromium did not act on the {hint}"
+        time.sleep(0.2)
+
+    # When the user opens the PunchOut, in the buyer's iframe
+    page.click("#open")
+
+    # Then the link opens the shop: fetching it ahead of time did not spend it
+    expect(page.frame_locator("#punchout").locator("#shop-session")).to_be_visible()
