@@ -20,9 +20,9 @@ with loading():
     from aws_lambda_powertools.metrics import MetricUnit
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from punchout.http import SECURITY_HEADERS, json_response, served_base_url
+    from punchout.http import SECURITY_HEADERS, fetched_ahead, json_response, served_base_url
     from punchout.observability import logger, metrics, tracer
-    from punchout.resolver import gateway_app, link_page, refused_link
+    from punchout.resolver import declined_ahead, gateway_app, link_page, refused_link
     from punchout.sessions import CartInput, TransferRequest
     from punchout.settings import gateway_settings
     from punchout.shop_api import authorise, parse_body
@@ -96,6 +96,8 @@ def openapi() -> Response[str]:
 
 @app.get("/punchout/return/<token>")
 def punchout_return(token: str) -> Response[str]:
+    if fetched_ahead(app.current_event):
+        return declined_ahead(TokenKind.RETURN)
     try:
         page, headers = service().return_page(token)
     except TokenRefused as refused:

@@ -120,6 +120,23 @@ def header(event: APIGatewayProxyEvent, name: str) -> str | None:
     return None
 
 
+# Headers with which browsers fetch a page ahead of the user, and the tokens that say so: Sec-Purpose
+# (`prefetch`, `prefetch;prerender`: <link rel=prefetch> and Speculation Rules), Chromium's older Purpose,
+# Firefox's older X-Moz, Safari's X-Purpose (`preview`).
+_PURPOSE_HEADERS = ("Sec-Purpose", "Purpose", "X-Moz", "X-Purpose")
+_AHEAD_OF_THE_USER = frozenset({"prefetch", "prerender", "preview"})
+
+
+def fetched_ahead(event: APIGatewayProxyEvent) -> bool:
+    """Whether the browser fetches this page before the user asked for it (a prefetch, prerender or
+    preview), which it may never show, or show in another frame than the one the user opens it in."""
+    for name in _PURPOSE_HEADERS:
+        value = header(event, name) or ""
+        if any(token.strip().lower() in _AHEAD_OF_THE_USER for token in value.replace(",", ";").split(";")):
+            return True
+    return False
+
+
 def base_url(event: APIGatewayProxyEvent, settings: GatewaySettings) -> str:
     """The public URL prefix of this API, for StartPage, return and profile URLs."""
     if settings.public_base_url:

@@ -46,6 +46,15 @@ def refused_link(
     return html_page(status, title, what_next)
 
 
+def declined_ahead(link: TokenKind) -> Response[str]:
+    """The answer to a one-time link fetched ahead of the user (``http.fetched_ahead``): the link is left
+    unspent, for the user's own navigation. Not a 2xx, so that browsers drop the prefetch or prerender
+    (Chromium does for any other status) and fetch the link again when the user opens it; a 4xx, not the
+    503 often used for this, which would raise BuyerApi's 5xx alarm at every prefetch."""
+    logger.info("Link not opened for a prefetch", extra={"status": 403, "link": link.value.lower()})
+    return html_page(403, "This link opens when you follow it", "Open it again to continue.")
+
+
 def gateway_app(*, error_page: str) -> APIGatewayRestResolver:
     """A resolver with the shared error answers; ``error_page`` tells the browser what to do next."""
     app = APIGatewayRestResolver()

@@ -20,11 +20,11 @@ with loading():
 
     from punchout.auth import Authenticated
     from punchout.cxml.models import ProfileResponse, PunchOutSetupResponse, RequestDocument
-    from punchout.http import base_url, redirect
+    from punchout.http import base_url, fetched_ahead, redirect
     from punchout.observability import logger, metrics, tracer
     from punchout.pipeline import Delivery, handle_cxml, partner_repository
     from punchout.profile import profile_response
-    from punchout.resolver import gateway_app, link_page, refused_link
+    from punchout.resolver import declined_ahead, gateway_app, link_page, refused_link
     from punchout.settings import gateway_settings
     from punchout.store.dynamo import Table
     from punchout.store.sessions import SessionRepository, TokenKind, TokenRefused
@@ -69,6 +69,8 @@ def cxml_profile() -> Response[str]:
 
 @app.get("/punchout/start/<token>")
 def punchout_start(token: str) -> Response[str]:
+    if fetched_ahead(app.current_event):
+        return declined_ahead(TokenKind.START)
     try:
         location = service().start(token)
     except TokenRefused as refused:
