@@ -1,10 +1,13 @@
-"""What browsers do to one-time links besides the user's own click: fetch them ahead of time.
+"""What browsers and users do to one-time links and one-way steps besides a single click on each.
 
-A buyer's page (here on 127.0.0.1, the gateway's site, so that Chromium may prerender it) may hint the
-StartPage link to the browser: `<link rel=prefetch>`, or Speculation Rules asking for a prefetch or a
-prerender. Chromium then fetches the link before the user opens it (with `Sec-Purpose: prefetch`), and only
-a navigation of that same tab could use what it fetched: procurement systems open the PunchOut in an iframe,
-where the link must still open the shop.
+Fetched ahead of time: a buyer's page (here on 127.0.0.1, the gateway's site, so that Chromium may prerender
+it) may hint the StartPage link to the browser: `<link rel=prefetch>`, or Speculation Rules asking for a
+prefetch or a prerender. Chromium then fetches the link before the user opens it (with `Sec-Purpose:
+prefetch`), and only a navigation of that same tab could use what it fetched: procurement systems open the
+PunchOut in an iframe, where the link must still open the shop.
+
+Clicked twice: a second click on a form's button while its first submission is under way makes the browser
+follow the second answer only.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from lxml import etree
 from playwright.sync_api import Page, expect
 
 from tests.e2e.conftest import DevStack
+from tests.e2e.simulator import Buyer
 from tests.e2e.sites import Answer, Site, html, punchout, site
 from tests.e2e.test_return_page import _call
 from tests.support import builders
@@ -113,3 +117,31 @@ def test_a_start_link_the_browser_fetched_ahead_of_time_still_opens_the_shop(
 
     # Then the link opens the shop: fetching it ahead of time did not spend it
     expect(page.frame_locator("#punchout").locator("#shop-session")).to_be_visible()
+
+
+@pytest.fixture
+def buyer(page: Page) -> Buyer:
+    buyer = Buyer(page)
+    buyer.open_simulator()
+    return buyer
+
+
+def test_a_double_click_on_the_shops_transfer_button_still_returns_the_cart(buyer: Buyer) -> None:
+    # Given a cart in the shop
+    buyer.send_setup("create")
+    buyer.enter_shop()
+    buyer.add("PEN-BLU-12")
+
+    # When the user clicks the transfer button twice: the second click submits the form again while the first
+    # is under way, so the browser drops the first answer (the shop did transfer the cart) for the second's
+    buyer.page.evaluate(
+        "() => { const button = document.getElementById('checkout'); button.click(); "
+        "setTimeout(() => button.click(), 10); }"
+    )
+
+    # Then the cart still reaches the buyer, once
+    buyer.carts += 1
+    expect(buyer.page).to_have_url(re.compile(rf"/_dev/buyer\?.*\bcart={buyer.carts}\b"))
+    expect(buyer.page.locator("#cart-dtd")).to_be_visible()
+    assert buyer.cart_skus() == ["PEN-BLU-12"]
+    assert len(buyer.return_links) == 1
