@@ -3,8 +3,10 @@
 It knows the gateway only through the shop API, over HTTP with its API key (never by importing the
 gateway's code): `GET /shop/sessions/{id}` when the buyer's browser arrives with `?punchout_session=`,
 `PUT /shop/sessions/{id}/cart` after each change, `POST /shop/sessions/{id}/transfer` at checkout (or
-`{"cancel": true}`), then a redirect of the browser to the `return_url` it got back. Prices come from
-this server's catalogue, never from the browser (PROTOCOL.md section 9).
+`{"cancel": true}`), then a redirect of the browser to the `return_url` it got back; a repeated checkout
+of the session (a double click) is sent to that same `return_url`, as the browser follows only the last
+answer and the gateway transfers a session once. Prices come from this server's catalogue, never from the
+browser (PROTOCOL.md section 9).
 
 It also consumes the order queue, as a shop's back office would (a thread polling SQS; a message with
 `complete: false` is fetched in full from `GET /shop/orders/{message_id}`), and lists the orders with
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 PREFIX: Final = "/_dev/shop"
+MAX_REMEMBERED_CHECKOUTS: Final = 1000
 
 logger = logging.getLogger(__name__)
 
@@ -378,6 +381,9 @@ class DemoShop:
     def __init__(self, api: ShopApiClient, inbox: OrderInbox) -> None:
         self.api = api
         self.inbox = inbox
+        # The return link each session's checkout got, for a repeated checkout (the latest sessions only).
+        self.return_urls: dict[str, str] = {}
+        self.checkout_lock = threading.Lock()
         self.pages = Pages(PREFIX)
         self.pages.route("GET", "")(self.home)
         self.pages.route("POST", "/cart/add")(self.add)
@@ -483,10 +489,20 @@ class DemoShop:
     def checkout(self, request: Request) -> Reply:
         form = request.form()
         session_id = form.get("punchout_session", "")
-        try:
-            return_url = self.api.transfer(session_id, cancel=form.get("action") == "cancel")
-        except ShopApiError as error:
-            return _problem("The cart could not be returned", error.message, session_id, status=error.status)
+        # One checkout at a time: a double click sends a second one while the first is under way, and the
+        # browser follows only the second's answer. The gateway transfers a session once (a second transfer is
+        # 409), so the second is sent to the return link the first got; that link is still unused, its page
+        # having never been reached. (Once it was, the gateway's page says the cart was already returned.)
+        with self.checkout_lock:
+            return_url = self.return_urls.get(session_id)
+            if return_url is None:
+                try:
+                    return_url = self.api.transfer(session_id, cancel=form.get("action") == "cancel")
+                except ShopApiError as error:
+                    return _problem("The cart could not be returned", error.message, session_id, status=error.status)
+                self.return_urls[session_id] = return_url
+                while len(self.return_urls) > MAX_REMEMBERED_CHECKOUTS:
+                    del self.return_urls[next(iter(self.return_urls))]
         # The browser carries the cart back: the gateway's one-time page auto-posts it to the buyer.
         return redirect(return_url)
 
