@@ -6,6 +6,9 @@ prefetch or a prerender. Chromium then fetches the link before the user opens it
 prefetch`), and only a navigation of that same tab could use what it fetched: procurement systems open the
 PunchOut in an iframe, where the link must still open the shop.
 
+Reloaded: a return page reloaded before its form was sent (a browser without JavaScript, or a reload while it
+posts) is the one-time link followed again.
+
 Clicked twice: a second click on a form's button while its first submission is under way makes the browser
 follow the second answer only.
 """
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 
 import pytest
 from lxml import etree
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import DevStack
 from tests.e2e.simulator import Buyer
@@ -145,3 +148,28 @@ def test_a_double_click_on_the_shops_transfer_button_still_returns_the_cart(buye
     expect(buyer.page.locator("#cart-dtd")).to_be_visible()
     assert buyer.cart_skus() == ["PEN-BLU-12"]
     assert len(buyer.return_links) == 1
+
+
+def test_a_return_page_reloaded_before_it_posted_tells_the_user_what_to_do(
+    browser: Browser, dev_stack: DevStack, buyer_site: BuyerSite
+) -> None:
+    # Given a browser without JavaScript, whose return page waits for the user's click on its button
+    context = browser.new_context(base_url=dev_stack.base_url, java_script_enabled=False)
+    try:
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.goto(start_page(dev_stack, buyer_site))
+        Buyer(page).add("PEN-BLU-12")
+        page.click("#checkout")
+        expect(page.locator("h1")).to_have_text("Returning your cart to your procurement system")
+
+        # When the user reloads it instead
+        page.reload()
+
+        # Then the link is spent and nothing reached the buyer; the page says so much, and what to do now
+        expect(page.locator("h1")).to_have_text("This link was already used")
+        assert [method for method, _ in buyer_site.site.requests if method == "POST"] == []
+        expect(page.locator("p")).to_contain_text("If it did not arrive")
+        expect(page.locator("p")).to_contain_text("start PunchOut again from your procurement system")
+    finally:
+        context.close()

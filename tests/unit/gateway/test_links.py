@@ -279,6 +279,20 @@ def test_return_link_works_only_once(shop: Shop) -> None:
     assert "already returned" in text
 
 
+def test_a_used_return_link_says_what_to_do_if_the_cart_did_not_arrive(shop: Shop) -> None:
+    # Given a return link whose page was opened, then opened again: after a reload before its form was sent
+    # (a browser without JavaScript shows the button; a reload cancels the post under way), the cart may never
+    # have left, and the gateway cannot tell (the browser posts it to the buyer, not to us)
+    shop.put_lines(line())
+    url = shop.return_url()
+    assert follow(url)["statusCode"] == 200
+    status, text = _page(follow(url))
+    # Then the page does not only say the cart arrived: it says what to do when it did not
+    assert status == 410
+    assert "If it did not arrive" in text
+    assert "start PunchOut again from your procurement system" in text
+
+
 def test_a_used_return_link_still_says_so_once_its_session_is_gone(shop: Shop, table: Table) -> None:
     # Given a return link followed once, and its session since deleted (TTL)
     shop.put_lines(line())
