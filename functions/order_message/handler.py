@@ -102,7 +102,10 @@ def punchout_return(token: str) -> Response[str]:
         page, headers = service().return_page(token)
     except TokenRefused as refused:
         what_next = {
-            TokenProblem.USED: "The cart was already returned to your procurement system; open it there.",
+            # The gateway never sees the cart arrive (the browser posts it to the buyer): a page reloaded before
+            # it posted, or left for another, spent the link all the same.
+            TokenProblem.USED: "The cart was already returned to your procurement system; open it there. If it did "
+            "not arrive there, start PunchOut again from your procurement system.",
         }.get(refused.problem, "Go back to the shop and return the cart again.")
         return link_page(TokenKind.RETURN, refused.problem, what_next)
     except ReturnRefused as ended:
