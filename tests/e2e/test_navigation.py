@@ -122,6 +122,18 @@ def test_a_start_link_the_browser_fetched_ahead_of_time_still_opens_the_shop(
     expect(page.frame_locator("#punchout").locator("#shop-session")).to_be_visible()
 
 
+def test_a_head_request_of_a_start_link_does_not_spend_it(
+    page: Page, dev_stack: DevStack, buyer_site: BuyerSite
+) -> None:
+    # Given a fresh StartPage link, checked first with HEAD (as link checkers and some unfurlers do)
+    start = start_page(dev_stack, buyer_site)
+    head = _call(dev_stack.base_url, "HEAD", start.removeprefix(dev_stack.base_url))
+    # Then HEAD has no route (as deployed: the API has a GET method only), and the link still opens the shop
+    assert head.status == 404
+    page.goto(start)
+    expect(page.locator("#shop-session")).to_be_visible()
+
+
 @pytest.fixture
 def buyer(page: Page) -> Buyer:
     buyer = Buyer(page)
