@@ -21,7 +21,9 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
 
+import boto3
 import pytest
 from lxml import etree
 from playwright.sync_api import Browser, Page, expect
@@ -185,3 +187,38 @@ def test_a_return_page_reloaded_before_it_posted_tells_the_user_what_to_do(
         expect(page.locator("p")).to_contain_text("start PunchOut again from your procurement system")
     finally:
         context.close()
+
+
+def test_a_session_that_expired_while_the_user_shopped_sends_the_user_back_to_the_procurement_system(
+    buyer: Buyer, dev_stack: DevStack
+) -> None:
+    # Given a user shopping, whose session expires meanwhile (DynamoDB Local never deletes by TTL: the gateway
+    # refuses it by its expires_at)
+    buyer.send_setup("create")
+    buyer.enter_shop()
+    buyer.add("PEN-BLU-12")
+    [session_id] = parse_qs(urlsplit(buyer.page.url).query)["punchout_session"]
+    dynamodb = boto3.client(
+        "dynamodb",
+        endpoint_url=dev_stack.state["dynamodb"]["endpoint_url"],
+        region_name=dev_stack.state["region"],
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+    dynamodb.update_item(
+        TableName=dev_stack.state["tables"]["PunchOutTable"]["name"],
+        Key={"pk": {"S": f"SESSION#{session_id}"}, "sk": {"S": "SESSION"}},
+        UpdateExpression="SET expires_at = :t",
+        ConditionExpression="attribute_exists(pk)",
+        ExpressionAttributeValues={":t": {"N": str(int(time.time()) - 1)}},
+    )
+
+    # When the user transfers the cart
+    buyer.page.click("#checkout")
+
+    # Then the shop (told 404 by the gateway) says the session ended and where to go on, and offers no way back
+    # into a shop that can no longer open it
+    error = buyer.page.locator("#shop-error")
+    expect(error.locator("h1")).to_have_text("This PunchOut session has ended")
+    expect(error).to_contain_text("Start PunchOut again from your procurement system")
+    expect(error.get_by_role("link")).to_have_count(0)
