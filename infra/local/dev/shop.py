@@ -263,6 +263,18 @@ def _problem(title: str, message: str, session_id: str | None = None, status: in
     )
 
 
+def _refused(title: str, error: ShopApiError, session_id: str) -> Reply:
+    """The page for a shop API refusal; a session the gateway no longer knows (404: it expired, or never was)
+    cannot be shopped in again, so the user is sent back to the procurement system, not to the shop."""
+    if error.status == 404:
+        return _problem(
+            "This PunchOut session has ended",
+            "It expired, or is not known. Start PunchOut again from your procurement system.",
+            status=404,
+        )
+    return _problem(title, error.message, session_id, status=error.status)
+
+
 def _buyer_name(context: dict[str, Any]) -> str:
     user = context.get("user") or {}
     return str(user.get("name") or user.get("email") or user.get("unique_name") or "an unnamed buyer")
@@ -440,7 +452,7 @@ class DemoShop:
                 },
             )
         except ShopApiError as error:
-            return _problem("The cart was not changed", error.message, session_id, status=error.status)
+            return _refused("The cart was not changed", error, session_id)
         return redirect(f"{PREFIX}?punchout_session={quote(session_id, safe='')}")
 
     def add(self, request: Request) -> Reply:
@@ -499,7 +511,7 @@ class DemoShop:
                 try:
                     return_url = self.api.transfer(session_id, cancel=form.get("action") == "cancel")
                 except ShopApiError as error:
-                    return _problem("The cart could not be returned", error.message, session_id, status=error.status)
+                    return _refused("The cart could not be returned", error, session_id)
                 self.return_urls[session_id] = return_url
                 while len(self.return_urls) > MAX_REMEMBERED_CHECKOUTS:
                     del self.return_urls[next(iter(self.return_urls))]
