@@ -10,7 +10,7 @@ Reloaded: a return page reloaded before its form was sent (a browser without Jav
 posts) is the one-time link followed again.
 
 Clicked twice: a second click on a form's button while its first submission is under way makes the browser
-follow the second answer only.
+follow the second answer only, and the server gets both.
 """
 
 from __future__ import annotations
@@ -222,3 +222,50 @@ def test_a_session_that_expired_while_the_user_shopped_sends_the_user_back_to_th
     expect(error.locator("h1")).to_have_text("This PunchOut session has ended")
     expect(error).to_contain_text("Start PunchOut again from your procurement system")
     expect(error.get_by_role("link")).to_have_count(0)
+
+
+SLOW_BUYER_SECONDS = 2
+
+
+def test_the_return_pages_button_does_not_post_the_cart_again_while_the_buyer_is_slow_to_answer(
+    page: Page, dev_stack: DevStack
+) -> None:
+    def slow_buyer(method: str, path: str) -> Answer:
+        if method == "POST":  # the cart arrives; the procurement system takes its time to answer
+            time.sleep(SLOW_BUYER_SECONDS)
+            return html("Cart received")
+        return html("Requisition")
+
+    with site(slow_buyer) as buyer_system:
+        identity = "AN-SLOW-BUYER"
+        punchout(
+            dev_stack,
+            *("partners", "add", "slow-buyer", "--name", "Buyer slow to answer the cart"),
+            *("--from", f"NetworkID:{identity}", "--no-secret", "--source-network", "127.0.0.1/32"),
+            *("--post-host", f"127.0.0.1:{buyer_system.port}", "--allow-http", "--unspsc", "44120000"),
+            *("--shop-url", dev_stack.state["urls"]["demo_shop"]),
+        )
+        receiver = buyer_system.url("/punchout/cart")
+        setup = builders.setup_request(browser_form_post=receiver, identity=identity, secret=None)
+        answer = _call(dev_stack.base_url, "POST", "/cxml/setup", setup, **{"Content-Type": "text/xml"})
+        assert answer.status == 200, answer.body
+        page.goto(etree.fromstring(answer.body).findtext(".//StartPage/URL") or "")
+        Buyer(page).add("PEN-BLU-12")
+
+        # Given a return page that has posted the cart, to a buyer slow to answer: the page stays in view, with
+        # its button ("If nothing happens, press the button")
+        page.click("#checkout", no_wait_after=True)
+        deadline = time.monotonic() + PREFETCH_SECONDS
+        while not buyer_system.requests:
+            assert time.monotonic() < deadline, "the return page posted nothing"
+            time.sleep(0.05)
+
+        # When the user presses the button (from the keyboard: the only control on the page), twice
+        for _ in range(2):
+            page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
+            time.sleep(0.3)
+
+        # Then the buyer receives the cart once, and the browser reaches its answer
+        expect(page).to_have_url(receiver, timeout=(SLOW_BUYER_SECONDS * 4) * 1000)
+        assert [request for request in buyer_system.requests if request[0] == "POST"] == [("POST", "/punchout/cart")]
