@@ -165,12 +165,17 @@ max-width:36rem;padding:0 1rem;color:#222}}button{{font-size:1rem;padding:.6rem 
 <script nonce="{nonce}">(function () {{
 var form = document.getElementById("punchout-cart");
 form.submit();
+// Posted: the button (and Enter) would post the same cart again while the buyer's answer is on its way.
+form.querySelector("button").remove();
+form.addEventListener("submit", function (event) {{ event.preventDefault(); }});
 var target = (form.getAttribute("target") || "").toLowerCase();
-if (!target || target === "_self" || target === "_top" || target === "_parent") return;
+if (!target || target === "_self" || target === "_top" || target === "_parent") {{
+  form.querySelector("p").textContent = "Your cart was sent. Waiting for your procurement system to answer...";
+  return;
+}}
 document.querySelector("h1").textContent = "Your cart was returned to your procurement system";
 form.querySelector("p").textContent = "It was sent to the procurement system's window: you can close this one. "
   + "If it did not arrive there, start PunchOut again from your procurement system.";
-form.querySelector("button").remove();
 }})();</script>
 </body></html>
 """
@@ -179,10 +184,11 @@ form.querySelector("button").remove();
 def return_page(session: Session, partner: TradingPartner, document: bytes) -> tuple[str, dict[str, str]]:
     """The auto-posting page and its headers. URL, field name and payload are HTML-escaped.
 
-    Without JavaScript the button posts the form. With it the form posts itself; when it targets another
-    window (a ReturnFrame that names the buyer's window, the PunchOut in a popup or a frame beside it), this
-    page stays in view, so it then says where the cart went and drops the button, which would post the
-    same cart a second time."""
+    Without JavaScript the button posts the form. With it the form posts itself and the button goes, as it
+    would post the same cart a second time: this page stays in view until the buyer answers (seconds, for a
+    slow procurement system), and for good when the form targets another window (a ReturnFrame that names
+    the buyer's window, the PunchOut in a popup or a frame beside it), where it then says where the cart
+    went."""
     assert session.return_url is not None  # noqa: S101 - transfer refuses sessions without one
     nonce = new_nonce()
     target = f' target="{html.escape(session.return_frame, quote=True)}"' if session.return_frame else ""
