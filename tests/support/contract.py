@@ -12,6 +12,10 @@ carries against ``punchout.order.v1``: every test that drains the queue checks e
 
 The JSON checks judge ``format`` too (``date-time`` is RFC 3339, with its offset), as strict validators
 in other languages do; jsonschema alone ignores it.
+
+What the gateway sends (answers, order messages) is published open, so that shops ignore the fields a
+later release adds; the checks of what it sends judge it against the schemas closed (``closed``): a field
+sent but described nowhere fails them, as it would have failed a shop's validator before it was added.
 """
 
 from __future__ import annotations
@@ -68,6 +72,33 @@ def published_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return standalone
 
 
+# Keywords whose value is a schema, a list of schemas, or a map of names to schemas (JSON Schema 2020-12).
+_SUBSCHEMA = ("items", "additionalProperties", "not", "if", "then", "else", "contains", "propertyNames")
+_SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+_SUBSCHEMA_MAPS = ("properties", "$defs", "patternProperties", "dependentSchemas")
+
+
+def closed(schema: Any) -> Any:
+    """``schema`` with every object schema that names its ``properties`` closed (``additionalProperties:
+    false`` where it says nothing of other fields): the variant of a published schema that the tests hold
+    what the gateway sends to, so that a field it sends but no schema describes fails them."""
+    if not isinstance(schema, dict):
+        return schema
+    result = {**schema}
+    for keyword in _SUBSCHEMA:
+        if keyword in result:
+            result[keyword] = closed(result[keyword])
+    for keyword in _SUBSCHEMA_LISTS:
+        if keyword in result:
+            result[keyword] = [closed(item) for item in result[keyword]]
+    for keyword in _SUBSCHEMA_MAPS:
+        if keyword in result:
+            result[keyword] = {name: closed(item) for name, item in result[keyword].items()}
+    if "properties" in result:
+        result.setdefault("additionalProperties", False)
+    return result
+
+
 def _max_decimal_places(validator: Any, places: int, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
     exponent = Decimal(instance).normalize().as_tuple().exponent if validator.is_type(instance, "number") else 0
     if isinstance(exponent, int) and -exponent > places:
@@ -82,9 +113,10 @@ _PublishedValidator = jsonschema.validators.extend(
 
 
 @cache
-def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
+def _validator(schema_json: str, *, closing: bool) -> jsonschema.Draft202012Validator:
+    standalone = published_schema(json.loads(schema_json))
     validator: jsonschema.Draft202012Validator = _PublishedValidator(
-        published_schema(json.loads(schema_json)), format_checker=FORMATS
+        closed(standalone) if closing else standalone, format_checker=FORMATS
     )
     return validator
 
@@ -92,11 +124,17 @@ def _validator(schema_json: str) -> jsonschema.Draft202012Validator:
 def validator_of(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
     """A validator of ``schema``, a part of the published document, as a shop's would judge it (formats,
     ``x-maxDecimalPlaces``); read numbers as exact decimals before validating."""
-    return _validator(json.dumps(schema, sort_keys=True))
+    return _validator(json.dumps(schema, sort_keys=True), closing=False)
+
+
+def closed_validator_of(schema: dict[str, Any]) -> jsonschema.Draft202012Validator:
+    """``validator_of`` ``schema`` closed (``closed``): what the tests hold the gateway's answers to."""
+    return _validator(json.dumps(schema, sort_keys=True), closing=True)
 
 
 def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
-    """Fail when the published document does not describe ``response`` to ``method`` ``path``."""
+    """Fail when the published document does not describe ``response`` to ``method`` ``path``, or its
+    body holds a field no schema of the document describes."""
     operation = documented_operation(method, path)
     if operation is None:
         return
@@ -111,7 +149,7 @@ def assert_documented(method: str, path: str, response: dict[str, Any]) -> None:
     if media_type != "application/json":
         return
     errors = sorted(
-        validator_of(content[media_type]["schema"]).iter_errors(json.loads(response_body(response))),
+        closed_validator_of(content[media_type]["schema"]).iter_errors(json.loads(response_body(response))),
         key=lambda e: e.path,
     )
     assert not errors, (
@@ -161,14 +199,20 @@ def assert_request_documented(method: str, path: str, body: str | None, response
 # --- order messages -------------------------------------------------------------------------------
 
 
+def published_message_schema() -> dict[str, Any]:
+    """``punchout.order.v1`` as published (its objects open)."""
+    schema: dict[str, Any] = json.loads(ORDER_MESSAGE_SCHEMA.read_text(encoding="utf-8"))
+    return schema
+
+
 @cache
 def _order_message_validator() -> jsonschema.Draft202012Validator:
-    schema = json.loads(ORDER_MESSAGE_SCHEMA.read_text(encoding="utf-8"))
-    return jsonschema.Draft202012Validator(schema, format_checker=FORMATS)
+    return jsonschema.Draft202012Validator(closed(published_message_schema()), format_checker=FORMATS)
 
 
 def assert_published_message(message: Any) -> None:
-    """Fail when ``message`` (an order message's parsed JSON) is not one ``punchout.order.v1`` describes."""
+    """Fail when ``message`` (an order message's parsed JSON) is not one ``punchout.order.v1`` describes,
+    or holds a field it does not describe (the schema closed: ``closed``)."""
     errors = sorted(_order_message_validator().iter_errors(message), key=lambda e: e.path)
     assert not errors, f"an order message punchout.order.v1 refuses: {errors[0].message} at {list(errors[0].path)}"
 

@@ -265,10 +265,11 @@ def test_every_gateway_response_is_neither_cached_nor_sniffed(api: str) -> None:
 
 def test_shop_gateway_responses_are_described_by_the_openapi_document() -> None:
     from order_message import openapi
+    from tests.support.contract import closed
 
     described = openapi.document()
     schema = {**described["components"]["schemas"]["GatewayError"], "$defs": described["components"]["schemas"]}
-    schema = json.loads(json.dumps(schema).replace("#/components/schemas/", "#/$defs/"))
+    schema = closed(json.loads(json.dumps(schema).replace("#/components/schemas/", "#/$defs/")))
     for response_type, response in gateway_responses("ShopApi").items():
         document = json.loads(substituted(response["ResponseTemplates"]["application/json"]))
         jsonschema.validate(document, schema)
@@ -307,6 +308,7 @@ def test_every_shop_api_gateway_answer_is_described_on_every_route_it_can_reach(
     response_type: str, default_status: int
 ) -> None:
     from order_message import openapi
+    from tests.support.contract import closed
 
     # Given API Gateway's answer of that type on ShopApi: its own response, else DEFAULT_4XX/5XX
     responses = gateway_responses("ShopApi")
@@ -326,7 +328,7 @@ def test_every_shop_api_gateway_answer_is_described_on_every_route_it_can_reach(
             schema = json.loads(
                 json.dumps({**schema, "$defs": definitions}).replace("#/components/schemas/", "#/$defs/")
             )
-            jsonschema.validate(body, schema)
+            jsonschema.validate(body, closed(schema))
 
 
 # --- functions, data, alarms, outputs -------------------------------------------------------------
