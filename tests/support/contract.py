@@ -78,6 +78,21 @@ _SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
 _SUBSCHEMA_MAPS = ("properties", "$defs", "patternProperties", "dependentSchemas")
 
 
+def subschemas(schema: Any) -> Iterator[dict[str, Any]]:
+    """``schema`` and every schema within it (``$defs`` included; a ``$ref`` is not followed)."""
+    if not isinstance(schema, dict):
+        return
+    yield schema
+    for keyword in _SUBSCHEMA:
+        yield from subschemas(schema.get(keyword))
+    for keyword in _SUBSCHEMA_LISTS:
+        for item in schema.get(keyword, []):
+            yield from subschemas(item)
+    for keyword in _SUBSCHEMA_MAPS:
+        for item in schema.get(keyword, {}).values():
+            yield from subschemas(item)
+
+
 def closed(schema: Any) -> Any:
     """``schema`` with every object schema that names its ``properties`` closed (``additionalProperties:
     false`` where it says nothing of other fields): the variant of a published schema that the tests hold

@@ -20,7 +20,7 @@ from punchout.settings import GatewaySettings
 from punchout.store.api_keys import ApiKeyRepository
 from punchout.store.dynamo import Table
 from tests.support import builders
-from tests.support.contract import closed_validator_of, documented_operation, request_validator
+from tests.support.contract import closed_validator_of, documented_operation, request_validator, subschemas
 from tests.support.events import LAMBDA_RESPONSE_LIMIT, api_event, lambda_payload_bytes, response_header
 from tests.unit.gateway.helpers import (
     BASE_URL,
@@ -1478,6 +1478,45 @@ def test_committed_openapi_document_is_up_to_date() -> None:
     # When it is generated again from the models
     # Then nothing changed (else: run `python -m order_message.openapi`)
     assert committed == openapi.render()
+
+
+def _components_reached(schema: dict[str, Any], components: dict[str, Any]) -> set[str]:
+    """The names of the document's schemas that ``schema`` refers to, directly or through others."""
+    reached: set[str] = set()
+    pending = [schema]
+    while pending:
+        for part in subschemas(pending.pop()):
+            name = part.get("$ref", "").removeprefix("#/components/schemas/")
+            if name and name not in reached:
+                reached.add(name)
+                pending.append(components[name])
+    return reached
+
+
+def test_the_openapi_document_closes_what_the_shop_sends_and_opens_what_the_gateway_answers() -> None:
+    # Given the generated OpenAPI document, its request bodies and its JSON answers
+    document = json.loads(openapi.render())
+    components = document["components"]["schemas"]
+    operations = [operation for methods in document["paths"].values() for operation in methods.values()]
+    requests = [o["requestBody"]["content"]["application/json"]["schema"] for o in operations if "requestBody" in o]
+    answers = [
+        content["schema"]
+        for operation in operations
+        for response in operation["responses"].values()
+        for media_type, content in response.get("content", {}).items()
+        if media_type == "application/json"
+    ]
+    sent = {name for schema in requests for name in _components_reached(schema, components)}
+    answered = {name for schema in answers for name in _components_reached(schema, components)}
+    assert {"CartInput", "TransferRequest"} <= sent
+    assert {"SessionContext", "OrderMessage", "OrderPage", "Error", "GatewayError"} <= answered
+    # Then every object the shop sends refuses fields it does not name (the gateway answers them 422)
+    assert sent.isdisjoint(answered)
+    for schema in requests + [components[name] for name in sent]:
+        assert all(s.get("additionalProperties") is False for s in subschemas(schema) if "properties" in s), schema
+    # And none of the gateway's answers does: a client generated from it ignores the fields a release adds
+    for schema in answers + [components[name] for name in answered]:
+        assert not [s for s in subschemas(schema) if s.get("additionalProperties") is False], schema
 
 
 def test_openapi_document_describes_every_shop_route() -> None:

@@ -9,6 +9,7 @@ import re
 from decimal import Decimal
 from typing import Any
 
+import jsonschema
 import pytest
 
 from punchout.cxml import new_envelope, render
@@ -19,8 +20,16 @@ from punchout.partners import CredentialRef, CredentialSet, hash_secret
 from punchout.store.orders import MAX_RESENT_PAYLOAD_IDS, OrderRepository
 from punchout.store.queue import MAX_MESSAGE_BYTES
 from tests.support import builders
+from tests.support.contract import (
+    FORMATS,
+    assert_documented,
+    assert_published_message,
+    closed_validator_of,
+    documented_operation,
+    published_message_schema,
+    validator_of,
+)
 from tests.support.contract import ORDER_MESSAGE_SCHEMA as ORDER_SCHEMA
-from tests.support.contract import assert_documented, assert_published_message, closed_validator_of
 from tests.support.dynamodb import ITEM_BYTES as DYNAMODB_ITEM_LIMIT
 from tests.support.events import api_event, response_header
 from tests.support.round_trip import item_size
@@ -114,6 +123,34 @@ def test_the_answer_and_queue_checks_refuse_a_time_a_strict_validator_refuses(ta
         assert_published_message(message)
     with pytest.raises(AssertionError, match="is not a 'date-time'"):
         assert_documented("GET", f"/shop/sessions/{session_id}", session)
+
+
+def test_a_field_a_later_release_adds_passes_the_published_schemas_and_fails_the_tests_checks(table, queue_url):
+    # Given an order's message as queued and a session's answer to the shop, which both checks passed
+    register(table)
+    headers = shop_key(table)
+    session_id, _ = _transferred_cart(table, headers)
+    session = call("GET", f"/shop/sessions/{session_id}", headers=headers)
+    assert status_of(post_order(builders.order_request("PO-X", [builders.item_out("P1", "1", price="1.00")]))) == 200
+    (queued,) = drain(queue_url)
+    # When they carry fields neither schema describes, as a later release's may
+    message = queued["body"]
+    message = {**message, "added_later": "x", "lines": [{**message["lines"][0], "added_later": 1}]}
+    answer = body_json(session)
+    answer = {**answer, "added_later": "x", "cart": {**answer["cart"], "added_later": [1]}}
+    # Then the schemas as published take them: a shop validating with its copy ignores the fields added
+    published = jsonschema.Draft202012Validator(published_message_schema(), format_checker=FORMATS)
+    assert list(published.iter_errors(message)) == []
+    operation = documented_operation("GET", f"/shop/sessions/{session_id}")
+    assert operation is not None
+    assert validator_of(operation["responses"]["200"]["content"]["application/json"]["schema"]).is_valid(answer)
+    # But the tests' checks refuse them: the gateway sends no field its schemas do not describe
+    with pytest.raises(AssertionError, match="'added_later' was unexpected"):
+        assert_published_message(message)
+    with pytest.raises(AssertionError, match="'added_later' was unexpected"):
+        assert_published_message({**queued["body"], "lines": message["lines"]})
+    with pytest.raises(AssertionError, match="'added_later' was unexpected"):
+        assert_documented("GET", f"/shop/sessions/{session_id}", {**session, "body": json.dumps(answer)})
 
 
 def test_an_accepted_order_counts_as_accepted_and_a_refused_one_does_not(table, queue_url, capsys):
