@@ -3,7 +3,8 @@
 Run ``python -m order_message.openapi`` after changing a model; a test fails when the committed
 document is stale. The Lambda only serves the file, so this module stays off its import path; it
 adds ``servers``, the URL the document was fetched under, which only the request can tell, and gives the
-cart's line limit its deployment's value (``MAX_CART_LINES``; the file holds the default).
+cart's line limit its deployment's value (``MAX_CART_LINES``; the file holds the default). The schemas of
+what the gateway answers are open, those of what the shop sends closed (``punchout.published_schema``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pydantic.json_schema import models_json_schema
 
 from punchout.model import GatewayModel
 from punchout.orders import AttachmentContent, OrderMessage, OrderPage
+from punchout.published_schema import PublishedJsonSchema
 from punchout.session_view import SessionContext
 from punchout.sessions import CartInput, TransferRequest
 from punchout.settings import GatewaySettings
@@ -157,6 +159,7 @@ def document() -> dict[str, Any]:
         ]
         + [(m, "validation") for m in (CartInput, TransferRequest)],
         ref_template="#/components/schemas/{model}",
+        schema_generator=PublishedJsonSchema,
     )
     # The line limit is a setting the cart's model does not know (the served document gives the
     # deployment's MAX_CART_LINES): without it a shop's validator would pass a cart the gateway refuses.

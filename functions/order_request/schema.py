@@ -1,7 +1,9 @@
 """Generates the published JSON Schema of the shop's order message (``punchout.order.v1``).
 
 Run ``python -m order_request.schema`` after changing ``punchout.orders``; a test fails when the
-committed schema is stale, and the order tests validate real messages against it.
+committed schema is stale, and the order tests validate real messages against it (closed, so that a
+field the gateway sends but the schema does not describe fails them). Its objects are open
+(``punchout.published_schema``): releases within ``punchout.order.v1`` only add fields, which shops ignore.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from punchout.orders import SCHEMA_ID, OrderMessage
+from punchout.published_schema import PublishedJsonSchema
 
 SCHEMA = Path(__file__).resolve().parents[1] / "punchout" / "schemas" / f"{SCHEMA_ID}.json"
 
 
 def schema() -> dict[str, Any]:
-    document = OrderMessage.model_json_schema(by_alias=True, mode="serialization")
+    document = OrderMessage.model_json_schema(by_alias=True, mode="serialization", schema_generator=PublishedJsonSchema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": f"https://punchout-gateway/schemas/{SCHEMA_ID}.json",
