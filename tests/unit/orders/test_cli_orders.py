@@ -171,6 +171,18 @@ def test_the_text_listing_has_one_line_per_order_newest_first(punchout: Run, tab
     assert lines[1].split()[:4] == ["2026-11-20T08:00:00+00:00", "queued", first.message_id, "acme"]
 
 
+@pytest.mark.parametrize("version", ["after:PO-1@buyer\n2026-11-28T00:00:00+00:00  queued  forged", "payload:x\x9b2J"])
+def test_a_version_the_buyer_named_cannot_garble_the_text_listing(punchout: Run, table: Table, version: str) -> None:
+    # Given a versionless update, whose version is the buyer's payloadID (a newline or a C1 control
+    # character is XML's, written as a character reference)
+    stored_order(table, "PO-1", "2026-11-20T08:00:00+00:00", version=version)
+    # When it is listed without --json
+    lines = punchout.ok("list").splitlines()
+    # Then it is one line, its version quoted as the order id is
+    assert len(lines) == 1
+    assert lines[0].endswith(f"new {version!r}  PO-1")
+
+
 def test_the_listing_reads_every_page_of_the_scan_and_only_the_records_attributes(punchout: Run, table: Table) -> None:
     # Given seven orders (each a record, two payload chunks and a lookup item) and a partner
     register(table)
