@@ -520,13 +520,17 @@ def _selected(arguments: argparse.Namespace, orders: OrderRepository) -> list[St
 
 def _line(stored: StoredOrder) -> str:
     record = stored.record
-    # The order id is the buyer's text: quoted when it holds what would garble a terminal line.
-    order_id = record.order_id if record.order_id.isprintable() else repr(record.order_id)
     mode = "" if record.deployment_mode == "production" else " (test)"
     return (
         f"{_shown(record.received_at)}  {record.status:<8}  {record.message_id}  {record.partner_id}{mode}  "
-        f"{record.type} {record.version}  {order_id}\n"
+        f"{record.type} {_terminal_safe(record.version)}  {_terminal_safe(record.order_id)}\n"
     )
+
+
+def _terminal_safe(text: str) -> str:
+    """The buyer's text (an order id; a versionless order's version holds a payloadID): quoted when it holds
+    what would garble a terminal line."""
+    return text if text.isprintable() else repr(text)
 
 
 def cmd_orders_list(arguments: argparse.Namespace, orders: OrderRepository) -> None:
