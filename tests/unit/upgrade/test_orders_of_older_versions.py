@@ -250,3 +250,24 @@ def test_a_test_mode_order_is_not_taken_for_the_production_order_an_older_versio
     (queued,) = drain(queue_url)
     assert (queued["body"]["order_id"], queued["body"]["deployment_mode"]) == ("UP-6", "test")
     assert queued["body"]["message_id"] != older_items.message("UP-6")["message_id"]
+
+
+def test_an_update_naming_a_resend_of_a_test_mode_order_an_older_version_received_follows_it(
+    table: Any, queue_url: str
+) -> None:
+    # Given an order 3d51d1a received in test mode, resent by the buyer's test system after the deploy
+    # under a new payloadID (the same order: not queued again)
+    older_items.load(table)
+    old_payload_id = older_items.payload_id("o5_test")
+    resend = older_items.document("o5_test").replace(old_payload_id.encode(), b"resent-after-upgrade@buyer.example")
+    assert status_of(post_order(resend)) == 200
+    assert drain(queue_url) == []
+    # When its update names the resend's payloadID
+    update = _next_version("o5_test", "update", 2).replace(
+        f'<DocumentReference payloadID="{old_payload_id}"/>'.encode(),
+        b'<DocumentReference payloadID="resent-after-upgrade@buyer.example"/>',
+    )
+    assert status_of(post_order(update)) == 200
+    # Then the update follows the order's message: the resend was recorded with the record that holds it
+    (queued,) = drain(queue_url)
+    assert queued["body"]["follows_message_id"] == older_items.message("UP-5")["message_id"]
