@@ -127,7 +127,22 @@ PREFETCH_HEADERS = [
     {"Purpose": "prefetch"},
     {"X-Moz": "prefetch"},
     {"X-Purpose": "preview"},
+    {"Purpose": "preload, prefetch"},  # two Purpose headers, joined by a proxy
 ]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "iframe", "Sec-Fetch-User": "?1"},  # the user's click
+        {"X-Moz": "livebookmarks"},  # Firefox's other, older use of the header
+    ],
+)
+def test_a_start_link_the_user_opens_is_not_taken_for_a_fetch_ahead(partner: Any, headers: dict[str, str]) -> None:
+    # Given a fresh start link, opened with headers that name no fetch ahead of the user
+    token = _new_start_token()
+    # Then it opens the shop
+    assert call("GET", f"/punchout/start/{token}", headers=headers)["statusCode"] == 303
 
 
 @pytest.mark.parametrize("headers", PREFETCH_HEADERS)
