@@ -331,6 +331,18 @@ def test_a_decimal_string_that_is_no_ascii_decimal_is_422(shop: Shop, text: str,
     assert shop.context()["cart"] is None
 
 
+def test_a_decimal_string_is_held_to_the_cxml_readers_64_characters(shop: Shop) -> None:
+    # Given a quantity of 1.5 written with leading zeros, in 64 characters and in 65 (the cXML reader's limit:
+    # a longer text is no number within the bounds, and reading one costs time on every character)
+    within, beyond = "0" * 61 + "1.5", "0" * 62 + "1.5"
+    # When the shop stores each
+    # Then 64 characters are read, 65 are 422 at the quantity
+    shop.put_lines(line("P1", within))
+    response = shop.put({"lines": [line("P1", beyond)]})
+    assert response["statusCode"] == 422, response
+    assert "lines.0.quantity" in [e["location"] for e in body_json(response)["error"]["errors"]]
+
+
 def test_a_decimal_string_with_spaces_around_or_a_sign_is_read_as_the_cxml_reader_reads_it(shop: Shop) -> None:
     # Given decimals written with spaces around them and a plus sign (the cXML reader takes both)
     # When the shop stores them
