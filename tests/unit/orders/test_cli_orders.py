@@ -371,6 +371,29 @@ def test_requeue_sends_the_same_message_in_its_group_under_a_new_deduplication_i
     assert table_items(table) == before
 
 
+def test_requeue_stops_at_an_order_whose_message_is_missing_and_says_what_it_sent(
+    punchout: Run, table: Table, queue_url: str
+) -> None:
+    # Given two orders, the newer one's stored message gone (its chunk items deleted)
+    older = stored_order(table, "PO-1", "2026-11-20T08:00:00+00:00")
+    newer = stored_order(table, "PO-2", "2026-11-21T08:00:00+00:00")
+    chunks = [
+        item
+        for item in table_items(table)
+        if item["pk"]["S"] == "ORDER#acme#PO-2" and item["sk"]["S"].startswith(f"BLOB#{newer.blob_id}#MESSAGE#")
+    ]
+    assert chunks
+    for item in chunks:
+        table.client.delete_item(TableName=table.name, Key={"pk": item["pk"], "sk": item["sk"]})
+    # When both are requeued
+    code, out, err = punchout("requeue", newer.message_id, older.message_id)
+    # Then the command fails naming the missing message, after the older one went (oldest first), and says so
+    assert code == 1
+    assert err.startswith("punchout: ") and "chunks" in err
+    assert [sent["message_id"] for sent in json.loads(out)["sent"]] == [older.message_id]
+    assert [json.loads(message["body"])["order_id"] for message in queued(queue_url, published=False)] == ["PO-1"]
+
+
 def test_each_requeue_of_an_order_reaches_the_queue(punchout: Run, table: Table, queue_url: str) -> None:
     # Given a queued order
     record = stored_order(table, "PO-1", "2026-11-20T08:00:00+00:00")
