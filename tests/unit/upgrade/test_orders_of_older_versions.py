@@ -19,6 +19,8 @@ import jsonschema
 import pytest
 
 from tests.support.contract import published_message_schema
+from tests.unit.gateway.conftest import TABLE_NAME
+from tests.unit.gateway.helpers import Run
 from tests.unit.orders.conftest import drain
 from tests.unit.orders.test_order_request import post_order, status_of
 from tests.unit.upgrade import older_items
@@ -271,3 +273,31 @@ def test_an_update_naming_a_resend_of_a_test_mode_order_an_older_version_receive
     # Then the update follows the order's message: the resend was recorded with the record that holds it
     (queued,) = drain(queue_url)
     assert queued["body"]["follows_message_id"] == older_items.message("UP-5")["message_id"]
+
+
+# --- the operator's CLI ---------------------------------------------------------------------------
+
+
+def test_the_orders_cli_tells_a_test_mode_order_an_older_version_received_as_test(
+    table: Any, queue_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the orders 3d51d1a received, two of them (UP-5, UP-7) in test mode, under the partner's
+    # production key
+    older_items.load(table)
+    punchout = Run(capsys, TABLE_NAME, ("orders",))
+
+    def listed(*options: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = json.loads(punchout.ok("list", "--json", *options))
+        return rows
+
+    # When the operator lists them by mode, by a scan or by the order's partitions
+    # Then they are test-mode orders, as their messages say, and not production's
+    assert sorted(row["order_id"] for row in listed("--mode", "test")) == ["UP-5", "UP-7"]
+    assert not {"UP-5", "UP-7"} & {row["order_id"] for row in listed("--mode", "production")}
+    (row,) = listed("--partner", "up-main", "--order-id", "UP-5")
+    assert row["deployment_mode"] == "test"
+    (row,) = listed("--partner", "up-main", "--order-id", "UP-7", "--mode", "test")
+    assert row["message_id"] == older_items.message("UP-7")["message_id"]
+    # And shown as such
+    shown = json.loads(punchout.ok("show", row["message_id"]))
+    assert shown["deployment_mode"] == "test"
