@@ -489,7 +489,7 @@ def _listed(stored: StoredOrder) -> dict[str, Any]:
     shown: dict[str, Any] = {
         "message_id": record.message_id,
         "partner_id": record.partner_id,
-        "deployment_mode": record.deployment_mode,
+        "deployment_mode": stored.deployment_mode,
         "order_id": record.order_id,
         "type": record.type,
         "version": record.version,
@@ -520,7 +520,7 @@ def _selected(arguments: argparse.Namespace, orders: OrderRepository) -> list[St
 
 def _line(stored: StoredOrder) -> str:
     record = stored.record
-    mode = "" if record.deployment_mode == "production" else " (test)"
+    mode = "" if stored.deployment_mode == "production" else " (test)"
     return (
         f"{_shown(record.received_at)}  {record.status:<8}  {record.message_id}  {record.partner_id}{mode}  "
         f"{record.type} {_terminal_safe(record.version)}  {_terminal_safe(record.order_id)}\n"

@@ -105,6 +105,9 @@ class StoredOrder:
     whole, ``OrderRepository.stored``) the payloadIDs of the buyer's resends."""
 
     record: OrderRecord
+    # The mode the order was sent in: the record's, but "test" for a test-mode order an older version
+    # stored under the partner's production key (its record says production: ``stored_before``).
+    deployment_mode: DeploymentMode
     queued_at: datetime | None = None
     lease_until: int | None = None  # epoch seconds: a delivery may send the message until then
     resent_as: tuple[str, ...] = ()
@@ -361,12 +364,15 @@ class OrderRepository:
         item = self._item(message_id)
         return None if item is None else self._stored(item)
 
-    @classmethod
-    def _stored(cls, item: Item) -> StoredOrder:
+    def _stored(self, item: Item) -> StoredOrder:
+        """The record of ``item`` as the CLI shows it. An order an older version received costs a read of
+        its message: only that tells whether it was a test-mode order stored under production's key."""
         queued_at = item.get("queued_at", {}).get("S")
         lease_until = item.get("lease_until", {}).get("N")
+        record = self._record(item)
         return StoredOrder(
-            record=cls._record(item),
+            record=record,
+            deployment_mode="test" if self._test_order_stored_as_production(item) else record.deployment_mode,
             queued_at=datetime.fromisoformat(queued_at) if queued_at else None,
             lease_until=int(lease_until) if lease_until else None,
             resent_as=tuple(sorted(item.get("resent_as", {}).get("SS", []))),
@@ -387,8 +393,11 @@ class OrderRepository:
         payload chunks and sessions included: DynamoDB filters what it returns, not what it reads. The
         Scan filters on the keys (records only; the partner's prefix) and the status, and returns the
         record's attributes only (``_LISTED``); what the keys cannot tell exactly (the mode without a
-        partner, the order id) is checked here."""
-        modes: list[DeploymentMode] = [deployment_mode] if deployment_mode else ["production", "test"]
+        partner, the order id) is checked here. The mode of an order an older version received is its
+        message's (``StoredOrder.deployment_mode``): a read of it for each such record that matches."""
+        # Test-mode orders an older version received are under the partner's production key: test's
+        # partitions are searched with production's.
+        modes: list[DeploymentMode] = ["production"] if deployment_mode == "production" else ["production", "test"]
         items: Iterable[Item]
         if partner_id is not None and order_id is not None:
             items = (
@@ -411,12 +420,15 @@ class OrderRepository:
                 conditions.append("#status = :status")
                 values[":status"] = s(status)
             items = self.table.scan(" AND ".join(conditions), values, {}, _LISTED)
-        found = (self._stored(item) for item in items)
-        return [
-            stored
-            for stored in found
-            if (partner_id is None or stored.record.partner_id == partner_id)
-            and (deployment_mode is None or stored.record.deployment_mode == deployment_mode)
-            and (order_id is None or stored.record.order_id == order_id)
-            and (status is None or stored.record.status == status)
-        ]
+        found: list[StoredOrder] = []
+        for item in items:
+            record = self._record(item)
+            if (
+                (partner_id is None or record.partner_id == partner_id)
+                and (order_id is None or record.order_id == order_id)
+                and (status is None or record.status == status)
+            ):
+                stored = self._stored(item)  # the mode last: an older version's order costs a read
+                if deployment_mode is None or stored.deployment_mode == deployment_mode:
+                    found.append(stored)
+        return found
