@@ -465,6 +465,24 @@ def test_requeue_is_refused_while_the_gateway_is_sending_the_order(punchout: Run
     assert "dispatch_lease_until" in json.loads(punchout.ok("show", sending.message_id))
 
 
+def test_requeue_is_refused_in_the_last_second_of_the_lease(
+    punchout: Run, table: Table, queue_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an order whose dispatch lease ends at this very second (acquire_lease hands it to another
+    # delivery only after: lease_until < now)
+    sending = stored_order(table, "PO-2", "2026-11-20T09:00:00+00:00", status="received")
+    assert OrderRepository(table).acquire_lease(sending.key, 60) is not None
+    lease = OrderRepository(table).stored(sending.message_id)
+    assert lease is not None and lease.lease_until is not None
+    monkeypatch.setattr(cli, "now", lambda: lease.lease_until)
+    # When it is requeued
+    code, _, err = punchout("requeue", sending.message_id)
+    # Then it is refused: the gateway may still be sending it
+    assert code == 1
+    assert "is sending" in err
+    assert queued(queue_url, published=False) == []
+
+
 def test_an_order_left_received_after_its_lease_lapsed_is_requeued(punchout: Run, table: Table, queue_url: str) -> None:
     # Given an order whose delivery failed to queue it, its lease lapsed (the buyer never retried)
     record = stored_order(table, "PO-1", "2026-11-20T08:00:00+00:00", status="received")
