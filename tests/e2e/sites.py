@@ -4,6 +4,7 @@ page a user opens would be."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -13,8 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from lxml import etree
+
+from punchout.cxml.models import Extrinsic
 from tests.e2e.conftest import DevStack
+from tests.support import builders
 
 
 def punchout(dev_stack: DevStack, *arguments: str) -> str:
@@ -91,3 +97,69 @@ def site(handle: Handler) -> Iterator[Site]:
 def html(title: str, script: str = "") -> Answer:
     body = f"<!DOCTYPE html><title>{title}</title>" + (f"<script>{script}</script>" if script else "")
     return Answer(200, {"Content-Type": "text/html; charset=utf-8"}, body.encode())
+
+
+def call(base_url: str, method: str, path: str, body: bytes | None = None, **headers: str) -> Answer:
+    """One HTTP request to ``base_url`` as a server would send it (no browser): its answer."""
+    parts = urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return Answer(response.status, dict(response.getheaders()), response.read())
+    finally:
+        connection.close()
+
+
+@dataclass
+class BuyerSystem:
+    """A procurement system's site, reached under ``host``: pages the test puts up, and the cart receiver
+    (any POST), registered as a partner authenticated by its network."""
+
+    site: Site
+    pages: dict[str, str]
+    identity: str
+    host: str
+    receiver_path: str
+
+    @property
+    def receiver(self) -> str:
+        return self.site.url(self.receiver_path, host=self.host)
+
+    def show(self, path: str, body: str) -> str:
+        self.pages[path] = body
+        return self.site.url(path, host=self.host)
+
+    def start_page(self, dev_stack: DevStack, extrinsics: list[Extrinsic] | None = None) -> str:
+        """The StartPage URL of a new session, as the procurement system's server gets it."""
+        setup = builders.setup_request(
+            browser_form_post=self.receiver, identity=self.identity, secret=None, extrinsics=extrinsics or []
+        )
+        answer = call(dev_stack.base_url, "POST", "/cxml/setup", setup, **{"Content-Type": "text/xml"})
+        assert answer.status == 200, answer.body
+        return etree.fromstring(answer.body).findtext(".//StartPage/URL") or ""
+
+
+@contextmanager
+def buyer_system(
+    dev_stack: DevStack, partner_id: str, name: str, identity: str, *, host: str, receiver_path: str
+) -> Iterator[BuyerSystem]:
+    """A procurement system's site on this machine, registered with the stack as partner ``partner_id``."""
+    pages: dict[str, str] = {}
+
+    def handle(method: str, path: str) -> Answer:
+        if method == "POST":
+            return html("Cart received")
+        if path in pages:
+            return Answer(200, {"Content-Type": "text/html; charset=utf-8"}, pages[path].encode())
+        return Answer(404, {"Content-Type": "text/plain"}, b"not found")
+
+    with site(handle) as system:
+        punchout(
+            dev_stack,
+            *("partners", "add", partner_id, "--name", name),
+            *("--from", f"NetworkID:{identity}", "--no-secret", "--source-network", "127.0.0.1/32"),
+            *("--post-host", f"{host}:{system.port}", "--allow-http", "--unspsc", "44120000"),
+            *("--shop-url", dev_stack.state["urls"]["demo_shop"]),
+        )
+        yield BuyerSystem(system, pages, identity, host, receiver_path)

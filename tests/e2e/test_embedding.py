@@ -13,19 +13,15 @@ from __future__ import annotations
 import html as html_text
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import parse_qs
 
 import pytest
-from lxml import etree
 from playwright.sync_api import Browser, BrowserContext, Page, Request, expect
 
 from punchout.cxml.models import Extrinsic
 from tests.e2e.conftest import DevStack
 from tests.e2e.simulator import Buyer, Scope
-from tests.e2e.sites import Answer, Site, html, punchout, site
-from tests.e2e.test_return_page import _call
-from tests.support import builders
+from tests.e2e.sites import BuyerSystem, buyer_system, call
 
 pytestmark = pytest.mark.e2e
 
@@ -33,53 +29,20 @@ EMBEDDING_IDENTITY = "AN-EMBEDDING-BUYER"
 FIELD = "cxml-urlencoded"
 
 
-@dataclass
-class BuyerSystem:
-    """The procurement system's site: pages the test puts up, and the cart receiver (any POST)."""
-
-    site: Site
-    pages: dict[str, str]
-
-    @property
-    def receiver(self) -> str:
-        return self.site.url("/punchout/cart?session=42", host="localhost")
-
-    def show(self, path: str, body: str) -> str:
-        self.pages[path] = body
-        return self.site.url(path, host="localhost")
-
-
 @pytest.fixture(scope="module")
-def buyer_system(dev_stack: DevStack) -> Iterator[BuyerSystem]:
-    pages: dict[str, str] = {}
-
-    def handle(method: str, path: str) -> Answer:
-        if method == "POST":
-            return html("Cart received")
-        if path in pages:
-            return Answer(200, {"Content-Type": "text/html; charset=utf-8"}, pages[path].encode())
-        return Answer(404, {"Content-Type": "text/plain"}, b"not found")
-
-    with site(handle) as system:
-        punchout(
-            dev_stack,
-            *("partners", "add", "embedding-buyer", "--name", "Buyer embedding the PunchOut"),
-            *("--from", f"NetworkID:{EMBEDDING_IDENTITY}", "--no-secret", "--source-network", "127.0.0.1/32"),
-            *("--post-host", f"localhost:{system.port}", "--allow-http", "--unspsc", "44120000"),
-            *("--shop-url", dev_stack.state["urls"]["demo_shop"]),
-        )
-        yield BuyerSystem(system, pages)
+def buyer(dev_stack: DevStack) -> Iterator[BuyerSystem]:
+    """The procurement system's site, reached as http://localhost:<port> (another site than the gateway's)."""
+    with buyer_system(
+        dev_stack,
+        *("embedding-buyer", "Buyer embedding the PunchOut", EMBEDDING_IDENTITY),
+        host="localhost",
+        receiver_path="/punchout/cart?session=42",
+    ) as system:
+        yield system
 
 
 def start_page(dev_stack: DevStack, buyer: BuyerSystem, *, return_frame: str | None = None) -> str:
-    """The StartPage URL of a new session, as the procurement system's server gets it."""
-    extrinsics = [Extrinsic(name="ReturnFrame", value=return_frame)] if return_frame else []
-    setup = builders.setup_request(
-        browser_form_post=buyer.receiver, identity=EMBEDDING_IDENTITY, secret=None, extrinsics=extrinsics
-    )
-    answer = _call(dev_stack.base_url, "POST", "/cxml/setup", setup, **{"Content-Type": "text/xml"})
-    assert answer.status == 200, answer.body
-    return etree.fromstring(answer.body).findtext(".//StartPage/URL") or ""
+    return buyer.start_page(dev_stack, [Extrinsic(name="ReturnFrame", value=return_frame)] if return_frame else [])
 
 
 def buyer_page(start: str, embedding: str, *, window_name: str = "") -> str:
@@ -121,15 +84,15 @@ def shop_and_check_out(page: Page, shop: Scope, receiver: str) -> Request:
 
 @pytest.mark.parametrize("embedding", ["iframe", "popup", "same window"])
 def test_the_cart_comes_back_from_the_punchout_wherever_the_buyer_opened_it(
-    page: Page, context: BrowserContext, dev_stack: DevStack, buyer_system: BuyerSystem, embedding: str
+    page: Page, context: BrowserContext, dev_stack: DevStack, buyer: BuyerSystem, embedding: str
 ) -> None:
     # Given a buyer's page, on another site than the gateway's, that opens the StartPage its way
-    start = start_page(dev_stack, buyer_system)
-    page.goto(buyer_system.show(f"/requisition/{embedding.replace(' ', '-')}", buyer_page(start, embedding)))
+    start = start_page(dev_stack, buyer)
+    page.goto(buyer.show(f"/requisition/{embedding.replace(' ', '-')}", buyer_page(start, embedding)))
     shop = open_shop(page, context, embedding)
 
     # When the user shops and checks out there
-    posted = shop_and_check_out(page, shop, buyer_system.receiver)
+    posted = shop_and_check_out(page, shop, buyer.receiver)
 
     # Then the return page posted the cart to the buyer's receiver from where the shop was: the iframe (its
     # frame-ancestors allow the buyer's host), the popup, or the buyer's window
@@ -147,17 +110,17 @@ def test_the_cart_comes_back_from_the_punchout_wherever_the_buyer_opened_it(
 
 
 def test_a_cart_for_the_window_the_return_frame_names_leaves_the_popup_without_a_second_post(
-    page: Page, context: BrowserContext, dev_stack: DevStack, buyer_system: BuyerSystem
+    page: Page, context: BrowserContext, dev_stack: DevStack, buyer: BuyerSystem
 ) -> None:
     # Given a buyer whose window is named "requisition", which opens the PunchOut in a popup and asks for the
     # cart in its own window (Extrinsic ReturnFrame)
-    start = start_page(dev_stack, buyer_system, return_frame="requisition")
-    page.goto(buyer_system.show("/requisition/named", buyer_page(start, "popup", window_name="requisition")))
+    start = start_page(dev_stack, buyer, return_frame="requisition")
+    page.goto(buyer.show("/requisition/named", buyer_page(start, "popup", window_name="requisition")))
     popup = open_shop(page, context, "popup")
     assert isinstance(popup, Page)
 
     # When the user checks out in the popup
-    posted = shop_and_check_out(page, popup, buyer_system.receiver)
+    posted = shop_and_check_out(page, popup, buyer.receiver)
 
     # Then the cart reaches the buyer's window, and the popup, still showing the return page, says so and
     # offers no button that would post the same cart a second time
@@ -169,39 +132,39 @@ def test_a_cart_for_the_window_the_return_frame_names_leaves_the_popup_without_a
 
 
 def test_a_return_frame_of_top_takes_the_cart_from_the_iframe_to_the_buyers_window(
-    page: Page, context: BrowserContext, dev_stack: DevStack, buyer_system: BuyerSystem
+    page: Page, context: BrowserContext, dev_stack: DevStack, buyer: BuyerSystem
 ) -> None:
     # Given a buyer that shows the PunchOut in an iframe and wants the cart in its whole window (ReturnFrame
     # _top: Chromium lets a cross-site frame navigate the top window only after the user acted in it)
-    start = start_page(dev_stack, buyer_system, return_frame="_top")
-    page.goto(buyer_system.show("/requisition/top", buyer_page(start, "iframe")))
+    start = start_page(dev_stack, buyer, return_frame="_top")
+    page.goto(buyer.show("/requisition/top", buyer_page(start, "iframe")))
 
     # When the user checks out inside the frame
-    posted = shop_and_check_out(page, open_shop(page, context, "iframe"), buyer_system.receiver)
+    posted = shop_and_check_out(page, open_shop(page, context, "iframe"), buyer.receiver)
 
     # Then the cart is posted in the buyer's window, which leaves its page for the receiver's
     assert posted.frame == page.main_frame
     assert "PEN-BLU-12" in cart_of(posted)
-    page.wait_for_url(buyer_system.receiver)
+    page.wait_for_url(buyer.receiver)
 
 
 def test_without_javascript_the_return_page_posts_the_cart_with_its_button(
-    browser: Browser, dev_stack: DevStack, buyer_system: BuyerSystem
+    browser: Browser, dev_stack: DevStack, buyer: BuyerSystem
 ) -> None:
     # Given a browser without JavaScript, punched out in the buyer's window
     context = browser.new_context(base_url=dev_stack.base_url, java_script_enabled=False)
     try:
         context.set_default_timeout(15_000)
         page = context.new_page()
-        start = start_page(dev_stack, buyer_system)
-        page.goto(buyer_system.show("/requisition/no-script", buyer_page(start, "same window")))
+        start = start_page(dev_stack, buyer)
+        page.goto(buyer.show("/requisition/no-script", buyer_page(start, "same window")))
         page.click("#open")
         Buyer(page).add("PEN-BLU-12")
         page.click("#checkout")
 
         # When the return page shows (nothing was posted yet) and the user presses its button
         expect(page.locator("h1")).to_have_text("Returning your cart to your procurement system")
-        with page.expect_request(lambda r: r.method == "POST" and r.url == buyer_system.receiver) as post:
+        with page.expect_request(lambda r: r.method == "POST" and r.url == buyer.receiver) as post:
             page.get_by_role("button", name="Return the cart").click()
 
         # Then the cart is posted
@@ -211,14 +174,14 @@ def test_without_javascript_the_return_page_posts_the_cart_with_its_button(
 
 
 def test_a_used_start_link_inside_the_buyers_iframe_shows_the_already_used_page(
-    page: Page, dev_stack: DevStack, buyer_system: BuyerSystem
+    page: Page, dev_stack: DevStack, buyer: BuyerSystem
 ) -> None:
     # Given a StartPage link that was already followed
-    start = start_page(dev_stack, buyer_system)
-    assert _call(dev_stack.base_url, "GET", start.removeprefix(dev_stack.base_url)).status == 303
+    start = start_page(dev_stack, buyer)
+    assert call(dev_stack.base_url, "GET", start.removeprefix(dev_stack.base_url)).status == 303
 
     # When the buyer's page shows it in its iframe again
-    page.goto(buyer_system.show("/requisition/used", buyer_page(start, "iframe")))
+    page.goto(buyer.show("/requisition/used", buyer_page(start, "iframe")))
 
     # Then the frame shows the plain "already used" page (framing allowed), with what to do next
     frame = page.frame_locator("#punchout")

@@ -20,7 +20,6 @@ import json
 import re
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
@@ -30,8 +29,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.e2e.conftest import DevStack
 from tests.e2e.simulator import Buyer
-from tests.e2e.sites import Answer, Site, html, punchout, site
-from tests.e2e.test_return_page import _call
+from tests.e2e.sites import Answer, BuyerSystem, buyer_system, call, html, punchout, site
 from tests.support import builders
 
 pytestmark = pytest.mark.e2e
@@ -40,47 +38,16 @@ NAVIGATING_IDENTITY = "AN-NAVIGATING-BUYER"
 PREFETCH_SECONDS = 10
 
 
-@dataclass
-class BuyerSite:
-    site: Site
-    pages: dict[str, str]
-
-    @property
-    def receiver(self) -> str:
-        return self.site.url("/punchout/cart")
-
-    def show(self, path: str, body: str) -> str:
-        self.pages[path] = body
-        return self.site.url(path)
-
-
 @pytest.fixture(scope="module")
-def buyer_site(dev_stack: DevStack) -> Iterator[BuyerSite]:
-    pages: dict[str, str] = {}
-
-    def handle(method: str, path: str) -> Answer:
-        if method == "POST":
-            return html("Cart received")
-        if path in pages:
-            return Answer(200, {"Content-Type": "text/html; charset=utf-8"}, pages[path].encode())
-        return Answer(404, {"Content-Type": "text/plain"}, b"not found")
-
-    with site(handle) as buyer:
-        punchout(
-            dev_stack,
-            *("partners", "add", "navigating-buyer", "--name", "Buyer whose page hints links"),
-            *("--from", f"NetworkID:{NAVIGATING_IDENTITY}", "--no-secret", "--source-network", "127.0.0.1/32"),
-            *("--post-host", f"127.0.0.1:{buyer.port}", "--allow-http", "--unspsc", "44120000"),
-            *("--shop-url", dev_stack.state["urls"]["demo_shop"]),
-        )
-        yield BuyerSite(buyer, pages)
-
-
-def start_page(dev_stack: DevStack, buyer: BuyerSite) -> str:
-    setup = builders.setup_request(browser_form_post=buyer.receiver, identity=NAVIGATING_IDENTITY, secret=None)
-    answer = _call(dev_stack.base_url, "POST", "/cxml/setup", setup, **{"Content-Type": "text/xml"})
-    assert answer.status == 200, answer.body
-    return etree.fromstring(answer.body).findtext(".//StartPage/URL") or ""
+def buyer_site(dev_stack: DevStack) -> Iterator[BuyerSystem]:
+    """The buyer's site on 127.0.0.1, the gateway's site, so that Chromium may prerender its hints."""
+    with buyer_system(
+        dev_stack,
+        *("navigating-buyer", "Buyer whose page hints links", NAVIGATING_IDENTITY),
+        host="127.0.0.1",
+        receiver_path="/punchout/cart",
+    ) as system:
+        yield system
 
 
 def hinting_page(start: str, hint: str) -> str:
@@ -106,10 +73,10 @@ def gateway_requests(dev_stack: DevStack, path: str) -> int:
 
 @pytest.mark.parametrize("hint", ["link rel=prefetch", "speculation rules prefetch", "speculation rules prerender"])
 def test_a_start_link_the_browser_fetched_ahead_of_time_still_opens_the_shop(
-    page: Page, dev_stack: DevStack, buyer_site: BuyerSite, hint: str
+    page: Page, dev_stack: DevStack, buyer_site: BuyerSystem, hint: str
 ) -> None:
     # Given a buyer's page that hints its StartPage link to the browser, which fetches it ahead of time
-    start = start_page(dev_stack, buyer_site)
+    start = buyer_site.start_page(dev_stack)
     path = start.removeprefix(dev_stack.base_url)
     page.goto(buyer_site.show(f"/requisition/{hint.replace(' ', '-')}", hinting_page(start, hint)))
     deadline = time.monotonic() + PREFETCH_SECONDS
@@ -125,11 +92,11 @@ def test_a_start_link_the_browser_fetched_ahead_of_time_still_opens_the_shop(
 
 
 def test_a_head_request_of_a_start_link_does_not_spend_it(
-    page: Page, dev_stack: DevStack, buyer_site: BuyerSite
+    page: Page, dev_stack: DevStack, buyer_site: BuyerSystem
 ) -> None:
     # Given a fresh StartPage link, checked first with HEAD (as link checkers and some unfurlers do)
-    start = start_page(dev_stack, buyer_site)
-    head = _call(dev_stack.base_url, "HEAD", start.removeprefix(dev_stack.base_url))
+    start = buyer_site.start_page(dev_stack)
+    head = call(dev_stack.base_url, "HEAD", start.removeprefix(dev_stack.base_url))
     # Then HEAD has no route (as deployed: the API has a GET method only), and the link still opens the shop
     assert head.status == 404
     page.goto(start)
@@ -165,14 +132,14 @@ def test_a_double_click_on_the_shops_transfer_button_still_returns_the_cart(buye
 
 
 def test_a_return_page_reloaded_before_it_posted_tells_the_user_what_to_do(
-    browser: Browser, dev_stack: DevStack, buyer_site: BuyerSite
+    browser: Browser, dev_stack: DevStack, buyer_site: BuyerSystem
 ) -> None:
     # Given a browser without JavaScript, whose return page waits for the user's click on its button
     context = browser.new_context(base_url=dev_stack.base_url, java_script_enabled=False)
     try:
         context.set_default_timeout(15_000)
         page = context.new_page()
-        page.goto(start_page(dev_stack, buyer_site))
+        page.goto(buyer_site.start_page(dev_stack))
         Buyer(page).add("PEN-BLU-12")
         page.click("#checkout")
         expect(page.locator("h1")).to_have_text("Returning your cart to your procurement system")
@@ -247,7 +214,7 @@ def test_the_return_pages_button_does_not_post_the_cart_again_while_the_buyer_is
         )
         receiver = buyer_system.url("/punchout/cart")
         setup = builders.setup_request(browser_form_post=receiver, identity=identity, secret=None)
-        answer = _call(dev_stack.base_url, "POST", "/cxml/setup", setup, **{"Content-Type": "text/xml"})
+        answer = call(dev_stack.base_url, "POST", "/cxml/setup", setup, **{"Content-Type": "text/xml"})
         assert answer.status == 200, answer.body
         page.goto(etree.fromstring(answer.body).findtext(".//StartPage/URL") or "")
         Buyer(page).add("PEN-BLU-12")

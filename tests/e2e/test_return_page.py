@@ -7,7 +7,6 @@ requisition on another subdomain, a load balancer's canonical host). Chromium ch
 
 from __future__ import annotations
 
-import http.client
 import json
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,7 +15,7 @@ from lxml import etree
 from playwright.sync_api import Page
 
 from tests.e2e.conftest import DevStack
-from tests.e2e.sites import Answer, html, punchout, site
+from tests.e2e.sites import Answer, call, html, punchout, site
 from tests.support import builders
 
 pytestmark = pytest.mark.e2e
@@ -24,31 +23,20 @@ pytestmark = pytest.mark.e2e
 REDIRECTING_IDENTITY = "AN-REDIRECTING-BUYER"
 
 
-def _call(base_url: str, method: str, path: str, body: bytes | None = None, **headers: str) -> Answer:
-    parts = urlsplit(base_url)
-    connection = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=60)
-    try:
-        connection.request(method, path, body=body, headers=headers)
-        response = connection.getresponse()
-        return Answer(response.status, dict(response.getheaders()), response.read())
-    finally:
-        connection.close()
-
-
 def _return_url(dev_stack: DevStack, browser_form_post: str) -> str:
     """A cart transferred in a session opened by the network-authenticated buyer: its return link."""
     setup = builders.setup_request(browser_form_post=browser_form_post, identity=REDIRECTING_IDENTITY, secret=None)
-    answer = _call(dev_stack.base_url, "POST", "/cxml/setup", setup, **{"Content-Type": "text/xml"})
+    answer = call(dev_stack.base_url, "POST", "/cxml/setup", setup, **{"Content-Type": "text/xml"})
     assert answer.status == 200, answer.body
     start_url = etree.fromstring(answer.body).findtext(".//StartPage/URL") or ""
-    shop = _call(dev_stack.base_url, "GET", str(urlsplit(start_url).path))
+    shop = call(dev_stack.base_url, "GET", str(urlsplit(start_url).path))
     assert shop.status == 303, shop
     session_id = parse_qs(urlsplit(shop.headers["Location"]).query)["punchout_session"][0]
     key = {"x-api-key": dev_stack.state["api_key"], "Content-Type": "application/json"}
     cart = {"lines": [{"supplier_part_id": "P1", "quantity": "1", "unit_price": "9.50", "description": "Widget"}]}
-    stored = _call(dev_stack.base_url, "PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart).encode(), **key)
+    stored = call(dev_stack.base_url, "PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart).encode(), **key)
     assert stored.status == 200, stored.body
-    transfer = _call(dev_stack.base_url, "POST", f"/shop/sessions/{session_id}/transfer", b"{}", **key)
+    transfer = call(dev_stack.base_url, "POST", f"/shop/sessions/{session_id}/transfer", b"{}", **key)
     assert transfer.status == 200, transfer.body
     return str(json.loads(transfer.body)["return_url"])
 
