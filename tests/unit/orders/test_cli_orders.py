@@ -396,6 +396,23 @@ def test_requeue_stops_at_an_order_whose_message_is_missing_and_says_what_it_sen
     assert [json.loads(message["body"])["order_id"] for message in queued(queue_url, published=False)] == ["PO-1"]
 
 
+def test_an_error_naming_a_buyer_text_stays_one_terminal_line(punchout: Run, table: Table) -> None:
+    # Given an order whose id holds a line break and a C1 control (sent as XML character references), and
+    # whose stored message is gone
+    order_id = "PO-9\n\x9b31mforged"
+    record = stored_order(table, order_id, "2026-11-21T08:00:00+00:00")
+    for item in table_items(table):
+        if item["sk"]["S"].startswith(f"BLOB#{record.blob_id}#MESSAGE#"):
+            table.client.delete_item(TableName=table.name, Key={"pk": item["pk"], "sk": item["sk"]})
+    # When it is requeued
+    code, _, err = punchout("requeue", record.message_id)
+    # Then the error that names it is one line, with nothing a terminal would act on
+    assert code == 1
+    assert err.count("\n") == 1 and err.endswith("\n")
+    assert err.isprintable() is False and err[:-1].isprintable()
+    assert "PO-9\\n\\x9b31mforged" in err
+
+
 def test_each_requeue_of_an_order_reaches_the_queue(punchout: Run, table: Table, queue_url: str) -> None:
     # Given a queued order
     record = stored_order(table, "PO-1", "2026-11-20T08:00:00+00:00")
