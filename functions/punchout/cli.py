@@ -533,6 +533,12 @@ def _terminal_safe(text: str) -> str:
     return text if text.isprintable() else repr(text)
 
 
+def _one_line(text: str) -> str:
+    """An error's text with what is not printable (a buyer's line break or control, within an order id it
+    names) written as its escape, so the error stays one line a terminal only shows."""
+    return "".join(character if character.isprintable() else repr(character)[1:-1] for character in text)
+
+
 def cmd_orders_list(arguments: argparse.Namespace, orders: OrderRepository) -> None:
     rows = _selected(arguments, orders)
     if arguments.json:
@@ -849,10 +855,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             target = PartnerRepository(table)
         arguments.run(arguments, target)
     except (CliError, PartnerConflict, ChunksMissing) as error:
-        sys.stderr.write(f"punchout: {error}\n")
+        sys.stderr.write(f"punchout: {_one_line(str(error))}\n")
         return 1
     except (BotoCoreError, ClientError) as error:
-        sys.stderr.write(f"punchout: AWS: {error}\n")
+        sys.stderr.write(f"punchout: AWS: {_one_line(str(error))}\n")
         return 1
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_url=False))
