@@ -413,6 +413,20 @@ def test_an_error_naming_a_buyer_text_stays_one_terminal_line(punchout: Run, tab
     assert "PO-9\\n\\x9b31mforged" in err
 
 
+def test_show_reports_a_missing_stored_message_and_still_shows_the_record(punchout: Run, table: Table) -> None:
+    # Given an order whose stored message is gone (its chunk items deleted), its raw document kept
+    record = stored_order(table, "PO-3", "2026-11-21T08:00:00+00:00")
+    for item in table_items(table):
+        if item["sk"]["S"].startswith(f"BLOB#{record.blob_id}#MESSAGE#"):
+            table.client.delete_item(TableName=table.name, Key={"pk": item["pk"], "sk": item["sk"]})
+    # When the operator shows it
+    shown = json.loads(punchout.ok("show", record.message_id))
+    # Then the record is there, and what is stored says which payload is missing
+    assert (shown["message_id"], shown["order_id"], shown["status"]) == (record.message_id, "PO-3", "queued")
+    assert shown["stored"]["message_bytes"] is None
+    assert shown["stored"]["raw_document_bytes"] == len(b"<cXML/>")
+
+
 def test_each_requeue_of_an_order_reaches_the_queue(punchout: Run, table: Table, queue_url: str) -> None:
     # Given a queued order
     record = stored_order(table, "PO-1", "2026-11-20T08:00:00+00:00")
