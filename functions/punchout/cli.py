@@ -14,7 +14,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -555,6 +555,14 @@ def _stored_order(orders: OrderRepository, message_id: str) -> StoredOrder:
     return stored
 
 
+def _stored_size(read: Callable[[], bytes]) -> int | None:
+    """A stored payload's size; None when its chunks are gone, so that the record is shown all the same."""
+    try:
+        return len(read())
+    except ChunksMissing:
+        return None
+
+
 def cmd_orders_show(arguments: argparse.Namespace, orders: OrderRepository) -> None:
     stored = _stored_order(orders, arguments.message_id)
     record = stored.record
@@ -573,8 +581,8 @@ def cmd_orders_show(arguments: argparse.Namespace, orders: OrderRepository) -> N
         resent_payload_ids=list(stored.resent_as),
         content_hash=record.content_hash,
         stored={
-            "message_bytes": len(orders.message(record)),
-            "raw_document_bytes": len(orders.raw(record)),
+            "message_bytes": _stored_size(lambda: orders.message(record)),
+            "raw_document_bytes": _stored_size(lambda: orders.raw(record)),
             "attachments": [
                 attachment.model_dump(mode="json", exclude={"chunks"}) for attachment in record.attachments
             ],
