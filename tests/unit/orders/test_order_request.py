@@ -106,6 +106,24 @@ def test_new_order_is_answered_200_and_queued_once_with_a_valid_message(table, q
     assert [line["status"] for line in message["reconciliation"]["lines"]] == ["unmatched"]
 
 
+def test_an_accepted_order_is_one_log_line_naming_its_message(table, queue_url, log_lines):
+    # Given a registered partner
+    register(table)
+    document = builders.order_request("PO-L", [builders.item_out("P1", "2", price="10.00")])
+    # When it sends a new order, and sends it again (a resend, also 200)
+    assert status_of(post_order(document)) == 200
+    assert status_of(post_order(document)) == 200
+    # Then each request wrote one line (log volume is paid per byte): the answer, with its status, the
+    # order, and the message_id the shop and `orders show` know it by
+    lines = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    (message,) = drain(queue_url)
+    assert [(line["message"], line["status"], line["order_id"]) for line in lines] == [
+        ("cXML request answered", 200, "PO-L"),
+        ("cXML request answered", 200, "PO-L"),
+    ]
+    assert [line["message_id"] for line in lines] == [message["body"]["message_id"]] * 2
+
+
 @pytest.mark.parametrize("time", ["2026-11-27T10:00:00", "27.11.2026 10:00", ""])
 def test_the_answer_and_queue_checks_refuse_a_time_a_strict_validator_refuses(table, queue_url, time):
     # Given an order's message as queued and a session's answer to the shop, which both checks passed
