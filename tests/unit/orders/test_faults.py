@@ -165,6 +165,25 @@ def test_a_resend_whose_payload_id_cannot_be_recorded_is_retried_and_then_rememb
     assert len(drain(queue_url)) == 1
 
 
+def test_a_resend_whose_payload_id_cannot_be_recorded_is_one_error_line_naming_the_step(
+    table, queue_url, monkeypatch, log_lines
+):
+    # Given a received order, and a table that fails once to record a resend's payloadID
+    register(table)
+    lines = [builders.item_out("P1", "1", price="1.00")]
+    assert cxml(post_order(builders.order_request("PO-P1", lines, payload_id="a@b"))).status.code == 200
+    fail_once(monkeypatch, OrderRepository, "add_payload_id")
+    start = len(log_lines.getvalue())
+    # When the buyer resends it under a new payloadID (answered 500, which it retries)
+    assert cxml(post_order(builders.order_request("PO-P1", lines, payload_id="b@b"))).status.code == 500
+    # Then the failure is one ERROR line with one traceback (not a WARNING repeating it), which says
+    # what failed: the operator's ERROR query finds it whole
+    written = [json.loads(line) for line in log_lines.getvalue()[start:].splitlines()]
+    assert [(line["level"], line["status"]) for line in written] == [("ERROR", 500)]
+    assert "payloadID could not be recorded" in written[0]["exception"]
+    assert written[0]["exception"].count("Traceback") == 1
+
+
 @pytest.mark.parametrize("after_call", [False, True], ids=["record write", "record write, response lost"])
 def test_a_failed_record_write_leaves_no_payloads_without_a_record(table, queue_url, monkeypatch, after_call):
     # Given a fault in writing the order's record (before it, or after it with the answer lost)
