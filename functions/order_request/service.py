@@ -253,8 +253,9 @@ class OrderService:
         # otherwise be refused with 417, which buyers do not retry. The retry is idempotent.
         try:
             recorded = self.orders.add_payload_id(key, payload_id)
-        except Exception:
-            logger.warning("The resend's payloadID could not be recorded", exc_info=True)
+        except Exception as error:
+            # Said on the request's ERROR line, under its traceback: a line of its own would repeat both.
+            error.add_note("The resend's payloadID could not be recorded")
             raise
         if not recorded:
             logger.warning(
