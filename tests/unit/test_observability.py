@@ -113,6 +113,24 @@ def test_a_shared_secret_in_an_exception_is_redacted(emitted: io.StringIO) -> No
     assert SECRET not in json.dumps(line)
 
 
+def test_an_exception_is_written_once_in_its_line(emitted: io.StringIO) -> None:
+    # Given an unexpected failure, raised a few calls deep
+    def read_table() -> None:
+        raise RuntimeError(" on ".join(("ThrottlingException", "GetItem")))  # its text not in its source line
+
+    try:
+        read_table()
+    except RuntimeError:
+        # When it is logged with its traceback
+        logger.exception("Unexpected failure")
+    # Then the line holds the traceback once (log ingestion is paid per byte): in `exception`, with the
+    # frames and the error, not again as a structured copy of the same frames
+    line = _line(emitted)
+    assert "in read_table" in line["exception"]
+    assert line["exception_name"] == "RuntimeError"
+    assert json.dumps(line).count("ThrottlingException on GetItem") == 1
+
+
 # Excerpts whose SharedSecret has no closing tag (a body cut short, a malformed document) end in
 # "<SharedSecret>[redacted]"; those whose opening tag holds a `<` before its `>`, or never gets its `>`
 # (malformed markup quoted in an error text), in "<SharedSecret[redacted]": the opening tag may hold the
