@@ -153,7 +153,8 @@ class RedactingFormatter(LambdaPowertoolsFormatter):
         return redact(super().format(record))
 
 
-logger = Logger(logger_formatter=RedactingFormatter())
+# The traceback once, as `exception` text: Powertools would add the same frames again as `stack_trace`.
+logger = Logger(logger_formatter=RedactingFormatter(serialize_stacktrace=False))
 # Only botocore is patched (the functions make no other calls worth a subsegment): patch_all would
 # import sqlite3, http.client and every other supported library at every cold start.
 tracer = Tracer(patch_modules=("botocore",))
