@@ -1093,6 +1093,22 @@ def test_an_unexpected_failure_on_a_shop_order_route_is_the_json_500(table, queu
     assert "Unexpected failure" in log_lines.getvalue()
 
 
+def test_an_unexpected_failure_on_a_shop_route_is_an_error_line_with_its_status(
+    table, queue_url, monkeypatch, log_lines
+):
+    # Given an accepted order, and a table that fails as nobody expected when the shop reads it
+    message_id, headers = _order_with_a_drawing(table, queue_url)
+    monkeypatch.setattr(OrderRepository, "find", lambda self, message_id: 1 / 0)
+    start = len(log_lines.getvalue())
+    # When the shop reads the order
+    assert call("GET", f"/shop/orders/{message_id}", headers=headers)["statusCode"] == 500
+    # Then its one line is an ERROR with the status and reason the shop got, as a cXML 500's line has them
+    # (the runbook's ERROR query shows `status` and `reason`), and the traceback
+    (line,) = [json.loads(text) for text in log_lines.getvalue()[start:].splitlines()]
+    assert (line["level"], line["status"], line["reason"]) == ("ERROR", 500, "Internal error; retry later")
+    assert "ZeroDivisionError" in line["exception"]
+
+
 def test_attachments_of_an_unknown_order_are_404_and_need_the_api_key(table, queue_url):
     message_id, headers = _order_with_a_drawing(table, queue_url)
     assert call("GET", "/shop/orders/no-such-message/attachments/0", headers=headers)["statusCode"] == 404
