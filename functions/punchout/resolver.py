@@ -76,9 +76,10 @@ def gateway_app(*, error_page: str) -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def unexpected(error: Exception) -> Response[str]:
-        logger.exception("Unexpected failure")
-        if app.current_event.path.startswith("/shop/"):
-            return json_error(500, "Internal error; retry later")
-        return html_page(500, "Something went wrong", error_page)
+        # With the status and reason the caller got, as a cXML 500's line has them (the runbook's ERROR query).
+        shop = app.current_event.path.startswith("/shop/")
+        reason = "Internal error; retry later" if shop else "Something went wrong"
+        logger.exception("Unexpected failure", extra={"status": 500, "reason": reason})
+        return json_error(500, reason) if shop else html_page(500, reason, error_page)
 
     return app
