@@ -923,6 +923,21 @@ def test_each_shop_api_refusal_is_logged_with_the_key_but_never_the_body(
     assert shop.headers["x-api-key"] not in log_lines.getvalue()
 
 
+def test_a_refused_cart_logs_what_was_wrong_not_only_where(shop: Shop, log_lines: io.StringIO) -> None:
+    # Given a body that is not JSON, and a cart that is JSON but whose line lacks its price
+    missing_price = {key: value for key, value in line().items() if key != "unit_price"}
+    # When the shop sends each
+    assert shop.put("{not json")["statusCode"] == 422
+    assert shop.put({"lines": [missing_price]})["statusCode"] == 422
+    # Then each refusal line tells the operator the kind of error at each location (the location alone is ""
+    # for a body that is not JSON, the same as for a body of the wrong shape), never the shop's text
+    refusals = _refusals(log_lines)
+    assert [(r["locations"], r["error_types"]) for r in refusals] == [
+        ([""], ["json_invalid"]),
+        (["lines.0.unit_price"], ["missing"]),
+    ]
+
+
 def test_a_refusal_logs_the_first_ten_locations_of_a_long_error_list(shop: Shop, log_lines: io.StringIO) -> None:
     # Given a cart line with fifteen fields the cart does not know
     invalid = {**line(), **{f"unknown_{n:02d}": "x" for n in range(15)}}
