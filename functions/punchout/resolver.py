@@ -71,6 +71,7 @@ def gateway_app(*, error_page: str) -> APIGatewayRestResolver:
         details = {"status": error.status_code, "reason": error.message}
         if isinstance(error, InvalidBody):
             details["locations"] = [e["location"] for e in error.errors[:_LOGGED_LOCATIONS]]
+            details["error_types"] = error.types[:_LOGGED_LOCATIONS]
         logger.info("Shop API request refused", extra=details)
         return shop_error_response(error)
 

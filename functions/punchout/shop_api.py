@@ -59,6 +59,8 @@ class InvalidBody(Unprocessable):
         else:
             super().__init__("The request body is invalid")
         self.errors = [{"location": _location(e["loc"]), "message": e["msg"]} for e in errors[:MAX_REPORTED_ERRORS]]
+        # For the log: pydantic's kind of each error ("json_invalid", "missing"), never the shop's text.
+        self.types = [e["type"] for e in errors[:MAX_REPORTED_ERRORS]]
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
