@@ -684,6 +684,31 @@ def test_a_cart_with_an_empty_php_array_for_an_optional_object_has_none(shop: Sh
     assert request_validator("put", "/shop/sessions/{id}/cart").is_valid(cart)
 
 
+# Go's encoding/json writes a struct's string field that the shop left unset as `""` (its zero value) unless
+# the field is tagged `omitempty`: for the optional URL and currencies, whose every other text is refused,
+# `""` can only mean none.
+
+
+def test_a_cart_with_go_empty_strings_for_its_url_and_currencies_has_none(shop: Shop) -> None:
+    # Given a cart as Go's json.Marshal writes a struct without omitempty: "" for the URL and the currencies
+    cart = {"lines": [line("P1", url="", currency="")], "currency": ""}
+    # When the shop stores it
+    response = shop.put(cart)
+    # Then it is stored as a cart that leaves them out (the partner's currency, no URL), and the document says so
+    assert response["statusCode"] == 200, response
+    stored = shop.context()["cart"]
+    assert (stored["currency"], stored["lines"][0]["url"], stored["lines"][0]["currency"]) == ("USD", None, None)
+    assert request_validator("put", "/shop/sessions/{id}/cart").is_valid(cart)
+
+
+def test_a_blank_url_is_still_422(shop: Shop) -> None:
+    # Given a line whose URL is spaces only: no zero value writes it, and it is no web page
+    response = shop.put({"lines": [line("P1", url="  ")]})
+    # Then it is refused, naming the line
+    assert response["statusCode"] == 422
+    assert "P1" in body_json(response)["error"]["message"]
+
+
 def test_an_empty_object_for_an_optional_object_is_still_422(shop: Shop) -> None:
     # Given a cart with `{}` for the shipping: no PHP array writes it, and a charge needs amount and description
     # When the shop stores it
