@@ -237,6 +237,11 @@ def _none_for_empty_array(value: object, info: ValidationInfo) -> object:
     return None if value == [] and info.context is SHOP_INPUT else value
 
 
+def _none_for_empty_string(value: object, info: ValidationInfo) -> object:
+    # Go's json.Marshal writes an unset string field (no `omitempty`) as its zero value "".
+    return None if value == "" and info.context is SHOP_INPUT else value
+
+
 def _text_of_integer(value: object, info: ValidationInfo) -> object:
     # Integers only: a number with a point or an exponent, or a boolean, has no one text an id could be.
     return str(value) if type(value) is int and info.context is SHOP_INPUT else value
@@ -254,6 +259,10 @@ _INTEGER_ID = {
 # An optional object of the cart: `[]` stands for none.
 OptionalObject = (BeforeValidator(_none_for_empty_array), _AlsoTaken(_PHP_EMPTY_ARRAY))
 IntegerText = (BeforeValidator(_text_of_integer), _AlsoTaken(_INTEGER_ID))
+# An optional text none of whose values may be empty: Go's `""` stands for none.
+_GO_EMPTY_STRING = {"type": "string", "maxLength": 0, "description": 'Go\'s zero value "": none'}
+OptionalByGoZero = (BeforeValidator(_none_for_empty_string), _AlsoTaken(_GO_EMPTY_STRING))
+Currency = Annotated[str | None, *OptionalByGoZero]
 Amount = Annotated[ShopDecimal, AfterValidator(_unsigned_zero)]
 _TOTAL_PRECISION = 80
 
@@ -291,7 +300,7 @@ class CartLine(GatewayModel):
         gt=0, max_digits=18, decimal_places=6
     )
     unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False)] = Field(ge=0, max_digits=18, decimal_places=6)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    currency: Currency = Field(default=None, pattern=r"^[A-Z]{3}$")
     description: RequiredXmlText = Field(min_length=1, max_length=2000)
     unit_of_measure: Annotated[RequiredXmlText, _default_for_null("EA"), _AlsoTaken(_NULL)] = Field(
         default="EA", min_length=1, max_length=10
@@ -300,11 +309,11 @@ class CartLine(GatewayModel):
     manufacturer_part_id: Annotated[XmlText | None, *IntegerText] = Field(default=None, max_length=255)
     manufacturer_name: XmlText | None = Field(default=None, max_length=255)
     lead_time_days: int | None = Field(default=None, ge=0, le=3650)
-    url: XmlText | None = Field(
+    url: Annotated[XmlText | None, BeforeValidator(_none_for_empty_string)] = Field(
         default=None,
         max_length=2000,
         description="The product's page: an absolute http or https URL (any other is refused with 422, as the "
-        "buyer's system shows it as a link)",
+        'buyer\'s system shows it as a link; `""` is none)',
     )
 
 
@@ -313,7 +322,7 @@ class CartInput(GatewayModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    currency: Currency = Field(default=None, pattern=r"^[A-Z]{3}$")
     # fail_fast: the errors of the first invalid line only. Listing every line's was unbounded: a 3 MB body
     # of 1,000,000 `{}` lines took a minute to answer, in a 268 MB error body Lambda cannot send.
     lines: Annotated[list[CartLine], _default_for_null([]), _AlsoTaken(_NULL)] = empty_list(fail_fast=True)
