@@ -380,6 +380,16 @@ def test_line_details_are_carried(checkout: Checkout) -> None:
     assert Decimal(detail.xpath("string(UnitPrice/Money)")) == Decimal("0.10")
 
 
+def test_a_line_as_go_writes_it_without_omitempty_sends_no_empty_details(checkout: Checkout) -> None:
+    # Given a line as Go's json.Marshal writes a struct whose optional texts the shop left unset: ""
+    empty = {"manufacturer_part_id": "", "manufacturer_name": "", "url": "", "supplier_part_auxiliary_id": ""}
+    returned = checkout(line("P-100", **empty))
+    detail = returned.tree.xpath("//ItemIn[1]/ItemDetail")[0]
+    # When its ItemDetail is read
+    # Then it has none of them: no empty element reaches the buyer's requisition
+    assert [child.tag for child in detail if child.tag in ("ManufacturerPartID", "ManufacturerName", "URL")] == []
+
+
 def test_unit_of_measure_mapping_is_applied(checkout: Checkout) -> None:
     # Given a partner that maps the shop's BOX to BX and PCS to EA
     returned = checkout(*RICH_LINES, partner={"unit_of_measure_map": {"BOX": "BX", "PCS": "EA"}})
