@@ -261,7 +261,9 @@ OptionalObject = (BeforeValidator(_none_for_empty_array), _AlsoTaken(_PHP_EMPTY_
 IntegerText = (BeforeValidator(_text_of_integer), _AlsoTaken(_INTEGER_ID))
 # An optional text none of whose values may be empty: Go's `""` stands for none.
 _GO_EMPTY_STRING = {"type": "string", "maxLength": 0, "description": 'Go\'s zero value "": none'}
-OptionalByGoZero = (BeforeValidator(_none_for_empty_string), _AlsoTaken(_GO_EMPTY_STRING))
+# An optional text whose schema takes "" already (it has no pattern refusing it): "" stands for none too.
+GoZeroIsNone = (BeforeValidator(_none_for_empty_string),)
+OptionalByGoZero = (*GoZeroIsNone, _AlsoTaken(_GO_EMPTY_STRING))
 Currency = Annotated[str | None, *OptionalByGoZero]
 Amount = Annotated[ShopDecimal, AfterValidator(_unsigned_zero)]
 _TOTAL_PRECISION = 80
@@ -289,7 +291,7 @@ class CartLine(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
     supplier_part_id: Annotated[RequiredXmlText, *IntegerText] = Field(min_length=1, max_length=255)
-    supplier_part_auxiliary_id: Annotated[XmlText | None, *IntegerText] = Field(
+    supplier_part_auxiliary_id: Annotated[XmlText | None, *IntegerText, *GoZeroIsNone] = Field(
         default=None,
         max_length=255,
         description="The shop's own reference for the line: kept with the cart, restored in edit and inspect, "
@@ -306,10 +308,10 @@ class CartLine(GatewayModel):
         default="EA", min_length=1, max_length=10
     )
     classification: Annotated[CartClassification | None, *OptionalObject] = None
-    manufacturer_part_id: Annotated[XmlText | None, *IntegerText] = Field(default=None, max_length=255)
-    manufacturer_name: XmlText | None = Field(default=None, max_length=255)
+    manufacturer_part_id: Annotated[XmlText | None, *IntegerText, *GoZeroIsNone] = Field(default=None, max_length=255)
+    manufacturer_name: Annotated[XmlText | None, *GoZeroIsNone] = Field(default=None, max_length=255)
     lead_time_days: int | None = Field(default=None, ge=0, le=3650)
-    url: Annotated[XmlText | None, BeforeValidator(_none_for_empty_string)] = Field(
+    url: Annotated[XmlText | None, *GoZeroIsNone] = Field(
         default=None,
         max_length=2000,
         description="The product's page: an absolute http or https URL (any other is refused with 422, as the "
