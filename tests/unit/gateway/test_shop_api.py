@@ -1600,3 +1600,13 @@ def test_shop_key_of_one_shop_reads_any_session(table: Table, partner: Any) -> N
     # Then it may (keys are per supplier, not per session)
     assert response["statusCode"] == 200
     assert builders.SECRET not in response["body"]
+
+
+def test_the_openapi_document_says_how_an_attachments_bytes_are_encoded() -> None:
+    # Given the published document (an attachment's bytes are base64 inside JSON: which alphabet and padding
+    # decide whether a client's decoder reads them, Go's []byte field wants RFC 4648's standard one, padded)
+    document = json.loads((Path(openapi.__file__).with_name("openapi.json")).read_text(encoding="utf-8"))
+    # When a client generator reads the attachment's content
+    content = document["components"]["schemas"]["AttachmentContent"]["properties"]["content_base64"]
+    # Then it is declared base64 (JSON Schema's contentEncoding, which generators map to bytes)
+    assert content.get("contentEncoding") == "base64"
