@@ -152,7 +152,11 @@ class AttachmentContent(Attachment):
     included, stays JSON.
     """
 
-    content_base64: str
+    content_base64: str = Field(
+        description="The attachment's bytes in base64: RFC 4648's standard alphabet (`+`, `/`), padded with `=`, "
+        "on one line (Go's []byte, Python's base64.b64decode, PHP's base64_decode read it as is)",
+        json_schema_extra={"contentEncoding": "base64"},
+    )
 
 
 class OrderPage(Model):
