@@ -226,20 +226,13 @@ class _AlsoTaken:
         return {"anyOf": [schema, *self.alternatives]}
 
 
-def _default_for_null(default: object) -> BeforeValidator:
+def _read_as(sent: object, meant: object) -> BeforeValidator:
+    """Reads ``sent`` in what a shop sends as ``meant`` (stored carts are read back as stored)."""
+
     def substitute(value: object, info: ValidationInfo) -> object:
-        return default if value is None and info.context is SHOP_INPUT else value
+        return meant if value == sent and info.context is SHOP_INPUT else value
 
     return BeforeValidator(substitute)
-
-
-def _none_for_empty_array(value: object, info: ValidationInfo) -> object:
-    return None if value == [] and info.context is SHOP_INPUT else value
-
-
-def _none_for_empty_string(value: object, info: ValidationInfo) -> object:
-    # Go's json.Marshal writes an unset string field (no `omitempty`) as its zero value "".
-    return None if value == "" and info.context is SHOP_INPUT else value
 
 
 def _text_of_integer(value: object, info: ValidationInfo) -> object:
@@ -257,12 +250,13 @@ _INTEGER_ID = {
     "description": "An integer id: stored as the text of its digits",
 }
 # An optional object of the cart: `[]` stands for none.
-OptionalObject = (BeforeValidator(_none_for_empty_array), _AlsoTaken(_PHP_EMPTY_ARRAY))
+OptionalObject = (_read_as([], None), _AlsoTaken(_PHP_EMPTY_ARRAY))
 IntegerText = (BeforeValidator(_text_of_integer), _AlsoTaken(_INTEGER_ID))
 # An optional text none of whose values may be empty: Go's `""` stands for none.
 _GO_EMPTY_STRING = {"type": "string", "maxLength": 0, "description": 'Go\'s zero value "": none'}
-# An optional text whose schema takes "" already (it has no pattern refusing it): "" stands for none too.
-GoZeroIsNone = (BeforeValidator(_none_for_empty_string),)
+# An optional text whose schema takes "" already (it has no pattern refusing it): "" stands for none too,
+# as Go's json.Marshal writes an unset string field (no `omitempty`).
+GoZeroIsNone = (_read_as("", None),)
 OptionalByGoZero = (*GoZeroIsNone, _AlsoTaken(_GO_EMPTY_STRING))
 Currency = Annotated[str | None, *OptionalByGoZero]
 Amount = Annotated[ShopDecimal, AfterValidator(_unsigned_zero)]
@@ -272,7 +266,7 @@ _TOTAL_PRECISION = 80
 class CartClassification(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
-    domain: Annotated[RequiredXmlText, _default_for_null("UNSPSC"), _AlsoTaken(_NULL)] = Field(
+    domain: Annotated[RequiredXmlText, _read_as(None, "UNSPSC"), _AlsoTaken(_NULL)] = Field(
         default="UNSPSC", min_length=1, max_length=40
     )
     value: Annotated[RequiredXmlText, *IntegerText] = Field(min_length=1, max_length=40)
@@ -304,7 +298,7 @@ class CartLine(GatewayModel):
     unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False)] = Field(ge=0, max_digits=18, decimal_places=6)
     currency: Currency = Field(default=None, pattern=r"^[A-Z]{3}$")
     description: RequiredXmlText = Field(min_length=1, max_length=2000)
-    unit_of_measure: Annotated[RequiredXmlText, _default_for_null("EA"), _AlsoTaken(_NULL)] = Field(
+    unit_of_measure: Annotated[RequiredXmlText, _read_as(None, "EA"), _AlsoTaken(_NULL)] = Field(
         default="EA", min_length=1, max_length=10
     )
     classification: Annotated[CartClassification | None, *OptionalObject] = None
@@ -327,7 +321,7 @@ class CartInput(GatewayModel):
     currency: Currency = Field(default=None, pattern=r"^[A-Z]{3}$")
     # fail_fast: the errors of the first invalid line only. Listing every line's was unbounded: a 3 MB body
     # of 1,000,000 `{}` lines took a minute to answer, in a 268 MB error body Lambda cannot send.
-    lines: Annotated[list[CartLine], _default_for_null([]), _AlsoTaken(_NULL)] = empty_list(fail_fast=True)
+    lines: Annotated[list[CartLine], _read_as(None, []), _AlsoTaken(_NULL)] = empty_list(fail_fast=True)
     shipping: Annotated[CartCharge | None, *OptionalObject] = None
     tax: Annotated[CartCharge | None, *OptionalObject] = None
     comments: XmlText | None = Field(default=None, max_length=4000)
@@ -364,7 +358,7 @@ def _also_an_empty_array(schema: JsonSchemaValue) -> None:
 class TransferRequest(GatewayModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra=_also_an_empty_array)
 
-    cancel: Annotated[bool, _default_for_null(False), _AlsoTaken(_NULL)] = False
+    cancel: Annotated[bool, _read_as(None, False), _AlsoTaken(_NULL)] = False
 
     @model_validator(mode="before")
     @classmethod
