@@ -300,28 +300,33 @@ def _plain_warning(message: Warning | str, *_: object, **__: object) -> None:
     logger.warning("%s", message)
 
 
-def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ) -> None:
-    parser = argparse.ArgumentParser(
+def parser(environ: Mapping[str, str] = os.environ) -> argparse.ArgumentParser:
+    """The options of `python -m infra.local.stack` (README.md names them; a test holds it to them)."""
+    options = argparse.ArgumentParser(
         prog="python -m infra.local.stack",
         description="Serve the gateway locally from template.yaml (DynamoDB Local, SQS, API Gateway) until Ctrl-C.",
     )
     # A string default goes through `type` too, so a bad $PORT is the same one-line usage error.
-    parser.add_argument(
+    options.add_argument(
         "--port", type=_port, default=environ.get("PORT", str(DEFAULT_PORT)), help="default: $PORT or 3000"
     )
-    parser.add_argument("--in-memory", action="store_true", help="keep no DynamoDB data across restarts")
-    parser.add_argument("--dynamodb", choices=["auto", "dynamodb-local", "moto"], default="auto")
-    parser.add_argument(
+    options.add_argument("--in-memory", action="store_true", help="keep no DynamoDB data across restarts")
+    options.add_argument("--dynamodb", choices=["auto", "dynamodb-local", "moto"], default="auto")
+    options.add_argument(
         "--state-dir",
         type=Path,
         default=DEFAULT_STATE_DIR,
         help="where stack.json, the demo credentials and DynamoDB data go (default: .local)",
     )
-    parser.add_argument("--no-dev-tools", action="store_true", help="no demo data, buyer simulator or demo shop")
-    parser.add_argument(
+    options.add_argument("--no-dev-tools", action="store_true", help="no demo data, buyer simulator or demo shop")
+    options.add_argument(
         "--reset", action="store_true", help="forget the DynamoDB data of the state directory and exit (make dev-reset)"
     )
-    arguments = parser.parse_args(argv)
+    return options
+
+
+def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ) -> None:
+    arguments = parser(environ).parse_args(argv)
     if arguments.reset:
         reset(arguments.state_dir)
         print(f"Forgot the local DynamoDB data ({arguments.state_dir / 'dynamodb'})")
