@@ -1,7 +1,7 @@
 """The commands README.md tells a reader to type exist as written: every `punchout ...` and
 `python -m infra.local.stack ...` command line is one its argparse parser takes (subcommands, options,
-their choices and value types), every `make <target>` is a target of the Makefile, and the route table
-is template.yaml's routes.
+their choices and value types), every `make <target>` is a target of the Makefile, the route table is
+template.yaml's routes, and the answers table pairs each cXML code with the HTTP status it is sent with.
 
 Command lines are read from fenced blocks and from inline code spans. Fenced lines are complete commands
 and are parsed whole (required arguments included); inline spans are often a reference to part of one
@@ -22,6 +22,7 @@ import pytest
 from infra.local import stack
 from infra.local.template import load_template
 from punchout import cli
+from punchout.cxml.status import StatusCode
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -168,3 +169,36 @@ def test_the_route_table_is_the_templates_routes() -> None:
     # Then the table lists exactly those
     assert routes
     assert documented == routes
+
+
+def _answers_table() -> list[tuple[str, list[tuple[int, int]]]]:
+    """README's *Answers to procurement systems*: (situation, [(cXML code, HTTP status), ...]) per row."""
+    start = README.index("| situation | cXML | HTTP |")
+    rows = []
+    for line in README[start:].splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        situation, cxml_codes, http_statuses = (cell.strip() for cell in line.strip("|").rsplit("|", 2))
+        pairs = list(zip(map(int, cxml_codes.split(" / ")), map(int, http_statuses.split(" / ")), strict=True))
+        rows.append((situation, pairs))
+    return rows
+
+
+def test_the_answers_table_pairs_each_cxml_code_with_the_http_status_it_is_sent_with() -> None:
+    # Given README's table of answers to procurement systems
+    rows = _answers_table()
+    # And what BuyerApi's gateway responses send: the body's Status@code with the response's HTTP status
+    # (API Gateway's own for DEFAULT_5XX, which sets none: 502 for a function that failed)
+    template = load_template(ROOT / "template.yaml")
+    sent = set()
+    for name, response in template["Resources"]["BuyerApi"]["Properties"]["GatewayResponses"].items():
+        code = int(re.findall(r'<Status code="(\d+)"', response["ResponseTemplates"]["text/xml"])[0])
+        sent.add((code, int(response.get("StatusCode", 502 if name == "DEFAULT_5XX" else 0))))
+    # Then the function's rows pair each code with the HTTP status the functions send it with
+    functions = [pair for situation, pairs in rows if not situation.startswith("API Gateway:") for pair in pairs]
+    assert len(functions) >= 10
+    assert {(code, StatusCode(code).http_status) for code, _ in functions} == set(functions)
+    # And API Gateway's rows are pairs one of its gateway responses sends
+    gateway = {pair for situation, pairs in rows if situation.startswith("API Gateway:") for pair in pairs}
+    assert gateway
+    assert gateway <= sent, sorted(gateway - sent)
