@@ -542,6 +542,10 @@ def test_a_closed_terminal_stops_the_stack_as_ctrl_c_does(tmp_path: Path):
         # Then the stack stops in order, as on Ctrl-C, and takes its stack.json with it
         assert process.wait(timeout=30) == 0, (tmp_path / "stack.log").read_text()
         assert not state_file.exists()
+        # and, with no demo data, it never pointed at secrets it did not create
+        output = (tmp_path / "stack.log").read_text()
+        assert f"State: {state_file}" in output
+        assert "secret" not in output
     finally:
         if process.poll() is None:
             process.kill()
