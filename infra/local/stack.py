@@ -369,7 +369,8 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] = os.environ)
         for logical_id, queue in description["queues"].items():
             print(f"  {logical_id}: {queue['url']}")
         if stack.state_file:
-            print(f"State: {stack.state_file} (the demo partners' secrets and the shop's API key are there)")
+            where = "" if arguments.no_dev_tools else " (the demo partners' secrets and the shop's API key are there)"
+            print(f"State: {stack.state_file}{where}")
         if urls := stack.extra.get("urls"):
             print("\nOpen:")
             print(f"  buyer simulator  {urls['buyer_simulator']}")
