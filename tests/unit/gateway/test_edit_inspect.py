@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -448,3 +449,21 @@ def test_edit_restores_a_line_whose_part_id_has_surrounding_whitespace(
     # Then the line is restored, not refused as a cart never seen (412)
     [restored] = reopened.context()["cart"]["lines"]
     assert (restored["supplier_part_id"], restored["quantity"]) == ("P1 ", "2")
+
+
+def test_edit_restores_a_line_whose_part_id_the_buyer_sent_back_decomposed(
+    partner: TradingPartner, shop_headers: dict[str, str]
+) -> None:
+    # Given a returned cart whose part id holds an accented letter, composed (NFC, as most shops store it)
+    part = unicodedata.normalize("NFC", "CAFÉ-1")
+    shop = Shop(shop_headers, open_session()[0])
+    returned = ReturnPage.of(shop.checkout(line(part, "2", "3.00"))).document(partner)
+    # When the buyer's system sends it back decomposed (NFD: "E" and a combining acute accent)
+    [item] = item_outs(returned)
+    decomposed = unicodedata.normalize("NFD", part)
+    assert decomposed != part
+    item = item.model_copy(update={"item_id": item.item_id.model_copy(update={"supplier_part_id": decomposed})})
+    reopened = _reopened(shop_headers, "edit", [item])
+    # Then the line is restored as the cart held it: the same characters, not a cart never seen (412)
+    [restored] = reopened.context()["cart"]["lines"]
+    assert (restored["supplier_part_id"], restored["quantity"]) == (part, "2")

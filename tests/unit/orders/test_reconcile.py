@@ -6,12 +6,17 @@ the cart had it, so every difference approval made must show.
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal
+from typing import Literal
+
+import pytest
 
 from punchout.cxml.models import Money
 from punchout.orders import OrderLine, Reconciliation, reconcile
 from punchout.sessions import Cart, CartLine, line_reference
 
+Form = Literal["NFC", "NFD"]
 REF = "abcdefghijklmnop"  # a cart ref as new_cart_ref() makes them: 16 characters of base32
 OTHER_REF = "qrstuvwxyz234567"
 
@@ -245,3 +250,33 @@ def test_lines_match_by_their_reference_whatever_their_order_and_line_zero_match
         ("added", "C", f"{REF}-0", 30, None),
         ("removed", "B", f"{REF}-2", None, 2),
     ]
+
+
+@pytest.mark.parametrize(("cart_form", "order_form"), [("NFC", "NFD"), ("NFD", "NFC")], ids=["nfd-order", "nfd-cart"])
+def test_a_part_id_the_buyer_sends_back_in_another_unicode_normalization_form_is_the_same_part(
+    cart_form: Form, order_form: Form
+) -> None:
+    # Given a cart line whose part id holds an accented letter ("é": one code point in NFC, "e" and a
+    # combining accent in NFD), and whose description is Japanese with a voiced kana ("ガ": one or two)
+    part, description = "CAFÉ-Ø1", "ガラス瓶 café"
+    carts = {
+        REF: Cart(
+            currency="JPY",
+            lines=[
+                CartLine(
+                    supplier_part_id=unicodedata.normalize(cart_form, part),
+                    quantity=Decimal(2),
+                    unit_price=Decimal(500),
+                    description=unicodedata.normalize(cart_form, description),
+                )
+            ],
+        )
+    }
+    # When the buyer's system sends the line back with the same text in the other form (macOS and Java
+    # front ends, and some databases, normalise what they store)
+    line = order_line(1, unicodedata.normalize(order_form, part), "2", "500", line_reference(REF, 1), "JPY")
+    line = line.model_copy(update={"description": unicodedata.normalize(order_form, description)})
+    result = reconcile([line], carts)
+    # Then it is the cart's line, unchanged: the same characters, not a part added and another removed
+    assert statuses(result) == [("unchanged", unicodedata.normalize(order_form, part), f"{REF}-1", 1, 1)]
+    assert result.from_punchout is True
