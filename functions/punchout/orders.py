@@ -40,7 +40,7 @@ from .cxml.models import (
 )
 from .mime import MimePart
 from .model import GatewayModel
-from .sessions import BuyerUser, Cart, CartLine, line_reference, parse_line_reference
+from .sessions import BuyerUser, Cart, CartLine, line_reference, parse_line_reference, same_part
 
 SCHEMA_ID: Literal["punchout.order.v1"] = "punchout.order.v1"
 
@@ -449,8 +449,7 @@ def reconcile(lines: list[OrderLine], carts: dict[str, Cart], unread: frozenset[
             pending.append((line, reference is None or reference[0] not in unread))
             continue
         cart_line = cart.lines[reference[1] - 1]
-        # Stripped as the reader strips the SupplierPartID the buyer sends back: the cart may hold "P1 ".
-        if cart_line.supplier_part_id.strip() != line.supplier_part_id or reference in matched:
+        if not same_part(cart_line.supplier_part_id, line.supplier_part_id) or reference in matched:
             pending.append((line, True))
             continue
         matched.add(reference)

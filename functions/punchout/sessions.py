@@ -10,6 +10,7 @@ their session: edit, inspect and the later ``OrderRequest`` find them again thro
 
 import re
 import secrets
+import unicodedata
 from datetime import datetime, timedelta
 from decimal import Decimal, localcontext
 from typing import Annotated, Literal, Self
@@ -80,6 +81,17 @@ def cart_expiry(now: datetime, retention_days: int, session_expires_at: datetime
 
 def line_reference(cart_ref: str, line_number: int) -> str:
     return f"{cart_ref}-{line_number}"
+
+
+def same_part(cart_part_id: str, buyer_part_id: str) -> bool:
+    """Whether the ``SupplierPartID`` a buyer sent back (stripped, as the cXML reader strips it) names the cart
+    line's part: the cart may hold ``"P1 "``, and a buyer's system may have stored the text in another Unicode
+    normalization form (``"é"`` as ``"e"`` and a combining accent, NFD, where the shop wrote NFC): the same
+    characters, so the same part, compared in NFC."""
+    cart_part_id = cart_part_id.strip()
+    if cart_part_id == buyer_part_id:
+        return True
+    return unicodedata.normalize("NFC", cart_part_id) == unicodedata.normalize("NFC", buyer_part_id)
 
 
 def parse_line_reference(auxiliary_id: str | None) -> tuple[str, int] | None:

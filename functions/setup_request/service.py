@@ -31,6 +31,7 @@ from punchout.sessions import (
     new_session_id,
     new_token,
     parse_line_reference,
+    same_part,
 )
 from punchout.settings import GatewaySettings
 from punchout.store.sessions import SessionRepository, SessionTooLarge, TokenKind
@@ -215,8 +216,7 @@ class SetupService:
                 # prices would be relabelled); the shop sees them among the items, not restored.
                 if (
                     0 <= index < len(cart.lines)
-                    # stripped as the reader strips the buyer's SupplierPartID: the cart may hold "P1 "
-                    and cart.lines[index].supplier_part_id.strip() == item.item_id.supplier_part_id
+                    and same_part(cart.lines[index].supplier_part_id, item.item_id.supplier_part_id)
                     and currency in (None, cart_currency)
                 ):
                     # The requisition's quantity wins (the buyer may have changed it); prices stay ours.
