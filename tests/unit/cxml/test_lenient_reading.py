@@ -413,6 +413,21 @@ def test_currency_in_lower_case_is_read_in_upper_case() -> None:
     assert order_of(document).header.total.currency == "EUR"
 
 
+@pytest.mark.parametrize(("written", "read"), [(" usd ", "USD"), ("Usd", "USD"), ("  ", None), ("", None)])
+def test_an_alternate_currency_is_read_as_the_currency_is(written: str, read: str | None) -> None:
+    # Given an order total whose Money also gives the amount in another currency, its code padded, in lower
+    # case, or blank
+    money = f'<Money currency=" eur " alternateAmount="12.34" alternateCurrency="{written}">'
+    text = order_request_xml().replace('<Money currency="EUR">', money, 1)
+    assert money in text
+
+    # When it is read
+    total = order_of(read_document(text.encode())).header.total
+
+    # Then both codes are the ISO codes the shop compares (a blank one is none), as the currency is
+    assert (total.currency, total.alternate_amount, total.alternate_currency) == ("EUR", Decimal("12.34"), read)
+
+
 def test_order_line_without_quantity_is_refused() -> None:
     # Given an order whose line has no quantity (required for an order, unlike a setup request)
     error = refusal(order_request_xml().replace('<ItemOut quantity="1">', "<ItemOut>"))
