@@ -185,9 +185,10 @@ def read_money(element: Element) -> Data:
     alternate = money.get("alternateAmount")
     if alternate is not None:
         money_data["alternate_amount"] = _number(alternate, "Money@alternateAmount")
-    alternate_currency = money.get("alternateCurrency")
-    if alternate_currency is not None:
-        money_data["alternate_currency"] = alternate_currency
+    # Read as the currency is (a shop compares ISO codes); a blank one names no currency.
+    alternate_currency = (money.get("alternateCurrency") or "").strip()
+    if alternate_currency:
+        money_data["alternate_currency"] = alternate_currency.upper()
     return money_data
 
 
