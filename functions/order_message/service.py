@@ -17,6 +17,7 @@ from punchout.cart_message import (
     render_cart,
     return_page,
 )
+from punchout.currencies import minor_units, places
 from punchout.cxml.models import MAX_INTEGER_DIGITS, plain_decimal
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.model import GatewayModel
@@ -80,6 +81,21 @@ def _check_total(cart: Cart) -> None:
             f"The cart's total {plain_decimal(total)} has more than {MAX_INTEGER_DIGITS} digits before the point, "
             "more than an order of it could carry back; split the cart"
         )
+
+
+def _check_charges(cart: CartInput, currency: str) -> None:
+    """Refuse shipping or tax with more places than the currency's minor unit: an amount the buyer pays (not a
+    price per unit, which may be finer), which no invoice could hold: converted from another currency and never
+    rounded. Refused rather than rounded, as every amount the shop sends (the gateway never rounds)."""
+    units = minor_units(currency)
+    if units is None:
+        return
+    for name, charge in (("shipping", cart.shipping), ("tax", cart.tax)):
+        if charge is not None and places(charge.amount) > units:
+            raise InvalidCart(
+                f"The cart's {name} {plain_decimal(charge.amount)} has {places(charge.amount)} decimal places, and "
+                f"{currency} has {units} (ISO 4217 minor unit): round it as you invoice it"
+            )
 
 
 def _web_url(url: str) -> bool:
@@ -157,6 +173,7 @@ class CartService:
         )
         if any(line.currency not in (None, currency) for line in cart_input.lines):
             raise InvalidCart(f"Every line must be in the cart's currency {currency}")
+        _check_charges(cart_input, currency)
         for number, line in enumerate(cart_input.lines, 1):
             if line.url is not None and not _web_url(line.url):
                 raise InvalidCart(

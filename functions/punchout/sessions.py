@@ -168,7 +168,7 @@ def _unsigned_zero(value: Decimal) -> Decimal:
     return value.copy_abs() if value.is_zero() else value  # "-0.00" would be written as a negative amount
 
 
-def _decimal_schema(whole: int, places: int, *, positive: bool) -> WithJsonSchema:
+def _decimal_schema(whole: int, places: int, *, positive: bool, note: str = "") -> WithJsonSchema:
     """The OpenAPI document's request schema for a decimal of at most ``whole`` digits before the point
     and ``places`` after: what the Field's limits refuse, the pattern refuses too (the server also
     takes leading zeros, exponents and trailing zeros the pattern leaves out).
@@ -181,7 +181,7 @@ def _decimal_schema(whole: int, places: int, *, positive: bool) -> WithJsonSchem
     return WithJsonSchema(
         {
             "description": f"A decimal of at most {whole} digits before the point and {places} after: "
-            'a string such as "12.5", or a number',
+            'a string such as "12.5", or a number' + note,
             "anyOf": [
                 {"type": "string", "pattern": rf"^(?=.*[1-9]){digits}$" if positive else rf"^{digits}$"},
                 {
@@ -284,10 +284,20 @@ class CartClassification(GatewayModel):
     value: Annotated[RequiredXmlText, *IntegerText] = Field(min_length=1, max_length=40)
 
 
+# The cart service holds a charge to its currency too (``punchout.currencies``): places a schema cannot give.
+_CHARGE_PLACES = (
+    ". An amount the buyer pays: at most as many places as the currency's ISO 4217 minor unit (trailing zeros "
+    "not counted; 0 for JPY and KRW, 2 for EUR and USD, 3 for KWD, 4 for CLF), else 422; a code ISO 4217 does "
+    "not list is held to 4"
+)
+
+
 class CartCharge(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Annotated[Amount, _decimal_schema(14, 4, positive=False)] = Field(ge=0, max_digits=18, decimal_places=4)
+    amount: Annotated[Amount, _decimal_schema(14, 4, positive=False, note=_CHARGE_PLACES)] = Field(
+        ge=0, max_digits=18, decimal_places=4
+    )
     description: RequiredXmlText = Field(min_length=1, max_length=500)
 
 

@@ -1440,10 +1440,12 @@ CART_VALUES = [
 def test_a_cart_the_openapi_document_accepts_is_stored_and_one_it_refuses_is_422(
     shop: Shop, field: str, value: Any
 ) -> None:
-    # Given a cart whose quantity, unit price or shipping amount is that value
+    # Given a cart whose quantity, unit price or shipping amount is that value (shipping in CLF, whose 4 minor
+    # units are the document's 4 places: a charge in another currency is held to its own, see test_cart_money)
     cart: dict[str, Any] = {"lines": [line()]}
     if field == "shipping":
         cart["shipping"] = {"amount": value, "description": "Freight"}
+        cart["currency"] = "CLF"
     else:
         cart["lines"][0][field] = value
     documented = request_validator("put", "/shop/sessions/{id}/cart").is_valid(cart)
@@ -1456,8 +1458,9 @@ def test_a_cart_the_openapi_document_accepts_is_stored_and_one_it_refuses_is_422
 def _cart_with_number(field: str, number: str) -> str:
     """A cart body whose quantity, unit price or shipping amount is the JSON number ``number``, as written."""
     cart: dict[str, Any] = {"lines": [line()]}
-    if field == "shipping":
+    if field == "shipping":  # in CLF, whose 4 minor units are the document's 4 places (see above)
         cart["shipping"] = {"amount": "@", "description": "Freight"}
+        cart["currency"] = "CLF"
     else:
         cart["lines"][0][field] = "@"
     return json.dumps(cart).replace('"@"', number)

@@ -147,7 +147,14 @@ valid_line = st.fixed_dictionaries(
         "url": good_text.map(lambda s: f"https://shop.example.com/{s}"),
     },
 )
-valid_charge = st.fixed_dictionaries({"amount": decimal_text(14, 4), "description": required_text})
+# A charge is an amount paid: within USD's 2 minor units (more places are 422, see test_cart_money), written
+# with up to the 4 places the document gives (trailing zeros).
+charge_amount = st.builds(
+    lambda amount, zeros: amount + zeros if "." in amount else amount,
+    decimal_text(14, 2),
+    st.sampled_from(["", "0", "00"]),
+)
+valid_charge = st.fixed_dictionaries({"amount": charge_amount, "description": required_text})
 valid_cart = st.fixed_dictionaries(
     {"lines": st.lists(valid_line, max_size=4)},
     optional={
