@@ -226,6 +226,25 @@ def test_same_key_with_other_content_is_409(table, queue_url):
     assert len(drain(queue_url)) == 1
 
 
+def test_a_resend_whose_numbers_are_written_otherwise_is_the_same_order(table, queue_url):
+    # Given an order received and queued
+    register(table)
+    first = builders.order_request("PO-N", [builders.item_out("P1", "10", price="5.00")], total="50.00")
+    assert status_of(post_order(first)) == 200
+    # When the buyer sends it again with the same values written otherwise: an exponent (Go's float64 writes
+    # 1e+06), trailing zeros dropped or added (a decimal type re-serialised, a resend from another system)
+    again = first.replace(b'quantity="10"', b'quantity="1E+1"').replace(b">5.00<", b">5<")
+    again = again.replace(b">50.00<", b">50.000<")
+    assert again.count(b"1E+1") == 1 and b">5<" in again and b">50.000<" in again
+    response = post_order(again)
+    # Then it is the same order (200, no second message), not a conflict the buyer would never retry
+    assert status_of(response) == 200, cxml(response).status
+    assert len(drain(queue_url)) == 1
+    # And a value that differs is still another order
+    other = first.replace(b">5.00<", b">5.001<")
+    assert status_of(post_order(other)) == 409
+
+
 def test_update_of_an_unknown_order_is_417_and_nothing_is_queued(table, queue_url):
     register(table)
     update = builders.order_request(
