@@ -194,7 +194,7 @@ class OrderService:
         if record is None:
             follows = None if key.type == "new" else self._followed(key, order)
             record, stored_message = self._store(document, order, auth, key, digest, delivery, follows)
-        if record.content_hash != digest and not self._same_as_stored(record, digest):
+        if record.content_hash != digest and not self._same_as_stored(record, order, digest):
             raise Conflict(
                 f"Order {key.order_id} ({key.type}, version {key.version}) was already received with other content"
             )
@@ -204,10 +204,12 @@ class OrderService:
             self._dispatch(record, stored_message)
         return record
 
-    def _same_as_stored(self, record: OrderRecord, digest: str) -> bool:
-        """Whether the order stored under ``record`` is the one whose content hash is ``digest``, read again
+    def _same_as_stored(self, record: OrderRecord, order: OrderRequest, digest: str) -> bool:
+        """Whether the order stored under ``record`` is ``order`` (whose content hash is ``digest``), read again
         from its stored document: an older version hashed orders otherwise (with the fields at their
-        default, before 2026-11-27), so a buyer's retry of an order it received matches no stored hash.
+        default, before 2026-11-27), so a buyer's retry of an order it received matches no stored hash; and
+        the hash is of the texts, where a resend may write the same numbers otherwise (``1E+1`` for ``10``,
+        ``5`` for ``5.00``), which are compared as values here.
 
         The stored document has its card number masked, as the order read from it has anyway."""
         from punchout.cxml import parse_xml, read_request, read_request_head
@@ -218,7 +220,11 @@ class OrderService:
         except Exception:  # unreadable today: not shown to be the same order
             logger.warning("A stored order could not be read again to compare it", exc_info=True)
             return False
-        return isinstance(stored, OrderRequest) and content_hash(stored) == digest
+        return isinstance(stored, OrderRequest) and (
+            content_hash(stored) == digest
+            # Python's dump keeps decimals as Decimal, which compare by value (Decimal("10") == Decimal("1E+1")).
+            or stored.model_dump(exclude_defaults=True) == order.model_dump(exclude_defaults=True)
+        )
 
     def _followed(self, key: OrderKey, order: OrderRequest) -> str | None:
         """The message id of the version an update or delete follows: the one received under the
