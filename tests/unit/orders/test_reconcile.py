@@ -280,3 +280,22 @@ def test_a_part_id_the_buyer_sends_back_in_another_unicode_normalization_form_is
     # Then it is the cart's line, unchanged: the same characters, not a part added and another removed
     assert statuses(result) == [("unchanged", unicodedata.normalize(order_form, part), f"{REF}-1", 1, 1)]
     assert result.from_punchout is True
+
+
+def test_numbers_are_compared_as_values_and_the_smallest_change_shows_whatever_the_currencys_places() -> None:
+    # Given a cart in yen (no minor unit) whose quantities and prices the shop wrote in several ways
+    carts = {REF: cart(("A", "10", "10"), ("B", "10.00", "1E+1"), ("C", "2.5", "100"), currency="JPY")}
+    # When the buyer writes the same values otherwise, and changes C's price by a thousandth of a yen (its
+    # system priced it with more places than yen have; the gateway reads what buyers send as written)
+    lines = [
+        order_line(1, "A", "1E+1", "10.000", line_reference(REF, 1), "JPY"),
+        order_line(2, "B", "10", "10", line_reference(REF, 2), "JPY"),
+        order_line(3, "C", "2.500", "100.001", line_reference(REF, 3), "JPY"),
+    ]
+    result = reconcile(lines, carts)
+    # Then the same values are unchanged, and the thousandth is a price change: nothing is rounded away
+    assert statuses(result) == [
+        ("unchanged", "A", f"{REF}-1", 1, 1),
+        ("unchanged", "B", f"{REF}-2", 2, 2),
+        ("price_changed", "C", f"{REF}-3", 3, 3),
+    ]
