@@ -37,7 +37,7 @@ find_python312 = for c in python3.12 \
 	  fi; \
 	done
 
-.PHONY: help venv tools lint validate checkov test bench build build-host deploy dev dev-reset clean
+.PHONY: help venv tools axe-core lint validate checkov test bench build build-host deploy dev dev-reset clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -88,6 +88,12 @@ $(TOOLS_VENV)/.checkov-$(CHECKOV_VERSION): | $(BIN)/python
 	$(TOOLS_BIN)/python -m pip install --quiet --progress-bar off 'checkov==$(CHECKOV_VERSION)'
 	touch $@
 
+# axe-core, the accessibility engine the browser tests run on each page: npm pack of the version pinned in
+# tests/support/axe_core.py, its sha512 checked against the pinned integrity, unpacked into .local/cache/
+# (never committed). Nothing is fetched when it is there already.
+axe-core: venv ## Fetch axe-core (pinned, integrity-checked) into .local/cache for the browser tests
+	$(BIN)/python -m tests.support.axe_core
+
 # Findings that do not apply are waived in template.yaml itself (`Metadata: checkov: skip:` with the
 # reason). --skip-download: no calls to the vendor's platform (there is no network for it in CI).
 checkov: tools ## checkov on template.yaml (every finding fixed or waived in the template)
@@ -95,7 +101,7 @@ checkov: tools ## checkov on template.yaml (every finding fixed or waived in the
 
 # The whole suite, with the smoke test of the built package (tests/smoke) made mandatory: without
 # PUNCHOUT_REQUIRE_BUILD it skips when no build exists.
-test: lint validate checkov build build-host ## Everything CI runs: lint, template checks, sam build, the whole pytest suite
+test: lint validate checkov build build-host axe-core ## Everything CI runs: lint, template checks, sam build, the whole pytest suite
 	PUNCHOUT_REQUIRE_BUILD=1 $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: build-host ## Run every tests/benchmarks/bench_*.py (cold start against the host build)
