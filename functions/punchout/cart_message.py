@@ -156,12 +156,12 @@ _RETURN_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Returning your cart</title><style nonce="{nonce}">body{{font-family:system-ui,sans-serif;margin:3rem auto;
 max-width:36rem;padding:0 1rem;color:#222}}button{{font-size:1rem;padding:.6rem 1.2rem}}</style></head>
-<body><h1>Returning your cart to your procurement system</h1>
+<body><main><h1>Returning your cart to your procurement system</h1>
 <form id="punchout-cart" method="post" action="{action}"{target} accept-charset="UTF-8">
 <input type="hidden" name="{field}" value="{value}">
-<p>If nothing happens, press the button.</p>
+<p role="status">If nothing happens, press the button.</p>
 <button type="submit">Return the cart</button>
-</form>
+</form></main>
 <script nonce="{nonce}">(function () {{
 var form = document.getElementById("punchout-cart");
 form.submit();

@@ -215,7 +215,7 @@ _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title><style nonce="{nonce}">body{{font-family:system-ui,sans-serif;margin:3rem auto;max-width:36rem;
 padding:0 1rem;color:#222}}h1{{font-size:1.4rem}}</style></head>
-<body><h1>{title}</h1><p>{message}</p></body></html>
+<body><main><h1>{title}</h1><p>{message}</p></main></body></html>
 """
 
 
