@@ -612,7 +612,9 @@ of this page</label>
                 state=cart.dtd.state,
                 cls=ok if cart.dtd.state == "valid" else bad if cart.dtd.state == "invalid" else "muted",
                 message=cart.dtd.message,
-                errors=render("<pre>{e}</pre>", e="\n".join(cart.dtd.errors)) if cart.dtd.errors else Html(""),
+                errors=render('<pre tabindex="0">{e}</pre>', e="\n".join(cart.dtd.errors))
+                if cart.dtd.errors
+                else Html(""),
             ),
         ]
         if cart.cookie_echoed is not None:
@@ -641,7 +643,8 @@ of this page</label>
                     'aria-label="quantity of line {n}"></td>'
                     '<td><input class="narrow" type="text" name="price-{n}" value="{price}" '
                     'aria-label="price of line {n}"> {currency}</td>'
-                    '<td><label><input type="checkbox" name="remove-{n}"{removed}> remove</label></td></tr>',
+                    '<td><label><input type="checkbox" name="remove-{n}"{removed}> remove'
+                    '<span class="vh"> line {n}</span></label></td></tr>',
                     n=number,
                     sku=item.item_id.supplier_part_id,
                     aux=item.item_id.supplier_part_auxiliary_id or "",
@@ -670,9 +673,10 @@ of this page</label>
         approval = (
             render(
                 """<form method="post" action="/_dev/buyer/order" id="approval">
+<div class="scroll" role="region" tabindex="0" aria-label="Returned cart lines">
 <table id="cart-lines"><thead><tr><th>#</th><th>SupplierPartID</th><th>SupplierPartAuxiliaryID</th>
-<th>Description</th><th>UOM</th><th>Classification</th><th>Quantity</th><th>Unit price</th><th></th></tr></thead>
-<tbody>{rows}</tbody></table>
+<th>Description</th><th>UOM</th><th>Classification</th><th>Quantity</th><th>Unit price</th>
+<th><span class="vh">Remove</span></th></tr></thead><tbody>{rows}</tbody></table></div>
 <p>Approve as the buyer's approver (change quantities and prices, remove lines), then send the OrderRequest.</p>
 <label>orderID <input type="text" name="order_id" id="order_id" placeholder="generated" value="{order_id}"></label>
 <label>type <select name="order_type" id="order_type">{types}</select></label>{reference}
@@ -704,7 +708,7 @@ of this page</label>
         return render(
             '<section id="cart"><h2>Returned cart <span class="muted">received {at}</span></h2><ul>{checks}</ul>'
             "{summary}{approval}<details><summary>The PunchOutOrderMessage as received</summary>"
-            '<pre id="cart-cxml">{document}</pre></details></section>',
+            '<pre id="cart-cxml" tabindex="0">{document}</pre></details></section>',
             at=cart.at.strftime("%H:%M:%S"),
             checks=join(checks),
             summary=summary,
@@ -745,7 +749,8 @@ of this page</label>
         entries = [
             render(
                 '<details class="exchange"{open}><summary>{at} {title} → {url}: HTTP {status}</summary>'
-                "<h3>Sent</h3><pre>{sent}</pre><h3>Received</h3><pre>{received}</pre></details>",
+                '<h3>Sent</h3><pre tabindex="0">{sent}</pre>'
+                '<h3>Received</h3><pre tabindex="0">{received}</pre></details>',
                 open=Html(" open") if index == 0 else Html(""),
                 at=exchange.at.strftime("%H:%M:%S"),
                 title=exchange.title,

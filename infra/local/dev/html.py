@@ -50,15 +50,16 @@ def new_nonce() -> str:
 
 _STYLE: Final = """
 body{font-family:system-ui,sans-serif;margin:0;color:#1f2328;background:#f6f8fa}
-header{background:#24292f;color:#fff;padding:.6rem 1.2rem;display:flex;gap:1.2rem;align-items:baseline}
+header{background:#24292f;color:#fff;padding:.6rem 1.2rem}
+header nav{display:flex;flex-wrap:wrap;gap:.4rem 1.2rem;align-items:baseline}
 header a{color:#fff}header strong{font-size:1.1rem}
-main{max-width:72rem;margin:0 auto;padding:1rem 1.2rem 3rem}
+main{max-width:72rem;margin:0 auto;padding:1rem 1.2rem 3rem;overflow-wrap:break-word}
 section{background:#fff;border:1px solid #d0d7de;border-radius:6px;padding:.8rem 1.2rem;margin:1rem 0}
 h1{font-size:1.4rem}h2{font-size:1.15rem;margin-top:.2rem}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid #d0d7de;padding:.3rem .4rem;text-align:left;
 vertical-align:top}td.num,th.num{text-align:right}
 label{display:inline-block;margin:.2rem 1rem .2rem 0}input[type=text],input[type=url],input[type=password],select{
-padding:.25rem;font-size:.95rem}input.narrow{width:6rem}
+padding:.25rem;font-size:.95rem;max-width:100%}input.narrow{width:6rem}
 fieldset{border:1px solid #d0d7de;border-radius:6px;margin:.5rem 0}
 button{font-size:.95rem;padding:.35rem .9rem;margin:.2rem .3rem .2rem 0;cursor:pointer}
 pre{background:#f6f8fa;border:1px solid #d0d7de;padding:.6rem;overflow:auto;max-height:28rem;font-size:.8rem;
@@ -67,7 +68,18 @@ white-space:pre-wrap;word-break:break-all}
 .notice{background:#fff8c5;border:1px solid #d4a72c;padding:.5rem .8rem;border-radius:6px}
 .error{background:#ffebe9;border:1px solid #cf222e;padding:.5rem .8rem;border-radius:6px}
 iframe{width:100%;height:38rem;border:2px solid #0969da;border-radius:6px;background:#fff}
+.scroll{overflow-x:auto;position:relative}
+.vh{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap;
+border:0}
 """
+
+
+def scrolling(table: Html, label: str) -> Html:
+    """A wide table in a region of its own that scrolls sideways (the page does not, at 200 % zoom and
+    on narrow screens); focusable, so that it scrolls from the keyboard too, and named for screen readers."""
+    return render(
+        '<div class="scroll" role="region" tabindex="0" aria-label="{label}">{table}</div>', label=label, table=table
+    )
 
 
 def page(title: str, body: Html, *, nonce: str, nav: Html | None = None, script: str | None = None) -> bytes:
@@ -77,12 +89,12 @@ def page(title: str, body: Html, *, nonce: str, nav: Html | None = None, script:
         """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title><link rel="icon" href="data:,"><style nonce="{nonce}">{style}</style></head>
-<body><header>{nav}</header><main>{body}</main>{script}</body></html>
+<body>{header}<main>{body}</main>{script}</body></html>
 """,
         title=title,
         nonce=nonce,
         style=Html(_STYLE),
-        nav=nav or Html(""),
+        header=render('<header><nav aria-label="Local pages">{nav}</nav></header>', nav=nav) if nav else Html(""),
         body=body,
         script=script_tag,
     )

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import quote
 
-from infra.local.dev.html import Html, join, render
+from infra.local.dev.html import Html, join, render, scrolling
 from infra.local.dev.web import HttpAnswer, HttpFailure, Pages, Reply, Request, html_reply, http_request, redirect
 
 if TYPE_CHECKING:
@@ -294,7 +294,7 @@ def _catalogue_rows(session_id: str | None, can_edit: bool) -> Html:
                 '<input type="hidden" name="punchout_session" value="{session}">'
                 '<input type="hidden" name="sku" value="{sku}">'
                 '<input class="narrow" type="text" name="quantity" value="1" aria-label="quantity of {sku}">'
-                '<button type="submit" data-add="{sku}">Add</button></form>',
+                '<button type="submit" data-add="{sku}" aria-label="Add {sku} to the cart">Add</button></form>',
                 session=session_id,
                 sku=product.sku,
             )
@@ -313,11 +313,13 @@ def _catalogue_rows(session_id: str | None, can_edit: bool) -> Html:
                 action=action,
             )
         )
-    return render(
-        '<section id="catalogue"><h2>Catalogue</h2><table><thead><tr><th>Part</th><th>Description</th><th>UOM</th>'
-        '<th>UNSPSC</th><th class="num">Price</th><th></th></tr></thead><tbody>{rows}</tbody></table></section>',
+    table = render(
+        "<table><thead><tr><th>Part</th><th>Description</th><th>UOM</th><th>UNSPSC</th>"
+        '<th class="num">Price</th><th><span class="vh">Add to the cart</span></th></tr></thead><tbody>{rows}</tbody>'
+        "</table>",
         rows=join(rows),
     )
+    return render('<section id="catalogue"><h2>Catalogue</h2>{table}</section>', table=scrolling(table, "Catalogue"))
 
 
 def _cart_section(session_id: str, context: dict[str, Any], can_edit: bool) -> Html:
@@ -333,7 +335,7 @@ def _cart_section(session_id: str, context: dict[str, Any], can_edit: bool) -> H
                 '<form method="post" action="/_dev/shop/cart/remove">'
                 '<input type="hidden" name="punchout_session" value="{session}">'
                 '<input type="hidden" name="line" value="{number}">'
-                '<button type="submit" data-remove="{number}">Remove</button></form>',
+                '<button type="submit" data-remove="{number}" aria-label="Remove line {number}">Remove</button></form>',
                 session=session_id,
                 number=number,
             )
@@ -356,13 +358,16 @@ def _cart_section(session_id: str, context: dict[str, Any], can_edit: bool) -> H
             )
         )
     table = (
-        render(
-            '<table id="cart-lines"><thead><tr><th>#</th><th>Part</th><th>Description</th><th class="num">Qty</th>'
-            '<th>UOM</th><th class="num">Unit price</th><th class="num">Amount</th><th></th></tr></thead>'
-            '<tbody>{rows}</tbody><tfoot><tr><th colspan="6">Total</th><th class="num" id="cart-total">{total}</th>'
-            "<th></th></tr></tfoot></table>",
-            rows=join(rows),
-            total=_money(total, currency),
+        scrolling(
+            render(
+                '<table id="cart-lines"><thead><tr><th>#</th><th>Part</th><th>Description</th><th class="num">Qty</th>'
+                '<th>UOM</th><th class="num">Unit price</th><th class="num">Amount</th>'
+                '<th><span class="vh">Remove</span></th></tr></thead><tbody>{rows}</tbody><tfoot><tr>'
+                '<th colspan="6">Total</th><td class="num" id="cart-total">{total}</td><td></td></tr></tfoot></table>',
+                rows=join(rows),
+                total=_money(total, currency),
+            ),
+            "Cart",
         )
         if lines
         else Html('<p id="cart-empty" class="muted">The cart is empty.</p>')
@@ -558,10 +563,11 @@ def _order_section(order: dict[str, Any]) -> Html:
         '<section class="order" data-order-id="{order_id}" data-type="{type}" data-version="{version}">'
         '<h2>Order {order_id} <span class="muted">({type}, version {version})</span></h2>'
         "<p>From <strong>{partner}</strong> ({mode}); total {total}; received {received}; "
-        "{from_punchout}</p><table><thead><tr><th>Reconciliation</th><th>Part</th><th>Auxiliary ID</th>"
+        '{from_punchout}</p><div class="scroll" role="region" tabindex="0" aria-label="Lines of order {order_id}">'
+        "<table><thead><tr><th>Reconciliation</th><th>Part</th><th>Auxiliary ID</th>"
         '<th>Cart line</th><th>Order line</th><th class="num">Cart qty</th><th class="num">Order qty</th>'
         '<th class="num">Cart price</th><th class="num">Order price</th></tr></thead><tbody>{rows}</tbody></table>'
-        "</section>",
+        "</div></section>",
         order_id=order.get("order_id"),
         type=order.get("type"),
         version=order.get("order_version"),

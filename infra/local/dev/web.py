@@ -105,7 +105,9 @@ def redirect(location: str, *, headers: list[tuple[str, str]] | None = None) -> 
 
 
 def plain_error(status: int, message: str) -> Reply:
-    return html_reply("Error", Html(f"<section class=error><p>{escape(message)}</p></section>"), status=status)
+    title = {404: "Page not found", 405: "Method not allowed"}.get(status, "Error")
+    body = Html(f"<section class=error><h1>{escape(title)}</h1><p>{escape(message)}</p></section>")
+    return html_reply(title, body, status=status)
 
 
 Page = Callable[[Request], Reply]
