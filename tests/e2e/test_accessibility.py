@@ -7,7 +7,8 @@ is answered 204, so the page stays), without JavaScript (the page as such a brow
 with its scripts removed, as axe itself needs JavaScript), and after posting to another window; the link
 pages (used, unknown, fetched ahead); the buyer simulator and demo shop at each step of a round trip,
 and their error pages. axe's CSS checks (contrast) see the page's own styles. Every page must also show
-without a horizontal scroll bar at 640 CSS pixels wide (a 1280-pixel window zoomed to 200 %).
+without a horizontal scroll bar at 640 CSS pixels wide (a 1280-pixel window zoomed to 200 %), and nothing on
+it may move (no animation or transition, so nothing that `prefers-reduced-motion` would have to stop).
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ SIMULATOR_RETURN = "**/_dev/buyer/return**"
 # The checks axe reports as violations, each as "rule (impact): help — where".
 REPORT = """() => axe.run(document, {resultTypes: ["violations"]}).then(result => result.violations.map(
   v => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map(n => n.target.join(" ")).join(", ")}`))"""
+
+
+# Elements that move: none today, so nothing for prefers-reduced-motion to turn off; one added must honour it.
+MOVING = """() => [...document.querySelectorAll("*")].filter(e => { const s = getComputedStyle(e);
+  return s.animationName !== "none" || s.transitionDuration.split(",").some(d => parseFloat(d) > 0); })
+  .map(e => e.tagName.toLowerCase() + (e.id ? "#" + e.id : ""))"""
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +77,9 @@ class Audit:
             found.append(f"at {ZOOMED_WIDTH} CSS pixels (200 % zoom) the page is {width} wide: a horizontal scroll bar")
         if viewport:
             page.set_viewport_size(viewport)
+        moving = page.evaluate(MOVING)
+        if moving:
+            found.append(f"animated or transitioned, which prefers-reduced-motion would have to stop: {moving}")
         assert page.title().strip(), f"{name}: the page has no title"
         self.findings[name] = found
 
