@@ -180,6 +180,17 @@ def _without_space_before_declaration(data: bytes) -> bytes:
     return bom + stripped if stripped.startswith(b"<?xml") else data
 
 
+def _without_excerpt(message: str, error: etree.XMLSyntaxError) -> str:
+    """libxml2's message without the document text some of its messages quote on their second line
+    (an unfinished CDATA section's first 50 characters: a SharedSecret's, say), which would reach the
+    answer and the log; the line and column stay."""
+    first, newline, _ = message.partition("\n")
+    if not newline:
+        return message
+    line, column = error.position
+    return f"{first}, line {line}, column {column}"
+
+
 def parse_xml(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, charset: str | None = None) -> etree._Element:
     """Parse untrusted bytes into the root element, or raise a typed refusal (cXML 406).
 
@@ -213,7 +224,7 @@ def parse_xml(data: bytes, limits: ParseLimits = DEFAULT_LIMITS, charset: str | 
             raise DocumentTooDeep(f"Elements nest deeper than {limits.max_depth} levels") from None
         if "Entity" in message and "not defined" in message:
             raise UnsafeXML("Entity references are not accepted") from None
-        raise MalformedXML(f"The document is not well-formed XML: {message[:160]}") from None
+        raise MalformedXML(f"The document is not well-formed XML: {_without_excerpt(message, error)[:160]}") from None
     if root is None:
         raise MalformedXML("The document is not well-formed XML")
     # With an external DTD named but not loaded, libxml2 keeps unknown references as nodes.
