@@ -16,13 +16,18 @@ REDACTED = "[redacted]"
 
 
 def redact_tree(root: etree._Element) -> etree._Element:
-    """Blank every ``SharedSecret`` and mask every ``PCard@number``, in place; returns ``root``.
+    """Blank every ``SharedSecret`` (its attributes too: the DTD gives it none, so any is a sender's
+    own) and every ``CredentialMac`` (a MAC of the credentials under the shared secret, which stands
+    for it until its ``expirationDate``; its attributes, the algorithm and dates, stay), and mask every
+    ``PCard@number``, in place; returns ``root``.
 
     Matched by local name, in any namespace: a sender may put them in one (cXML has none)."""
-    for secret in root.iter("SharedSecret", "{*}SharedSecret"):
+    for secret in root.iter("SharedSecret", "{*}SharedSecret", "CredentialMac", "{*}CredentialMac"):
         for child in list(secret):
             secret.remove(child)
         secret.text = REDACTED
+        if etree.QName(secret).localname == "SharedSecret":
+            secret.attrib.clear()
     for card in root.iter("PCard", "{*}PCard"):
         number = card.get("number")
         if number is not None:
