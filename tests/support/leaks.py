@@ -4,11 +4,13 @@ Shared secrets, API keys and card numbers must never appear in logs, errors or s
 redaction tests check the places they are about; this check runs in every handler call of the unit
 tier (``invoke`` in tests/unit/gateway/helpers.py) against every secret the test has sent so far: a
 secret sent in one request must not come out of a later one either (a session's answer, an order
-page). Secrets are what requests carry: each ``SharedSecret``, each full ``PCard@number`` (as written
-and as its digits) and each ``x-api-key``, looked for also as HTML and JSON would escape them;
-shorter than 8 characters, they are not judged (a secret "wrong" would match ordinary text). Each test
-starts with none (tests/conftest.py), so that no verdict depends on which tests ran before in the
-process; the integration tier's stack logs, written by the whole session, are judged against all.
+page). Secrets are what requests carry: each ``SharedSecret`` (its text as a parser reads it, CDATA
+sections, comments and character references included, also in a namespace or cut short, and its
+attributes' values), each full ``PCard@number`` (as written and as its digits) and each ``x-api-key``,
+looked for also as HTML and JSON would escape them; shorter than 8 characters, they are not judged (a
+secret "wrong" would match ordinary text). Each test starts with none (tests/conftest.py), so that no
+verdict depends on which tests ran before in the process; the integration tier's stack logs, written by
+the whole session, are judged against all.
 """
 
 from __future__ import annotations
@@ -27,7 +29,14 @@ from tests.support.calls import checking_calls
 from tests.support.logs import written_log_lines
 
 MIN_JUDGED = 8
-_SHARED_SECRET = re.compile(r"<SharedSecret\s*>(.*?)</SharedSecret\s*>", re.DOTALL)
+# A SharedSecret however a sender wrote it (attributes, a namespace prefix, CDATA sections and comments in
+# its text, character references, a body cut short in it): its attributes, and its text up to other markup
+# (its closing tag, a child) or the end of the body.
+_SHARED_SECRET = re.compile(
+    r"<(?:[\w.-]+:)?SharedSecret\b([^<>]*)>((?:<!\[CDATA\[.*?(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)|[^<])*)", re.DOTALL
+)
+_ATTRIBUTE = re.compile(r"""([\w:.-]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CDATA_OR_COMMENT = re.compile(r"<!\[CDATA\[(.*?)(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)", re.DOTALL)
 _CARD_NUMBER = re.compile(r"<PCard\b[^>]*?\bnumber\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _FULL_CARD_NUMBER = re.compile(r"[0-9](?:[ -]?[0-9]){11,18}")
 _SENT: set[str] = set()  # by this test
@@ -47,7 +56,7 @@ def _forms(secret: str) -> set[str]:
 def remember_sent(event: dict[str, Any]) -> None:
     """The secrets ``event`` (an API Gateway event) carries, never to come out for the rest of the test."""
     text = _text_of(event)
-    found = [html.unescape(secret) for secret in _SHARED_SECRET.findall(text)]
+    found = list(_shared_secrets(text))
     for as_written in (next(filter(None, pair)) for pair in _CARD_NUMBER.findall(text) if any(pair)):
         number = html.unescape(as_written).strip()
         if _FULL_CARD_NUMBER.fullmatch(number):  # not one masked already ("************1111")
@@ -57,6 +66,16 @@ def remember_sent(event: dict[str, Any]) -> None:
         if len(secret) >= MIN_JUDGED:
             _SENT.update(_forms(secret))
             _SENT_IN_PROCESS.update(_forms(secret))
+
+
+def _shared_secrets(text: str) -> Iterator[str]:
+    """The values of the SharedSecret elements of ``text``, as a parser would read them, and of their
+    attributes (namespace declarations and ``xml:`` attributes aside)."""
+    for attributes, content in _SHARED_SECRET.findall(text):
+        yield html.unescape(_CDATA_OR_COMMENT.sub(lambda section: section[1] or "", content))
+        for name, double, single in _ATTRIBUTE.findall(attributes):
+            if not name.startswith(("xmlns", "xml:")):
+                yield html.unescape(double or single)
 
 
 def _texts(value: Any) -> Iterator[str]:

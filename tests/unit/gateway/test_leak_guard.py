@@ -83,3 +83,37 @@ def test_a_new_test_judges_only_what_it_sent(sent: None) -> None:
     forget_sent()
     # When an answer carries one of them, Then it is not judged in this test
     assert_answer_keeps_secrets({"statusCode": 200, "body": SECRET})
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "<SharedSecret><![CDATA[{s}]]></SharedSecret>",
+        "<SharedSecret>{a}<!-- a comment -->{b}</SharedSecret>",
+        "<SharedSecret>{a}<![CDATA[{b}]]></SharedSecret>",
+        '<SharedSecret xml:lang="en">{s}</SharedSecret>',
+        '<x:SharedSecret xmlns:x="urn:x">{s}</x:SharedSecret>',
+        '<SharedSecret note="{s}">other text</SharedSecret>',
+        "<SharedSecret>{s}",  # a body cut short
+        "<SharedSecret><![CDATA[{s}",
+    ],
+    ids=[
+        "cdata",
+        "split by a comment",
+        "split by cdata",
+        "attributes",
+        "namespace",
+        "in an attribute",
+        "cut",
+        "cut cdata",
+    ],
+)
+def test_a_secret_however_written_is_judged(written: str) -> None:
+    # Given a request whose SharedSecret (found by the canary sweep's ways of writing one) holds a secret
+    secret = "leak-guard secret 42"
+    forget_sent()
+    remember_sent({"body": written.format(s=secret, a=secret[:7], b=secret[7:]) + "\n"})
+
+    # When an answer carries the secret, Then the guard finds it
+    with pytest.raises(AssertionError, match="is in the answer"):
+        assert_answer_keeps_secrets({"statusCode": 406, "body": f"<x>{secret}</x>"})
