@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 import json
 import os
 import re
@@ -92,6 +94,44 @@ def test_add_with_a_given_secret_does_not_print_it(punchout: Run) -> None:
     assert "chosen by the buyer 123" not in out
     assert "shown once" not in out
     assert _setup_code("chosen by the buyer 123") == 200
+
+
+@pytest.mark.parametrize("typed", ["chosen by the buyer 123\n", "  chosen by the buyer 123  \r\n"])
+def test_a_chosen_secret_read_from_standard_input_authenticates(
+    punchout: Run, monkeypatch: pytest.MonkeyPatch, typed: str
+) -> None:
+    # Given a secret the buyer chose, piped in (`--secret -`), so that it is in neither the shell's
+    # history nor the process list
+    monkeypatch.setattr("sys.stdin", io.StringIO(typed))
+    # When the partner is added with it
+    out = punchout.ok(*ADD, "--secret", "-")
+    # Then it authenticates, read without its line break, and it is not printed
+    assert "chosen by the buyer" not in out
+    assert _setup_code("chosen by the buyer 123") == 200
+
+
+def test_a_secret_rotated_from_standard_input_authenticates(punchout: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given a partner, and its new secret piped in
+    punchout.ok(*ADD)
+    monkeypatch.setattr("sys.stdin", io.StringIO("the next secret, 2027\n"))
+    # When the secret is rotated with it
+    punchout.ok("partners", "rotate-secret", "acme", "--secret", "-")
+    # Then it authenticates
+    assert _setup_code("the next secret, 2027") == 200
+
+
+def test_an_empty_standard_input_is_no_secret(
+    punchout: Run, table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given `--secret -` with nothing piped in
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    # When the partner is added
+    with pytest.raises(SystemExit) as exit_:
+        punchout(*ADD, "--secret", "-")
+    # Then it is refused with one line saying where the secret was looked for, and nothing is stored
+    assert exit_.value.code == 2
+    assert "argument --secret: no secret on standard input" in capsys.readouterr().err
+    assert table_items(table) == []
 
 
 def test_a_partner_added_without_secret_is_authenticated_by_its_source_network(punchout: Run, table: Table) -> None:
