@@ -10,6 +10,7 @@ or API key is printed once, when created; stored secrets are hashes and are neve
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import re
@@ -212,7 +213,20 @@ MIN_CHOSEN_SECRET_LENGTH = 16
 _UNSPSC = re.compile(r"\d{8}(\d{2})?")
 
 
+def _secret_from_stdin() -> str:
+    """``--secret -``: the secret typed (not echoed) or piped in, out of the shell's history and the
+    process list, where a secret on the command line would be."""
+    if sys.stdin.isatty():
+        return getpass.getpass("Shared secret: ")
+    line = sys.stdin.readline()
+    if not line.strip():
+        raise argparse.ArgumentTypeError("no secret on standard input (--secret - reads its first line)")
+    return line
+
+
 def _chosen_secret(text: str) -> str:
+    if text == "-":
+        text = _secret_from_stdin()
     if len(text.strip()) < MIN_CHOSEN_SECRET_LENGTH:
         # The message never repeats the secret: it would end up in a terminal's scrollback.
         raise argparse.ArgumentTypeError(
@@ -681,7 +695,8 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument(
         "--secret",
         type=_chosen_secret,
-        help=f"use this shared secret (at least {MIN_CHOSEN_SECRET_LENGTH} characters) instead of generating one",
+        help=f"use this shared secret (at least {MIN_CHOSEN_SECRET_LENGTH} characters) instead of generating one; "
+        "- reads it from standard input",
     )
     parser.add_argument(
         "--source-network",
@@ -760,7 +775,8 @@ def parser() -> argparse.ArgumentParser:
     rotate.add_argument(
         "--secret",
         type=_chosen_secret,
-        help=f"use this shared secret (at least {MIN_CHOSEN_SECRET_LENGTH} characters) instead of generating one",
+        help=f"use this shared secret (at least {MIN_CHOSEN_SECRET_LENGTH} characters) instead of generating one; "
+        "- reads it from standard input",
     )
     rotate.add_argument(
         "--replace",

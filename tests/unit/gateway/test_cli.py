@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-
 import json
 import os
 import re
@@ -118,6 +117,26 @@ def test_a_secret_rotated_from_standard_input_authenticates(punchout: Run, monke
     punchout.ok("partners", "rotate-secret", "acme", "--secret", "-")
     # Then it authenticates
     assert _setup_code("the next secret, 2027") == 200
+
+
+def test_a_secret_from_a_terminal_is_asked_without_echo(punchout: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given `--secret -` in a terminal: the person types the secret
+    terminal = io.StringIO("")
+    terminal.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr("sys.stdin", terminal)
+    prompts: list[str] = []
+
+    def getpass(prompt: str) -> str:
+        prompts.append(prompt)
+        return "typed by the operator 1"
+
+    monkeypatch.setattr("getpass.getpass", getpass)
+    # When the partner is added
+    out = punchout.ok(*ADD, "--secret", "-")
+    # Then it was asked for without echo (getpass), and it authenticates
+    assert prompts == ["Shared secret: "]
+    assert "typed by the operator" not in out
+    assert _setup_code("typed by the operator 1") == 200
 
 
 def test_an_empty_standard_input_is_no_secret(
