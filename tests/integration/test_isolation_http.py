@@ -76,8 +76,7 @@ def sides(stack: StackProcess) -> dict[str, Side]:
 
 
 # The others, as they come at A's production identifiers: the other partner in either mode, and A's test system.
-OTHER_PARTNERS = ["B", "B test"]
-OTHERS = [*OTHER_PARTNERS, "A test"]
+OTHERS = ["B", "B test", "A test"]
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +162,7 @@ def unknown_references(returned: Returned) -> list[Any]:
 
 
 @pytest.mark.parametrize("operation", ["edit", "inspect"])
-@pytest.mark.parametrize("who", OTHER_PARTNERS)
+@pytest.mark.parametrize("who", OTHERS)
 def test_another_partners_or_modes_cart_references_reopen_nothing(
     stack: StackProcess, sides: dict[str, Side], returned: Returned, sessions: SessionRepository, who: str, operation
 ) -> None:
@@ -206,7 +205,7 @@ def order_of(side: Side, order_id: str, items: list[Any], **options: Any) -> byt
     return builders.order_request(order_id, items, **{"total": "40.00", **side.credentials, **options})
 
 
-@pytest.mark.parametrize("who", OTHER_PARTNERS)
+@pytest.mark.parametrize("who", OTHERS)
 def test_an_order_naming_another_partners_or_modes_cart_is_not_compared_with_it(
     stack: StackProcess, sides: dict[str, Side], returned: Returned, queue: Queue, who: str
 ) -> None:

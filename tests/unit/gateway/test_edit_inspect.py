@@ -351,14 +351,21 @@ def test_another_partner_can_open_a_create_session(table: Table, earlier: Earlie
     assert post_setup(setup_document(header=header)).status.code == 200
 
 
-def test_edit_from_test_mode_of_the_same_partner_restores(earlier: Earlier, shop_headers: dict[str, str]) -> None:
+@pytest.mark.parametrize("operation", ["edit", "inspect"])
+def test_the_same_partners_other_mode_finds_no_cart(earlier: Earlier, operation: str) -> None:
     # Given a cart returned in production, and the same partner coming back through its test system
     header = builders.header(identity=builders.BUYER_IDENTITY + "-T", secret=builders.SECRET + " test")
-    body = setup_document("edit", items=earlier.item_outs(), header=header, mode="test")
-    # When it edits
-    context = Shop(shop_headers, open_session_with(body)).context()
-    # Then the cart is found: carts belong to the partner, not to a deployment mode
-    assert len(context["cart"]["lines"]) == 3
+    body = setup_document(operation, items=earlier.item_outs(), header=header, mode="test")
+    # When it reopens the production cart
+    answer = post_setup(body)
+    # Then the precondition fails, exactly as for unknown references: test and production are apart (a
+    # test system copied from production holds production's requisitions, and their references)
+    unknown = [builders.item_out("X", "1", auxiliary="zzzzzzzzzzzzzzzz-1")]
+    assert answer.status.code == 412
+    assert (
+        answer.status.message
+        == post_setup(setup_document(operation, items=unknown, header=header, mode="test")).status.message
+    )
 
 
 # --- inspect --------------------------------------------------------------------------------------
