@@ -146,6 +146,7 @@ class CartService:
                 session.id,
                 partner.id,
                 cart,
+                deployment_mode=session.deployment_mode,
                 expected_revision=state.revision if state else 0,
                 expires_at=self._cart_expiry(session),
                 user=session.user,
@@ -219,6 +220,7 @@ class CartService:
                     session.id,
                     partner.id,
                     status,
+                    deployment_mode=session.deployment_mode,
                     expires_at=self._cart_expiry(session),
                     user=session.user,
                 )

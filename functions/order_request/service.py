@@ -27,7 +27,7 @@ from lxml import etree
 
 from punchout.auth import Authenticated
 from punchout.cxml.errors import Conflict, InvalidDocument, ReferenceUnknown, TemporaryFailure
-from punchout.cxml.models import OrderRequest, RequestDocument
+from punchout.cxml.models import DeploymentMode, OrderRequest, RequestDocument
 from punchout.cxml.redact import redact_tree
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.mime import MimePart
@@ -402,7 +402,7 @@ class OrderService:
     ) -> OrderMessage:
         header = order.header
         partner = auth.partner
-        carts, sessions, unread = self._carts(order, partner.id)
+        carts, sessions, unread = self._carts(order, partner.id, document.deployment_mode)
         lines = [order_line(position, item) for position, item in enumerate(order.items, 1)]
         card = header.payment.pcard if header.payment else None
         return OrderMessage(
@@ -439,8 +439,11 @@ class OrderService:
             reconciliation=reconcile(lines, carts, unread),
         )
 
-    def _carts(self, order: OrderRequest, partner_id: str) -> tuple[dict[str, Cart], list[SessionRef], frozenset[str]]:
-        """The partner's transferred carts the order's lines name, their sessions, and the carts not compared.
+    def _carts(
+        self, order: OrderRequest, partner_id: str, mode: DeploymentMode
+    ) -> tuple[dict[str, Cart], list[SessionRef], frozenset[str]]:
+        """The partner's transferred carts the order's lines name (its carts in the order's deployment mode:
+        ``CartState.belongs_to``), their sessions, and the carts not compared.
 
         Each cart is one or more table reads before the buyer is answered, and is read into models: carts
         past MAX_ORDER_CARTS are not read; the cart whose lines go past MAX_RECONCILED_CART_LINES in all
@@ -465,7 +468,7 @@ class OrderService:
             cart_lines += len(current[1].lines) if current is not None else 0
             if cart_lines > MAX_RECONCILED_CART_LINES:
                 unread.add(ref)
-            elif current is not None and current[0].partner_id == partner_id:  # never another partner's cart
+            elif current is not None and current[0].belongs_to(partner_id, mode):  # never another's, nor other mode's
                 state, carts[ref] = current
                 sessions.append(SessionRef(id=state.session_id, cart_ref=ref, user=state.user))
         if unread:

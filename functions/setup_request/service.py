@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from punchout.auth import Authenticated
 from punchout.cxml.errors import CXMLError, Forbidden, InvalidDocument, NotImplementedRequest, PreconditionFailed
 from punchout.cxml.models import (
+    DeploymentMode,
     Extrinsic,
     ItemOut,
     PunchOutSetupRequest,
@@ -113,7 +114,7 @@ class SetupService:
             # The cart goes back from the supplier the buyer addressed: without a To, it could not.
             raise InvalidDocument("The Header has no To credential: the cart could not be sent back")
         return_url = self._return_url(request, auth)
-        restored = self._restore(request, auth)
+        restored = self._restore(request, auth, document.deployment_mode)
         now = datetime.now(UTC)
         session = Session(
             id=new_session_id(),
@@ -154,6 +155,7 @@ class SetupService:
                 session.id,
                 partner.id,
                 restored.cart,
+                deployment_mode=session.deployment_mode,
                 expected_revision=0,
                 expires_at=cart_expiry(
                     now, self.settings.cart_retention_days, session.expires_at, self.settings.return_token_ttl_seconds
@@ -184,8 +186,9 @@ class SetupService:
             raise InvalidDocument("PunchOutSetupRequest has no BrowserFormPost and no return URL is configured")
         return None  # inspect: nothing to return
 
-    def _restore(self, request: PunchOutSetupRequest, auth: Authenticated) -> Restored:
-        """Reopen the earlier cart of an edit/inspect from the ItemOut lines' SupplierPartAuxiliaryIDs."""
+    def _restore(self, request: PunchOutSetupRequest, auth: Authenticated, mode: DeploymentMode) -> Restored:
+        """Reopen the earlier cart of an edit/inspect from the ItemOut lines' SupplierPartAuxiliaryIDs: one of
+        this partner's in this deployment mode (another's, or the other mode's, is as unknown as none)."""
         if not request.items:
             return Restored(items=[], cart=None)
         if request.operation == "create":
@@ -200,7 +203,7 @@ class SetupService:
                 continue
             looked_up.add(reference[0])
             current = self.sessions.current_cart(reference[0])
-            if current is not None and current[0].partner_id == auth.partner.id:
+            if current is not None and current[0].belongs_to(auth.partner.id, mode):
                 carts[reference[0]] = current[1]
         earlier: list[EarlierItem] = []
         lines: list[CartLine] = []
@@ -227,8 +230,9 @@ class SetupService:
         if not lines:
             raise PreconditionFailed(
                 f"The cart to {request.operation} was not found: no ItemOut names, by the SupplierPartID and "
-                "SupplierPartAuxiliaryID of our PunchOutOrderMessage, a line of a cart of this trading partner "
-                f"(carts are kept {self.settings.cart_retention_days} days); punch out with operation create"
+                "SupplierPartAuxiliaryID of our PunchOutOrderMessage, a line of a cart of this trading partner in "
+                f"this deploymentMode (carts are kept {self.settings.cart_retention_days} days); punch out with "
+                "operation create"
             )
         return Restored(items=earlier, cart=Cart(currency=currency, lines=lines))
 

@@ -25,6 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
+from ..cxml.models import DeploymentMode
 from ..model import GatewayModel
 from ..sessions import BuyerUser, Cart, Session, SessionStatus, could_be_issued
 from .dynamo import CHUNK_BYTES, ChunksMissing, ConditionFailed, Item, Table, key, n, now, s
@@ -76,6 +77,14 @@ class CartState(GatewayModel):
     total: Decimal
     user: BuyerUser | None = None  # who filled it: the order message names them after the session ends
     lines_id: str = ""  # the write that stored this revision's chunks ("" for carts stored before it had one)
+    # The session's mode: None for carts stored before carts named theirs (2026-11-28).
+    deployment_mode: DeploymentMode | None = None
+
+    def belongs_to(self, partner_id: str, deployment_mode: DeploymentMode) -> bool:
+        """Whether the cart is the partner's in that mode, the only one where edit, inspect and orders find
+        it: a buyer's test system is often a copy of production and holds production's references. A cart
+        stored before carts named their mode is its partner's in either mode, as it was then."""
+        return self.partner_id == partner_id and self.deployment_mode in (None, deployment_mode)
 
 
 def _token_pk(raw: str) -> str:
@@ -254,6 +263,7 @@ class SessionRepository:
         partner_id: str,
         cart: Cart,
         *,
+        deployment_mode: DeploymentMode,
         expected_revision: int,
         expires_at: datetime,
         user: BuyerUser | None = None,
@@ -276,6 +286,7 @@ class SessionRepository:
             total=cart.total,
             user=user,
             lines_id=lines_id,
+            deployment_mode=deployment_mode,
         )
         try:
             self.table.put(
@@ -308,6 +319,7 @@ class SessionRepository:
         partner_id: str,
         status: SessionStatus,
         *,
+        deployment_mode: DeploymentMode,
         expires_at: datetime,
         user: BuyerUser | None = None,
     ) -> CartState:
@@ -324,6 +336,7 @@ class SessionRepository:
             currency=None,
             total=Decimal(0),
             user=user,
+            deployment_mode=deployment_mode,
         )
         self.table.put(
             self._cart_item(state, int(expires_at.timestamp())),

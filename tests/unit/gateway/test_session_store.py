@@ -33,7 +33,15 @@ def cart(part: str, lines: int = 3) -> Cart:
 
 
 def save(sessions: SessionRepository, content: Cart, expected_revision: int) -> None:
-    sessions.save_cart(REF, "session-1", "acme", content, expected_revision=expected_revision, expires_at=EXPIRES)
+    sessions.save_cart(
+        REF,
+        "session-1",
+        "acme",
+        content,
+        deployment_mode="production",
+        expected_revision=expected_revision,
+        expires_at=EXPIRES,
+    )
 
 
 def line_items(table: Table) -> list[str]:

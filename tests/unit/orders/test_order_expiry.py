@@ -66,7 +66,13 @@ def test_an_order_naming_a_cart_past_its_retention_that_ttl_has_not_swept_is_unm
         }
     )
     SessionRepository(table).save_cart(
-        REF, "session-1", "acme", cart, expected_revision=0, expires_at=datetime.now(UTC) - timedelta(seconds=60)
+        REF,
+        "session-1",
+        "acme",
+        cart,
+        deployment_mode="production",
+        expected_revision=0,
+        expires_at=datetime.now(UTC) - timedelta(seconds=60),
     )
     # When an order names its line
     document = builders.order_request("PO-OLD", [builders.item_out("P1", "1", auxiliary=f"{REF}-1", price="1.00")])

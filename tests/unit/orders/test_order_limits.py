@@ -163,7 +163,13 @@ def _save_carts(table: Any, sizes: list[int]) -> list[tuple[str, str]]:
         ref = f"{n:016b}".replace("0", "c").replace("1", "d")
         cart = Cart.model_validate({"currency": "USD", "lines": builders.large_cart_lines(size)})
         SessionRepository(table).save_cart(
-            ref, f"session-{n}", "acme", cart, expected_revision=0, expires_at=datetime.now(UTC) + timedelta(days=1)
+            ref,
+            f"session-{n}",
+            "acme",
+            cart,
+            deployment_mode="production",
+            expected_revision=0,
+            expires_at=datetime.now(UTC) + timedelta(days=1),
         )
         saved.append((ref, cart.lines[0].supplier_part_id))
     return saved
