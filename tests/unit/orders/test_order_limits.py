@@ -156,18 +156,21 @@ def test_an_order_whose_lines_name_as_many_carts_as_the_limit_is_accepted(table:
     assert {line["status"] for line in reconciliation["lines"]} == {"unmatched"}
 
 
-def _save_carts(table: Any, sizes: list[int]) -> list[tuple[str, str]]:
-    """Transferred carts of the default partner holding ``sizes`` lines: each one's ref and first part."""
+def _save_carts(
+    table: Any, sizes: list[int], *, partner_id: str = "acme", mode: str = "production", first: int = 0
+) -> list[tuple[str, str]]:
+    """Transferred carts of the default partner (or ``partner_id`` in ``mode``) holding ``sizes`` lines: each
+    one's ref and first part. Refs sort in the order of ``first`` and the carts' positions from it."""
     saved = []
-    for n, size in enumerate(sizes):
+    for n, size in enumerate(sizes, first):
         ref = f"{n:016b}".replace("0", "c").replace("1", "d")
         cart = Cart.model_validate({"currency": "USD", "lines": builders.large_cart_lines(size)})
         SessionRepository(table).save_cart(
             ref,
             f"session-{n}",
-            "acme",
+            partner_id,
             cart,
-            deployment_mode="production",
+            deployment_mode=mode,  # type: ignore[arg-type]
             expected_revision=0,
             expires_at=datetime.now(UTC) + timedelta(days=1),
         )
@@ -254,6 +257,26 @@ def test_carts_past_the_line_limit_are_not_read_and_their_lines_are_unmatched(
     assert {statuses[ref] for ref in refs[:compared]} == {"quantity_and_price_changed"}
     removed = [line for line in reconciliation["lines"] if line["status"] == "removed"]
     assert len(removed) == sum(sizes[:compared]) - compared
+
+
+@pytest.mark.parametrize(("partner_id", "mode"), [("globex", "production"), ("acme", "test")])
+def test_carts_of_another_partner_or_mode_spend_nothing_of_the_line_limit(
+    table: Any, queue_url: str, partner_id: str, mode: str
+) -> None:
+    # Given carts of another partner (or of the partner's test system) holding more than the limit of lines,
+    # and a cart of the partner whose ref sorts after theirs
+    register(table)
+    half = DOCUMENTED_CART_LINES // 2
+    others = _save_carts(table, [half, half + 1], partner_id=partner_id, mode=mode)
+    own = _save_carts(table, [1], first=len(others))
+    # When the partner's order names a line of each
+    answer = cxml(post_order(_order_from_carts([*others, *own])))
+    # Then its own cart is compared, and the others are as carts nobody has: neither compared nor named unread
+    # (their lines are not read for it), their lines added beside the matched one
+    assert answer.status.code == 200
+    reconciliation = _reconciliation(table, queue_url)
+    assert (reconciliation["cart_refs"], reconciliation.get("unread_cart_refs")) == ([own[0][0]], None)
+    assert [_statuses(reconciliation)[ref] for ref, _ in others] == ["added", "added"]
 
 
 def test_a_damaged_cart_is_not_read_and_its_lines_are_unmatched_beside_a_cart_that_was(
