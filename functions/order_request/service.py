@@ -447,8 +447,9 @@ class OrderService:
 
         Each cart is one or more table reads before the buyer is answered, and is read into models: carts
         past MAX_ORDER_CARTS are not read; the cart whose lines go past MAX_RECONCILED_CART_LINES in all
-        (whoever's carts they are) is read but not compared, and those after it are not read; nor is a
-        damaged cart compared. The order still goes on: those carts' lines are unmatched.
+        is read but not compared, and those after it are not read; nor is a damaged cart compared. The order
+        still goes on: those carts' lines are unmatched. Another partner's carts, and the other mode's, count
+        as carts nobody has: their headers are read, never their lines.
         """
         carts: dict[str, Cart] = {}
         sessions: list[SessionRef] = []
@@ -460,7 +461,7 @@ class OrderService:
                 unread.add(ref)
                 continue
             try:
-                current = self.sessions.current_cart(ref)
+                current = self.sessions.current_cart(ref, (partner_id, mode))  # never another's, nor other mode's
             except ChunksMissing:
                 logger.error("Cart lines missing; reconciled as unmatched", extra={"cart_ref": ref})
                 unread.add(ref)
@@ -468,7 +469,7 @@ class OrderService:
             cart_lines += len(current[1].lines) if current is not None else 0
             if cart_lines > MAX_RECONCILED_CART_LINES:
                 unread.add(ref)
-            elif current is not None and current[0].belongs_to(partner_id, mode):  # never another's, nor other mode's
+            elif current is not None:
                 state, carts[ref] = current
                 sessions.append(SessionRef(id=state.session_id, cart_ref=ref, user=state.user))
         if unread:

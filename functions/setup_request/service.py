@@ -202,8 +202,8 @@ class SetupService:
             if reference is None or reference[0] in looked_up:
                 continue
             looked_up.add(reference[0])
-            current = self.sessions.current_cart(reference[0])
-            if current is not None and current[0].belongs_to(auth.partner.id, mode):
+            current = self.sessions.current_cart(reference[0], (auth.partner.id, mode))
+            if current is not None:
                 carts[reference[0]] = current[1]
         earlier: list[EarlierItem] = []
         lines: list[CartLine] = []

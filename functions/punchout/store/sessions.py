@@ -238,8 +238,9 @@ class SessionRepository:
         )
         return Cart.model_validate_json(payload)
 
-    def current_cart(self, ref: str) -> tuple[CartState, Cart] | None:
-        """The cart's header and lines as they are now.
+    def current_cart(self, ref: str, owner: tuple[str, DeploymentMode] | None = None) -> tuple[CartState, Cart] | None:
+        """The cart's header and lines as they are now; with ``owner`` (partner id and mode), None unless the
+        cart is theirs (``CartState.belongs_to``), whose lines are then not read.
 
         A write that lands between reading the header and reading the lines deletes the lines the
         header named: the header is then read again.
@@ -247,6 +248,8 @@ class SessionRepository:
         for _ in range(_CART_READ_ATTEMPTS):
             state = self.cart_state(ref)
             if state is None or state.revision == 0:  # none, or ended before one was written
+                return None
+            if owner is not None and not state.belongs_to(*owner):
                 return None
             try:
                 return state, self._load_cart(state)
