@@ -28,6 +28,9 @@ IST = timezone(timedelta(hours=5, minutes=30))
         ("2026-01-31 10:00:00", datetime(2026, 1, 31, 10, tzinfo=UTC)),
         ("2026-01-31", datetime(2026, 1, 31, tzinfo=UTC)),
         (" 2026-01-31T10:00:00 -05:00\n", datetime(2026, 1, 31, 10, tzinfo=EST)),
+        # Ruby's Time#to_s: a UTC time (Time.now.utc, Rails' Time.current) ends with the zone's name
+        ("2026-01-31 10:00:00 UTC", datetime(2026, 1, 31, 10, tzinfo=UTC)),
+        ("2026-01-31 05:00:00 -0500", datetime(2026, 1, 31, 5, tzinfo=EST)),
     ],
 )
 def test_timestamp_forms_buyers_send_are_parsed(text: str, value: datetime) -> None:

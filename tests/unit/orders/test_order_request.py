@@ -89,6 +89,71 @@ def test_numbers_reach_the_shop_in_plain_notation_whatever_the_buyer_wrote(table
     assert (reconciled["order"]["quantity"], reconciled["order"]["unit_price"]) == ("10", "0.00000001")
 
 
+# The bytes a Ruby procurement system wrote with Nokogiri's builder (`Nokogiri::XML::Builder.new(encoding: "UTF-8")`,
+# `to_xml`): BigDecimal amounts and quantities through their `to_s` ("0.105e2"), and dates through `Time#to_s`,
+# which writes a UTC time (`Time.now.utc`, Rails' `Time.current`) with the zone's name: "2026-11-28 07:30:37 UTC".
+RUBY_ORDER = b"""<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.063/cXML.dtd">
+<cXML payloadID="1795850977.755.9abbd675@ruby.example.com" timestamp="2026-11-28 07:30:37 UTC" xml:lang="en-US">
+  <Header>
+    <From>
+      <Credential domain="NetworkID">
+        <Identity>AN01000000001</Identity>
+      </Credential>
+    </From>
+    <To>
+      <Credential domain="DUNS">
+        <Identity>SUPPLIER</Identity>
+      </Credential>
+    </To>
+    <Sender>
+      <Credential domain="NetworkID">
+        <Identity>AN01000000001</Identity>
+        <SharedSecret>correct horse battery staple</SharedSecret>
+      </Credential>
+      <UserAgent>Ruby Procurement 1.0</UserAgent>
+    </Sender>
+  </Header>
+  <Request deploymentMode="production">
+    <OrderRequest>
+      <OrderRequestHeader orderID="PO-RUBY-1" orderDate="2026-11-28 07:30:37 UTC" type="new" orderVersion="1">
+        <Total>
+          <Money currency="USD">0.21e2</Money>
+        </Total>
+      </OrderRequestHeader>
+      <ItemOut quantity="0.2e1" lineNumber="1">
+        <ItemID>
+          <SupplierPartID>P1</SupplierPartID>
+        </ItemID>
+        <ItemDetail>
+          <UnitPrice>
+            <Money currency="USD">0.105e2</Money>
+          </UnitPrice>
+          <Description xml:lang="en">Widget</Description>
+          <UnitOfMeasure>EA</UnitOfMeasure>
+          <Classification domain="UNSPSC">44121600</Classification>
+        </ItemDetail>
+      </ItemOut>
+    </OrderRequest>
+  </Request>
+</cXML>"""
+
+
+def test_an_order_as_a_ruby_buyer_writes_it_reaches_the_shop_as_meant(table, queue_url):
+    # Given a registered partner, and an order as Ruby's Nokogiri builder wrote it (BigDecimal#to_s numbers,
+    # Time#to_s dates of a UTC time)
+    register(table)
+    # When it is sent
+    assert status_of(post_order(RUBY_ORDER)) == 200
+    # Then the shop gets the numbers in plain notation, the date as written, and the instant it names
+    (queued,) = drain(queue_url)
+    message = queued["body"]
+    (line,) = message["lines"]
+    assert (line["quantity"], line["unit_price"]["amount"], message["total"]["amount"]) == ("2", "10.5", "21")
+    assert message["order_date"] == "2026-11-28 07:30:37 UTC"
+    assert message["order_date_parsed"] == "2026-11-28T07:30:37Z"
+
+
 def test_new_order_is_answered_200_and_queued_once_with_a_valid_message(table, queue_url):
     # Given a registered partner
     register(table)
