@@ -84,12 +84,14 @@ class CXMLModel(BaseModel):
 # --- Timestamps -----------------------------------------------------------------------------------
 
 # Read from the stripped text: the pattern's two "\s*" around an absent zone once took quadratic time
-# on a run of spaces (20,000 took 3 s). The longest timestamp it reads has 38 characters.
+# on a run of spaces (20,000 took 3 s). The longest timestamp it reads has 38 characters. "UTC" is how
+# Ruby's Time#to_s writes the zone of a UTC time (Time.now.utc, Rails' Time.current): "2026-11-28 07:30:37 UTC".
 _TIMESTAMP = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})"
     r"(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?"
-    r"\s*(Z|[+-]\d{2}(?::?\d{2})?)?"
+    r"\s*(Z|UTC|[+-]\d{2}(?::?\d{2})?)?"
 )
+_UTC_ZONES = ("Z", "UTC")
 MAX_TIMESTAMP_CHARS = 64
 
 
@@ -122,7 +124,7 @@ def parse_datetime(text: str) -> datetime | None:
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
         tz = UTC
-        if zone and zone != "Z":
+        if zone and zone not in _UTC_ZONES:
             sign = -1 if zone[0] == "-" else 1
             digits = zone[1:].replace(":", "")
             offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
