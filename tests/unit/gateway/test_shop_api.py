@@ -787,9 +787,12 @@ def test_a_cart_as_php_json_encode_writes_it_is_stored_as_the_shop_meant_it(shop
     assert request_validator("put", "/shop/sessions/{id}/cart").is_valid(json.loads(PHP_CART, parse_float=Decimal))
 
 
-@pytest.mark.parametrize("body", ["[]", '{"cancel": null}'], ids=["empty-php-array", "null"])
+@pytest.mark.parametrize(
+    "body", ["[]", '{"cancel": null}', "null"], ids=["empty-php-array", "null-cancel", "ruby-nil-to-json"]
+)
 def test_a_transfer_body_of_an_empty_php_array_or_a_null_cancel_transfers(shop: Shop, body: str) -> None:
-    # Given a stored cart, and the transfer body PHP writes for no options (json_encode([]) is `[]`)
+    # Given a stored cart, and the transfer body PHP writes for no options (json_encode([]) is `[]`), or Ruby
+    # (`nil.to_json`, and PHP's json_encode(null) and Go's json.Marshal of a nil pointer) is `null`
     shop.put_lines(line("P1"))
     # When the shop transfers with it
     response = call("POST", f"/shop/sessions/{shop.session_id}/transfer", body, shop.headers)
