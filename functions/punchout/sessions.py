@@ -373,7 +373,8 @@ class Cart(CartInput):
 
 
 def _also_an_empty_array(schema: JsonSchemaValue) -> None:
-    schema["type"] = ["object", "array"]  # `properties` judge an object only, `maxItems` an array only
+    # `properties` judge an object only, `maxItems` an array only; null is no options too
+    schema["type"] = ["object", "array", "null"]
     schema["maxItems"] = 0
 
 
@@ -385,8 +386,9 @@ class TransferRequest(GatewayModel):
     @model_validator(mode="before")
     @classmethod
     def _php_empty_array(cls, data: object, info: ValidationInfo) -> object:
-        # No options: PHP's json_encode([]) is `[]`. (A cart body of `[]` stays refused: the shop built nothing.)
-        return {} if data == [] and info.context is SHOP_INPUT else data
+        # No options: PHP's json_encode([]) is `[]`, Ruby's nil.to_json `null`. (A cart body of `[]` or `null`
+        # stays refused: the shop built nothing.)
+        return {} if (data == [] or data is None) and info.context is SHOP_INPUT else data
 
 
 # --- sessions -------------------------------------------------------------------------------------
