@@ -758,6 +758,57 @@ def test_lines_that_php_wrote_as_an_object_are_422_saying_what_to_do(shop: Shop)
     assert "array_values" in error["message"]
 
 
+# What Ruby's `cart.to_json` wrote (the json library, no ActiveSupport) for a shop's hash with symbol keys:
+# BigDecimal through its `to_s`, a string in scientific notation ("0.105e2" is 10.5, "0.1e-3" is 0.0001),
+# Floats as Ruby prints them (1.0e-05), symbols as strings, nil as null.
+RUBY_CART = (
+    '{"currency":"USD","lines":[{"supplier_part_id":"P-1","supplier_part_auxiliary_id":42,"quantity":"0.2e1",'
+    '"unit_price":"0.105e2","description":"Widget","unit_of_measure":"EA","classification":{"domain":"UNSPSC",'
+    '"value":44121600},"manufacturer_part_id":null,"manufacturer_name":null,"lead_time_days":null,"url":null,'
+    '"currency":null},{"supplier_part_id":"P-2","quantity":1.5,"unit_price":1.0e-05,"description":"Tiny",'
+    '"unit_of_measure":"EA"},{"supplier_part_id":"P-4","quantity":"0.1e-3","unit_price":"0.1e0",'
+    '"description":"Small","unit_of_measure":"EA"}],"shipping":{"amount":"0.5e1","description":"Ground"},'
+    '"tax":{"amount":1.0,"description":"VAT"},"comments":null}'
+)
+
+
+def test_a_cart_as_ruby_to_json_writes_it_is_stored_as_the_shop_meant_it(shop: Shop) -> None:
+    # Given the cart body Ruby wrote
+    # When the shop stores it
+    summary = body_json(shop.put(RUBY_CART))
+    # Then every value is the one the Ruby hash held, the BigDecimals' values in plain notation
+    cart = shop.context()["cart"]
+    first, second, third = cart["lines"]
+    assert (first["quantity"], first["unit_price"], first["supplier_part_auxiliary_id"]) == ("2", "10.5", "42")
+    assert (second["quantity"], second["unit_price"]) == ("1.5", "0.000010")
+    assert (third["quantity"], third["unit_price"]) == ("0.0001", "0.1")
+    assert (cart["shipping"]["amount"], cart["tax"]["amount"], summary["total"]) == ("5", "1.0", "21.0000250")
+
+
+@pytest.mark.parametrize(
+    ("field", "places"),
+    [(("lines", 0, "unit_price"), 6), (("lines", 0, "quantity"), 6), (("shipping", "amount"), 4)],
+    ids=["unit_price", "quantity", "shipping"],
+)
+def test_a_ruby_bigdecimal_quotient_is_refused_naming_the_places_allowed(
+    shop: Shop, field: tuple[str | int, ...], places: int
+) -> None:
+    # Given a cart with a value Ruby computed by BigDecimal division and wrote with to_json:
+    # (BigDecimal("19.99") / 3).to_json, 37 significant digits
+    cart: dict[str, Any] = {"lines": [line("P1")], "shipping": {"amount": "4.95", "description": "Ground"}}
+    target: Any = cart
+    for key in field[:-1]:
+        target = target[key]
+    target[field[-1]] = "0.6663333333333333333333333333333333333e1"
+    # When the shop stores it
+    response = shop.put(cart)
+    # Then it is refused, and the error says what to change: the places (round it), not the digits in total
+    assert response["statusCode"] == 422, response
+    [error] = body_json(response)["error"]["errors"]
+    assert error["location"] == ".".join(map(str, field))
+    assert error["message"] == f"Decimal input should have no more than {places} decimal places"
+
+
 # What PHP 8's json_encode wrote (default flags, serialize_precision -1) for a shop's cart array: escaped
 # slashes, \uXXXX escapes (a surrogate pair for the emoji), floats, an integer id, null and [] for absent values.
 PHP_CART = (
