@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import CoreSchema
+from pydantic_core import CoreSchema, PydanticCustomError
 
 from .cxml.models import (
     Address,
@@ -216,6 +216,34 @@ def _ascii_decimal(value: object, info: ValidationInfo) -> object:
 ShopDecimal = Annotated[PlainDecimal, BeforeValidator(_ascii_decimal)]
 
 
+def _places(places: int) -> BeforeValidator:
+    """Refuses a shop's decimal with more than ``places`` places (trailing zeros not counted) by its places,
+    before pydantic's own limits would: they count the digits in total first, so a quotient of Ruby's
+    BigDecimal ("0.6663333333333333333333333333333333333e1", 37 digits) was refused as "no more than 18
+    digits in total", which tells the shop nothing it can change. Runs before ``_ascii_decimal``: a text
+    that is no decimal is left to it."""
+
+    def check(value: object, info: ValidationInfo) -> object:
+        if info.context is not SHOP_INPUT:
+            return value
+        number = value
+        if isinstance(value, str):
+            text = value.strip()
+            if len(text) > _MAX_DECIMAL_CHARS or not _DECIMAL_TEXT.fullmatch(text):
+                return value
+            number = Decimal(text)
+        exponent = number.normalize().as_tuple().exponent if isinstance(number, Decimal) else 0
+        if isinstance(exponent, int) and exponent < -places:  # not "n", "N" or "F": NaN and Infinity
+            raise PydanticCustomError(
+                "decimal_max_places",
+                "Decimal input should have no more than {decimal_places} decimal places",
+                {"decimal_places": places},
+            )
+        return value
+
+    return BeforeValidator(check)
+
+
 # --- what PHP's json_encode writes ----------------------------------------------------------------
 # PHP shops build their bodies from arrays: an empty one is written `[]` (never `{}`), a missing value is
 # often `null`, and ids are integers when a database returns them so (pdo_mysql does since PHP 8.1) or
@@ -295,7 +323,7 @@ _CHARGE_PLACES = (
 class CartCharge(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Annotated[Amount, _decimal_schema(14, 4, positive=False, note=_CHARGE_PLACES)] = Field(
+    amount: Annotated[Amount, _decimal_schema(14, 4, positive=False, note=_CHARGE_PLACES), _places(4)] = Field(
         ge=0, max_digits=18, decimal_places=4
     )
     description: RequiredXmlText = Field(min_length=1, max_length=500)
@@ -314,10 +342,12 @@ class CartLine(GatewayModel):
         "and given back in an order's reconciliation as `shop_auxiliary_id`. The buyer receives the gateway's "
         "line reference as SupplierPartAuxiliaryID instead (the order and edit lines carry that one).",
     )
-    quantity: Annotated[ShopDecimal, _decimal_schema(12, 6, positive=True)] = Field(
+    quantity: Annotated[ShopDecimal, _decimal_schema(12, 6, positive=True), _places(6)] = Field(
         gt=0, max_digits=18, decimal_places=6
     )
-    unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False)] = Field(ge=0, max_digits=18, decimal_places=6)
+    unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False), _places(6)] = Field(
+        ge=0, max_digits=18, decimal_places=6
+    )
     currency: Currency = Field(default=None, pattern=r"^[A-Z]{3}$")
     description: RequiredXmlText = Field(min_length=1, max_length=2000)
     unit_of_measure: Annotated[RequiredXmlText, _read_as(None, "EA"), _AlsoTaken(_NULL)] = Field(
