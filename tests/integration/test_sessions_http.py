@@ -538,8 +538,15 @@ def test_authentication_failures_all_read_the_same(stack: StackProcess, buyer: B
     }
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/xml; charset=ISO-8859-1", "application/x-www-form-urlencoded"],
+    # The second is what Ruby's Net::HTTP.post, curl's -d and PHP's curl with a string body send when the
+    # buyer's code names no Content-Type
+    ids=["text-xml", "form-urlencoded-by-default"],
+)
 def test_a_setup_request_in_iso_8859_1_is_read_in_its_declared_encoding(
-    stack: StackProcess, buyer: Buyer, shop_headers: dict[str, str]
+    stack: StackProcess, buyer: Buyer, shop_headers: dict[str, str], content_type: str
 ) -> None:
     # Given a PunchOutSetupRequest declared and encoded as ISO-8859-1, with a non-ASCII user name
     utf8 = builders.setup_request(**buyer.credentials)
@@ -552,7 +559,7 @@ def test_a_setup_request_in_iso_8859_1_is_read_in_its_declared_encoding(
     assert re.search(rb"J\xf6rg M\xfc\xdfig", latin1)
 
     # When it is posted (the local gateway, like API Gateway for binary bodies, passes the bytes intact)
-    answer = cxml_answer(post_cxml(f"{stack.base_url}/cxml/setup", latin1, "text/xml; charset=ISO-8859-1"))
+    answer = cxml_answer(post_cxml(f"{stack.base_url}/cxml/setup", latin1, content_type))
 
     # Then it is accepted, and the shop sees the name as written
     assert answer.status.code == 200
