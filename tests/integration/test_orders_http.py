@@ -294,6 +294,43 @@ def test_a_5000_line_order_is_accepted_queued_as_a_claim_check_and_fetched_whole
 ATTACHMENT = bytes(range(256)) * 64 + b"\r\n--not-a-boundary\r\n\n\r"  # binary, with line ends and dashes
 
 
+def ruby_form_data(document: bytes, filename: str, data: bytes) -> tuple[bytes, str]:
+    """The body and Content-Type Ruby's Net::HTTP writes with ``set_form([["cxml", xml], ["drawing", file,
+    {filename:, content_type:}]], "multipart/form-data")``, as captured: the document in a part without a
+    Content-Type (set_form drops it for a string), the file in a part without a Content-ID."""
+    boundary = "UulzqidNpURbqMumAHSJpJWHPnubMuNYjCwLn_fQ34EErrXzHrPagw"
+    body = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="cxml"\r\n\r\n'.encode()
+        + document
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="drawing"; filename="{filename}"\r\n'
+        "Content-Type: application/pdf\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def test_an_order_posted_as_ruby_multipart_form_data_keeps_its_attachments_bytes(
+    stack: StackProcess, buyer: Buyer, queue: Queue, orders: OrderRepository
+) -> None:
+    # Given an OrderRequest with a binary file, posted as a form upload (multipart/form-data, what Ruby's
+    # Net::HTTP, and most HTTP libraries, write for files) rather than cXML's multipart/related
+    document = order(buyer, "PO-FORM-DATA", ("P1", "1"))
+    body, content_type = ruby_form_data(document, "drawing.pdf", ATTACHMENT)
+    # When the buyer posts it
+    answer = post_order(stack, body, content_type)
+    # Then it is accepted, and the stored attachment is the very bytes that were sent (a form part has no
+    # Content-ID: the shop finds it by its position and file name)
+    assert cxml_answer(answer).status.code == 200
+    (message,) = queue.drain()
+    assert message["body"]["attachments"] == [
+        {"content_id": "", "content_type": "application/pdf", "filename": "drawing.pdf", "size": len(ATTACHMENT)}
+    ]
+    record = orders.find(message["body"]["message_id"])
+    assert record is not None
+    assert orders.attachment(record, 0) == ATTACHMENT
+
+
 @pytest.mark.parametrize("transfer_encoding", ["binary", "base64"])
 def test_a_multipart_order_with_a_cid_attachment_is_accepted_and_the_attachment_kept(
     stack: StackProcess,
