@@ -161,12 +161,13 @@ def test_cxml_bodies_reach_the_functions_as_binary() -> None:
     # Given the buyer API's binary media types (SAM writes / as ~1)
     media = template()["Resources"]["BuyerApi"]["Properties"]["BinaryMediaTypes"]
 
-    # Then XML and multipart bodies arrive base64-encoded, their bytes intact, and so do documents posted as
-    # a form (Ruby's Net::HTTP.post, curl -d and PHP's curl name that media type when the buyer names none)
+    # Then XML and multipart bodies (multipart/related and form uploads alike) arrive base64-encoded, their
+    # bytes intact, and so do documents posted as a form (Ruby's Net::HTTP.post, curl -d and PHP's curl
+    # name that media type when the buyer names none)
     assert {m.replace("~1", "/") for m in media} == {
         "text/xml",
         "application/xml",
-        "multipart/related",
+        "multipart/*",
         "application/x-www-form-urlencoded",
     }
 
