@@ -215,13 +215,26 @@ def test_an_order_without_type_is_a_new_order() -> None:
     assert order_of(document).header.type == "new"
 
 
-def test_ship_complete_in_another_case_is_read() -> None:
-    # Given an order whose shipComplete is "Yes"
-    text = order_request_xml(header_attributes='orderID="PO-1" orderDate="2026-01-31" shipComplete="Yes"')
+@pytest.mark.parametrize(
+    ("written", "wanted"),
+    [
+        ("Yes", True),
+        # Ruby's Nokogiri builder writes `shipComplete: true` as "true" (true.to_s), and XML Schema's
+        # boolean has "true" and "1": the buyer wants one shipment all the same
+        ("true", True),
+        ("1", True),
+        ("false", False),
+        ("no", False),
+        ("0", False),
+    ],
+)
+def test_ship_complete_in_another_case_or_as_a_boolean_is_read(written: str, wanted: bool) -> None:
+    # Given an order whose shipComplete is written so
+    text = order_request_xml(header_attributes=f'orderID="PO-1" orderDate="2026-01-31" shipComplete="{written}"')
 
     # When it is read
-    # Then the buyer wants one shipment
-    assert order_of(read_document(text.encode())).header.ship_complete is True
+    # Then the buyer wants one shipment, or does not
+    assert order_of(read_document(text.encode())).header.ship_complete is wanted
 
 
 def test_a_document_reference_without_payload_id_is_refused() -> None:
