@@ -667,6 +667,11 @@ def check_order_elements(element: Element) -> None:
             )
 
 
+# shipComplete: the DTD's one value, "yes", and XML Schema's boolean true ("true" is how Ruby's Nokogiri
+# builder writes `shipComplete: true`).
+_SHIP_COMPLETE = frozenset({"yes", "true", "1"})
+
+
 def read_order_request(element: Element) -> Data:
     check_order_elements(element)
     parts = _Children(element)
@@ -691,7 +696,7 @@ def read_order_request(element: Element) -> Data:
             "type": order_type,
             "order_version": header.get("orderVersion") or None,
             "requisition_id": header.get("requisitionID") or None,
-            "ship_complete": (header.get("shipComplete") or "").strip().lower() == "yes",
+            "ship_complete": (header.get("shipComplete") or "").strip().lower() in _SHIP_COMPLETE,
             "requested_delivery_date": _timestamp(header.get("requestedDeliveryDate") or None),
             "total": read_money(head.required("Total")),
             "ship_to": read_ship_to(head.first("ShipTo")),
