@@ -870,6 +870,70 @@ def test_round_trip_reconciliation_reports_exactly_the_four_differences(table, q
     assert message["sessions"][0]["user"]["email"] == "jane.buyer@acme.example"
 
 
+def _ordered(part: str, quantity: str, auxiliary: str, unit: str) -> Any:
+    item = builders.item_out(part, quantity, auxiliary=auxiliary, price="10.00")
+    assert item.item_detail is not None
+    return item.model_copy(update={"item_detail": item.item_detail.model_copy(update={"unit_of_measure": unit})})
+
+
+def test_units_are_compared_with_what_the_buyer_was_sent_through_the_mapping_used_then(table, queue_url):
+    # Given a partner that maps the shop's BOX to the buyer's BX, and a cart of A and C in BOX and B in EA,
+    # transferred
+    register(table, unit_of_measure_map={"BOX": "BX"})
+    headers = shop_key(table)
+    session_id, _ = open_session()
+    cart = {
+        "lines": [
+            {
+                "supplier_part_id": part,
+                "quantity": "10",
+                "unit_price": "10.00",
+                "description": part,
+                "unit_of_measure": unit,
+            }
+            for part, unit in (("A", "BOX"), ("B", "EA"), ("C", "BOX"))
+        ]
+    }
+    assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
+    return_url = body_json(call("POST", f"/shop/sessions/{session_id}/transfer", "", headers))["return_url"]
+    # And the partner's mapping changed before the browser followed the return link (BOX is now CT)
+    from punchout.store.partners import PartnerRepository
+    from punchout.store.sessions import SessionRepository
+
+    partners = PartnerRepository(table)
+    partner = partners.get("acme")
+    assert partner is not None
+    partners.update(partner.model_copy(update={"unit_of_measure_map": {"BOX": "CT"}}))
+    page = call("GET", "/" + return_url.split("/", 3)[3])
+    # Then the buyer was sent the units of the mapping the transfer used
+    document = ReturnPage.of(page).document(partner)
+    assert message_tree(document).xpath("//ItemIn/ItemDetail/UnitOfMeasure/text()") == ["BX", "EA", "BX"]
+    # When the buyer orders A as " bx " (what it was sent), B as BX (sent EA) and C as CT (sent BX: CT is only
+    # what the mapping says now)
+    ref = SessionRepository(table).get(session_id).cart_ref  # type: ignore[union-attr]
+    order = builders.order_request(
+        "PO-UOM",
+        [
+            _ordered(part, "10", f"{ref}-{n}", unit)
+            for n, (part, unit) in enumerate((("A", " bx "), ("B", "BX"), ("C", "CT")), 1)
+        ],
+    )
+    assert status_of(post_order(order)) == 200
+    # Then only B's and C's units changed, their status still unchanged, both sides' units shown
+    (queued,) = drain(queue_url)
+    lines = queued["body"]["reconciliation"]["lines"]
+    assert [(ln["status"], ln.get("unit_of_measure_changed")) for ln in lines] == [
+        ("unchanged", None),
+        ("unchanged", True),
+        ("unchanged", True),
+    ]
+    assert [(ln["cart"]["unit_of_measure"], ln["order"]["unit_of_measure"]) for ln in lines] == [
+        ("BOX", "bx"),
+        ("EA", "BX"),
+        ("BOX", "CT"),
+    ]
+
+
 def test_an_order_of_lines_from_two_carts_is_reconciled_with_both(table, queue_url):
     # Given two transferred carts of the partner (two punchouts into one requisition), each of part A
     register(table)

@@ -6,6 +6,7 @@ the cart had it, so every difference approval made must show.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from decimal import Decimal
 from typing import Literal
@@ -299,3 +300,65 @@ def test_numbers_are_compared_as_values_and_the_smallest_change_shows_whatever_t
         ("unchanged", "B", f"{REF}-2", 2, 2),
         ("price_changed", "C", f"{REF}-3", 3, 3),
     ]
+
+
+def _unit_flags(reconciliation: Reconciliation) -> list[tuple[str, str, object]]:
+    """Each reconciled line as the shop receives it: (part, status, ``unit_of_measure_changed`` or absent)."""
+    dumped = reconciliation.model_dump(mode="json", by_alias=True)["lines"]
+    return [
+        (line["supplier_part_id"], line["status"], line.get("unit_of_measure_changed", "absent")) for line in dumped
+    ]
+
+
+def test_a_unit_the_buyer_changed_is_flagged_beside_the_status_which_keeps_its_values() -> None:
+    # Given a cart of six lines of 10 EA each
+    lines = [
+        CartLine(supplier_part_id=part, quantity=Decimal(10), unit_price=Decimal("5.00"), description=part)
+        for part in ("A", "B", "C", "D", "E", "F")
+    ]
+    carts = {REF: Cart(currency="EUR", lines=lines)}
+
+    def ordered(number: int, part: str, quantity: str, unit: str | None) -> OrderLine:
+        line = order_line(number, part, quantity, "5.00", line_reference(REF, number))
+        return line.model_copy(update={"unit_of_measure": unit})
+
+    # When approval orders A as 10 boxes, B as " ea " (the same code, read as cXML codes are), C as 12
+    # boxes, D without a unit (an ItemDetail without UnitOfMeasure), E without ItemDetail, and drops F
+    order = [
+        ordered(1, "A", "10", "BX"),
+        ordered(2, "B", "10", " ea "),
+        ordered(3, "C", "12", "BX"),
+        ordered(4, "D", "10", ""),
+        ordered(5, "E", "10", None),
+        order_line(6, "G", "1", "5.00", None),
+    ]
+    result = reconcile(order, carts)
+    # Then the status says what it always said (the published enum has no value for a unit), and a line whose
+    # unit changed says so beside it: ten boxes are not ten eaches. Lines with nothing to compare, and lines
+    # without both sides, carry no flag (absent, as before the field)
+    assert _unit_flags(result) == [
+        ("A", "unchanged", True),
+        ("B", "unchanged", "absent"),
+        ("C", "quantity_changed", True),
+        ("D", "unchanged", "absent"),
+        ("E", "unchanged", "absent"),
+        ("G", "added", "absent"),
+        ("F", "removed", "absent"),
+    ]
+    # And both units are shown side by side, as the buyer and the shop wrote them
+    assert result.lines[0].cart is not None and result.lines[0].order is not None
+    assert (result.lines[0].cart.unit_of_measure, result.lines[0].order.unit_of_measure) == ("EA", "BX")
+
+
+def test_a_cart_line_stored_without_a_unit_was_sent_as_each() -> None:
+    # Given a cart stored without units (the shop sent none, or null): the buyer was sent EA
+    lines = [{"supplier_part_id": part, "quantity": "1", "unit_price": "1", "description": part} for part in "AB"]
+    stored = json.dumps({"currency": "EUR", "lines": lines})
+    carts = {REF: Cart.model_validate_json(stored)}
+    # When the buyer orders A as EA and B as BX
+    order = [
+        order_line(1, "A", "1", "1", line_reference(REF, 1)).model_copy(update={"unit_of_measure": "EA"}),
+        order_line(2, "B", "1", "1", line_reference(REF, 2)).model_copy(update={"unit_of_measure": "BX"}),
+    ]
+    # Then only B's unit changed
+    assert _unit_flags(reconcile(order, carts)) == [("A", "unchanged", "absent"), ("B", "unchanged", True)]

@@ -108,6 +108,39 @@ def test_an_update_of_an_order_an_older_version_received_is_reconciled_with_its_
     assert [session["cart_ref"] for session in message["sessions"]] == old_carts
 
 
+def test_units_of_a_cart_an_older_version_transferred_are_compared_with_the_partners_mapping_or_the_shops_unit(
+    table: Any, queue_url: str
+) -> None:
+    # Given a cart 3d51d1a transferred (U1-U3 in EA, quantities 1, 2 and 3), which recorded no unit
+    # mapping, and the partner mapping EA to PCE since
+    from punchout.store.partners import PartnerRepository
+
+    older_items.load(table)
+    partners = PartnerRepository(table)
+    partner = partners.get("up-main")
+    assert partner is not None
+    partners.update(partner.model_copy(update={"unit_of_measure_map": {"EA": "PCE"}}))
+    # When the buyer updates its order after the deploy (every quantity 2): U1 as " pce ", U2 as EA, U3 as BX
+    document = _next_version("o6_new", "update", 2)
+    unit = b"<UnitOfMeasure>EA</UnitOfMeasure>"
+    assert document.count(unit) == 3
+    first, second, third = document.split(unit)[1:]
+    document = document.split(unit)[0]
+    document += b"<UnitOfMeasure> pce </UnitOfMeasure>" + first + unit + second + b"<UnitOfMeasure>BX</UnitOfMeasure>"
+    document += third
+    answer = post_order(document)
+    # Then it is reconciled: what the buyer may have been sent (the mapping now, or the shop's own unit, as the
+    # mapping then is unknown) is no change, another unit is
+    assert status_of(answer) == 200
+    (queued,) = drain(queue_url)
+    lines = queued["body"]["reconciliation"]["lines"]
+    assert [(ln["supplier_part_id"], ln["status"], ln.get("unit_of_measure_changed")) for ln in lines] == [
+        ("U1", "quantity_changed", None),
+        ("U2", "unchanged", None),
+        ("U3", "quantity_changed", True),
+    ]
+
+
 def test_a_versionless_update_of_a_versionless_order_an_older_version_received_follows_it(
     table: Any, queue_url: str
 ) -> None:
