@@ -225,6 +225,9 @@ class CartService:
                     user=session.user,
                 )
             elif state.status == "open":
+                if status == "transferred" and current is not None:  # the units the buyer is sent
+                    units = partner.units_mapped({line.unit_of_measure for line in current[1].lines})
+                    state = state.model_copy(update={"units_sent": units})
                 ended = self.sessions.set_cart_status(state, status)
         except ConditionFailed:
             raise SessionConflict("The cart changed meanwhile; transfer again") from None
@@ -294,6 +297,8 @@ class CartService:
         if session.status == "transferred":
             current = self.sessions.current_cart(session.cart_ref)
             cart = current[1] if current else None
+            if current is not None and current[0].units_sent is not None:  # the units the transfer recorded
+                partner = partner.model_copy(update={"unit_of_measure_map": current[0].units_sent})
         document = render_cart(session, partner, cart, self.settings.payload_id_domain)
         page = return_page(session, partner, document)
         self.sessions.redeem_token(TokenKind.RETURN, token)

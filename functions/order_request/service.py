@@ -41,6 +41,7 @@ from punchout.orders import (
     OrderMessage,
     PartnerRef,
     SessionRef,
+    UnitsSent,
     as_published,
     compact_json,
     content_hash,
@@ -49,6 +50,7 @@ from punchout.orders import (
     reconcile,
     referenced_carts,
 )
+from punchout.partners import TradingPartner
 from punchout.pipeline import Delivery
 from punchout.sessions import Cart
 from punchout.settings import OrderSettings
@@ -402,7 +404,7 @@ class OrderService:
     ) -> OrderMessage:
         header = order.header
         partner = auth.partner
-        carts, sessions, unread = self._carts(order, partner.id, document.deployment_mode)
+        carts, sessions, unread, units = self._carts(order, partner, document.deployment_mode)
         lines = [order_line(position, item) for position, item in enumerate(order.items, 1)]
         card = header.payment.pcard if header.payment else None
         return OrderMessage(
@@ -436,14 +438,15 @@ class OrderService:
             sessions=sessions,
             line_count=len(lines),
             lines=lines,
-            reconciliation=reconcile(lines, carts, unread),
+            reconciliation=reconcile(lines, carts, unread, units),
         )
 
     def _carts(
-        self, order: OrderRequest, partner_id: str, mode: DeploymentMode
-    ) -> tuple[dict[str, Cart], list[SessionRef], frozenset[str]]:
+        self, order: OrderRequest, partner: TradingPartner, mode: DeploymentMode
+    ) -> tuple[dict[str, Cart], list[SessionRef], frozenset[str], dict[str, UnitsSent]]:
         """The partner's transferred carts the order's lines name (its carts in the order's deployment mode:
-        ``CartState.belongs_to``), their sessions, and the carts not compared.
+        ``CartState.belongs_to``), their sessions, the carts not compared, and how each cart's units were sent
+        (``CartState.units_sent``; older carts: the partner's mapping now).
 
         Each cart is one or more table reads before the buyer is answered, and is read into models: carts
         past MAX_ORDER_CARTS are not read; the cart whose lines go past MAX_RECONCILED_CART_LINES in all
@@ -452,6 +455,7 @@ class OrderService:
         as carts nobody has: their headers are read, never their lines.
         """
         carts: dict[str, Cart] = {}
+        units: dict[str, UnitsSent] = {}
         sessions: list[SessionRef] = []
         refs = referenced_carts(order)
         unread = set(refs[MAX_ORDER_CARTS:])
@@ -461,7 +465,7 @@ class OrderService:
                 unread.add(ref)
                 continue
             try:
-                current = self.sessions.current_cart(ref, (partner_id, mode))  # never another's, nor other mode's
+                current = self.sessions.current_cart(ref, (partner.id, mode))  # never another's, nor other mode's
             except ChunksMissing:
                 logger.error("Cart lines missing; reconciled as unmatched", extra={"cart_ref": ref})
                 unread.add(ref)
@@ -471,13 +475,15 @@ class OrderService:
                 unread.add(ref)
             elif current is not None:
                 state, carts[ref] = current
+                sent = state.units_sent
+                units[ref] = UnitsSent(sent) if sent is not None else UnitsSent(partner.unit_of_measure_map, False)
                 sessions.append(SessionRef(id=state.session_id, cart_ref=ref, user=state.user))
         if unread:
             logger.warning(
                 "Carts not reconciled: their lines are unmatched",
                 extra={"carts_named": len(refs), "carts_unread": len(unread), "cart_lines_read": cart_lines},
             )
-        return carts, sessions, frozenset(unread)
+        return carts, sessions, frozenset(unread), units
 
     # -- delivery to the shop ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ and add others. Orders that did not come from a PunchOut cart are legal: their l
 import hashlib
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -68,6 +69,10 @@ class LineValues(Model):
     unit_of_measure: str | None = None
 
 
+def _false(value: bool) -> bool:
+    return not value
+
+
 class ReconciledLine(Model):
     status: LineStatus
     supplier_part_id: str
@@ -81,6 +86,14 @@ class ReconciledLine(Model):
     )
     cart: LineValues | None = None
     order: LineValues | None = None
+    unit_of_measure_changed: bool = Field(
+        default=False,
+        exclude_if=_false,  # left out when false: as before the field
+        description="Present (true) only when the order line's unit of measure is not the one the buyer was sent "
+        "for the cart line (the cart's unit through the partner's unit-of-measure mapping), compared as cXML codes "
+        "are read (trimmed, in any case); whatever the `status`, which compares quantities and prices only. An "
+        "order line without a unit changes none",
+    )
 
 
 def _empty(value: list[str]) -> bool:
@@ -422,6 +435,31 @@ def _order_values(line: OrderLine) -> LineValues:
     )
 
 
+def _unit_code(unit: str) -> str:
+    """A unit of measure as cXML codes are read: trimmed, in upper case."""
+    return unit.strip().upper()
+
+
+@dataclass(frozen=True)
+class UnitsSent:
+    """How a cart's units reached the buyer: through ``mapping`` (the shop's unit to the buyer's, entries that
+    change one), as its transfer recorded it. A cart transferred before that was recorded (``recorded``
+    false) is given the partner's mapping now, and its own unit is taken as sent too: the mapping then is
+    not known, and a unit either could have been is no change."""
+
+    mapping: Mapping[str, str]
+    recorded: bool = True
+
+    def changed(self, cart_unit: str, order_unit: str | None) -> bool:
+        if order_unit is None or not order_unit.strip():  # none to compare (no ItemDetail, or no unit in it)
+            return False
+        sent = {self.mapping.get(cart_unit, cart_unit)} | (set() if self.recorded else {cart_unit})
+        return _unit_code(order_unit) not in {_unit_code(unit) for unit in sent}
+
+
+_AS_IS = UnitsSent({})
+
+
 def _status(cart: LineValues, order: LineValues) -> LineStatus:
     quantity = cart.quantity != order.quantity
     price = order.unit_price is not None and (
@@ -434,11 +472,17 @@ def _status(cart: LineValues, order: LineValues) -> LineStatus:
     return "price_changed" if price else "unchanged"
 
 
-def reconcile(lines: list[OrderLine], carts: dict[str, Cart], unread: frozenset[str] = frozenset()) -> Reconciliation:
+def reconcile(
+    lines: list[OrderLine],
+    carts: dict[str, Cart],
+    unread: frozenset[str] = frozenset(),
+    units: Mapping[str, UnitsSent] | None = None,
+) -> Reconciliation:
     """Compare the order with the carts its lines came from (``carts``: ref → transferred cart).
 
     ``unread``: carts the lines name that could not be compared; their lines are ``unmatched`` whatever
-    the others are (``added`` would tell the shop that approval added them)."""
+    the others are (``added`` would tell the shop that approval added them). ``units``: ref → how the
+    cart's units were sent (a cart not in it: as the shop wrote them)."""
     matched: set[tuple[str, int]] = set()
     results: list[ReconciledLine] = []
     pending: list[tuple[OrderLine, bool]] = []  # lines matched to no cart line, and whether their cart was read
@@ -464,6 +508,9 @@ def reconcile(lines: list[OrderLine], carts: dict[str, Cart], unread: frozenset[
                 shop_auxiliary_id=cart_line.supplier_part_auxiliary_id,
                 cart=cart_values,
                 order=order_values,
+                unit_of_measure_changed=(units or {})
+                .get(reference[0], _AS_IS)
+                .changed(cart_line.unit_of_measure, line.unit_of_measure),
             )
         )
     from_punchout = bool(matched)
@@ -513,4 +560,4 @@ def referenced_carts(order: OrderRequest) -> list[str]:
     return sorted({ref[0] for ref in refs if ref is not None})
 
 
-__all__ = ["SCHEMA_ID", "OrderKey", "OrderMessage", "Reconciliation", "content_hash", "reconcile"]
+__all__ = ["SCHEMA_ID", "OrderKey", "OrderMessage", "Reconciliation", "UnitsSent", "content_hash", "reconcile"]

@@ -13,6 +13,7 @@ import hmac
 import ipaddress
 import re
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from functools import lru_cache
 from typing import Literal, Self
@@ -166,6 +167,10 @@ class TradingPartner(GatewayModel):
 
     def unit_of_measure(self, unit: str) -> str:
         return self.unit_of_measure_map.get(unit, unit)
+
+    def units_mapped(self, units: Iterable[str]) -> dict[str, str]:
+        """The mapping's entries that change ``units`` (the shop's), as a cart of them is sent to the buyer."""
+        return {unit: self.unit_of_measure(unit) for unit in units if self.unit_of_measure(unit) != unit}
 
     def money_currency(self, currency: str | None) -> str:
         return (currency or self.default_currency).upper()

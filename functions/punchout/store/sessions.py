@@ -77,6 +77,9 @@ class CartState(GatewayModel):
     total: Decimal
     user: BuyerUser | None = None  # who filled it: the order message names them after the session ends
     lines_id: str = ""  # the write that stored this revision's chunks ("" for carts stored before it had one)
+    # The partner's unit-of-measure mapping as the transfer applied it to the lines (the entries that changed a
+    # unit): what the buyer was sent, whatever the mapping is since. None: transferred before it was recorded.
+    units_sent: dict[str, str] | None = None
     # The session's mode: None for carts stored before carts named theirs (2026-11-28).
     deployment_mode: DeploymentMode | None = None
 
