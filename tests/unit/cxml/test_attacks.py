@@ -731,3 +731,43 @@ def test_document_pointing_at_a_local_file_never_opens_it(tmp_path: Path, name: 
     assert not opened, "the parser opened the local file named by the document"
     assert result["outcome"] == expected, result
     assert result["seconds"] < MAX_SECONDS, result
+
+
+def with_doctypes(count: int) -> bytes:
+    """A ProfileRequest whose bytes hold ``count`` "<!DOCTYPE": its own, after the others in comments."""
+    hidden = b"<!-- <!DOCTYPE cXML> -->" * (count - 1)
+    return profile_request(hidden + b'<!DOCTYPE cXML SYSTEM "http://xml.cxml.org/schemas/cXML/1.2.014/cXML.dtd">')
+
+
+def test_a_document_of_8_doctypes_is_read_and_one_more_is_refused() -> None:
+    # Given a document holding 8 "<!DOCTYPE" (7 of them in comments), the limit, and one holding 9
+    # When each is read
+    # Then the first is accepted, the second refused as unsafe
+    assert isinstance(read_document(with_doctypes(8)), RequestDocument)
+    with pytest.raises(UnsafeXML) as refusal:
+        read_document(with_doctypes(9))
+    assert refusal.value.status == 406
+    assert refusal.value.text == "More than 8 DOCTYPE declarations are not accepted"
+
+
+def test_invalid_utf8_is_refused_naming_the_offset_of_its_first_byte() -> None:
+    # Given a UTF-8 document with one invalid byte in its UserAgent
+    document = profile_request(user_agent=b"Probe \xff 1.0")
+    # When it is read
+    with pytest.raises(EncodingError) as refusal:
+        read_document(document)
+    # Then the text names where the byte is, for the buyer to find it
+    assert refusal.value.text == f"The document is not valid UTF-8 (byte offset {document.index(b'\xff')})"
+
+
+def test_an_undeclared_namespace_prefix_is_refused_as_not_well_formed() -> None:
+    # Given a document using a namespace prefix it never declares
+    document = profile_request(user_agent=b"<n:Probe>1.0</n:Probe>")
+    # When it is read
+    with pytest.raises(MalformedXML) as refusal:
+        read_document(document)
+    # Then it is refused as not well-formed, naming the prefix (not as an entity reference)
+    assert refusal.value.status == 406
+    assert refusal.value.text.startswith(
+        "The document is not well-formed XML: Namespace prefix n on Probe is not defined"
+    )

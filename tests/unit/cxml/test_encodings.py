@@ -7,7 +7,7 @@ import codecs
 import pytest
 
 from punchout.cxml import parse_xml, read_document, read_tree
-from punchout.cxml.errors import EncodingError
+from punchout.cxml.errors import EncodingError, MalformedXML
 from punchout.cxml.models import PunchOutSetupRequest, RequestDocument
 
 from ._support import setup_request_xml
@@ -43,6 +43,17 @@ def test_utf16_with_bom_declared_utf16_is_read(codec: str, bom: bytes) -> None:
     data = bom + with_declaration("UTF-16", " €").encode(codec)
 
     # When it is read
+    # Then the name comes through, euro sign included
+    assert user_name(data) == f"{NAME} €"
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_bom_declared_utf16_is_read(codec: str) -> None:
+    # Given a document declared UTF-16 without byte order mark, in either byte order (its first "<" shows which)
+    data = with_declaration("UTF-16", " €").encode(codec)
+    assert data[:4] in (b"<\x00?\x00", b"\x00<\x00?")
+
+    # When it is read, with no charset to help
     # Then the name comes through, euro sign included
     assert user_name(data) == f"{NAME} €"
 
@@ -212,3 +223,52 @@ def test_white_space_after_a_utf8_bom_does_not_lose_the_bom() -> None:
     with pytest.raises(EncodingError) as refused:
         parse_xml(data)
     assert "byte order mark" in str(refused.value)
+
+
+@pytest.mark.parametrize("body", [b" ", b"\r\n", b"\n\t \n"], ids=["space", "crlf", "mixed"])
+def test_a_body_of_white_space_only_is_refused_as_empty(body: bytes) -> None:
+    # Given a request body holding nothing but white space (a client that sent no document)
+    # When it is read
+    with pytest.raises(MalformedXML) as refused:
+        parse_xml(body)
+    # Then it is refused (406) saying the body is empty, not pointing at a parser position in it
+    assert refused.value.status == 406
+    assert refused.value.text == "The request body is empty; a cXML document was expected"
+
+
+@pytest.mark.parametrize(
+    ("codec", "bom", "declared"),
+    [("utf-16-le", codecs.BOM_UTF16_LE, "UTF-16LE"), ("utf-16-be", codecs.BOM_UTF16_BE, "UTF-16BE")],
+)
+def test_utf16_with_bom_declaring_its_byte_order_is_read(codec: str, bom: bytes, declared: str) -> None:
+    # Given a UTF-16 document with a byte order mark whose declaration names that very byte order
+    data = bom + with_declaration(declared, " €").encode(codec)
+
+    # When it is read
+    # Then the name comes through
+    assert user_name(data) == f"{NAME} €"
+
+
+@pytest.mark.parametrize("declared", ["ISO-8859-1", "UTF-8", "UTF-16BE"])
+def test_utf16_with_bom_declaring_another_encoding_is_406(declared: str) -> None:
+    # Given a UTF-16LE document with its byte order mark, whose declaration names another encoding
+    data = codecs.BOM_UTF16_LE + with_declaration(declared).encode("utf-16-le")
+
+    # When it is read
+    # Then the two are found to disagree: refused, not read in either
+    with pytest.raises(EncodingError) as refused:
+        parse_xml(data)
+    assert refused.value.status == 406
+    assert refused.value.text == f"The document is UTF-16 but declares {declared}"
+
+
+@pytest.mark.parametrize("declared", ["UTF-16", "UTF-32"])
+def test_a_single_byte_document_declaring_a_wide_encoding_is_406_saying_so(declared: str) -> None:
+    # Given a document written in single bytes whose declaration names UTF-16 or UTF-32
+    data = with_declaration(declared).encode("utf-8")
+
+    # When it is read
+    # Then it is refused, saying it is not in the encoding it declares (not that the encoding is unsupported)
+    with pytest.raises(EncodingError) as refused:
+        parse_xml(data)
+    assert refused.value.text == f"The document declares {declared} but is not encoded in it"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -15,6 +16,7 @@ from ._support import (
     header_of,
     order_message_document,
     order_of,
+    order_request_document,
     order_request_xml,
     request_document,
     setup_request_xml,
@@ -469,3 +471,169 @@ def test_a_cxml_root_in_a_namespace_is_refused_saying_so() -> None:
     assert error.status == 400
     assert f"cXML is in the namespace {namespace}" in error.text
     assert "xmlns" in error.text
+
+
+def test_an_extrinsic_holding_elements_is_read_with_their_text() -> None:
+    # Given an Extrinsic whose value sits in child elements (the DTD allows ANY content)
+    text = setup_request_xml('<Extrinsic name="CostCenter"><Code>4711</Code> <Unit>Sales</Unit></Extrinsic>')
+
+    # When it is read
+    request = setup_request(text)
+
+    # Then its value is the text inside them, as the shop is given it
+    assert [(e.name, e.value) for e in request.extrinsics] == [("CostCenter", "4711 Sales")]
+
+
+def test_comments_text_after_an_attachment_is_kept() -> None:
+    # Given order Comments whose note goes on after the Attachment
+    comments = "<Comments>Deliver <Attachment><URL>cid:a@buyer.example</URL></Attachment>by noon</Comments>"
+    text = order_request_xml().replace("</OrderRequestHeader>", comments + "</OrderRequestHeader>")
+
+    # When it is read
+    header = order_of(read_document(text.encode())).header
+
+    # Then the note is whole, the attachment listed apart
+    assert [(c.text, c.attachments) for c in header.comments] == [("Deliver by noon", ["cid:a@buyer.example"])]
+
+
+@pytest.mark.parametrize(("written", "lang"), [(" de ", "de"), (" ", "en")])
+def test_a_name_language_with_surrounding_spaces_is_read_trimmed(written: str, lang: str) -> None:
+    # Given a Contact whose Name's xml:lang is padded, or only spaces
+    request = setup_request(setup_request_xml(CONTACT.replace('xml:lang="en"', f'xml:lang="{written}"')))
+
+    # Then the language is read without the spaces (none left: English, the default)
+    assert [(c.name, c.name_lang) for c in request.contacts] == [("Jane Doe", lang)]
+
+
+def rendered_order_with(pattern: bytes, new: bytes) -> bytes:
+    """The sample order, rendered, with what ``pattern`` finds (exactly once) replaced by ``new``."""
+    text, count = re.subn(pattern, new, render(order_request_document()))
+    assert count == 1, pattern
+    return text
+
+
+@pytest.mark.parametrize(
+    ("pattern", "new", "said"),
+    [
+        (rb"<UnitPrice>.*?</UnitPrice>", b"", "ItemDetail has no UnitPrice"),
+        (rb"<Charge>.*?</Charge>", b"", "Distribution has no Charge"),
+        (rb"(<Accounting [^>]*>).*?(</Accounting>)", rb"\1\2", "Accounting has no Segment or AccountingSegment"),
+        (rb"(<ShipTo>)<Address .*?</Address>(</ShipTo>)", rb"\1\2", "ShipTo has no Address"),
+    ],
+    ids=[
+        "item-detail-without-unit-price",
+        "distribution-without-charge",
+        "accounting-without-segment",
+        "ship-to-without-address",
+    ],
+)
+def test_an_order_missing_what_it_cannot_do_without_is_400_naming_it(pattern: bytes, new: bytes, said: str) -> None:
+    # Given an order lacking a part the gateway needs (a line's price, an accounting's charge or segments, an address)
+    text = rendered_order_with(pattern, new)
+
+    # When it is read
+    with pytest.raises(CXMLError) as error:
+        read_document(text)
+
+    # Then it is a Bad Request saying what is missing, not a server error
+    assert (error.value.status, error.value.text) == (400, said)
+
+
+def test_a_phone_without_telephone_number_is_left_out() -> None:
+    # Given an order line's Contact with an empty Phone beside its email
+    text = rendered_order_with(rb'(<ItemOut .*<Contact role="endUser">.*?)(<URL>)', rb'\1<Phone name="work"/>\2')
+
+    # When it is read
+    contacts = order_of(read_document(text)).items[0].contacts
+
+    # Then the contact is read without a phone, rather than the order being refused
+    assert [(c.name, c.emails, c.phones) for c in contacts] == [("Jane Doe", ["jane.doe@acme.example"], [])]
+
+
+def test_an_empty_state_is_read_as_none() -> None:
+    # Given an order whose ship-to address has an empty State
+    text = rendered_order_with(rb"(<ShipTo>.*?)<State>ARA</State>", rb"\1<State> </State>")
+
+    # When it is read
+    ship_to = order_of(read_document(text)).header.ship_to
+    assert ship_to is not None and ship_to.address.postal_address is not None
+
+    # Then it has no state, as when the element is absent
+    assert ship_to.address.postal_address.state is None
+
+
+def test_a_buyer_cookie_is_kept_as_sent_white_space_included() -> None:
+    # Given a setup request whose BuyerCookie starts and ends with white space
+    text = setup_request_xml().replace("<BuyerCookie>cookie-1</BuyerCookie>", "<BuyerCookie>  cookie-1\n</BuyerCookie>")
+
+    # When it is read
+    # Then the cookie is kept exactly, to be echoed unchanged in the cart
+    assert setup_request(text).buyer_cookie == "  cookie-1\n"
+
+
+def test_a_buyer_cookie_holding_elements_is_kept_without_the_text_after_it() -> None:
+    # Given a setup request whose BuyerCookie holds an element and is followed by a line break
+    text = setup_request_xml().replace("<BuyerCookie>cookie-1</BuyerCookie>", "<BuyerCookie><id>7</id></BuyerCookie>")
+
+    # When it is read
+    # Then the cookie is the element, as sent, and ends where it does
+    assert setup_request(text).buyer_cookie == "<BuyerCookie><id>7</id></BuyerCookie>"
+
+
+def test_a_source_operation_is_read() -> None:
+    # Given a setup request whose operation is "source" (sourcing events, in the DTD beside create/edit/inspect)
+    # When it is read
+    # Then it is read as such, not refused as unknown
+    assert setup_request(setup_request_xml(operation="source")).operation == "source"
+
+
+@pytest.mark.parametrize(("written", "read"), [("edit", "edit"), ("reopen", None), ("", None)])
+def test_a_cart_operation_allowed_outside_the_dtd_is_read_as_none(written: str, read: str | None) -> None:
+    # Given a cart whose operationAllowed is one the DTD lists, another word, or empty
+    text = re.sub(
+        rb'operationAllowed="[^"]*"', f'operationAllowed="{written}"'.encode(), render(order_message_document())
+    )
+
+    # When it is read
+    document = read_document(text)
+
+    # Then a known value is kept and another is read as none, rather than the cart being refused
+    assert isinstance(document, MessageDocument)
+    assert document.message.header.operation_allowed == read
+
+
+@pytest.mark.parametrize(("written", "name"), [(" User ", "User"), (" ", None)])
+def test_an_extrinsic_name_is_read_trimmed_and_a_blank_one_as_none(written: str, name: str | None) -> None:
+    # Given an Extrinsic whose name is padded, or only spaces
+    text = setup_request_xml(f'<Extrinsic name="{written}">jane</Extrinsic>')
+
+    # When it is read
+    # Then the name is read without the spaces, none when nothing is left (as without a name)
+    assert [(e.name, e.value) for e in setup_request(text).extrinsics] == [(name, "jane")]
+
+
+def test_a_description_language_with_surrounding_spaces_is_read_trimmed() -> None:
+    # Given a cart line whose Description's xml:lang is padded
+    text = render(order_message_document()).replace(
+        b'<Description xml:lang="en"><ShortName>', b'<Description xml:lang=" de "><ShortName>'
+    )
+
+    # When it is read
+    document = read_document(text)
+
+    # Then the language is read without the spaces
+    assert isinstance(document, MessageDocument)
+    assert document.message.items[0].item_detail.descriptions[0].lang == "de"
+
+
+def test_a_payload_id_with_surrounding_spaces_is_read_trimmed() -> None:
+    # Given a request whose payloadID is padded (it identifies the document in the answer and in logs)
+    text = setup_request_xml().replace(
+        'payloadID="1769853600.1.setup@buyer.example"', 'payloadID=" 1769853600.1.setup@buyer.example "'
+    )
+
+    # When it is read
+    document = read_document(text.encode())
+
+    # Then it is read without the spaces
+    assert request_document(document).envelope.payload_id == "1769853600.1.setup@buyer.example"
