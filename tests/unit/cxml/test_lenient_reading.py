@@ -6,9 +6,18 @@ import re
 from decimal import Decimal
 
 import pytest
+from lxml import etree
 
-from punchout.cxml import CXMLError, read_document, render
-from punchout.cxml.models import MessageDocument, OrderRequest, PunchOutSetupRequest, RequestDocument
+from punchout.cxml import CXMLError, parse_xml, read_document, read_request_head, render
+from punchout.cxml.models import (
+    MessageDocument,
+    OrderRequest,
+    PunchOutSetupRequest,
+    PunchOutSetupResponse,
+    RequestDocument,
+    ResponseDocument,
+)
+from punchout.cxml.reader import MAX_ORDER_ELEMENTS, check_order_elements
 from tests.support import builders
 
 from ._support import (
@@ -20,6 +29,7 @@ from ._support import (
     order_request_xml,
     request_document,
     setup_request_xml,
+    setup_response_document,
 )
 
 BROWSER_FORM_POST = "<BrowserFormPost><URL>https://buyer.example/return</URL></BrowserFormPost>"
@@ -637,3 +647,178 @@ def test_a_payload_id_with_surrounding_spaces_is_read_trimmed() -> None:
 
     # Then it is read without the spaces
     assert request_document(document).envelope.payload_id == "1769853600.1.setup@buyer.example"
+
+
+def test_identifiers_with_surrounding_spaces_are_read_trimmed() -> None:
+    # Given an order whose classification domain, accounting segment id and phone country code are padded
+    text = render(order_request_document())
+    for old, new in [
+        (b'<Classification domain="UNSPSC">', b'<Classification domain=" UNSPSC ">'),
+        (b'id="6100"', b'id=" 6100 "'),
+        (b'<CountryCode isoCountryCode="FR">', b'<CountryCode isoCountryCode=" FR ">'),
+    ]:
+        assert old in text
+        text = text.replace(old, new)
+
+    # When it is read
+    order = order_of(read_document(text))
+
+    # Then each is read without the spaces, as the shop and the partner's defaults name it
+    line = order.items[0]
+    assert line.item_detail is not None and line.distributions[0].accounting.segments[0].id == "6100"
+    assert line.item_detail.classifications[0].domain == "UNSPSC"
+    ship_to = order.header.ship_to
+    assert ship_to is not None and ship_to.address.phone is not None
+    assert ship_to.address.phone.telephone_number.iso_country_code == "FR"
+
+
+def test_a_credential_with_two_identities_is_read_with_the_first() -> None:
+    # Given a From credential holding two Identity elements, where the DTD allows one
+    header = HEADER_XML.replace(
+        "<Identity>AN01000000001-T</Identity></Credential></From>",
+        "<Identity>AN01000000001-T</Identity><Identity>AN02</Identity></Credential></From>",
+    )
+    assert header != HEADER_XML
+
+    # When it is read
+    # Then the identity is the first one, as for every element read once
+    assert (
+        header_of(read_document(setup_request_xml(header=header).encode())).from_credentials[0].identity
+        == "AN01000000001-T"
+    )
+
+
+def test_a_line_with_two_item_ids_is_read_from_the_first() -> None:
+    # Given an order line holding two ItemIDs
+    text = order_request_xml().replace(
+        "<ItemID><SupplierPartID>BP-10</SupplierPartID></ItemID>",
+        "<ItemID><SupplierPartID>BP-10</SupplierPartID></ItemID><ItemID><SupplierPartID>X</SupplierPartID></ItemID>",
+    )
+
+    # When it is read
+    # Then the part is the first one
+    assert order_of(read_document(text.encode())).items[0].item_id.supplier_part_id == "BP-10"
+
+
+def test_an_empty_order_version_and_line_number_are_read_as_none() -> None:
+    # Given an order whose orderVersion and lineNumber are empty
+    text = re.sub(rb'orderVersion="1"', b'orderVersion=""', render(order_request_document()))
+    text = re.sub(rb'lineNumber="1"', b'lineNumber=""', text)
+
+    # When it is read
+    order = order_of(read_document(text))
+
+    # Then both are none, as when absent, rather than the order being refused
+    assert (order.header.order_version, order.items[0].line_number) == (None, None)
+
+
+def test_an_order_without_lines_is_refused() -> None:
+    # Given an OrderRequest with a header and no ItemOut (the DTD requires one at least)
+    text = re.sub(rb"<ItemOut .*</ItemOut>", b"", render(order_request_document()), flags=re.DOTALL)
+
+    # When it is read
+    with pytest.raises(CXMLError) as error:
+        read_document(text)
+
+    # Then it is a Bad Request saying so
+    assert (error.value.status, error.value.text) == (400, "OrderRequest has no ItemOut")
+
+
+@pytest.mark.parametrize(("written", "read"), [("final", "final"), ("draft", None)])
+def test_a_cart_quote_status_outside_the_dtd_is_read_as_none(written: str, read: str | None) -> None:
+    # Given a cart whose quoteStatus is one the DTD lists, or another word
+    text = re.sub(rb'quoteStatus="[^"]*"', f'quoteStatus="{written}"'.encode(), render(order_message_document()))
+
+    # When it is read
+    document = read_document(text)
+
+    # Then a known value is kept and another is read as none, rather than the cart being refused
+    assert isinstance(document, MessageDocument)
+    assert document.message.header.quote_status == read
+
+
+def test_a_status_without_code_is_refused() -> None:
+    # Given a setup response whose Status has no code
+    text = re.sub(rb'<Status code="200"', b"<Status", render(setup_response_document()))
+
+    # When it is read
+    with pytest.raises(CXMLError) as error:
+        read_document(text)
+
+    # Then it is a Bad Request saying so
+    assert (error.value.status, error.value.text) == (400, "Status has no code attribute")
+
+
+def test_a_setup_response_is_read_with_its_start_page() -> None:
+    # Given a setup response as a supplier sends it
+    # When it is read
+    document = read_document(render(setup_response_document()))
+
+    # Then the start page is the URL the buyer's browser opens
+    assert isinstance(document, ResponseDocument) and isinstance(document.response, PunchOutSetupResponse)
+    assert document.response.start_page_url == "https://gateway.example/punchout/start/abc123"
+
+
+def test_a_money_alternate_currency_is_read() -> None:
+    # Given an order total with an alternate amount in another currency
+    text = order_request_xml().replace(
+        '<Money currency="EUR">', '<Money currency="EUR" alternateAmount="11.70" alternateCurrency="USD">'
+    )
+
+    # When it is read
+    total = order_of(read_document(text.encode())).header.total
+
+    # Then both are kept
+    assert (total.alternate_amount, total.alternate_currency) == (Decimal("11.70"), "USD")
+
+
+def test_timestamps_keep_their_text_as_sent() -> None:
+    # Given an order whose envelope timestamp and line delivery date are written with surrounding line breaks
+    text = render(order_request_document())
+    text = text.replace(b'timestamp="2026-01-31T10:00:00+00:00"', b'timestamp="\n2026-01-31T10:00:00+00:00 "')
+    text = text.replace(b'requestedDeliveryDate="2026-01-31T10:00:00+00:00"', b'requestedDeliveryDate=" 2026-01-31 "')
+
+    # When it is read
+    document = request_document(read_document(text))
+
+    # Then each keeps its original text (attribute normalisation makes the line break a space) and is understood
+    line = order_of(document).items[0]
+    assert document.envelope.timestamp is not None and line.requested_delivery_date is not None
+    assert (document.envelope.timestamp.text, line.requested_delivery_date.text) == (
+        " 2026-01-31T10:00:00+00:00 ",
+        " 2026-01-31 ",
+    )
+    assert document.envelope.timestamp.value is not None and line.requested_delivery_date.value is not None
+
+
+def test_a_message_of_a_kind_never_read_sent_as_a_request_is_450() -> None:
+    # Given a Message holding something other than a cart, sent where a request is expected
+    text = render(order_message_document()).replace(b"PunchOutOrderMessage>", b"ProductActivityMessage>")
+    root = parse_xml(text)
+
+    # When its head is read (what authenticating a request needs)
+    with pytest.raises(CXMLError) as error:
+        read_request_head(root)
+
+    # Then it is Not Implemented, as when the whole document is read, not a Bad Request
+    assert error.value.status == 450
+    assert error.value.text == "ProductActivityMessage is not supported"
+
+
+def test_accounting_segments_count_with_segments_toward_their_limit() -> None:
+    # Given an order holding Segment and AccountingSegment elements, one more in all than the Segment limit
+    limit = MAX_ORDER_ELEMENTS["Segment"]
+    order = etree.Element("OrderRequest")
+    order.extend(etree.Element("Segment") for _ in range(limit // 2 + 1))
+    order.extend(etree.Element("AccountingSegment") for _ in range(limit - limit // 2))
+
+    # When its elements are counted
+    with pytest.raises(CXMLError) as error:
+        check_order_elements(order)
+
+    # Then both kinds count together and the order is refused, naming both
+    assert error.value.status == 400
+    assert (
+        error.value.text
+        == f"The OrderRequest has {limit + 1:,} Segment and AccountingSegment elements; at most {limit:,} are accepted"
+    )
