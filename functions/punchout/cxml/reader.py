@@ -173,8 +173,8 @@ def _number(text: str | None, what: str) -> str | None:
 
 
 def read_money(element: Element) -> Data:
-    """``element`` is a ``Money`` or an element holding one (``Total``, ``UnitPrice``, ``Charge``...)."""
-    money = element if element.tag == "Money" else _first(element, "Money")
+    """``element`` holds a ``Money`` (``Total``, ``UnitPrice``, ``Charge``, ``Shipping``, ``Tax``)."""
+    money = _first(element, "Money")
     if money is None:
         raise InvalidDocument(f"{element.tag} has no Money")
     money_data: Data = {
