@@ -339,25 +339,32 @@ class OrderService:
         check_readable(message_json)
         raw = redacted_raw(delivery.root)
         blob_id = uuid.uuid4().hex
-        message_chunks, raw_chunks, stored = self.orders.store_payloads(
-            key,
-            blob_id,
-            message_json,
-            raw,
-            [
-                (
-                    StoredAttachment(
-                        content_id=part.content_id,
-                        content_type=part.content_type,
-                        filename=part.filename,
-                        size=len(part.data),
-                        chunks=0,
-                    ),
-                    part.data,
-                )
-                for part in attachments
-            ],
-        )
+        try:
+            message_chunks, raw_chunks, stored = self.orders.store_payloads(
+                key,
+                blob_id,
+                message_json,
+                raw,
+                [
+                    (
+                        StoredAttachment(
+                            content_id=part.content_id,
+                            content_type=part.content_type,
+                            filename=part.filename,
+                            size=len(part.data),
+                            chunks=0,
+                        ),
+                        part.data,
+                    )
+                    for part in attachments
+                ],
+            )
+        except Exception:
+            # Those written before the failure (or by a write whose answer was lost): no record will name
+            # them (the buyer's retry stores its own), and they never expire.
+            with suppress(Exception):
+                self.orders.discard_payloads(key, blob_id)
+            raise
         record = OrderRecord(
             blob_id=blob_id,
             partner_id=key.partner_id,
