@@ -39,7 +39,7 @@ from .partners import (
 from .store.api_keys import ApiKeyRepository
 from .store.dynamo import ChunksMissing, Table, now
 from .store.gateway_keys import GatewayKeys
-from .store.orders import OrderRecord, OrderRepository, StoredOrder
+from .store.orders import OrderRecord, OrderRepository, StoredOrder, UnnamedPayloads
 from .store.partners import PartnerConflict, PartnerRepository
 from .store.queue import OrderQueue, group_id, queue_body, requeue_deduplication_id
 
@@ -670,6 +670,32 @@ def cmd_orders_requeue(arguments: argparse.Namespace, orders: OrderRepository) -
         _print({"queue_url": queue.url, "sent": sent})
 
 
+# template.yaml's OrderRequestFunction Timeout: a delivery runs no longer.
+_ORDER_FUNCTION_TIMEOUT_SECONDS = 25
+
+
+def cmd_orders_orphans(arguments: argparse.Namespace, orders: OrderRepository) -> None:
+    if arguments.wait < _ORDER_FUNCTION_TIMEOUT_SECONDS:
+        raise CliError(
+            f"--wait must be at least the order function's timeout ({_ORDER_FUNCTION_TIMEOUT_SECONDS} s): a delivery "
+            "still running could yet name its payloads"
+        )
+    found = orders.unnamed_payloads(arguments.wait)
+    deleted: list[UnnamedPayloads] = []
+    try:
+        if arguments.delete:
+            for payloads in found:
+                orders.delete_unnamed(payloads)
+                deleted.append(payloads)
+    finally:  # what was deleted, also when a later delete failed
+        _print(
+            {
+                "unnamed_payloads": [{"partition": p.partition, "attempt": p.attempt, "items": p.items} for p in found],
+                "deleted_items": sum(p.items for p in deleted),
+            }
+        )
+
+
 # --- argument parsing -----------------------------------------------------------------------------
 
 
@@ -855,6 +881,23 @@ def parser() -> argparse.ArgumentParser:
         "$ORDER_QUEUE_URL with --table or $TABLE_NAME)",
     )
     requeue.set_defaults(run=cmd_orders_requeue, orders=True)
+    orphans = orders.add_parser(
+        "orphans",
+        help="order payloads no record names (a delivery stopped before its record); --delete deletes them",
+        description="Find the order payload chunks no record names: a delivery that stopped (its timeout, the "
+        "runtime dying) between writing the payloads and the record leaves them, and they never expire. Scans the "
+        "WHOLE table (keys only), waits --wait seconds so that no delivery still running could name them, and reads "
+        "each suspect order again. --delete deletes what it found (dynamodb:BatchWriteItem).",
+    )
+    orphans.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help=f"between the scan and the check (default 60; at least the timeout, {_ORDER_FUNCTION_TIMEOUT_SECONDS} s)",
+    )
+    orphans.add_argument("--delete", action="store_true", help="delete the payloads found")
+    orphans.set_defaults(run=cmd_orders_orphans, orders=True)
     return root
 
 

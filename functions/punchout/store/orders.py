@@ -14,12 +14,18 @@ sent in test mode under the partner's production key, and a versionless order un
 ``VERSION#<type>#payload:<payloadID>``, whatever its type. ``stored_before`` and ``received`` find them.
 
 No index finds records by time: the operator's ``punchout orders list`` scans the table (``listing``).
+
+Payloads no record names (``unnamed_payloads``): a delivery that stopped between writing its payloads and
+its record (the function's timeout, the runtime dying); one whose write failed deletes its own. They never
+expire: ``punchout orders orphans`` finds and deletes them.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections import defaultdict
 from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, replace
@@ -131,6 +137,15 @@ def _written_before_modes(item: Item) -> bool:
     """Whether an order record was written before records named their deployment mode (2026-11-27):
     by a version that kept test-mode orders under the production key and recorded no resends."""
     return "deployment_mode" not in json.loads(item["data"]["S"])
+
+
+@dataclass(frozen=True)
+class UnnamedPayloads:
+    """The payload chunks of one delivery attempt that no record of its order names."""
+
+    partition: str  # ORDER#<partner>#<orderID>
+    attempt: str  # the blob id
+    items: int
 
 
 class OrderRepository:
@@ -358,6 +373,43 @@ class OrderRepository:
         return self.table.get(pointer["pk_order"]["S"], pointer["sk_order"]["S"])
 
     # -- the operator's CLI (``punchout orders``) --------------------------------------------------
+
+    def unnamed_payloads(self, wait_seconds: float) -> list[UnnamedPayloads]:
+        """The payloads no record names, of attempts that cannot name them any more.
+
+        A Scan of the whole table (keys only) finds the order partitions holding more attempts' payloads than
+        records. A record is only ever created by the delivery that wrote its payloads, within its function's
+        timeout: ``wait_seconds`` after the Scan (at least that timeout), each such partition is read again
+        (consistent Queries), and the attempts the Scan saw that no record names then never will be."""
+        records: dict[str, int] = defaultdict(int)
+        attempts: dict[str, set[str]] = defaultdict(set)
+        for item in self.table.scan(
+            "begins_with(#pk, :order)", {":order": s("ORDER#")}, {}, {"#pk": "pk", "#sk": "sk"}
+        ):
+            pk, sk = item["pk"]["S"], item["sk"]["S"]
+            if sk.startswith("VERSION#"):
+                records[pk] += 1
+            elif sk.startswith("BLOB#"):
+                attempts[pk].add(sk.split("#")[1])
+        candidates = {pk: seen for pk, seen in attempts.items() if len(seen) > records[pk]}
+        if not candidates:
+            return []
+        time.sleep(wait_seconds)
+        found: list[UnnamedPayloads] = []
+        for pk, seen in sorted(candidates.items()):
+            named = {self._record(item).blob_id for item in self.table.query(pk, "VERSION#")}
+            chunks: dict[str, int] = defaultdict(int)
+            for item in self.table.query(pk, "BLOB#", {"#sk": "sk"}):
+                chunks[item["sk"]["S"].split("#")[1]] += 1
+            found += [
+                UnnamedPayloads(pk, attempt, chunks[attempt])
+                for attempt in sorted(seen - named)
+                if chunks[attempt]  # deleted meanwhile (by another run of this command)
+            ]
+        return found
+
+    def delete_unnamed(self, payloads: UnnamedPayloads) -> None:
+        self.table.delete_chunks(payloads.partition, f"BLOB#{payloads.attempt}#")
 
     def stored(self, message_id: str) -> StoredOrder | None:
         """The record of ``message_id`` with its queue time, lease and resends."""

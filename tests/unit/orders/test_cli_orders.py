@@ -654,3 +654,105 @@ def test_a_local_stack_names_its_queue_and_sqs_endpoint(tmp_path: Path, monkeypa
 
     assert os.environ["AWS_ENDPOINT_URL_DYNAMODB"] == "http://127.0.0.1:45678"
     assert os.environ["AWS_ENDPOINT_URL_SQS"] == "http://127.0.0.1:45679"
+
+
+# --- orders orphans ---------------------------------------------------------------------------------
+
+
+def _left_payloads(table: Table, order_id: str) -> str:
+    """Payloads of a delivery that stopped before writing its record (the function's timeout): no record
+    names them."""
+    blob_id = uuid.uuid4().hex
+    OrderRepository(table).store_payloads(
+        OrderKey("acme", order_id, "new", "1", "production"), blob_id, b"{}", b"<cXML/>", [(_attachment(), b"x")]
+    )
+    return blob_id
+
+
+def _attachment() -> Any:
+    from punchout.store.orders import StoredAttachment
+
+    return StoredAttachment(content_id="a@b", content_type="text/plain", size=1, chunks=0)
+
+
+def _blob_ids(table: Table) -> set[str]:
+    return {item["sk"]["S"].split("#")[1] for item in table_items(table) if item["sk"]["S"].startswith("BLOB#")}
+
+
+def test_orphans_lists_payloads_no_record_names_and_deletes_only_those(
+    table: Table, punchout: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given stored orders, one of them with a later version, and payloads of deliveries that stopped before
+    # their record: one of a new order, one beside a stored order's
+    first = stored_order(table, "PO-1", "2026-11-01T10:00:00+00:00")
+    second = stored_order(table, "PO-1", "2026-11-02T10:00:00+00:00", version="2")
+    other = stored_order(table, "PO-2", "2026-11-03T10:00:00+00:00")
+    lost = _left_payloads(table, "PO-3")
+    beside = _left_payloads(table, "PO-1")
+    waited: list[float] = []
+    monkeypatch.setattr("punchout.store.orders.time.sleep", waited.append)
+    # When the operator lists them
+    found = json.loads(punchout.ok("orphans"))
+    # Then the command waited as told, and found exactly those, with their items (message, raw, attachment)
+    assert waited == [60.0]
+    assert found == {
+        "deleted_items": 0,
+        "unnamed_payloads": [
+            {"partition": "ORDER#acme#PO-1", "attempt": beside, "items": 3},
+            {"partition": "ORDER#acme#PO-3", "attempt": lost, "items": 3},
+        ],
+    }
+    assert _blob_ids(table) == {first.blob_id, second.blob_id, other.blob_id, lost, beside}
+    # And when they delete them, only those go: every record's payloads are still read
+    deleted = json.loads(punchout.ok("orphans", "--delete", "--wait", "25"))
+    assert deleted["deleted_items"] == 6 and len(deleted["unnamed_payloads"]) == 2
+    assert _blob_ids(table) == {first.blob_id, second.blob_id, other.blob_id}
+    orders = OrderRepository(table)
+    for record in (first, second, other):
+        assert json.loads(orders.message(record))["order_id"] == record.order_id
+    assert json.loads(punchout.ok("orphans")) == {"deleted_items": 0, "unnamed_payloads": []}
+
+
+def test_orphans_spares_deliveries_still_running(table: Table, punchout: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given payloads without a record when the table is scanned, whose delivery then writes its record while
+    # the command waits, and another delivery that writes its payloads meanwhile
+    blob_id = _left_payloads(table, "PO-R")
+    orders = OrderRepository(table)
+    key = OrderKey("acme", "PO-R", "new", "1", "production")
+
+    def deliveries_go_on(seconds: float) -> None:
+        orders.create(
+            OrderRecord(
+                blob_id=blob_id,
+                partner_id="acme",
+                order_id="PO-R",
+                type="new",
+                version="1",
+                message_id=key.message_id,
+                content_hash="0" * 64,
+                payload_id="r@b",
+                received_at=datetime.now(UTC),
+                message_chunks=1,
+                raw_chunks=1,
+            )
+        )
+        _left_payloads(table, "PO-R")
+
+    monkeypatch.setattr("punchout.store.orders.time.sleep", deliveries_go_on)
+    # When the operator deletes what the command finds, Then neither is found, nor deleted
+    assert json.loads(punchout.ok("orphans", "--delete")) == {"deleted_items": 0, "unnamed_payloads": []}
+    assert len(_blob_ids(table)) == 2
+
+
+def test_orphans_waits_at_least_the_order_functions_timeout(table: Table, punchout: Run) -> None:
+    # Given the order function's timeout in the template
+    from cfnlint.decode import decode
+
+    template, _ = decode(str(Path(__file__).resolve().parents[3] / "template.yaml"))
+    assert template is not None
+    timeout = template["Resources"]["OrderRequestFunction"]["Properties"].get(
+        "Timeout", template["Globals"]["Function"]["Timeout"]
+    )
+    # When the operator asks for a shorter wait, Then it is refused: a delivery still running could name them
+    code, _, err = punchout("orphans", "--wait", str(timeout - 1))
+    assert code == 1 and f"({timeout} s)" in err
