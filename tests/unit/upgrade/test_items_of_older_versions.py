@@ -236,3 +236,24 @@ def test_an_edit_sent_now_restores_a_cart_an_older_version_transferred(table: Ta
         ("T3", "6"),
     ]
     assert [item["restored"] for item in session["items"]] == [True, True]
+
+
+def test_orders_orphans_finds_no_payload_without_a_record_in_what_an_older_version_wrote(
+    table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given what 3d51d1a wrote: its orders (test-mode ones under production's key, versionless ones under
+    # their payloadID) with their payloads, and payloads of a delivery that stopped before its record
+    older_items.load(table)
+    blobs = list(table.scan("begins_with(sk, :b)", {":b": {"S": "BLOB#"}}, {}, {"#pk": "pk"}))
+    assert blobs
+    lost = {"pk": {"S": "ORDER#up-main#LOST"}, "sk": {"S": "BLOB#" + "f" * 32 + "#MESSAGE#0000"}, "data": {"B": b""}}
+    table.batch_write([{"PutRequest": {"Item": lost}}])
+    monkeypatch.setattr("punchout.store.orders.time.sleep", lambda seconds: None)
+    # When the operator looks for orphaned payloads
+    capsys.readouterr()
+    assert cli.main(["--table", TABLE_NAME, "orders", "orphans", "--delete"]) == 0
+    # Then only the stopped delivery's are found and deleted: every older order keeps its payloads
+    found = json.loads(capsys.readouterr().out)
+    assert found["unnamed_payloads"] == [{"partition": "ORDER#up-main#LOST", "attempt": "f" * 32, "items": 1}]
+    left = list(table.scan("begins_with(sk, :b)", {":b": {"S": "BLOB#"}}, {}, {"#pk": "pk"}))
+    assert len(left) == len(blobs)
