@@ -30,6 +30,7 @@ from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Literal
 
 from ..cxml.models import DeploymentMode, empty_list
@@ -381,17 +382,24 @@ class OrderRepository:
         records. A record is only ever created by the delivery that wrote its payloads, within its function's
         timeout: ``wait_seconds`` after the Scan (at least that timeout), each such partition is read again
         (consistent Queries), and the attempts the Scan saw that no record names then never will be."""
-        records: dict[str, int] = defaultdict(int)
-        attempts: dict[str, set[str]] = defaultdict(set)
-        for item in self.table.scan(
-            "begins_with(#pk, :order)", {":order": s("ORDER#")}, {}, {"#pk": "pk", "#sk": "sk"}
-        ):
-            pk, sk = item["pk"]["S"], item["sk"]["S"]
+        # A Scan returns the items of one partition one after the other: counted a partition at a time, only the
+        # suspects are kept (a year of orders is some ten million partitions).
+        candidates: dict[str, set[str]] = defaultdict(set)
+        partition, records, attempts = "", 0, set[str]()
+        items = self.table.scan("begins_with(#pk, :order)", {":order": s("ORDER#")}, {}, {"#pk": "pk", "#sk": "sk"})
+        for item in chain(items, [None]):  # None: the end, which closes the last partition
+            pk = item["pk"]["S"] if item is not None else ""
+            if pk != partition:
+                if len(attempts) > records:
+                    candidates[partition] |= attempts
+                partition, records, attempts = pk, 0, set()
+            if item is None:
+                break
+            sk = item["sk"]["S"]
             if sk.startswith("VERSION#"):
-                records[pk] += 1
+                records += 1
             elif sk.startswith("BLOB#"):
-                attempts[pk].add(sk.split("#")[1])
-        candidates = {pk: seen for pk, seen in attempts.items() if len(seen) > records[pk]}
+                attempts.add(sk.split("#")[1])
         if not candidates:
             return []
         time.sleep(wait_seconds)
