@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from punchout.currencies import places
 from tests.unit.gateway.helpers import ReturnPage, Shop, body_json, line, message_tree
 
 # (currency, ISO 4217 minor units, an amount with one place more than it has)
@@ -36,6 +37,22 @@ def test_a_charge_with_more_places_than_its_currency_has_is_422_naming_them(
     message = body_json(response)["error"]["message"]
     assert f"{charge} {amount}" in message
     assert f"{currency} has {places}" in message
+
+
+@pytest.mark.parametrize(
+    ("amount", "says"),
+    [("500.5", "has 1 decimal place, and JPY has 0"), ("500.25", "has 2 decimal places, and JPY has 0")],
+)
+def test_the_refusal_counts_the_places_in_words(shop: Shop, amount: str, says: str) -> None:
+    cart = {"currency": "JPY", "lines": [line("P1", "1", "100")], "shipping": {"amount": amount, "description": "X"}}
+    response = shop.put(cart)
+    assert response["statusCode"] == 422, response
+    assert says in body_json(response)["error"]["message"]
+
+
+def test_the_places_of_an_amount_are_those_its_value_holds() -> None:
+    # Trailing zeros are no places, and a whole amount written with an exponent has none (not minus two)
+    assert [places(Decimal(text)) for text in ("500", "5E+2", "500.00", "1.250", "0.0001")] == [0, 0, 0, 2, 4]
 
 
 # (currency, an amount within its minor units, however written)
