@@ -934,6 +934,50 @@ def test_units_are_compared_with_what_the_buyer_was_sent_through_the_mapping_use
     ]
 
 
+def test_a_transfer_that_mapped_no_unit_recorded_so_and_a_mapping_added_later_is_not_what_was_sent(table, queue_url):
+    # Given a partner without a unit mapping, and a cart of A and B in EA, transferred (the buyer is sent EA)
+    register(table)
+    headers = shop_key(table)
+    session_id, _ = open_session()
+    cart = {
+        "lines": [
+            {
+                "supplier_part_id": part,
+                "quantity": "1",
+                "unit_price": "1.00",
+                "description": part,
+                "unit_of_measure": "EA",
+            }
+            for part in "AB"
+        ]
+    }
+    assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
+    return_url = body_json(call("POST", f"/shop/sessions/{session_id}/transfer", "", headers))["return_url"]
+    # And a mapping of EA to C62 added before the browser followed the return link
+    from punchout.store.partners import PartnerRepository
+    from punchout.store.sessions import SessionRepository
+
+    partners = PartnerRepository(table)
+    partner = partners.get("acme")
+    assert partner is not None
+    partners.update(partner.model_copy(update={"unit_of_measure_map": {"EA": "C62"}}))
+    page = call("GET", "/" + return_url.split("/", 3)[3])
+    # Then the buyer was sent EA: the transfer recorded that it mapped none (not "nothing recorded")
+    document = ReturnPage.of(page).document(partner)
+    assert message_tree(document).xpath("//ItemIn/ItemDetail/UnitOfMeasure/text()") == ["EA", "EA"]
+    # When the buyer orders A as EA (what it was sent) and B as C62 (only what the mapping says now)
+    ref = SessionRepository(table).get(session_id).cart_ref  # type: ignore[union-attr]
+    order = builders.order_request(
+        "PO-UOM-NONE",
+        [_ordered(part, "1", f"{ref}-{n}", unit) for n, (part, unit) in enumerate((("A", "EA"), ("B", "C62")), 1)],
+    )
+    assert status_of(post_order(order)) == 200
+    # Then B's unit changed, A's did not
+    (queued,) = drain(queue_url)
+    lines = queued["body"]["reconciliation"]["lines"]
+    assert [ln.get("unit_of_measure_changed") for ln in lines] == [None, True]
+
+
 def test_an_order_of_lines_from_two_carts_is_reconciled_with_both(table, queue_url):
     # Given two transferred carts of the partner (two punchouts into one requisition), each of part A
     register(table)

@@ -14,7 +14,7 @@ from typing import Literal
 import pytest
 
 from punchout.cxml.models import Money
-from punchout.orders import OrderLine, Reconciliation, reconcile
+from punchout.orders import OrderLine, Reconciliation, UnitsSent, reconcile
 from punchout.sessions import Cart, CartLine, line_reference
 
 Form = Literal["NFC", "NFD"]
@@ -283,6 +283,21 @@ def test_a_part_id_the_buyer_sends_back_in_another_unicode_normalization_form_is
     assert result.from_punchout is True
 
 
+@pytest.mark.parametrize(("cart_part", "order_part"), [("P²", "P2"), ("\uff21\uff22-1", "AB-1"), ("ﬁlter", "filter")])
+def test_a_part_id_equal_only_under_compatibility_normalization_is_another_part(
+    cart_part: str, order_part: str
+) -> None:
+    # Given a cart of X and of a part id holding a superscript, full-width letters or a ligature
+    carts = {REF: cart(("X", "1", "5.00"), (cart_part, "1", "5.00"))}
+    # When the order names both lines' references, the second with the part id NFKC would make of it
+    order = [
+        order_line(1, "X", "1", "5.00", line_reference(REF, 1)),
+        order_line(2, order_part, "1", "5.00", line_reference(REF, 2)),
+    ]
+    # Then it is not the cart's part (other characters: NFC, not NFKC): a line added and the cart's removed
+    assert [line.status for line in reconcile(order, carts).lines] == ["unchanged", "added", "removed"]
+
+
 def test_numbers_are_compared_as_values_and_the_smallest_change_shows_whatever_the_currencys_places() -> None:
     # Given a cart in yen (no minor unit) whose quantities and prices the shop wrote in several ways
     carts = {REF: cart(("A", "10", "10"), ("B", "10.00", "1E+1"), ("C", "2.5", "100"), currency="JPY")}
@@ -362,3 +377,25 @@ def test_a_cart_line_stored_without_a_unit_was_sent_as_each() -> None:
     ]
     # Then only B's unit changed
     assert _unit_flags(reconcile(order, carts)) == [("A", "unchanged", "absent"), ("B", "unchanged", True)]
+
+
+def test_a_recorded_mapping_is_what_was_sent_and_an_unrecorded_one_also_takes_the_shops_unit() -> None:
+    # Given a cart of A and B in BOX, a unit the partner maps to BX
+    lines = [
+        CartLine(
+            supplier_part_id=part, quantity=Decimal(1), unit_price=Decimal(5), description=part, unit_of_measure="BOX"
+        )
+        for part in "AB"
+    ]
+    carts = {REF: Cart(currency="EUR", lines=lines)}
+    # When the buyer orders A as BX and B as BOX (the shop's own unit)
+    order = [
+        order_line(n, part, "1", "5", line_reference(REF, n)).model_copy(update={"unit_of_measure": unit})
+        for n, (part, unit) in enumerate((("A", "BX"), ("B", "BOX")), 1)
+    ]
+    # Then, the transfer having recorded the mapping, the buyer was sent BX: B's BOX is a change
+    recorded = reconcile(order, carts, frozenset(), {REF: UnitsSent({"BOX": "BX"})})
+    assert _unit_flags(recorded) == [("A", "unchanged", "absent"), ("B", "unchanged", True)]
+    # And for a cart transferred before mappings were recorded, either unit could have been sent: neither changed
+    unrecorded = reconcile(order, carts, frozenset(), {REF: UnitsSent({"BOX": "BX"}, recorded=False)})
+    assert _unit_flags(unrecorded) == [("A", "unchanged", "absent"), ("B", "unchanged", "absent")]
