@@ -132,3 +132,18 @@ def test_document_read_from_the_wire_hides_the_secret() -> None:
     # Then neither the secret nor the card number appear
     assert SECRET not in shown
     assert CARD not in shown
+
+
+def test_a_credential_mac_is_redacted_and_keeps_its_attributes() -> None:
+    # Given a Sender authenticated by a CredentialMac (a MAC under the shared secret, standing for it until
+    # its expirationDate) instead of a SharedSecret
+    mac = "Dk8cm5HUkQ7f7hQ9"
+    attributes = 'type="FromSenderCredentials" algorithm="HMAC-SHA1-96" expirationDate="2027-01-01T00:00:00Z"'
+    data = order_with_pcard().replace(
+        f"<SharedSecret>{SECRET}</SharedSecret>".encode(), f"<CredentialMac {attributes}>{mac}</CredentialMac>".encode()
+    )
+    # When it is redacted for storage
+    stored = redacted_bytes(parse_xml(data))
+    # Then the MAC is gone and what names how it was made stays (the SharedSecret's attributes would not)
+    assert mac.encode() not in stored
+    assert f"<CredentialMac {attributes}>{REDACTED}</CredentialMac>".encode() in stored

@@ -139,11 +139,12 @@ def test_a_secret_from_a_terminal_is_asked_without_echo(punchout: Run, monkeypat
     assert _setup_code("typed by the operator 1") == 200
 
 
+@pytest.mark.parametrize("piped", ["", "\n", " \t\n"], ids=["nothing", "an-empty-line", "a-blank-line"])
 def test_an_empty_standard_input_is_no_secret(
-    punchout: Run, table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    punchout: Run, table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, piped: str
 ) -> None:
-    # Given `--secret -` with nothing piped in
-    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    # Given `--secret -` with nothing piped in, or a first line without a secret (`echo | punchout ...`)
+    monkeypatch.setattr("sys.stdin", io.StringIO(piped))
     # When the partner is added
     with pytest.raises(SystemExit) as exit_:
         punchout(*ADD, "--secret", "-")

@@ -809,6 +809,22 @@ def test_a_ruby_bigdecimal_quotient_is_refused_naming_the_places_allowed(
     assert error["message"] == f"Decimal input should have no more than {places} decimal places"
 
 
+def test_trailing_zeros_past_the_places_allowed_are_no_places(shop: Shop) -> None:
+    # Given a cart whose values are written with more places than allowed, all of them trailing zeros
+    # (Ruby's BigDecimal#round(2).to_s("F") padded, PHP's number_format($amount, 8)): the places of their values
+    # are within the limits
+    cart = {
+        "lines": [line("P1", "2.00000000", "10.50000000")],
+        "shipping": {"amount": "4.9500000", "description": "Ground"},
+    }
+    # When the shop stores it
+    response = shop.put(cart)
+    # Then it is taken, as their values
+    assert response["statusCode"] == 200, response
+    stored = shop.context()["cart"]
+    assert Decimal(stored["lines"][0]["quantity"]) == 2 and Decimal(stored["shipping"]["amount"]) == Decimal("4.95")
+
+
 # What PHP 8's json_encode wrote (default flags, serialize_precision -1) for a shop's cart array: escaped
 # slashes, \uXXXX escapes (a surrogate pair for the emoji), floats, an integer id, null and [] for absent values.
 PHP_CART = (
