@@ -91,8 +91,10 @@ def _check_charges(cart: CartInput, currency: str) -> None:
     if units is None:
         return
     for name, charge in (("shipping", cart.shipping), ("tax", cart.tax)):
-        written = places(charge.amount) if charge is not None else 0
-        if charge is not None and written > units:
+        if charge is None:
+            continue
+        written = places(charge.amount)
+        if written > units:
             raise InvalidCart(
                 f"The cart's {name} {plain_decimal(charge.amount)} has {written} decimal place{'s' * (written != 1)}, "
                 f"and {currency} has {units} (ISO 4217 minor unit): round it as you invoice it"
