@@ -45,3 +45,25 @@ def test_a_document_cut_short_inside_its_secret_is_refused_without_quoting_it(
     assert cxml(response).status.code == 406
     assert CANARY not in response["body"]
     assert CANARY not in log_lines.getvalue()
+
+
+@pytest.mark.parametrize("route", ["/cxml/setup", "/cxml/order"])
+@pytest.mark.parametrize("comment", [f"<!-- {CANARY} -- old -->", f"<!--{CANARY}--->"], ids=["double-hyphen", "three"])
+def test_a_comment_in_the_secret_with_a_double_hyphen_is_refused_without_quoting_it(
+    partner: TradingPartner, log_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch, route: str, comment: str
+) -> None:
+    configure(monkeypatch, ORDER_QUEUE_URL="https://sqs.us-east-1.amazonaws.com/123456789012/unused.fifo")
+    # Given a whole document whose SharedSecret holds a comment with "--" in it (a secret commented out when it
+    # was rotated, say), which XML forbids: libxml2's message quotes the comment on its first line ("Double
+    # hyphen within comment: <!--<the comment's first 50 characters>")
+    body = builders.setup_request(secret=CANARY).replace(
+        f"<SharedSecret>{CANARY}".encode(), f"<SharedSecret>{comment}x".encode(), 1
+    )
+
+    # When it is posted
+    response = call("POST", route, body, {"Content-Type": "text/xml"}, binary=True)
+
+    # Then it is 406, and neither the answer nor a log line holds what the comment held
+    assert cxml(response).status.code == 406
+    assert CANARY not in response["body"]
+    assert CANARY not in log_lines.getvalue()
