@@ -180,12 +180,20 @@ def _without_space_before_declaration(data: bytes) -> bytes:
     return bom + stripped if stripped.startswith(b"<?xml") else data
 
 
+# libxml2's messages that quote the document on their first line, after these words: a comment with "--" in
+# it ("Double hyphen within comment: <!--" and the comment's first 50 characters).
+_QUOTING_FIRST_LINE = ("Double hyphen within comment",)
+
+
 def _without_excerpt(message: str, error: etree.XMLSyntaxError) -> str:
     """libxml2's message without the document text some of its messages quote on their second line
-    (an unfinished CDATA section's first 50 characters: a SharedSecret's, say), which would reach the
-    answer and the log; the line and column stay."""
+    (an unfinished CDATA section's first 50 characters: a SharedSecret's, say), or on their first
+    (``_QUOTING_FIRST_LINE``), which would reach the answer and the log; the line and column stay."""
     first, newline, _ = message.partition("\n")
-    if not newline:
+    quoting = next((words for words in _QUOTING_FIRST_LINE if first.startswith(words)), None)
+    if quoting is not None:
+        first = quoting
+    elif not newline:
         return message
     line, column = error.position
     return f"{first}, line {line}, column {column}"
