@@ -293,6 +293,11 @@ def test_invalid_decimal_is_refused_with_its_location() -> None:
         ("1" * 25, "1"),  # one integer digit over the bound, yet of a plain number's shape
         ("0.0000000000001", "1"),
         ("1." + "0" * 63, "1"),  # within the bounds, but longer than any number a buyer writes (65 characters)
+        # zero written with more places than 64 characters hold plainly: read, it was stripped of its zeros one
+        # place at a time (0E-999999999, 12 characters, took minutes) and written plainly to the shop (1 GB)
+        ("0E-63", "1"),
+        ("-0E-999999", "1"),
+        ("0.0E-999999999", "1"),
         ("1_000", "1"),
         ("\u0663", "1"),  # an Arabic-Indic three
         ("\uff11\uff12", "1"),  # full-width 12
@@ -322,6 +327,7 @@ def test_numbers_no_buyer_sends_are_refused(total: str, quantity: str) -> None:
         "+0." + "9" * 12,
         "9.99999999999999999999999E+23",
         "1." + "0" * 62,  # 64 characters, the longest text read as a number
+        "0E-62",  # zero with as many places as "0." + "0" * 62 (64 characters) holds
     ],
 )
 def test_numbers_within_the_range_are_read(total: str) -> None:
