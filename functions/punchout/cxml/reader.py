@@ -162,6 +162,11 @@ def _number(text: str | None, what: str) -> str | None:
         raise InvalidDocument(f"{what} {text[:40]!r} is not a decimal number")
     _, digits, exponent = Decimal(text).as_tuple()
     assert isinstance(exponent, int)  # noqa: S101 - the pattern admits no NaN or Infinity
+    if -exponent > MAX_NUMBER_CHARS - 2:
+        # More places than a number of MAX_NUMBER_CHARS written plainly holds ("0." and the rest): only a zero
+        # gets here within the bounds (0E-999999999), whose places the loop below would strip one at a time
+        # (minutes), and which is written plainly to the shop (a gigabyte).
+        raise InvalidDocument(f"{what} {text[:40]!r} is out of range: at most {MAX_NUMBER_CHARS - 2} places as written")
     while exponent < 0 and digits[-1] == 0:  # "1.50000" has two places, "0.0000" none
         digits, exponent = digits[:-1] or (0,), exponent + 1
     if len(digits) + exponent > MAX_INTEGER_DIGITS or -exponent > MAX_FRACTION_DIGITS:
