@@ -343,6 +343,38 @@ def test_a_decimal_string_is_held_to_the_cxml_readers_64_characters(shop: Shop) 
     assert "lines.0.quantity" in [e["location"] for e in body_json(response)["error"]["errors"]]
 
 
+# Decimals whose plain notation, in which the gateway stores and writes every number, is over 64 characters.
+LONG_WHEN_PLAIN = {
+    "zero with a million places": '"0E-1000000"',  # 98 bytes of body made a 1 MB price, 0E-200000000 a crash
+    "zero with a million places, a JSON number": "0e-1000000",
+    "zero with more places than 64 characters hold": '"0E-63"',
+    "an exponent past Decimal's range": '"1e999999999"',  # was a 500: normalize() overflows
+    "an exponent past Decimal's range, a JSON number": "1e999999999",
+    "a JSON number of 65 characters": "1." + "0" * 63,  # trailing zeros: the cXML reader's 64 characters
+}
+
+
+@pytest.mark.parametrize("number", LONG_WHEN_PLAIN.values(), ids=LONG_WHEN_PLAIN.keys())
+@pytest.mark.parametrize("field", ["unit_price", "shipping"])
+def test_a_decimal_longer_than_64_characters_written_plainly_is_422(shop: Shop, number: str, field: str) -> None:
+    # Given a decimal that is short as written, or within the bounds by its value, but that the gateway
+    # would store and write (to the buyer, in cXML) in plain notation over the cXML reader's 64 characters
+    placeholder = "__NUMBER__"
+    if field == "shipping":
+        cart = {"lines": [line()], "shipping": {"amount": placeholder, "description": "Freight"}}
+        location = "shipping.amount"
+    else:
+        cart = {"lines": [line(price=placeholder)]}
+        location = f"lines.0.{field}"
+    body = json.dumps(cart).replace(f'"{placeholder}"', number)
+    # When the shop stores it
+    response = shop.put(body)
+    # Then it is refused at that field (never a 500), and nothing is stored
+    assert response["statusCode"] == 422, response
+    assert location in [e["location"] for e in body_json(response)["error"]["errors"]]
+    assert shop.context()["cart"] is None
+
+
 def test_a_decimal_string_with_spaces_around_or_a_sign_is_read_as_the_cxml_reader_reads_it(shop: Shop) -> None:
     # Given decimals written with spaces around them and a plus sign (the cXML reader takes both)
     # When the shop stores them
