@@ -204,13 +204,49 @@ _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+
 _MAX_DECIMAL_CHARS = 64  # as the cXML reader's: a longer text is no number within the bounds
 
 
+def _plain_length(number: Decimal) -> int:
+    """The characters of ``number`` in plain notation (how it is stored and written on), without forming
+    it: "0E-999999999" is 12 characters, and a gigabyte plainly."""
+    sign, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int):  # NaN, Infinity: pydantic refuses them
+        return 0
+    if exponent >= 0:
+        return sign + len(digits) + exponent
+    return sign + max(len(digits), 1 - exponent) + 1
+
+
 def _ascii_decimal(value: object, info: ValidationInfo) -> object:
-    if info.context is SHOP_INPUT and isinstance(value, str):
+    if info.context is not SHOP_INPUT:
+        return value
+    if isinstance(value, str):
         text = value.strip()  # as the cXML reader strips
         if len(text) > _MAX_DECIMAL_CHARS or not _DECIMAL_TEXT.fullmatch(text):
             raise ValueError('must be a decimal of ASCII digits, such as "12.50" (no digit grouping)')
-        return text
-    return value
+        value = text
+    number = Decimal(value) if isinstance(value, str) else value
+    if not isinstance(number, Decimal) or _plain_length(number) <= _MAX_DECIMAL_CHARS:
+        return value
+    # Written plainly over the cXML reader's 64 characters: an order carrying it back would be refused. A
+    # JSON number (its form is the shop's JSON writer's, not the shop's) is read without the trailing zeros
+    # past them, as its value is all the published schema bounds; anything else is refused.
+    stripped = _without_trailing_zeros(number)
+    if isinstance(value, Decimal) and _plain_length(stripped) <= _MAX_DECIMAL_CHARS:
+        return stripped
+    raise ValueError(f"must be at most {_MAX_DECIMAL_CHARS} characters written plainly (no exponent)")
+
+
+def _without_trailing_zeros(number: Decimal) -> Decimal:
+    """``number`` without the zeros after its point, in time linear in its digits (``normalize()`` would
+    overflow on 1e999999999, and a zero's places are its exponent, not digits)."""
+    sign, digits, exponent = number.as_tuple()
+    if not isinstance(exponent, int) or exponent >= 0:
+        return number
+    if not any(digits):
+        return Decimal((sign, (0,), 0))
+    kept = len(digits)
+    while kept > 1 and digits[kept - 1] == 0 and exponent + len(digits) - kept < 0:
+        kept -= 1
+    return Decimal((sign, digits[:kept], exponent + len(digits) - kept))
 
 
 ShopDecimal = Annotated[PlainDecimal, BeforeValidator(_ascii_decimal)]
@@ -232,6 +268,8 @@ def _places(places: int) -> BeforeValidator:
             if len(text) > _MAX_DECIMAL_CHARS or not _DECIMAL_TEXT.fullmatch(text):
                 return value
             number = Decimal(text)
+        if isinstance(number, Decimal) and _plain_length(number) > _MAX_DECIMAL_CHARS:
+            return value  # refused by _ascii_decimal (normalize() overflows on 1e999999999)
         exponent = number.normalize().as_tuple().exponent if isinstance(number, Decimal) else 0
         if isinstance(exponent, int) and exponent < -places:  # not "n", "N" or "F": NaN and Infinity
             raise PydanticCustomError(

@@ -24,7 +24,7 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from decimal import Decimal
+from decimal import MAX_EMAX, MIN_EMIN, Context, Decimal, localcontext
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -115,7 +115,9 @@ def closed(schema: Any) -> Any:
 
 
 def _max_decimal_places(validator: Any, places: int, instance: Any, schema: dict[str, Any]) -> Iterator[Any]:
-    exponent = Decimal(instance).normalize().as_tuple().exponent if validator.is_type(instance, "number") else 0
+    # In the widest context: normalize() in the default one overflows on 1e999999999, which a shop may send.
+    with localcontext(Context(Emax=MAX_EMAX, Emin=MIN_EMIN)):
+        exponent = Decimal(instance).normalize().as_tuple().exponent if validator.is_type(instance, "number") else 0
     if isinstance(exponent, int) and -exponent > places:
         yield jsonschema.ValidationError(f"{instance} has more than {places} digits after the point")
 
