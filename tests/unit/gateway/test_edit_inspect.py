@@ -261,6 +261,44 @@ def test_an_edit_naming_one_unknown_cart_on_every_line_looks_it_up_once(dynamodb
     assert len([key for key in dynamodb_keys if "abcdefghijklmnop" in key]) == 1
 
 
+# The carts one edit or inspect reads (README, Security): each is a table read before the buyer is answered.
+DOCUMENTED_RESTORED_CARTS = 100
+
+
+@pytest.mark.parametrize("operation", ["edit", "inspect"])
+def test_an_edit_naming_more_carts_than_the_limit_reads_that_many(
+    dynamodb_keys: list[str], partner: Any, earlier: Earlier, operation: str
+) -> None:
+    # Given a requisition whose first 150 lines each name another cart (5,000 such lines took 8 s here, one
+    # table read each: 40,000 fit in the body), and whose last lines are those of a cart the buyer holds
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    refs = [alphabet[n // 32] + alphabet[n % 32] + "cdefghijklmnop" for n in range(150)]
+    items = [builders.item_out(f"P-{n}", "1", auxiliary=f"{ref}-1") for n, ref in enumerate(refs)]
+    dynamodb_keys.clear()
+    # When the buyer reopens it
+    code, message = _reopen(operation, [*items, *earlier.item_outs()])
+    # Then only the first carts it names are read, and the cart past them is not restored
+    read = {ref for ref in refs if any(ref in key for key in dynamodb_keys)}
+    assert read == set(refs[:DOCUMENTED_RESTORED_CARTS])
+    assert (code, message.split(":")[0]) == (412, f"The cart to {operation} was not found")
+
+
+def test_an_edit_stops_reading_carts_once_their_lines_reach_the_limit(
+    monkeypatch: pytest.MonkeyPatch, partner: TradingPartner, shop_headers: dict[str, str], earlier: Earlier
+) -> None:
+    # Given two returned carts of three lines, and a limit of three cart lines read in all (10,000 as deployed:
+    # each cart is read whole, up to 5,000 lines, and 100 of them would not fit the function's memory)
+    from setup_request import service
+
+    second = _returned_cart(partner, shop_headers)
+    monkeypatch.setattr(service, "MAX_RESTORED_CART_LINES", 3, raising=False)
+    # When the buyer edits a requisition holding the lines of both
+    context = _reopened(shop_headers, "edit", [*earlier.item_outs(), *second.item_outs()]).context()
+    # Then the first cart, which reaches the limit, is restored, and the second is not read
+    assert [line["supplier_part_auxiliary_id"] for line in context["cart"]["lines"]] == ["shop-red", None, None]
+    assert [item["restored"] for item in context["items"]] == [True] * 3 + [False] * 3
+
+
 @pytest.mark.parametrize("lines", ["still stored", "deleted by TTL"])
 def test_edit_of_an_expired_cart_is_412(table: Table, earlier: Earlier, lines: str) -> None:
     # Given a returned cart past its expiry whose header DynamoDB's TTL has not deleted yet (TTL
