@@ -39,6 +39,7 @@ from .cxml.models import (
     Tax,
     empty_list,
 )
+from .http import MAX_RESPONSE_BYTES, carried_size
 from .mime import MimePart
 from .model import GatewayModel
 from .sessions import BuyerUser, Cart, CartLine, line_reference, parse_line_reference, same_part
@@ -356,6 +357,14 @@ MAX_MEDIA_TYPE_CHARS = 255
 MAX_ATTACHMENTS_BYTES = 300_000
 
 
+def download_size(part: MimePart) -> int:
+    """The bytes ``GET /shop/orders/{id}/attachments/{index}`` takes in Lambda's answer for ``part``: its metadata
+    and its bytes in base64 (4 characters for every 3 bytes, none of them escaped). Only a compressed body can
+    carry a file too large for it: a 10 KB gzip body unpacks to a 9 MB file, which no answer could hold."""
+    empty = AttachmentContent(**Attachment.of(part).model_dump(), content_base64="").model_dump_json()
+    return carried_size(empty) + 4 * -(-len(part.data) // 3)
+
+
 def kept_attachments(parts: list[MimePart]) -> list[MimePart]:
     """The attachments as the order keeps them: file names cut to their first ``MAX_FILENAME_CHARS``
     (shown to people, referenced by nothing); a longer Content-ID or media type refuses the order (400).
@@ -375,6 +384,13 @@ def kept_attachments(parts: list[MimePart]) -> list[MimePart]:
                 )
         if part.filename is not None and len(part.filename) > MAX_FILENAME_CHARS:
             part = replace(part, filename=part.filename[:MAX_FILENAME_CHARS])
+        answer = download_size(part)
+        if answer > MAX_RESPONSE_BYTES:
+            raise InvalidDocument(
+                f"Attachment {number} of {len(parts)}{name} has {len(part.data):,} bytes, which the supplier's shop"
+                f" could not download ({answer:,} bytes as base64 in its answer; at most {MAX_RESPONSE_BYTES:,}):"
+                " send smaller files"
+            )
         kept.append(part)
     stored = sum(len(Attachment.of(part).model_dump_json().encode("utf-8")) for part in kept)
     if stored > MAX_ATTACHMENTS_BYTES:
