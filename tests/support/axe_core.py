@@ -13,17 +13,14 @@ use; without npm, or on a tarball that does not match, they fail (never skip).
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
 import hashlib
-import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Final
+
+from infra.local.npm import NpmMissing, NpmPackFailed, exclusive_lock, npm_pack
 
 PACKAGE: Final = "axe-core"
 VERSION: Final = "4.14.1"
@@ -53,7 +50,7 @@ def ensure_script(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
         return target / SCRIPT_NAME
     cache_dir.mkdir(parents=True, exist_ok=True)
     # pytest-xdist workers may start at the same time: one fetches, the others wait and reuse.
-    with _exclusive_lock(cache_dir / f".{PACKAGE}.lock"):
+    with exclusive_lock(cache_dir / f".{PACKAGE}.lock"):
         if (target / SCRIPT_NAME).is_file():
             return target / SCRIPT_NAME
         with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".fetch-") as scratch:
@@ -77,34 +74,15 @@ def ensure_script(cache_dir: Path = DEFAULT_CACHE_DIR) -> Path:
     return target / SCRIPT_NAME
 
 
-@contextlib.contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
-    with path.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def _npm_pack(destination: Path) -> Path:
-    npm = shutil.which("npm")
-    if npm is None:
-        raise AxeCoreUnavailable(f"npm is not on PATH: it fetches {PACKAGE}@{VERSION} (Debian: apt-get install npm)")
-    result = subprocess.run(
-        [npm, "pack", f"{PACKAGE}@{VERSION}", "--silent"],
-        cwd=destination,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    tarballs = sorted(destination.glob(f"{PACKAGE}-*.tgz"))
-    if result.returncode != 0 or not tarballs:
+    try:
+        return npm_pack(PACKAGE, VERSION, destination, timeout=300)
+    except NpmMissing:
         raise AxeCoreUnavailable(
-            f"npm pack {PACKAGE}@{VERSION} failed (exit {result.returncode}): {result.stderr.strip()[-2000:]}"
-        )
-    return tarballs[0]
+            f"npm is not on PATH: it fetches {PACKAGE}@{VERSION} (Debian: apt-get install npm)"
+        ) from None
+    except NpmPackFailed as error:
+        raise AxeCoreUnavailable(str(error)) from None
 
 
 def main() -> int:
