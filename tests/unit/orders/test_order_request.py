@@ -876,10 +876,12 @@ def _ordered(part: str, quantity: str, auxiliary: str, unit: str) -> Any:
     return item.model_copy(update={"item_detail": item.item_detail.model_copy(update={"unit_of_measure": unit})})
 
 
-def test_units_are_compared_with_what_the_buyer_was_sent_through_the_mapping_used_then(table, queue_url):
-    # Given a partner that maps the shop's BOX to the buyer's BX, and a cart of A and C in BOX and B in EA,
-    # transferred
-    register(table, unit_of_measure_map={"BOX": "BX"})
+def _sent_after_remapping(table, lines: list[tuple[str, str]], mapping: dict[str, str]) -> tuple[list[str], str]:
+    """Transfer a cart of ``lines`` (part, unit), then give the partner the unit ``mapping`` before the browser
+    follows the return link: the units the buyer was sent, and the cart's ref."""
+    from punchout.store.partners import PartnerRepository
+    from punchout.store.sessions import SessionRepository
+
     headers = shop_key(table)
     session_id, _ = open_session()
     cart = {
@@ -891,37 +893,42 @@ def test_units_are_compared_with_what_the_buyer_was_sent_through_the_mapping_use
                 "description": part,
                 "unit_of_measure": unit,
             }
-            for part, unit in (("A", "BOX"), ("B", "EA"), ("C", "BOX"))
+            for part, unit in lines
         ]
     }
     assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
     return_url = body_json(call("POST", f"/shop/sessions/{session_id}/transfer", "", headers))["return_url"]
-    # And the partner's mapping changed before the browser followed the return link (BOX is now CT)
-    from punchout.store.partners import PartnerRepository
-    from punchout.store.sessions import SessionRepository
-
     partners = PartnerRepository(table)
     partner = partners.get("acme")
     assert partner is not None
-    partners.update(partner.model_copy(update={"unit_of_measure_map": {"BOX": "CT"}}))
+    partners.update(partner.model_copy(update={"unit_of_measure_map": mapping}))
     page = call("GET", "/" + return_url.split("/", 3)[3])
-    # Then the buyer was sent the units of the mapping the transfer used
     document = ReturnPage.of(page).document(partner)
-    assert message_tree(document).xpath("//ItemIn/ItemDetail/UnitOfMeasure/text()") == ["BX", "EA", "BX"]
-    # When the buyer orders A as " bx " (what it was sent), B as BX (sent EA) and C as CT (sent BX: CT is only
-    # what the mapping says now)
-    ref = SessionRepository(table).get(session_id).cart_ref  # type: ignore[union-attr]
+    sent = message_tree(document).xpath("//ItemIn/ItemDetail/UnitOfMeasure/text()")
+    return sent, SessionRepository(table).get(session_id).cart_ref  # type: ignore[union-attr]
+
+
+def _reconciled_units(queue_url: str, order_id: str, ordered: list[tuple[str, str]], ref: str) -> list[dict[str, Any]]:
+    """The reconciled lines of an order of ``ordered`` (part, unit), line n naming the cart's line n."""
     order = builders.order_request(
-        "PO-UOM",
-        [
-            _ordered(part, "10", f"{ref}-{n}", unit)
-            for n, (part, unit) in enumerate((("A", " bx "), ("B", "BX"), ("C", "CT")), 1)
-        ],
+        order_id, [_ordered(part, "10", f"{ref}-{n}", unit) for n, (part, unit) in enumerate(ordered, 1)]
     )
     assert status_of(post_order(order)) == 200
-    # Then only B's and C's units changed, their status still unchanged, both sides' units shown
     (queued,) = drain(queue_url)
-    lines = queued["body"]["reconciliation"]["lines"]
+    return queued["body"]["reconciliation"]["lines"]
+
+
+def test_units_are_compared_with_what_the_buyer_was_sent_through_the_mapping_used_then(table, queue_url):
+    # Given a partner that maps the shop's BOX to the buyer's BX, and a cart of A and C in BOX and B in EA,
+    # transferred; and the partner's mapping changed before the browser followed the return link (BOX is now CT)
+    register(table, unit_of_measure_map={"BOX": "BX"})
+    sent, ref = _sent_after_remapping(table, [("A", "BOX"), ("B", "EA"), ("C", "BOX")], {"BOX": "CT"})
+    # Then the buyer was sent the units of the mapping the transfer used
+    assert sent == ["BX", "EA", "BX"]
+    # When the buyer orders A as " bx " (what it was sent), B as BX (sent EA) and C as CT (sent BX: CT is only
+    # what the mapping says now)
+    lines = _reconciled_units(queue_url, "PO-UOM", [("A", " bx "), ("B", "BX"), ("C", "CT")], ref)
+    # Then only B's and C's units changed, their status still unchanged, both sides' units shown
     assert [(ln["status"], ln.get("unit_of_measure_changed")) for ln in lines] == [
         ("unchanged", None),
         ("unchanged", True),
@@ -935,46 +942,15 @@ def test_units_are_compared_with_what_the_buyer_was_sent_through_the_mapping_use
 
 
 def test_a_transfer_that_mapped_no_unit_recorded_so_and_a_mapping_added_later_is_not_what_was_sent(table, queue_url):
-    # Given a partner without a unit mapping, and a cart of A and B in EA, transferred (the buyer is sent EA)
+    # Given a partner without a unit mapping, and a cart of A and B in EA, transferred (the buyer is sent EA);
+    # and a mapping of EA to C62 added before the browser followed the return link
     register(table)
-    headers = shop_key(table)
-    session_id, _ = open_session()
-    cart = {
-        "lines": [
-            {
-                "supplier_part_id": part,
-                "quantity": "1",
-                "unit_price": "1.00",
-                "description": part,
-                "unit_of_measure": "EA",
-            }
-            for part in "AB"
-        ]
-    }
-    assert call("PUT", f"/shop/sessions/{session_id}/cart", json.dumps(cart), headers)["statusCode"] == 200
-    return_url = body_json(call("POST", f"/shop/sessions/{session_id}/transfer", "", headers))["return_url"]
-    # And a mapping of EA to C62 added before the browser followed the return link
-    from punchout.store.partners import PartnerRepository
-    from punchout.store.sessions import SessionRepository
-
-    partners = PartnerRepository(table)
-    partner = partners.get("acme")
-    assert partner is not None
-    partners.update(partner.model_copy(update={"unit_of_measure_map": {"EA": "C62"}}))
-    page = call("GET", "/" + return_url.split("/", 3)[3])
+    sent, ref = _sent_after_remapping(table, [("A", "EA"), ("B", "EA")], {"EA": "C62"})
     # Then the buyer was sent EA: the transfer recorded that it mapped none (not "nothing recorded")
-    document = ReturnPage.of(page).document(partner)
-    assert message_tree(document).xpath("//ItemIn/ItemDetail/UnitOfMeasure/text()") == ["EA", "EA"]
+    assert sent == ["EA", "EA"]
     # When the buyer orders A as EA (what it was sent) and B as C62 (only what the mapping says now)
-    ref = SessionRepository(table).get(session_id).cart_ref  # type: ignore[union-attr]
-    order = builders.order_request(
-        "PO-UOM-NONE",
-        [_ordered(part, "1", f"{ref}-{n}", unit) for n, (part, unit) in enumerate((("A", "EA"), ("B", "C62")), 1)],
-    )
-    assert status_of(post_order(order)) == 200
+    lines = _reconciled_units(queue_url, "PO-UOM-NONE", [("A", "EA"), ("B", "C62")], ref)
     # Then B's unit changed, A's did not
-    (queued,) = drain(queue_url)
-    lines = queued["body"]["reconciliation"]["lines"]
     assert [ln.get("unit_of_measure_changed") for ln in lines] == [None, True]
 
 
