@@ -897,6 +897,20 @@ def test_trailing_zeros_past_the_places_allowed_are_no_places(shop: Shop) -> Non
     assert Decimal(stored["lines"][0]["quantity"]) == 2 and Decimal(stored["shipping"]["amount"]) == Decimal("4.95")
 
 
+@pytest.mark.parametrize("route", ["cart", "transfer"])
+def test_a_body_starting_with_a_byte_order_mark_is_read_without_it(shop: Shop, route: str) -> None:
+    # Given a body written by a tool that puts a UTF-8 byte order mark first (Windows editors, PowerShell's
+    # Set-Content, .NET's UTF8Encoding(true)); RFC 8259 lets a reader ignore it
+    if route == "cart":
+        response = shop.put("\ufeff" + json.dumps({"lines": [line("P1")]}))
+    else:
+        shop.put_lines(line("P1"))
+        response = call("POST", f"/shop/sessions/{shop.session_id}/transfer", "\ufeff{}", shop.headers)
+    # Then it is read as the JSON after it
+    assert response["statusCode"] == 200, response
+    assert shop.context()["cart"]["lines"][0]["supplier_part_id"] == "P1"
+
+
 # What PHP 8's json_encode wrote (default flags, serialize_precision -1) for a shop's cart array: escaped
 # slashes, \uXXXX escapes (a surrogate pair for the emoji), floats, an integer id, null and [] for absent values.
 PHP_CART = (
