@@ -80,6 +80,8 @@ def parse_body[M: BaseModel](event: APIGatewayProxyEvent, model: type[M], *, opt
         raw = event.decoded_body if event.body else ""
     except UnicodeDecodeError:  # a body API Gateway passed on base64-encoded (its media type is binary)
         raise Unprocessable("The request body is not UTF-8 JSON") from None
+    # RFC 8259 lets a reader ignore a byte order mark, which Windows tools put before UTF-8 text.
+    raw = (raw or "").removeprefix("\ufeff")
     if not raw and optional:
         return model()
     try:
