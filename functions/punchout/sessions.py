@@ -29,6 +29,7 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import CoreSchema, PydanticCustomError
 
+from .currencies import places as decimal_places
 from .cxml.models import (
     Address,
     Contact,
@@ -215,24 +216,48 @@ def _plain_length(number: Decimal) -> int:
     return sign + max(len(digits), 1 - exponent) + 1
 
 
-def _ascii_decimal(value: object, info: ValidationInfo) -> object:
-    if info.context is not SHOP_INPUT:
+def _shop_decimal(places: int) -> BeforeValidator:
+    """A shop's decimal, read in one pass and refused for a reason the shop can act on, before pydantic's own
+    limits, which count the digits in total first (a quotient of Ruby's BigDecimal,
+    "0.6663333333333333333333333333333333333e1", was refused as "no more than 18 digits in total"):
+
+    - a text must be ASCII digits (``_DECIMAL_TEXT``, as the cXML reader's), stripped as the reader strips;
+    - written plainly it must fit the reader's 64 characters, or an order carrying it back would be refused.
+      A JSON number (its form is the shop's JSON writer's, not the shop's) is read without the trailing
+      zeros past them, as its value is all the published schema bounds;
+    - it has at most ``places`` places, trailing zeros not counted.
+
+    An integer, or what is no decimal at all, is left to pydantic."""
+
+    def read(value: object, info: ValidationInfo) -> object:
+        if info.context is not SHOP_INPUT:
+            return value
+        if isinstance(value, str):
+            text = value.strip()
+            if len(text) > _MAX_DECIMAL_CHARS or not _DECIMAL_TEXT.fullmatch(text):
+                raise ValueError('must be a decimal of ASCII digits, such as "12.50" (no digit grouping)')
+            value, number = text, Decimal(text)
+        elif isinstance(value, Decimal):
+            number = value
+        else:
+            return value
+        if not number.is_finite():  # NaN or Infinity in a JSON number: pydantic refuses it
+            return value
+        if _plain_length(number) > _MAX_DECIMAL_CHARS:
+            # normalize() would overflow on 1e999999999: the zeros are dropped in time linear in the digits
+            number = _without_trailing_zeros(number)
+            if not isinstance(value, Decimal) or _plain_length(number) > _MAX_DECIMAL_CHARS:
+                raise ValueError(f"must be at most {_MAX_DECIMAL_CHARS} characters written plainly (no exponent)")
+            value = number
+        if decimal_places(number) > places:
+            raise PydanticCustomError(
+                "decimal_max_places",
+                "Decimal input should have no more than {decimal_places} decimal places",
+                {"decimal_places": places},
+            )
         return value
-    if isinstance(value, str):
-        text = value.strip()  # as the cXML reader strips
-        if len(text) > _MAX_DECIMAL_CHARS or not _DECIMAL_TEXT.fullmatch(text):
-            raise ValueError('must be a decimal of ASCII digits, such as "12.50" (no digit grouping)')
-        value = text
-    number = Decimal(value) if isinstance(value, str) else value
-    if not isinstance(number, Decimal) or _plain_length(number) <= _MAX_DECIMAL_CHARS:
-        return value
-    # Written plainly over the cXML reader's 64 characters: an order carrying it back would be refused. A
-    # JSON number (its form is the shop's JSON writer's, not the shop's) is read without the trailing zeros
-    # past them, as its value is all the published schema bounds; anything else is refused.
-    stripped = _without_trailing_zeros(number)
-    if isinstance(value, Decimal) and _plain_length(stripped) <= _MAX_DECIMAL_CHARS:
-        return stripped
-    raise ValueError(f"must be at most {_MAX_DECIMAL_CHARS} characters written plainly (no exponent)")
+
+    return BeforeValidator(read)
 
 
 def _without_trailing_zeros(number: Decimal) -> Decimal:
@@ -247,39 +272,6 @@ def _without_trailing_zeros(number: Decimal) -> Decimal:
     while kept > 1 and digits[kept - 1] == 0 and exponent + len(digits) - kept < 0:
         kept -= 1
     return Decimal((sign, digits[:kept], exponent + len(digits) - kept))
-
-
-ShopDecimal = Annotated[PlainDecimal, BeforeValidator(_ascii_decimal)]
-
-
-def _places(places: int) -> BeforeValidator:
-    """Refuses a shop's decimal with more than ``places`` places (trailing zeros not counted) by its places,
-    before pydantic's own limits would: they count the digits in total first, so a quotient of Ruby's
-    BigDecimal ("0.6663333333333333333333333333333333333e1", 37 digits) was refused as "no more than 18
-    digits in total", which tells the shop nothing it can change. Runs before ``_ascii_decimal``: a text
-    that is no decimal is left to it."""
-
-    def check(value: object, info: ValidationInfo) -> object:
-        if info.context is not SHOP_INPUT:
-            return value
-        number = value
-        if isinstance(value, str):
-            text = value.strip()
-            if len(text) > _MAX_DECIMAL_CHARS or not _DECIMAL_TEXT.fullmatch(text):
-                return value
-            number = Decimal(text)
-        if isinstance(number, Decimal) and _plain_length(number) > _MAX_DECIMAL_CHARS:
-            return value  # refused by _ascii_decimal (normalize() overflows on 1e999999999)
-        exponent = number.normalize().as_tuple().exponent if isinstance(number, Decimal) else 0
-        if isinstance(exponent, int) and exponent < -places:  # not "n", "N" or "F": NaN and Infinity
-            raise PydanticCustomError(
-                "decimal_max_places",
-                "Decimal input should have no more than {decimal_places} decimal places",
-                {"decimal_places": places},
-            )
-        return value
-
-    return BeforeValidator(check)
 
 
 # --- what PHP's json_encode writes ----------------------------------------------------------------
@@ -337,7 +329,7 @@ _GO_EMPTY_STRING = {"type": "string", "maxLength": 0, "description": 'Go\'s zero
 GoZeroIsNone = (_read_as("", None),)
 OptionalByGoZero = (*GoZeroIsNone, _AlsoTaken(_GO_EMPTY_STRING))
 Currency = Annotated[str | None, *OptionalByGoZero]
-Amount = Annotated[ShopDecimal, AfterValidator(_unsigned_zero)]
+Amount = Annotated[PlainDecimal, AfterValidator(_unsigned_zero)]
 _TOTAL_PRECISION = 80
 
 
@@ -361,7 +353,7 @@ _CHARGE_PLACES = (
 class CartCharge(GatewayModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Annotated[Amount, _decimal_schema(14, 4, positive=False, note=_CHARGE_PLACES), _places(4)] = Field(
+    amount: Annotated[Amount, _decimal_schema(14, 4, positive=False, note=_CHARGE_PLACES), _shop_decimal(4)] = Field(
         ge=0, max_digits=18, decimal_places=4
     )
     description: RequiredXmlText = Field(min_length=1, max_length=500)
@@ -380,10 +372,10 @@ class CartLine(GatewayModel):
         "and given back in an order's reconciliation as `shop_auxiliary_id`. The buyer receives the gateway's "
         "line reference as SupplierPartAuxiliaryID instead (the order and edit lines carry that one).",
     )
-    quantity: Annotated[ShopDecimal, _decimal_schema(12, 6, positive=True), _places(6)] = Field(
+    quantity: Annotated[PlainDecimal, _decimal_schema(12, 6, positive=True), _shop_decimal(6)] = Field(
         gt=0, max_digits=18, decimal_places=6
     )
-    unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False), _places(6)] = Field(
+    unit_price: Annotated[Amount, _decimal_schema(12, 6, positive=False), _shop_decimal(6)] = Field(
         ge=0, max_digits=18, decimal_places=6
     )
     currency: Currency = Field(default=None, pattern=r"^[A-Z]{3}$")
