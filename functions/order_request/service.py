@@ -33,8 +33,6 @@ from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.mime import MimePart
 from punchout.observability import logger
 from punchout.orders import (
-    MAX_ORDER_CARTS,
-    MAX_RECONCILED_CART_LINES,
     Attachment,
     AttachmentContent,
     OrderKey,
@@ -52,7 +50,7 @@ from punchout.orders import (
 )
 from punchout.partners import TradingPartner
 from punchout.pipeline import Delivery
-from punchout.sessions import Cart
+from punchout.sessions import MAX_CART_LINES_READ, MAX_CARTS_READ, Cart
 from punchout.settings import OrderSettings
 from punchout.store.dynamo import ChunksMissing, ConditionFailed
 from punchout.store.orders import MAX_RESENT_PAYLOAD_IDS, OrderRecord, OrderRepository, StoredAttachment
@@ -456,7 +454,7 @@ class OrderService:
         (``CartState.units_sent``; older carts: the partner's mapping now).
 
         Each cart is one or more table reads before the buyer is answered, and is read into models: carts
-        past MAX_ORDER_CARTS are not read; the cart whose lines go past MAX_RECONCILED_CART_LINES in all
+        past MAX_CARTS_READ are not read; the cart whose lines go past MAX_CART_LINES_READ in all
         is read but not compared, and those after it are not read; nor is a damaged cart compared. The order
         still goes on: those carts' lines are unmatched. Another partner's carts, and the other mode's, count
         as carts nobody has: their headers are read, never their lines.
@@ -465,10 +463,10 @@ class OrderService:
         units: dict[str, UnitsSent] = {}
         sessions: list[SessionRef] = []
         refs = referenced_carts(order)
-        unread = set(refs[MAX_ORDER_CARTS:])
+        unread = set(refs[MAX_CARTS_READ:])
         cart_lines = 0
-        for ref in refs[:MAX_ORDER_CARTS]:
-            if cart_lines > MAX_RECONCILED_CART_LINES:  # the budget is spent: read no more
+        for ref in refs[:MAX_CARTS_READ]:
+            if cart_lines > MAX_CART_LINES_READ:  # the budget is spent: read no more
                 unread.add(ref)
                 continue
             try:
@@ -478,7 +476,7 @@ class OrderService:
                 unread.add(ref)
                 continue
             cart_lines += len(current[1].lines) if current is not None else 0
-            if cart_lines > MAX_RECONCILED_CART_LINES:
+            if cart_lines > MAX_CART_LINES_READ:
                 unread.add(ref)
             elif current is not None:
                 state, carts[ref] = current

@@ -558,18 +558,6 @@ def reconcile(
     )
 
 
-# Carts one order's lines may come from that are read and compared; those past it are not read, their
-# lines unmatched. Each is read from the table, one after the other, before the buyer is answered: a
-# requisition gathers a few PunchOut carts; 25,000 lines each naming another cart took 64 s here (25,000
-# reads), far past the order function's 25 s.
-MAX_ORDER_CARTS = 100
-# The lines of those carts, in all, read into models and reconciled (the cart lines the order left out are
-# reported as removed); the cart that goes past it is read but not compared, those after it not read.
-# Ten carts of 5,000 lines named by a 10,000-line order took 6.7 s and 440 MB here, near a 512 MB
-# Lambda's end; two full carts (MAX_CART_LINES each) fit, with one more read and dropped.
-MAX_RECONCILED_CART_LINES = 10_000
-
-
 def referenced_carts(order: OrderRequest) -> list[str]:
     """The carts the order's lines name (our ``SupplierPartAuxiliaryID``s), in order of their refs."""
     refs = {parse_line_reference(item.item_id.supplier_part_auxiliary_id) for item in order.items}

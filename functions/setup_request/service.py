@@ -22,6 +22,8 @@ from punchout.cxml.status import StatusCode
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.session_view import SessionContext, session_context
 from punchout.sessions import (
+    MAX_CART_LINES_READ,
+    MAX_CARTS_READ,
     BuyerUser,
     Cart,
     CartLine,
@@ -36,13 +38,6 @@ from punchout.sessions import (
 )
 from punchout.settings import GatewaySettings
 from punchout.store.sessions import SessionRepository, SessionTooLarge, TokenKind
-
-# The carts one edit or inspect reads, in the order its lines first name them, and their lines in all: each
-# is a table read before the buyer is answered (5,000 lines naming as many carts took 8 s here, and 40,000
-# fit in a body), and each cart is read whole (up to MAX_CART_LINES lines). A requisition reopens one cart,
-# or a few; the lines of carts past the limits are not restored. As the order's reconciliation limits.
-MAX_RESTORED_CARTS = 100
-MAX_RESTORED_CART_LINES = 10_000
 
 # What a partner's carts allow, from least to most: edit implies inspect.
 _PERMISSIONS = {"create": 0, "inspect": 1, "edit": 2}
@@ -209,7 +204,7 @@ class SetupService:
             reference = parse_line_reference(item.item_id.supplier_part_auxiliary_id)
             if reference is None or reference[0] in looked_up:
                 continue
-            if len(looked_up) >= MAX_RESTORED_CARTS or lines_read >= MAX_RESTORED_CART_LINES:
+            if len(looked_up) >= MAX_CARTS_READ or lines_read >= MAX_CART_LINES_READ:
                 break  # the lines of carts past the limits are not restored; the shop sees them among the items
             looked_up.add(reference[0])
             current = self.sessions.current_cart(reference[0], (auth.partner.id, mode))

@@ -291,7 +291,7 @@ def test_an_edit_stops_reading_carts_once_their_lines_reach_the_limit(
     from setup_request import service
 
     second = _returned_cart(partner, shop_headers)
-    monkeypatch.setattr(service, "MAX_RESTORED_CART_LINES", 3)
+    monkeypatch.setattr(service, "MAX_CART_LINES_READ", 3)
     # When the buyer edits a requisition holding the lines of both
     context = _reopened(shop_headers, "edit", [*earlier.item_outs(), *second.item_outs()]).context()
     # Then the first cart, which reaches the limit, is restored, and the second is not read
