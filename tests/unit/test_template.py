@@ -475,6 +475,10 @@ def test_the_order_function_answers_before_buyers_and_api_gateway_give_up() -> N
     }
     assert timeouts["OrderRequestFunction"] <= 25
     assert max(timeouts.values()) < 29  # API Gateway's own limit
+    # `punchout orders orphans` waits at least this long for a delivery still running
+    from punchout import cli
+
+    assert timeouts["OrderRequestFunction"] == cli._ORDER_FUNCTION_TIMEOUT_SECONDS
 
 
 def test_no_function_environment_refers_to_an_api() -> None:
