@@ -41,7 +41,7 @@ from infra.local.dev.buyer_cxml import (
     setup_document,
     status_of,
 )
-from infra.local.dev.html import Html, counted, join, render
+from infra.local.dev.html import Html, counted, join, render, scrolling
 from infra.local.dev.seed import DemoPartner
 from infra.local.dev.web import (
     HttpFailure,
@@ -673,15 +673,20 @@ of this page</label>
         approval = (
             render(
                 """<form method="post" action="/_dev/buyer/order" id="approval">
-<div class="scroll" role="region" tabindex="0" aria-label="Returned cart lines">
-<table id="cart-lines"><thead><tr><th>#</th><th>SupplierPartID</th><th>SupplierPartAuxiliaryID</th>
-<th>Description</th><th>UOM</th><th>Classification</th><th>Quantity</th><th>Unit price</th>
-<th><span class="vh">Remove</span></th></tr></thead><tbody>{rows}</tbody></table></div>
+{lines}
 <p>Approve as the buyer's approver (change quantities and prices, remove lines), then send the OrderRequest.</p>
 <label>orderID <input type="text" name="order_id" id="order_id" placeholder="generated" value="{order_id}"></label>
 <label>type <select name="order_type" id="order_type">{types}</select></label>{reference}
 <button type="submit" id="send-order">Send the OrderRequest</button></form>""",
-                rows=join(rows),
+                lines=scrolling(
+                    render(
+                        """<table id="cart-lines"><thead><tr><th>#</th><th>SupplierPartID</th>
+<th>SupplierPartAuxiliaryID</th><th>Description</th><th>UOM</th><th>Classification</th><th>Quantity</th>
+<th>Unit price</th><th><span class="vh">Remove</span></th></tr></thead><tbody>{rows}</tbody></table>""",
+                        rows=join(rows),
+                    ),
+                    "Returned cart lines",
+                ),
                 order_id=last_sent.order_id if last_sent else "",
                 types=join(
                     [

@@ -563,11 +563,7 @@ def _order_section(order: dict[str, Any]) -> Html:
         '<section class="order" data-order-id="{order_id}" data-type="{type}" data-version="{version}">'
         '<h2>Order {order_id} <span class="muted">({type}, version {version})</span></h2>'
         "<p>From <strong>{partner}</strong> ({mode}); total {total}; received {received}; "
-        '{from_punchout}</p><div class="scroll" role="region" tabindex="0" aria-label="Lines of order {order_id}">'
-        "<table><thead><tr><th>Reconciliation</th><th>Part</th><th>Auxiliary ID</th>"
-        '<th>Cart line</th><th>Order line</th><th class="num">Cart qty</th><th class="num">Order qty</th>'
-        '<th class="num">Cart price</th><th class="num">Order price</th></tr></thead><tbody>{rows}</tbody></table>'
-        "</div></section>",
+        "{from_punchout}</p>{lines}</section>",
         order_id=order.get("order_id"),
         type=order.get("type"),
         version=order.get("order_version"),
@@ -576,5 +572,14 @@ def _order_section(order: dict[str, Any]) -> Html:
         total=_money(total.get("amount"), total.get("currency")),
         received=order.get("received_at"),
         from_punchout="from a PunchOut cart" if reconciliation.get("from_punchout") else "not from a PunchOut cart",
-        rows=join(rows),
+        lines=scrolling(
+            render(
+                "<table><thead><tr><th>Reconciliation</th><th>Part</th><th>Auxiliary ID</th>"
+                '<th>Cart line</th><th>Order line</th><th class="num">Cart qty</th><th class="num">Order qty</th>'
+                '<th class="num">Cart price</th><th class="num">Order price</th></tr></thead><tbody>{rows}</tbody>'
+                "</table>",
+                rows=join(rows),
+            ),
+            f"Lines of order {order.get('order_id')}",
+        ),
     )
