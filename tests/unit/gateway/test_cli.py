@@ -503,6 +503,64 @@ def test_an_unspsc_code_with_a_business_function_is_accepted(punchout: Run, tabl
     assert classification is not None and classification.value == "4412000014"
 
 
+# A buyer reads the cart by its field's name: `cxml-urlencoded` holds the document, `cxml-base64` its
+# base64 (as the buyer simulator does). Base64 under `cxml-urlencoded` reaches it as a broken document.
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (("--encoding", "base64"), ("cxml-base64", "base64")),
+        (("--encoding", "urlencoded"), ("cxml-urlencoded", "urlencoded")),
+        (("--field-name", "cXML-base64"), ("cXML-base64", "base64")),
+        (("--field-name", "CXML-URLENCODED"), ("CXML-URLENCODED", "urlencoded")),
+    ],
+)
+def test_an_encoding_or_a_conventional_field_name_alone_brings_the_other(
+    punchout: Run, table: Table, options: tuple[str, str], expected: tuple[str, str]
+) -> None:
+    # Given a partner added with only one of --encoding and --field-name
+    punchout.ok(*ADD, *options)
+    # When the stored partner is read
+    partner = stored_partner(table)
+    # Then its field is the one buyers read in that encoding
+    assert (partner.cart_field_name, partner.cart_encoding) == expected
+
+
+def test_a_field_name_of_the_buyers_own_keeps_the_default_encoding(punchout: Run, table: Table) -> None:
+    # Given a partner added with a field name that names no encoding
+    punchout.ok(*ADD, "--field-name", "cart")
+    # Then the name is kept, and the cart urlencoded
+    partner = stored_partner(table)
+    assert (partner.cart_field_name, partner.cart_encoding) == ("cart", "urlencoded")
+
+
+def test_both_given_are_kept_as_given(punchout: Run, table: Table) -> None:
+    # Given a buyer that wants base64 in a field of its own name
+    punchout.ok(*ADD, "--field-name", "cart", "--encoding", "base64")
+    # Then both are stored as given
+    partner = stored_partner(table)
+    assert (partner.cart_field_name, partner.cart_encoding) == ("cart", "base64")
+
+
+@pytest.mark.parametrize("name", ["", "   "])
+def test_a_blank_field_name_is_refused(punchout: Run, table: Table, name: str) -> None:
+    # Given a blank field name (a browser posts no field without a name: the buyer would get nothing)
+    # When a partner is added with it
+    with pytest.raises(SystemExit) as exit_:
+        punchout(*ADD, "--field-name", name)
+    # Then it is refused and nothing is stored
+    assert exit_.value.code == 2
+    assert table_items(table) == []
+
+
+def test_a_field_name_is_stored_trimmed(punchout: Run, table: Table) -> None:
+    # Given a field name typed with spaces around it (the buyer looks the field up by its name)
+    punchout.ok(*ADD, "--field-name", " cXML-base64 ")
+    # Then it is stored without them
+    assert stored_partner(table).cart_field_name == "cXML-base64"
+
+
 # --- update ---------------------------------------------------------------------------------------
 
 
@@ -639,6 +697,39 @@ def test_update_replacing_from_credentials_frees_the_old_one(punchout: Run) -> N
     # Then only the new one is recognised
     assert _setup_code(secret, domain="DUNS", identity="555555555") == 200
     assert _setup_code(secret) == 401
+
+
+def test_changing_the_encoding_renames_a_conventional_field_name(punchout: Run, table: Table) -> None:
+    # Given a partner whose cart goes in the conventional `cXML-urlencoded` field
+    punchout.ok(*ADD, "--field-name", "cXML-urlencoded")
+    # When its encoding is changed to base64, and back
+    punchout.ok("partners", "update", "acme", "--encoding", "base64")
+    to_base64 = stored_partner(table)
+    punchout.ok("partners", "update", "acme", "--encoding", "urlencoded")
+    back = stored_partner(table)
+    # Then the field follows, in the spelling the buyer had
+    assert (to_base64.cart_field_name, to_base64.cart_encoding) == ("cXML-base64", "base64")
+    assert (back.cart_field_name, back.cart_encoding) == ("cXML-urlencoded", "urlencoded")
+
+
+def test_changing_to_a_conventional_field_name_changes_the_encoding(punchout: Run, table: Table) -> None:
+    # Given a urlencoded partner
+    punchout.ok(*ADD)
+    # When its field is renamed to cxml-base64 alone
+    punchout.ok("partners", "update", "acme", "--field-name", "cxml-base64")
+    # Then the cart is base64 in it
+    partner = stored_partner(table)
+    assert (partner.cart_field_name, partner.cart_encoding) == ("cxml-base64", "base64")
+
+
+def test_changing_the_encoding_keeps_a_field_name_of_the_buyers_own(punchout: Run, table: Table) -> None:
+    # Given a partner whose cart goes in a field of the buyer's own name
+    punchout.ok(*ADD, "--field-name", "cart")
+    # When its encoding is changed
+    punchout.ok("partners", "update", "acme", "--encoding", "base64")
+    # Then the name stays
+    partner = stored_partner(table)
+    assert (partner.cart_field_name, partner.cart_encoding) == ("cart", "base64")
 
 
 # --- rotate-secret --------------------------------------------------------------------------------
