@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from .orders import as_published
 from .partners import (
     MAX_ACTIVE_SECRETS,
+    CartEncoding,
     Classification,
     CredentialRef,
     CredentialSet,
@@ -243,6 +244,36 @@ def _unspsc(text: str) -> str:
     return text.strip()
 
 
+def _field_name(text: str) -> str:
+    # A browser posts no field without a name, and the buyer looks the field up by its name.
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the cart's field name cannot be blank, e.g. cxml-urlencoded or cXML-base64")
+    return text.strip()
+
+
+# Buyers read the cart by its field's name: `cxml-urlencoded` holds the document, `cxml-base64` its base64.
+_CONVENTIONAL_PREFIX = "cxml-"
+_ENCODINGS: tuple[CartEncoding, ...] = ("urlencoded", "base64")
+
+
+def _conventional_encoding(field_name: str) -> CartEncoding | None:
+    """The encoding a conventional field name (any case) stands for; None for a name of the buyer's own."""
+    return next((e for e in _ENCODINGS if field_name.lower() == _CONVENTIONAL_PREFIX + e), None)
+
+
+def _cart_form(fields: dict[str, Any], current: TradingPartner | None) -> None:
+    """Given only one of field name and encoding, the other follows when the field's name is conventional."""
+    name, encoding = fields.get("cart_field_name"), fields.get("cart_encoding")
+    if name is not None and encoding is None:
+        named = _conventional_encoding(name)
+        if named is not None:
+            fields["cart_encoding"] = named
+    elif encoding is not None and name is None:
+        kept = current.cart_field_name if current is not None else _CONVENTIONAL_PREFIX + "urlencoded"
+        if _conventional_encoding(kept) is not None:  # in the spelling the buyer had (cXML-, CXML-...)
+            fields["cart_field_name"] = kept[: len(_CONVENTIONAL_PREFIX)] + encoding
+
+
 def _mapping(text: str) -> tuple[str, str]:
     shop, separator, buyer = text.partition("=")
     if not separator:
@@ -298,7 +329,9 @@ def cmd_add(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
         secret_hashes=[stored] if stored else [],
         source_networks=arguments.source_network or [],
     )
-    partner = TradingPartner(id=arguments.id, credentials={arguments.mode: credential_set}, **_settings(arguments))
+    fields = _settings(arguments)
+    _cart_form(fields, None)
+    partner = TradingPartner(id=arguments.id, credentials={arguments.mode: credential_set}, **fields)
     created = partners.create(partner)
     _print(describe(created))
     if generated:
@@ -315,6 +348,7 @@ def _load(partners: PartnerRepository, partner_id: str) -> TradingPartner:
 def cmd_update(arguments: argparse.Namespace, partners: PartnerRepository) -> None:
     partner = _load(partners, arguments.id)
     fields = _settings(arguments)
+    _cart_form(fields, partner)
     credentials = dict(partner.credentials)
     secret, generated = None, False
     creating = arguments.mode not in credentials and bool(arguments.from_credential)
@@ -748,8 +782,16 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     )
     http.add_argument("--https-only", dest="allow_http", action="store_false", help="turn --allow-http off again")
     parser.add_argument("--default-return-url", type=_url, help="where carts go when a request has no BrowserFormPost")
-    parser.add_argument("--field-name", help="the cart's form field name, e.g. cxml-urlencoded or cXML-base64")
-    parser.add_argument("--encoding", choices=["urlencoded", "base64"], help="how the cart is put in that field")
+    parser.add_argument(
+        "--field-name",
+        type=_field_name,
+        help="the cart's form field name, e.g. cxml-urlencoded or cXML-base64 (alone, either sets the encoding too)",
+    )
+    parser.add_argument(
+        "--encoding",
+        choices=["urlencoded", "base64"],
+        help="how the cart is put in that field (alone, it renames a cxml-urlencoded or cxml-base64 field to match)",
+    )
     parser.add_argument("--cxml-version", help="the cXML version to declare, e.g. 1.2.014")
     parser.add_argument("--operation-allowed", choices=["create", "inspect", "edit"])
     parser.add_argument("--currency", help="default currency (ISO 4217)")
