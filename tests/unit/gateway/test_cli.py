@@ -449,6 +449,40 @@ def test_a_chosen_secret_of_16_characters_is_accepted(punchout: Run) -> None:
     assert _setup_code("sixteen-chars!!!") == 200
 
 
+def test_a_shorter_secret_the_buyers_system_dictates_is_accepted_when_said_so(punchout: Run) -> None:
+    # Given a buyer whose system sends a short secret it dictates (Ariba's example: "coyote")
+    # When the partner is added with it and --short-secret, and later rotated to another such secret
+    punchout.ok(*ADD, "--secret", "coyote", "--short-secret")
+    added = _setup_code("coyote")
+    punchout.ok("partners", "rotate-secret", "acme", "--secret", "roadrunner", "--short-secret")
+    # Then each authenticates
+    assert (added, _setup_code("roadrunner"), _setup_code("coyote")) == (200, 200, 200)
+
+
+def test_a_refused_short_secret_says_how_to_accept_one(punchout: Run, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a short secret without --short-secret
+    # When a partner is added with it
+    with pytest.raises(SystemExit):
+        punchout(*ADD, "--secret", "coyote")
+    # Then the refusal names the option (and not the secret)
+    err = capsys.readouterr().err
+    assert "--short-secret" in err
+    assert "coyote" not in err
+
+
+@pytest.mark.parametrize("secret", ["", "   "])
+def test_a_blank_secret_is_refused_even_when_short_ones_are_accepted(
+    punchout: Run, table: Table, capsys: pytest.CaptureFixture[str], secret: str
+) -> None:
+    # Given a blank secret with --short-secret
+    # When a partner is added with it
+    with pytest.raises(SystemExit) as exit_:
+        punchout(*ADD, "--secret", secret, "--short-secret")
+    # Then it is refused and nothing is stored
+    assert exit_.value.code == 2
+    assert table_items(table) == []
+
+
 def test_a_chosen_secret_with_spaces_around_it_authenticates(punchout: Run) -> None:
     # Given a secret the buyer chose, pasted with spaces around it (the gateway reads a SharedSecret
     # trimmed, as every cXML text)

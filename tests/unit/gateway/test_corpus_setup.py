@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,9 +18,11 @@ from urllib.parse import urlsplit
 import pytest
 from lxml import etree
 
+from punchout import cli
 from punchout.partners import CredentialRef, CredentialSet, TradingPartner, generate_secret, hash_secret
 from punchout.store.dynamo import Table
 from punchout.store.partners import PartnerRepository
+from tests.unit.gateway.conftest import TABLE_NAME
 from tests.unit.gateway.helpers import (
     DEFAULT_RETURN_URL,
     ReturnPage,
@@ -281,3 +284,31 @@ def test_genuine_request_cart_goes_back_where_the_buyer_asked(
     assert page.form.get("target") == expected.return_frame
     posted = message_tree(page.document(document.partner()))
     assert posted.xpath("string(//BuyerCookie)") == document.buyer_cookie
+
+
+def test_genuine_request_is_accepted_once_its_partner_is_registered_with_the_cli(
+    table: Table, genuine: tuple[str, Genuine], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the partner registered as an operator registers one, with `punchout partners add`: the
+    # document's From credentials and mode, and the secret the buyer's system sends (the corpus's are
+    # 6 to 11 characters: the buyer's system dictates them)
+    name, document = genuine
+    assert document.secret is not None, f"{name} carries no SharedSecret"
+    monkeypatch.setattr(cli, "hash_secret", partial(hash_secret, iterations=1000))  # the same kind, faster
+    partner = document.partner()
+    options = ["--table", TABLE_NAME, "partners", "add", partner.id, "--name", partner.name, "--mode", document.mode]
+    for credential in document.from_credentials:
+        options += ["--from", f"{credential.domain}:{credential.identity}"]
+    options += ["--secret", document.secret, "--short-secret"]
+    for host in partner.browser_form_post_hosts:
+        options += ["--post-host", host]
+    if partner.allow_http:
+        options.append("--allow-http")
+    if partner.default_return_url is not None:
+        options += ["--default-return-url", partner.default_return_url]
+    options += ["--shop-url", "https://shop.example.com/punchout", "--unspsc", "44120000"]
+    assert cli.main(options) == 0, capsys.readouterr().err
+    # When the document is sent as it is
+    answer = post_setup(document.raw)
+    # Then it is answered with the status expected for it (200 for every usable one)
+    assert answer.status.code == document.expected(name).status, (name, answer.status)
