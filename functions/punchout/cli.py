@@ -228,12 +228,21 @@ def _secret_from_stdin() -> str:
 def _chosen_secret(text: str) -> str:
     if text == "-":
         text = _secret_from_stdin()
-    if len(text.strip()) < MIN_CHOSEN_SECRET_LENGTH:
-        # The message never repeats the secret: it would end up in a terminal's scrollback.
-        raise argparse.ArgumentTypeError(
-            f"a shared secret needs at least {MIN_CHOSEN_SECRET_LENGTH} characters; leave out --secret to generate one"
-        )
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a shared secret cannot be blank; leave out --secret to generate one")
     return text.strip()  # the gateway reads a SharedSecret trimmed: a hash of the spaces would never match
+
+
+def _check_secret_length(options: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
+    """A chosen secret shorter than MIN_CHOSEN_SECRET_LENGTH only with --short-secret: some buyers' systems
+    dictate one (Ariba's example is "coyote"), and such a buyer cannot be served otherwise."""
+    secret = getattr(arguments, "secret", None)
+    if secret and len(secret) < MIN_CHOSEN_SECRET_LENGTH and not getattr(arguments, "short_secret", False):
+        # The message never repeats the secret: it would end up in a terminal's scrollback.
+        options.error(
+            f"argument --secret: a shared secret needs at least {MIN_CHOSEN_SECRET_LENGTH} characters; leave out "
+            "--secret to generate one, or add --short-secret when the buyer's system dictates a shorter one"
+        )
 
 
 def _unspsc(text: str) -> str:
@@ -759,6 +768,12 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
         "- reads it from standard input",
     )
     parser.add_argument(
+        "--short-secret",
+        action="store_true",
+        help=f"accept a --secret shorter than {MIN_CHOSEN_SECRET_LENGTH} characters, when the buyer's system "
+        "dictates one (easier to guess: prefer a generated secret)",
+    )
+    parser.add_argument(
         "--source-network",
         action="append",
         metavar="CIDR",
@@ -845,6 +860,12 @@ def parser() -> argparse.ArgumentParser:
         type=_chosen_secret,
         help=f"use this shared secret (at least {MIN_CHOSEN_SECRET_LENGTH} characters) instead of generating one; "
         "- reads it from standard input",
+    )
+    rotate.add_argument(
+        "--short-secret",
+        action="store_true",
+        help=f"accept a --secret shorter than {MIN_CHOSEN_SECRET_LENGTH} characters, when the buyer's system "
+        "dictates one (easier to guess: prefer a generated secret)",
     )
     rotate.add_argument(
         "--replace",
@@ -952,7 +973,9 @@ def _order_selection(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    arguments = parser().parse_args(argv)
+    options = parser()
+    arguments = options.parse_args(argv)
+    _check_secret_length(options, arguments)
     try:
         table = resolve_table(arguments)
         target: ShopKeys | PartnerRepository | OrderRepository
