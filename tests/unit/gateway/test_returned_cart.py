@@ -131,6 +131,24 @@ def test_empty_cart_is_dtd_valid(checkout: Checkout, dtd: Callable[[str], etree.
     assert validator.validate(returned.tree), validator.error_log
 
 
+@pytest.mark.conformance
+@pytest.mark.parametrize("version", ["1.2.014", "1.2.069"])
+def test_a_cancelled_cart_is_dtd_valid(
+    table: Table, shop_headers: dict[str, str], dtd: Callable[[str], etree.DTD], version: str
+) -> None:
+    # Given a partner on cXML `version` and a stored cart that the shop cancels
+    partner = register(table, cxml_version=version)
+    shop = Shop(shop_headers, open_session_with(setup_document()))
+    shop.put_lines(*RICH_LINES, **RICH_CART)
+    page = ReturnPage.of(follow(shop.return_url(cancel=True)))
+    # When the posted document (an empty cart with its Status 204) is validated
+    tree = message_tree(page.document(partner))
+    validator = dtd(version)
+    # Then it is valid
+    assert tree.xpath("string(/cXML/Message/Status/@code)") == "204"
+    assert validator.validate(tree), validator.error_log
+
+
 # --- what the document says -----------------------------------------------------------------------
 
 
