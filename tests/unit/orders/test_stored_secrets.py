@@ -86,3 +86,37 @@ def test_no_secret_is_stored_or_queued_however_the_buyer_wrote_it(
         for secret in (SECRET, OTHER, MAC):
             assert secret not in content, f"{secret[:8]}... in {where}"
     assert "[redacted]" in raw
+
+
+VIRTUAL_CARD = "5555555555554444"
+CARD_TOKEN = "CANARY-card-token-9f2e"
+
+
+def test_a_virtual_card_number_and_its_token_are_neither_stored_nor_queued(table: Table, queue_url: str) -> None:
+    # Given a registered partner, and an order paid with a virtual card: the DTD's other payment
+    # (`PaymentToken`, beside `PCard`), whose `number` is a card number and whose `token` stands for it
+    register(table)
+    text = builders.order_request("PO-VCARD", [builders.item_out("P1", "1", price="5.00")]).decode()
+    payment = (
+        f'<Payment><PaymentToken number="{VIRTUAL_CARD}" expiration="2027-12-31" name="Jane Buyer"'
+        f' token="{CARD_TOKEN}"/></Payment>'
+    )
+    body = text.replace("</OrderRequestHeader>", f"{payment}</OrderRequestHeader>", 1).encode()
+
+    # When it is sent, Then it is accepted
+    assert status_of(post_order(body)) == 200
+
+    # And the stored raw document keeps the number masked (last four digits) and the token blanked,
+    # and no table item nor the queued message holds either
+    message: dict[str, Any] = drain(queue_url)[0]["body"]
+    record = OrderRepository(table).find(message["message_id"])
+    assert record is not None
+    raw = OrderRepository(table).raw(record).decode("utf-8")
+    assert 'number="************4444"' in raw
+    for where, content in {
+        "the raw document": raw,
+        "the table": stored_texts(table),
+        "the message": repr(message),
+    }.items():
+        for secret in (VIRTUAL_CARD, CARD_TOKEN):
+            assert secret not in content, f"{secret[:8]}... in {where}"
