@@ -18,8 +18,9 @@ REDACTED = "[redacted]"
 def redact_tree(root: etree._Element) -> etree._Element:
     """Blank every ``SharedSecret`` (its attributes too: the DTD gives it none, so any is a sender's
     own) and every ``CredentialMac`` (a MAC of the credentials under the shared secret, which stands
-    for it until its ``expirationDate``; its attributes, the algorithm and dates, stay), and mask every
-    ``PCard@number``, in place; returns ``root``.
+    for it until its ``expirationDate``; its attributes, the algorithm and dates, stay), mask every card
+    number (``PCard@number``, and ``PaymentToken@number``: the DTD's virtual card) and blank every
+    ``PaymentToken@token`` (it stands for the card), in place; returns ``root``.
 
     Matched by local name, in any namespace: a sender may put them in one (cXML has none)."""
     for secret in root.iter("SharedSecret", "{*}SharedSecret", "CredentialMac", "{*}CredentialMac"):
@@ -28,10 +29,12 @@ def redact_tree(root: etree._Element) -> etree._Element:
         secret.text = REDACTED
         if etree.QName(secret).localname == "SharedSecret":
             secret.attrib.clear()
-    for card in root.iter("PCard", "{*}PCard"):
+    for card in root.iter("PCard", "{*}PCard", "PaymentToken", "{*}PaymentToken"):
         number = card.get("number")
         if number is not None:
             card.set("number", mask_card_number(number))
+        if card.get("token") is not None:
+            card.set("token", REDACTED)
     return root
 
 
