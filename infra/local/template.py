@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, cast
 
-from cfnlint.decode import decode
-
 REGION: Final = "us-east-1"
 # moto's default account: local ARNs built here then agree with the ones moto returns.
 ACCOUNT_ID: Final = "123456789012"
@@ -57,6 +55,10 @@ NO_VALUE: Final = _NoValue.NO_VALUE
 
 
 def load_template(path: Path) -> Template:
+    # Imported here: cfn-lint brings sympy and networkx (~60 MB, ~1 s), which the modules that only
+    # take this module's names (the local gateway's limits, the tests' events) need not load.
+    from cfnlint.decode import decode
+
     parsed, errors = decode(str(path))
     if errors or parsed is None:
         raise TemplateError(f"{path}: " + "; ".join(str(error) for error in errors))
