@@ -21,8 +21,9 @@ from .errors import DocumentTooDeep, DocumentTooLarge, EncodingError, MalformedX
 
 @dataclass(frozen=True)
 class ParseLimits:
-    # A 5,000-line OrderRequest with full ItemDetail and accounting is about 8 MB; API Gateway
-    # caps request bodies at 10 MB.
+    # A 5,000-line OrderRequest with ItemDetail and accounting on every line is about 3.6 MB (the lines of
+    # tests/benchmarks/bench_cxml.py). API Gateway caps request bodies at 10 MB; on AWS, Lambda's 6 MB event
+    # lets a document of about 4.5 MB through (README, "cXML bodies arrive as binary").
     max_bytes: int = 10 * 1024 * 1024
     # Real cXML nests about 10 levels deep; libxml2 itself stops at 256.
     max_depth: int = 48
