@@ -438,6 +438,30 @@ def test_the_cart_is_written_in_the_cxml_version_of_the_session(table: Table, sh
     assert "/cXML/1.2.014/cXML.dtd" in message_tree(document).getroottree().docinfo.system_url
 
 
+def test_each_cart_has_a_fresh_payload_id_of_the_gateways_domain_and_a_timestamp_with_a_numeric_offset(
+    checkout: Checkout, shop_headers: dict[str, str]
+) -> None:
+    # Given two carts returned from two sessions opened by setup requests
+    from punchout.settings import gateway_settings
+
+    first = checkout(line())
+    setup = setup_document()
+    second = ReturnPage.of(Shop(shop_headers, open_session_with(setup)).checkout(line())).document(first.partner)
+    documents = [first.tree, message_tree(second)]
+    # When their envelopes are read
+    payload_ids = [tree.get("payloadID") for tree in documents]
+    timestamps = [tree.get("timestamp") for tree in documents]
+    # Then each has a payloadID of its own (time.pid.random@host, the gateway's domain), not the request's
+    assert payload_ids[0] != payload_ids[1]
+    requested = re.search(rb'payloadID="([^"]+)"', setup)
+    assert requested is not None
+    assert requested[1].decode() not in payload_ids
+    domain = re.escape(gateway_settings().payload_id_domain)
+    assert all(re.fullmatch(rf"\d+\.\d+\.[0-9a-f]{{16}}@{domain}", payload_id) for payload_id in payload_ids)
+    # And is stamped with seconds and a numeric offset, never "Z"
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", stamp) for stamp in timestamps)
+
+
 def test_a_cancelled_sessions_status_is_in_the_requests_language(table: Table, shop_headers: dict[str, str]) -> None:
     # Given a session opened by a setup request in German
     partner = register(table)
