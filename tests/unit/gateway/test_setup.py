@@ -563,6 +563,30 @@ def test_an_answer_has_a_payload_id_of_the_configured_domain(partner: Any, monke
     assert answer.envelope.payload_id.endswith("@gateway.supplier.example")
 
 
+@pytest.mark.parametrize(
+    ("path", "document", "code"),
+    [
+        ("/cxml/profile", builders.profile_request(), 200),
+        ("/cxml/profile", builders.profile_request(secret="wrong"), 401),
+        ("/cxml/setup", b"garbage", 406),
+        ("/cxml/setup", builders.setup_request("source"), 450),
+    ],
+    ids=["ok", "unauthorised", "not xml", "not implemented"],
+)
+def test_every_answer_has_a_fresh_payload_id_of_the_configured_domain(
+    partner: Any, monkeypatch: pytest.MonkeyPatch, path: str, document: bytes, code: int
+) -> None:
+    # Given a gateway whose payloadIDs are to name gateway.supplier.example
+    configure(monkeypatch, PAYLOAD_ID_DOMAIN="gateway.supplier.example")
+    # When the same request is answered twice, accepted or refused
+    answers = [cxml(call("POST", path, document)) for _ in range(2)]
+    # Then both answers name that domain, each with a payloadID of its own
+    assert [answer.status.code for answer in answers] == [code, code]
+    payload_ids = [answer.envelope.payload_id for answer in answers]
+    assert all(payload_id.endswith("@gateway.supplier.example") for payload_id in payload_ids), payload_ids
+    assert payload_ids[0] != payload_ids[1]
+
+
 # --- every answer is cXML, with the HTTP status mirroring its code --------------------------------
 
 
