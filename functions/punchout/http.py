@@ -173,10 +173,12 @@ def cxml_response(document: bytes, status: StatusCode = StatusCode.OK) -> Respon
     )
 
 
-def cxml_error(error: BaseException) -> Response[str]:
-    """The cXML answer for any failure; unexpected ones are logged with their trace, never sent."""
+def cxml_error(error: BaseException, payload_id_domain: str = "punchout-gateway") -> Response[str]:
+    """The cXML answer for any failure; unexpected ones are logged with their trace, never sent.
+
+    ``payload_id_domain``: the host part of the answer's payloadID (setting PAYLOAD_ID_DOMAIN)."""
     # Imported here: the shop's JSON routes share this module and never need the writer (nor lxml).
-    from .cxml.writer import render_status
+    from .cxml.writer import new_envelope, render_status
 
     status, text = status_for(error)
     details = {"status": int(status), "reason": text}
@@ -194,7 +196,9 @@ def cxml_error(error: BaseException) -> Response[str]:
         metrics.add_metric(name="CxmlServerErrors", unit=MetricUnit.Count, value=1)
     else:
         metrics.add_metric(name="CxmlClientErrors", unit=MetricUnit.Count, value=1)
-    return cxml_response(render_status(int(status), status.text, text), status)
+    return cxml_response(
+        render_status(int(status), status.text, text, envelope=new_envelope(payload_id_domain)), status
+    )
 
 
 # --- HTML -----------------------------------------------------------------------------------------

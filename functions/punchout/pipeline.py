@@ -110,7 +110,7 @@ def handle_cxml(
             StatusCode.OK,
         )
     except Exception as error:  # every outcome must be a cXML document
-        return cxml_error(error)
+        return cxml_error(error, settings.payload_id_domain)
 
 
 # Headers only browsers send with a request a page makes (fetch, XMLHttpRequest, a form): Fetch Metadata
