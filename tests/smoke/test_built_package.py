@@ -5,7 +5,8 @@
 - Its host twin (.aws-sam/build-host, same recipe, this machine's wheels: aarch64 lxml cannot load on
   x86_64) holds the same files, and each function, imported in a fresh python3.12 that sees only the
   package and the standard library, answers: a ProfileRequest (setup and order functions, for an
-  authenticated partner in moto's DynamoDB) and GET /shop/openapi.json (the cart function).
+  authenticated partner in moto's DynamoDB) and GET /shop/openapi.json (the cart function); and a
+  cXML server error is published as exactly the metric (namespace, name, dimensions) its alarm watches.
 
 These tests skip when no build exists; `make test` builds first and sets PUNCHOUT_REQUIRE_BUILD=1,
 which turns the skip into a failure.
@@ -25,6 +26,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from infra.local.template import Intrinsics, resources_of_type
 from punchout.store.dynamo import Table
 from punchout.store.partners import PartnerRepository
 from tests.support import builders
@@ -40,6 +42,7 @@ from tests.support.built_lambda import (
     provision,
     published_boto3_path,
     run_fresh,
+    template,
 )
 from tests.support.events import api_event
 
@@ -243,3 +246,38 @@ def test_the_order_function_accepts_an_order_and_queues_it_from_the_build_output
     received = moto.client("sqs").receive_message(QueueUrl=aws.order_queue_url, MaxNumberOfMessages=10)
     assert [json.loads(m["Body"])["order_id"] for m in received.get("Messages", [])] == [order_id]
     assert run.foreign_modules == []
+
+
+def test_a_cxml_server_error_is_published_as_exactly_the_metric_its_alarm_watches(host_build: Path, aws: Provisioned):
+    # Given the template's alarms on the gateway's own metrics (the AWS/ namespaces are AWS's to write),
+    # their dimensions resolved as the deployed stack resolves them (the stack's name for `service`)
+    intrinsics = Intrinsics(template())
+    alarms = [
+        intrinsics.resolve_known(resource["Properties"])
+        for resource in resources_of_type(template(), "AWS::CloudWatch::Alarm").values()
+        if not str(resource["Properties"]["Namespace"]).startswith("AWS/")
+    ]
+    assert [alarm["MetricName"] for alarm in alarms] == ["CxmlServerErrors"]
+    # And a fresh setup function, in Lambda's environment, whose table does not exist (DynamoDB fails)
+    environment = {**lambda_environment("SetupRequestFunction", host_build, aws), "TABLE_NAME": "punchout-no-such"}
+
+    # When it answers a ProfileRequest: authenticating the buyer needs the table
+    run = run_fresh(host_build, "SetupRequestFunction", _cxml_event("/cxml/profile"), environment)
+
+    # Then the buyer gets a cXML 5xx (retried) ...
+    assert run.response is not None
+    assert run.response["statusCode"] >= 500, run.response
+    # ... and the function printed (CloudWatch's embedded metric format) the alarm's metric in its
+    # namespace with exactly its dimensions and their values: one dimension more or less, or another
+    # value, is another metric, which the alarm would never see
+    records = [json.loads(line) for line in run.stdout.splitlines() if line.startswith('{"_aws"')]
+    published = {
+        (directive["Namespace"], metric["Name"], tuple(sorted((name, record[name]) for name in dimensions)))
+        for record in records
+        for directive in record["_aws"]["CloudWatchMetrics"]
+        for dimensions in directive["Dimensions"]
+        for metric in directive["Metrics"]
+    }
+    for alarm in alarms:
+        watched = tuple(sorted((d["Name"], d["Value"]) for d in alarm["Dimensions"]))
+        assert (alarm["Namespace"], alarm["MetricName"], watched) in published, published
