@@ -605,3 +605,73 @@ def test_outputs_name_what_buyers_the_shop_and_the_cli_need() -> None:
         "OrderDeadLetterQueueUrl",
         "UsagePlanId",
     }
+
+
+def test_the_order_queue_and_its_dead_letter_queue_are_fifo_and_encrypted() -> None:
+    # Given the two queues (checkov's KMS check is waived on both, so it would not notice either)
+    resources = template()["Resources"]
+    queues = {name: resources[name]["Properties"] for name in ("OrderQueue", "OrderDeadLetterQueue")}
+
+    # Then both are FIFO (a FIFO queue's dead-letter queue must be FIFO too) and encrypted at rest
+    for name, properties in queues.items():
+        assert properties["FifoQueue"] is True, name
+        assert properties.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in properties, name
+    # And orders the shop failed to process go to that dead-letter queue
+    redrive = queues["OrderQueue"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": ["OrderDeadLetterQueue", "Arn"]}
+
+
+def test_the_alarms_e_mail_subscription_is_an_optional_parameter() -> None:
+    # Given the template's alarm topic and its AlarmEmail parameter
+    parsed = template()
+    parameter = parsed["Parameters"]["AlarmEmail"]
+    (subscription,) = (r for r in parsed["Resources"].values() if r["Type"] == "AWS::SNS::Subscription")
+
+    # Then the parameter may be left empty, and only a given address is subscribed to the alarms' topic
+    assert parameter["Default"] == ""
+    assert re.fullmatch(parameter["AllowedPattern"], "")
+    assert re.fullmatch(parameter["AllowedPattern"], "ops@example.com")
+    assert parsed["Conditions"][subscription["Condition"]] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]}
+    assert subscription["Properties"] == {
+        "TopicArn": {"Ref": "AlarmTopic"},
+        "Protocol": "email",
+        "Endpoint": {"Ref": "AlarmEmail"},
+    }
+
+
+def test_the_session_lifetimes_and_the_shops_entry_url_are_parameters_the_functions_use() -> None:
+    from infra.local.template import NO_VALUE, Intrinsics, load_template
+    from infra.local.template import functions as function_specs
+    from punchout.settings import GatewaySettings
+
+    # Given a deployment that sets the parameters to other values than their defaults
+    chosen = {
+        "SessionTtlSeconds": "1234",
+        "StartTokenTtlSeconds": "55",
+        "ReturnTokenTtlSeconds": "66",
+        "CartRetentionDays": "7",
+        "ShopEntryUrl": "https://shop.example.com/punchout",
+    }
+    parsed = load_template(ROOT / "template.yaml")
+    assert set(chosen) <= set(parsed["Parameters"])
+    intrinsics = Intrinsics(parsed, parameters=chosen)
+    intrinsics.bind("PunchOutTable", "punchout-table")
+    intrinsics.bind("OrderQueue", "https://sqs.example/orders.fifo", QueueName="orders.fifo")
+
+    # When each function reads its settings from the environment the template gives it
+    for name, spec in function_specs(parsed, intrinsics).items():
+        resolved = {key: intrinsics.resolve(value) for key, value in spec.variables.items()}
+        environment = {key: str(value) for key, value in resolved.items() if value is not NO_VALUE}
+        settings = GatewaySettings.model_validate(environment)
+
+        # Then the lifetimes are the deployment's
+        lifetimes = (
+            settings.session_ttl_seconds,
+            settings.start_token_ttl_seconds,
+            settings.return_token_ttl_seconds,
+            settings.cart_retention_days,
+        )
+        assert lifetimes == (1234, 55, 66, 7), name
+        # And the setup function (which sends the browser to the shop) knows the shop's entry URL
+        if name == "SetupRequestFunction":
+            assert settings.default_shop_url == "https://shop.example.com/punchout"
