@@ -646,6 +646,22 @@ def test_unexpected_failure_is_a_cxml_500(
     assert published_metrics(capsys.readouterr().out) == {"CxmlServerErrors"}
 
 
+@pytest.mark.parametrize("path", ["/cxml/setup", "/cxml/profile", "/cxml/order"])
+def test_a_function_whose_settings_cannot_be_read_still_answers_buyers_a_cxml_500(
+    partner: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], path: str
+) -> None:
+    # Given a function deployed with a setting it cannot read (its settings are read before the
+    # cXML pipeline starts)
+    configure(monkeypatch, SESSION_TTL_SECONDS="four hours")
+
+    # When a buyer's request arrives (call() checks that a cXML route answers cXML, not a web page)
+    response = call("POST", path, builders.profile_request())
+
+    # Then the buyer gets a retryable cXML 500, counted as the server error the alarm watches
+    assert (cxml(response).status.code, response["statusCode"]) == (500, 500)
+    assert published_metrics(capsys.readouterr().out) == {"CxmlServerErrors"}
+
+
 @pytest.mark.conformance
 @pytest.mark.parametrize("case", ERROR_CASES)
 def test_every_answer_is_dtd_valid(partner: Any, dtd: Callable[[str], etree.DTD], case: str) -> None:
