@@ -2,9 +2,10 @@
 
 - an unknown route: 404 JSON (without it, the catch-all would turn it into a 500);
 - a refusal of the shop API (``ShopError``): its JSON error;
-- anything unexpected: logged with its trace, then a JSON 500 on shop routes or a plain HTML page on
-  the browser's routes, never a stack trace. (cXML routes never get here: the pipeline answers every
-  outcome itself, as cXML.)
+- anything unexpected: logged with its trace, then a JSON 500 on shop routes, a cXML 500 on cXML
+  routes (the pipeline answers every outcome of a document as cXML itself; what fails before it, such
+  as settings that cannot be read, comes here) or a plain HTML page on the browser's routes, never a
+  stack trace.
 - a one-time link that cannot be used: the plain "already used" / "expired" / "not valid" page.
 
 Each refusal leaves one INFO line (status, a short reason): never a request body, never a token.
@@ -15,7 +16,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
-from .http import html_page, json_error
+from .http import cxml_error, html_page, json_error
 from .observability import logger
 from .shop_api import InvalidBody, ShopError, shop_error_response
 from .store.sessions import TokenKind, TokenProblem
@@ -77,6 +78,10 @@ def gateway_app(*, error_page: str) -> APIGatewayRestResolver:
 
     @app.exception_handler(Exception)  # type: ignore[untyped-decorator]
     def unexpected(error: Exception) -> Response[str]:
+        # A procurement system reads only cXML: logged, counted (CxmlServerErrors) and answered as the
+        # pipeline answers its own failures. The resource is the template's path, whatever the URL's prefix.
+        if app.current_event.resource.startswith("/cxml/"):
+            return cxml_error(error)
         # With the status and reason the caller got, as a cXML 500's line has them (the runbook's ERROR query).
         shop = app.current_event.path.startswith("/shop/")
         reason = "Internal error; retry later" if shop else "Something went wrong"
