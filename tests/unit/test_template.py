@@ -675,3 +675,22 @@ def test_the_session_lifetimes_and_the_shops_entry_url_are_parameters_the_functi
         # And the setup function (which sends the browser to the shop) knows the shop's entry URL
         if name == "SetupRequestFunction":
             assert settings.default_shop_url == "https://shop.example.com/punchout"
+
+
+def test_the_buyer_facing_url_outputs_name_the_buyer_apis_cxml_routes() -> None:
+    # Given the outputs an operator enters in Ariba or Coupa, and the base URL of the buyer API
+    outputs = template()["Outputs"]
+    (_, public_base, execute_api) = outputs["BuyerApiUrl"]["Value"]["Fn::If"]
+    for output, path in (("SetupUrl", "/cxml/setup"), ("OrderUrl", "/cxml/order"), ("ProfileUrl", "/cxml/profile")):
+        # Then each is that base URL and the route, on a custom domain and on execute-api alike ...
+        (condition, custom, default) = outputs[output]["Value"]["Fn::If"]
+        assert condition == outputs["BuyerApiUrl"]["Value"]["Fn::If"][0], output
+        assert custom == {"Fn::Sub": "${PublicBaseUrl}" + path}, output
+        assert public_base == {"Ref": "PublicBaseUrl"}
+        assert default == {"Fn::Sub": execute_api["Fn::Sub"] + path}, output
+        # ... a POST route of BuyerApi
+        assert routes()[("POST", path)][0] == "BuyerApi", output
+    # And the shop API's URL is ShopApi's stage
+    assert outputs["ShopApiUrl"]["Value"] == {
+        "Fn::Sub": "https://${ShopApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}"
+    }
