@@ -202,3 +202,15 @@ def test_the_answers_table_pairs_each_cxml_code_with_the_http_status_it_is_sent_
     gateway = {pair for situation, pairs in rows if situation.startswith("API Gateway:") for pair in pairs}
     assert gateway
     assert gateway <= sent, sorted(gateway - sent)
+
+
+def test_the_parameters_table_is_the_templates_parameters_with_their_defaults() -> None:
+    # Given README's parameters table (Deploying): parameter and default
+    rows = re.findall(r"^\| `([A-Z][A-Za-z]+)` \| (`[^`]+`|empty) \|", README, re.MULTILINE)
+    documented = {name: "" if default == "empty" else default.strip("`") for name, default in rows}
+    # And the template's parameters
+    template = load_template(ROOT / "template.yaml")
+    defaults = {name: str(declaration.get("Default", "")) for name, declaration in template["Parameters"].items()}
+    # Then each is documented once, with its default
+    assert len(rows) == len(documented)
+    assert documented == defaults

@@ -694,3 +694,35 @@ def test_the_buyer_facing_url_outputs_name_the_buyer_apis_cxml_routes() -> None:
     assert outputs["ShopApiUrl"]["Value"] == {
         "Fn::Sub": "https://${ShopApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/${Stage}"
     }
+
+
+def test_order_retention_is_a_parameter_of_the_order_function_kept_forever_by_default() -> None:
+    # Given the template's OrderRetentionDays parameter
+    parameters = template()["Parameters"]
+    parameter = parameters["OrderRetentionDays"]
+    # Then by default orders are kept forever (0), and it is offered with the other data settings
+    assert parameter["Default"] == "0"
+    groups = template()["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    assert sum(group["Parameters"].count("OrderRetentionDays") for group in groups) == 1
+    assert "0" in parameter["Description"] and "forever" in parameter["Description"]
+    # And it takes exactly what the order function's settings take: 0, or 30 to 9999 days
+    from pydantic import ValidationError
+
+    from punchout.settings import OrderSettings
+
+    required = {"TABLE_NAME": "t", "ORDER_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/1/q.fifo"}
+
+    def settings_take(days: str) -> bool:
+        try:
+            OrderSettings.model_validate({**required, "ORDER_RETENTION_DAYS": days})
+        except ValidationError:
+            return False
+        return True
+
+    pattern = re.compile(parameter["AllowedPattern"])
+    for days in [*map(str, range(0, 10050)), "-1", "00", "030", "1e3", " 30", "30 ", ""]:
+        assert bool(pattern.fullmatch(days)) == (days.isdigit() and settings_take(days)), days
+    assert "30" in parameter["ConstraintDescription"]
+    # And the order function, which writes the orders, reads it as ORDER_RETENTION_DAYS
+    variables = functions()["OrderRequestFunction"]["Environment"]["Variables"]
+    assert variables["ORDER_RETENTION_DAYS"] == {"Ref": "OrderRetentionDays"}
