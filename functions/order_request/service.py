@@ -328,6 +328,9 @@ class OrderService:
         """The order's record, and its message when the record is this delivery's (None: a concurrent
         delivery's record won, whose message is the one it stored)."""
         received_at = datetime.now(UTC)
+        # Every item of this version expires together, its receipt plus the retention (None: kept forever);
+        # the versions before it keep theirs (orders are never rewritten).
+        expires_at = self.settings.order_expiry(received_at)
         attachments = kept_attachments(delivery.attachments)
         # Serialised at once, so that its models (two per line) are gone before the raw document is.
         message = self.message(document, order, auth, key, received_at, attachments, follows)
@@ -356,10 +359,11 @@ class OrderService:
                     )
                     for part in attachments
                 ],
+                expires_at,
             )
         except Exception:
             # Those written before the failure (or by a write whose answer was lost): no record will name
-            # them (the buyer's retry stores its own), and they never expire.
+            # them (the buyer's retry stores its own), and without a retention they never expire.
             with suppress(Exception):
                 self.orders.discard_payloads(key, blob_id)
             raise
@@ -379,12 +383,12 @@ class OrderService:
             attachments=stored,
         )
         try:
-            self.orders.create(record)
+            self.orders.create(record, expires_at)
         except Exception as error:
             # ConditionFailed: a concurrent delivery of the same key created it first; continue with
             # theirs. Throttled, timed out, or in conflict with a concurrent transaction: the record may
             # exist all the same (ours, with only the answer lost, or theirs). Payloads no record names
-            # must not stay behind: they hold the buyer's raw document and never expire.
+            # must not stay behind: they hold the buyer's raw document, for the retention or forever.
             with suppress(Exception):
                 existing = self.orders.get(key)
                 if existing is not None and existing.blob_id == blob_id:

@@ -634,6 +634,8 @@ def cmd_orders_show(arguments: argparse.Namespace, orders: OrderRepository) -> N
     if stored.lease_until is not None:
         shown["dispatch_lease_until"] = _shown(datetime.fromtimestamp(stored.lease_until, UTC))
     shown.update(
+        # The end of the order's retention (ORDER_RETENTION_DAYS when it was received); null: kept forever.
+        expires_at=_shown(None if stored.expires_at is None else datetime.fromtimestamp(stored.expires_at, UTC)),
         payload_id=record.payload_id,
         resent_payload_ids=list(stored.resent_as),
         content_hash=record.content_hash,

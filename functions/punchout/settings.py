@@ -7,11 +7,16 @@ request, and a missing variable fails that request with a clear message instead 
 from __future__ import annotations
 
 import os
+from datetime import datetime
 from functools import lru_cache
 
 from pydantic import ConfigDict, Field, field_validator
 
 from .model import GatewayModel
+
+# OrderRetentionDays: 0, or this many days to the most (the template's AllowedPattern says the same).
+MIN_ORDER_RETENTION_DAYS = 30
+MAX_ORDER_RETENTION_DAYS = 9999
 
 
 class GatewaySettings(GatewayModel):
@@ -45,6 +50,27 @@ class OrderSettings(GatewaySettings):
     # duplicate waits for it before answering a retryable 560. Buyers wait at most 30 to 60 s.
     dispatch_lease_seconds: int = Field(default=20, alias="ORDER_DISPATCH_LEASE_SECONDS", gt=0)
     dispatch_wait_seconds: float = Field(default=8.0, alias="ORDER_DISPATCH_WAIT_SECONDS", ge=0)
+    # Days an order version's items are kept after its receipt (template parameter OrderRetentionDays); 0 keeps
+    # them forever. At least 30: its message may wait 14 days in the queue and 14 more in the dead-letter queue,
+    # and a claim check is read from the table.
+    order_retention_days: int = Field(default=0, alias="ORDER_RETENTION_DAYS", ge=0, le=MAX_ORDER_RETENTION_DAYS)
+
+    @field_validator("order_retention_days")
+    @classmethod
+    def _kept_while_queued(cls, value: int) -> int:
+        if 0 < value < MIN_ORDER_RETENTION_DAYS:
+            raise ValueError(
+                f"an order retention is 0 (kept forever) or at least {MIN_ORDER_RETENTION_DAYS} days: the order's"
+                " message may wait 14 days in the queue and 14 more in the dead-letter queue"
+            )
+        return value
+
+    def order_expiry(self, received_at: datetime) -> int | None:
+        """The TTL (epoch seconds) of every item an order version received at ``received_at`` writes; None:
+        kept forever."""
+        if self.order_retention_days == 0:
+            return None
+        return int(received_at.timestamp()) + self.order_retention_days * 86400
 
 
 @lru_cache(maxsize=1)

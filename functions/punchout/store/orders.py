@@ -1,6 +1,8 @@
 """Received orders: one record per partner + order + type + version, with its payloads.
 
-Items (none expire: orders are business records):
+Items (kept forever unless the operator sets a retention, ``ORDER_RETENTION_DAYS``: then every item an order
+version writes carries the same ``expires_at``, its receipt plus the retention, and DynamoDB's TTL removes them;
+from that moment on every read here treats them as gone, whether TTL has deleted them yet or not):
 - ``ORDER#<partner>#<orderID>/VERSION#<type>#<version>``: the record (``<partner>:test`` for orders
   sent in test mode: a buyer's test system may reuse the order numbers of production) (content hash, status
   ``received`` → ``queued``, a short dispatch lease, the payloadIDs of its first resends), created once with a
@@ -16,8 +18,8 @@ sent in test mode under the partner's production key, and a versionless order un
 No index finds records by time: the operator's ``punchout orders list`` scans the table (``listing``).
 
 Payloads no record names (``unnamed_payloads``): a delivery that stopped between writing its payloads and
-its record (the function's timeout, the runtime dying); one whose write failed deletes its own. They never
-expire: ``punchout orders orphans`` finds and deletes them.
+its record (the function's timeout, the runtime dying); one whose write failed deletes its own. They expire
+with the order's retention, if any: ``punchout orders orphans`` finds and deletes them.
 """
 
 from __future__ import annotations
@@ -94,6 +96,18 @@ def _blob(blob_id: str, kind: str) -> str:
     return f"BLOB#{blob_id}#{kind}#"
 
 
+def _expires_at(item: Item) -> int | None:
+    expiry = item.get("expires_at", {}).get("N")
+    return None if expiry is None else int(expiry)
+
+
+def _live(item: Item, moment: int | None = None) -> bool:
+    """Whether an order's item is still kept: it has no expiry, or has not reached it. TTL deletes an item
+    some time after its expiry (typically within days); until then it is gone all the same."""
+    expiry = _expires_at(item)
+    return expiry is None or expiry > (now() if moment is None else moment)
+
+
 # What the operator's listing reads of a record (placeholder -> attribute): never its payloads, which are
 # other items, nor the payloadIDs of its resends.
 _LISTED = {
@@ -103,6 +117,7 @@ _LISTED = {
     "#status": "status",
     "#queued_at": "queued_at",
     "#lease_until": "lease_until",
+    "#expires_at": "expires_at",
 }
 
 
@@ -118,6 +133,7 @@ class StoredOrder:
     queued_at: datetime | None = None
     lease_until: int | None = None  # epoch seconds: a delivery may send the message until then
     resent_as: tuple[str, ...] = ()
+    expires_at: int | None = None  # epoch seconds: the order's retention ends then (None: kept forever)
 
     def dispatching(self, moment: int) -> bool:
         """Whether a delivery holds the dispatch lease at ``moment`` (the gateway is sending the message):
@@ -155,7 +171,7 @@ class OrderRepository:
 
     def get(self, order_key: OrderKey) -> OrderRecord | None:
         item = self.table.get(_pk(order_key), _sk(order_key))
-        return None if item is None else self._record(item)
+        return None if item is None or not _live(item) else self._record(item)
 
     @staticmethod
     def _record(item: Item) -> OrderRecord:
@@ -180,7 +196,7 @@ class OrderRepository:
             candidates += [replace(key, version=legacy_version) for key in owners]
         for candidate in candidates:
             item = self.table.get(_pk(candidate), _sk(candidate))
-            if item is None:
+            if item is None or not _live(item):
                 continue
             if candidate.deployment_mode != order_key.deployment_mode and not self._test_order_stored_as_production(
                 item
@@ -203,13 +219,14 @@ class OrderRepository:
 
         Updates and deletes need the order, and their DocumentReference names one of these: a resend's
         payloadID stands for the version it resent, which made no message of its own."""
-        items = list(self.table.query(_pk(order_key), "VERSION#"))
+        moment = now()
+        items = [item for item in self.table.query(_pk(order_key), "VERSION#") if _live(item, moment)]
         if order_key.deployment_mode == "test":  # and those an older version stored under production's key
             production = replace(order_key, deployment_mode="production")
             items += [
                 item
                 for item in self.table.query(_pk(production), "VERSION#")
-                if self._test_order_stored_as_production(item)
+                if _live(item, moment) and self._test_order_stored_as_production(item)
             ]
         versions = [(self._record(item), item.get("resent_as", {}).get("SS", [])) for item in items]
         versions.sort(key=lambda version: version[0].received_at)
@@ -250,31 +267,40 @@ class OrderRepository:
         message: bytes,
         raw: bytes,
         attachments: list[tuple[StoredAttachment, bytes]],
+        expires_at: int | None = None,
     ) -> tuple[int, int, list[StoredAttachment]]:
-        """Write the payloads before the record, so a record always has them.
+        """Write the payloads before the record, so a record always has them; ``expires_at``: the order's
+        (None: kept forever), the record's too, so that they go together.
 
         Each delivery attempt writes under its own ``blob_id``: concurrent duplicates never overwrite
         the payloads of the attempt whose record won."""
         pk = _pk(order_key)
-        forever = None  # orders are kept: no TTL
-        message_chunks = self.table.put_chunks(pk, _blob(blob_id, "MESSAGE"), message, forever)
-        raw_chunks = self.table.put_chunks(pk, _blob(blob_id, "RAW"), raw, forever)
+        message_chunks = self.table.put_chunks(pk, _blob(blob_id, "MESSAGE"), message, expires_at)
+        raw_chunks = self.table.put_chunks(pk, _blob(blob_id, "RAW"), raw, expires_at)
         stored = [
             attachment.model_copy(
-                update={"chunks": self.table.put_chunks(pk, _blob(blob_id, f"ATTACHMENT#{index:03d}"), data, forever)}
+                update={
+                    "chunks": self.table.put_chunks(pk, _blob(blob_id, f"ATTACHMENT#{index:03d}"), data, expires_at)
+                }
             )
             for index, (attachment, data) in enumerate(attachments)
         ]
         return message_chunks, raw_chunks, stored
 
-    def create(self, record: OrderRecord) -> None:
-        """Create the record; ConditionFailed if this order version was already received."""
+    def create(self, record: OrderRecord, expires_at: int | None = None) -> None:
+        """Create the record and its lookup, with the payloads' ``expires_at`` (None: kept forever);
+        ConditionFailed if this order version was already received and is still kept.
+
+        A record past its expiry that TTL has not deleted yet is replaced: the order is gone, and this is
+        the buyer's document received again (its lookup is replaced with it: the same message id)."""
         pk = _pk(record.key)
+        expiry: Item = {} if expires_at is None else {"expires_at": n(expires_at)}
         item: Item = {
             **key(pk, _sk(record.key)),
             "data": s(record.model_dump_json()),
             "status": s(record.status),
             "content_hash": s(record.content_hash),
+            **expiry,
         }
         self.table.transact(
             [
@@ -282,7 +308,8 @@ class OrderRepository:
                     "Put": {
                         "TableName": self.table.name,
                         "Item": item,
-                        "ConditionExpression": "attribute_not_exists(pk)",
+                        "ConditionExpression": "attribute_not_exists(pk) OR expires_at <= :now",
+                        "ExpressionAttributeValues": {":now": n(now())},
                     }
                 },
                 {
@@ -292,6 +319,7 @@ class OrderRepository:
                             **key(f"ORDERMSG#{record.message_id}", "ORDERMSG"),
                             "pk_order": s(pk),
                             "sk_order": s(_sk(record.key)),
+                            **expiry,
                         },
                     }
                 },
@@ -369,9 +397,10 @@ class OrderRepository:
         if not could_be_message_id(message_id):
             return None
         pointer = self.table.get(f"ORDERMSG#{message_id}", "ORDERMSG")
-        if pointer is None:
+        if pointer is None or not _live(pointer):
             return None
-        return self.table.get(pointer["pk_order"]["S"], pointer["sk_order"]["S"])
+        item = self.table.get(pointer["pk_order"]["S"], pointer["sk_order"]["S"])
+        return None if item is None or not _live(item) else item
 
     # -- the operator's CLI (``punchout orders``) --------------------------------------------------
 
@@ -381,12 +410,18 @@ class OrderRepository:
         A Scan of the whole table (keys only) finds the order partitions holding more attempts' payloads than
         records. A record is only ever created by the delivery that wrote its payloads, within its function's
         timeout: ``wait_seconds`` after the Scan (at least that timeout), each such partition is read again
-        (consistent Queries), and the attempts the Scan saw that no record names then never will be."""
+        (consistent Queries), and the attempts the Scan saw that no record names then never will be.
+
+        Items past their expiry count for nothing, records and payloads alike: TTL deletes them (not all
+        at once), and an order received again after its expiry leaves its first attempt's payloads so."""
         # A Scan returns the items of one partition one after the other: counted a partition at a time, only the
         # suspects are kept (a year of orders is some ten million partitions).
         candidates: dict[str, set[str]] = defaultdict(set)
         partition, records, attempts = "", 0, set[str]()
-        items = self.table.scan("begins_with(#pk, :order)", {":order": s("ORDER#")}, {}, {"#pk": "pk", "#sk": "sk"})
+        keys = {"#pk": "pk", "#sk": "sk", "#expires_at": "expires_at"}
+        moment = now()
+        scanned = self.table.scan("begins_with(#pk, :order)", {":order": s("ORDER#")}, {}, keys)
+        items = (item for item in scanned if _live(item, moment))
         for item in chain(items, [None]):  # None: the end, which closes the last partition
             pk = item["pk"]["S"] if item is not None else ""
             if pk != partition:
@@ -405,10 +440,12 @@ class OrderRepository:
         time.sleep(wait_seconds)
         found: list[UnnamedPayloads] = []
         for pk, seen in sorted(candidates.items()):
-            named = {self._record(item).blob_id for item in self.table.query(pk, "VERSION#")}
+            moment = now()
+            named = {self._record(item).blob_id for item in self.table.query(pk, "VERSION#") if _live(item, moment)}
             chunks: dict[str, int] = defaultdict(int)
-            for item in self.table.query(pk, "BLOB#", {"#sk": "sk"}):
-                chunks[item["sk"]["S"].split("#")[1]] += 1
+            for item in self.table.query(pk, "BLOB#", {"#sk": "sk", "#expires_at": "expires_at"}):
+                if _live(item, moment):
+                    chunks[item["sk"]["S"].split("#")[1]] += 1
             found += [
                 UnnamedPayloads(pk, attempt, chunks[attempt])
                 for attempt in sorted(seen - named)
@@ -436,6 +473,7 @@ class OrderRepository:
             queued_at=datetime.fromisoformat(queued_at) if queued_at else None,
             lease_until=int(lease_until) if lease_until else None,
             resent_as=tuple(sorted(item.get("resent_as", {}).get("SS", []))),
+            expires_at=_expires_at(item),
         )
 
     def listing(
@@ -453,8 +491,9 @@ class OrderRepository:
         payload chunks and sessions included: DynamoDB filters what it returns, not what it reads. The
         Scan filters on the keys (records only; the partner's prefix) and the status, and returns the
         record's attributes only (``_LISTED``); what the keys cannot tell exactly (the mode without a
-        partner, the order id) is checked here. The mode of an order an older version received is its
-        message's (``StoredOrder.deployment_mode``): a read of it for each such record that matches."""
+        partner, the order id) is checked here, and so is an order's expiry. The mode of an order an older
+        version received is its message's (``StoredOrder.deployment_mode``): a read of it for each such record
+        that matches."""
         # Test-mode orders an older version received are under the partner's production key: test's
         # partitions are searched with production's.
         modes: list[DeploymentMode] = ["production"] if deployment_mode == "production" else ["production", "test"]
@@ -481,7 +520,10 @@ class OrderRepository:
                 values[":status"] = s(status)
             items = self.table.scan(" AND ".join(conditions), values, {}, _LISTED)
         found: list[StoredOrder] = []
+        moment = now()
         for item in items:
+            if not _live(item, moment):
+                continue  # past its retention: gone, whether TTL has deleted it yet or not
             record = self._record(item)
             if (
                 (partner_id is None or record.partner_id == partner_id)

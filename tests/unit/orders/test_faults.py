@@ -241,11 +241,11 @@ def test_a_delivery_that_loses_the_race_to_store_the_order_queues_the_stored_mes
     document = builders.order_request("PO-RACE", [builders.item_out("P1", "3", price="2.50")])
     create = OrderRepository.create
 
-    def other_delivery_first(self: OrderRepository, record: Any) -> None:
+    def other_delivery_first(self: OrderRepository, record: Any, expires_at: int | None = None) -> None:
         monkeypatch.setattr(OrderRepository, "create", create)
         fail_once(monkeypatch, OrderQueue, "send")
         assert post_order(document)["statusCode"] >= 500
-        create(self, record)
+        create(self, record, expires_at)
 
     monkeypatch.setattr(OrderRepository, "create", other_delivery_first)
     # When this delivery then finds the record taken
@@ -295,7 +295,7 @@ def test_a_record_write_refused_with_no_record_to_find_is_a_560_and_leaves_no_pa
     # Given a table whose record write is refused by its condition, yet no record of the order is there
     register(table)
 
-    def refused(self: OrderRepository, record: Any) -> None:
+    def refused(self: OrderRepository, record: Any, expires_at: int | None = None) -> None:
         raise ConditionFailed("injected")
 
     monkeypatch.setattr(OrderRepository, "create", refused)
