@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 
 import order_request.handler
@@ -290,3 +291,44 @@ def test_orphans_leaves_out_payloads_past_their_expiry(
     found = json.loads(Run(capsys, TABLE_NAME, ("orders",)).ok("orphans"))
     # Then those past their expiry are not among them: they are gone, DynamoDB deletes them
     assert found == {"deleted_items": 0, "unnamed_payloads": []}
+
+
+def _swept_after(monkeypatch: pytest.MonkeyPatch, cls: Any, name: str, table: Table, key: dict[str, Any]) -> None:
+    """``cls.name`` runs, then TTL deletes the record ``key`` (at its expiry, within the delivery)."""
+    original = getattr(cls, name)
+
+    def then_swept(*arguments: Any, **options: Any) -> Any:
+        result = original(*arguments, **options)
+        boto3.client("dynamodb").delete_item(TableName=table.name, Key=key)  # TTL, not the function
+        return result
+
+    monkeypatch.setattr(cls, name, then_swept)
+
+
+@pytest.mark.parametrize("moment", ["resend", "send"])
+def test_a_record_ttl_deletes_during_a_delivery_is_not_written_back_as_a_stub(
+    table: Table, queue_url: str, retention: int, monkeypatch: pytest.MonkeyPatch, moment: str
+) -> None:
+    # Given an order received with a retention (for "send": stored, its first send failed), whose record TTL
+    # deletes while a delivery of it runs: after the resend found it, or after its message was sent
+    from punchout.store.orders import OrderRepository
+    from punchout.store.queue import OrderQueue
+    from tests.unit.orders.test_faults import fail_once
+
+    document = _order("PO-STUB", payload_id="stub-1@buyer")
+    key = {"pk": {"S": "ORDER#acme#PO-STUB"}, "sk": {"S": "VERSION#new#1"}}
+    if moment == "resend":
+        assert cxml(post_order(document)).status.code == 200
+        drain(queue_url)
+        _swept_after(monkeypatch, OrderRepository, "get", table, key)
+        document = _order("PO-STUB", payload_id="stub-1r@buyer")
+    else:
+        fail_once(monkeypatch, OrderQueue, "send")
+        assert cxml(post_order(document)).status.code >= 500
+        _swept_after(monkeypatch, OrderQueue, "send", table, key)
+    # When the delivery goes on (recording the resend's payloadID; recording the order as queued)
+    assert cxml(post_order(document)).status.code == 200
+    drain(queue_url)
+    # Then no record is written back without its order (an update creates what it does not find): the order
+    # stays gone, and every reader of records still reads them
+    assert [item for item in table_items(table) if item["sk"]["S"].startswith("VERSION#")] == []
