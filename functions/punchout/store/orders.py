@@ -247,13 +247,15 @@ class OrderRepository:
     def add_payload_id(self, order_key: OrderKey, payload_id: str) -> bool:
         """Remember a resend's payloadID: the buyer's next version may refer to it rather than the first.
 
-        False once the record holds ``MAX_RESENT_PAYLOAD_IDS`` others: this one is not remembered."""
+        False once the record holds ``MAX_RESENT_PAYLOAD_IDS`` others: this one is not remembered; nor when
+        the record is gone (TTL deleted it at the order's expiry: an update would create a stub of it)."""
         try:
             self.table.update(
                 _pk(order_key),
                 _sk(order_key),
                 "ADD resent_as :ids",
-                condition="attribute_not_exists(resent_as) OR size(resent_as) < :most OR contains(resent_as, :id)",
+                condition="attribute_exists(pk) AND (attribute_not_exists(resent_as) OR size(resent_as) < :most"
+                " OR contains(resent_as, :id))",
                 values={":ids": {"SS": [payload_id]}, ":id": s(payload_id), ":most": n(MAX_RESENT_PAYLOAD_IDS)},
             )
         except ConditionFailed:
@@ -365,10 +367,13 @@ class OrderRepository:
             )
 
     def mark_queued(self, order_key: OrderKey) -> None:
+        """ConditionFailed when the record is gone (TTL deleted it at the order's expiry): an update would
+        create a stub of it."""
         self.table.update(
             _pk(order_key),
             _sk(order_key),
             "SET #status = :queued, queued_at = :now REMOVE lease_id, lease_until",
+            condition="attribute_exists(pk)",
             values={":queued": s("queued"), ":now": s(datetime.now(UTC).isoformat())},
             names={"#status": "status"},
         )
