@@ -340,7 +340,8 @@ _SPENT_LINK = (
 )
 _LEFT_PAYLOADS = (
     "The function stopped after writing payload chunks, before the record that names them: no code runs to "
-    "delete them and they never expire (README, Data kept and for how long: `punchout orders orphans`)"
+    "delete them and, without an order retention, they never expire (README, Data kept and for how long:"
+    " `punchout orders orphans`)"
 )
 KNOWN = {
     ("cXML order", "BatchWriteItem PutRequest ORDER/BLOB", "crash"): _LEFT_PAYLOADS,
