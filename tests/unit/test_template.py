@@ -549,6 +549,44 @@ def test_every_alarm_watches_this_stack_only() -> None:
     assert alarms["CxmlServerErrorsAlarm"]["Dimensions"] == [{"Name": "service", "Value": {"Ref": "AWS::StackName"}}]
 
 
+def test_every_5xx_answer_of_the_buyer_api_is_alarmed_including_the_ones_api_gateway_answers_itself() -> None:
+    # Given the buyer API, whose gateway responses answer some errors with a 5xx of the template's choosing
+    # (THROTTLED 503, INTEGRATION_FAILURE 502) so that buyers retry them
+    resources = template()["Resources"]
+    api = resources["BuyerApi"]["Properties"]
+    changed = {name for name, response in api["GatewayResponses"].items() if response.get("StatusCode", "")[:1] == "5"}
+    assert changed >= {"THROTTLED", "INTEGRATION_FAILURE"}
+    # API Gateway counts an answer whose status a gateway response changed as 4XXError, never 5XXError,
+    # so an alarm on AWS/ApiGateway 5XXError never sees them. The access log records the status sent.
+    log_format = json.loads(api["AccessLogSetting"]["Format"])
+    assert log_format["status"] == "$context.status"
+    assert log_format["apiId"] == "$context.apiId"
+    filters = [
+        r["Properties"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Logs::MetricFilter"
+        and r["Properties"]["LogGroupName"] == {"Ref": "BuyerApiAccessLogGroup"}
+    ]
+    (answered_5xx,) = [f for f in filters if f["FilterPattern"] == "{ $.status = 5* }"]
+    (metric,) = answered_5xx["MetricTransformations"]
+    assert (metric["MetricValue"], metric["Dimensions"]) == ("1", [{"Key": "ApiId", "Value": "$.apiId"}])
+
+    # Then an alarm watches that count, for this stack's API only, and no alarm watches BuyerApi's 5XXError
+    alarms = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"]
+    watching = [
+        a for a in alarms if (a["Namespace"], a["MetricName"]) == (metric["MetricNamespace"], metric["MetricName"])
+    ]
+    assert [a["Dimensions"] for a in watching] == [[{"Name": "ApiId", "Value": {"Ref": "BuyerApi"}}]]
+    (alarm,) = watching
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == ("Sum", 0, "GreaterThanThreshold")
+    assert not [
+        a
+        for a in alarms
+        if a["MetricName"] == "5XXError"
+        and {"Name": "ApiName", "Value": {"Fn::Sub": "${AWS::StackName}-buyer"}} in a["Dimensions"]
+    ]
+
+
 def test_the_local_stack_resolves_every_function_variable(caplog: pytest.LogCaptureFixture) -> None:
     from infra.local.template import LOCAL_STACK_NAME, Intrinsics, function_environment, load_template
 
