@@ -87,6 +87,7 @@ ACCESS_LOG_VALUES = {
     "$context.integrationStatus": "200",
     "$context.error.responseType": "-",  # no error: API Gateway writes "-" for an empty value
     "$context.identity.apiKeyId": "a1b2c3d4e5",
+    "$context.apiId": "k3x9p2m7qa",  # ten characters, as API Gateway's ids
     "$context.xrayTraceId": "Root=1-6746a0f2-0123456789abcdef01234567",
 }
 PROCUREMENT_AGENT = "Apache-HttpClient/4.5.14 (Java/17.0.9)"
