@@ -23,12 +23,10 @@ from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
 
-from lxml import etree
-
 from punchout.auth import Authenticated
 from punchout.cxml.errors import Conflict, InvalidDocument, ReferenceUnknown, TemporaryFailure
 from punchout.cxml.models import DeploymentMode, OrderRequest, RequestDocument
-from punchout.cxml.redact import redact_tree
+from punchout.cxml.redact import redacted_raw
 from punchout.http import MAX_RESPONSE_BYTES, carried_size
 from punchout.mime import MimePart
 from punchout.observability import logger
@@ -146,16 +144,6 @@ def page_slices(lines: list[object], reconciled: list[object], budget: int) -> l
 def _position(text: str) -> int:
     """A path segment as a non-negative number, or -1."""
     return int(text) if text.isascii() and text.isdigit() and len(text) <= 6 else -1
-
-
-def redacted_raw(root: etree._Element) -> bytes:
-    """The raw document as it is stored: every ``SharedSecret`` blanked, every card number masked.
-
-    Redacted in place, unlike ``cxml.redact.redacted_bytes``, which redacts a deep copy: the order
-    function is the tree's last user (it was read into the models already), and a copy of a 5,000-line
-    order's tree costs ~25 MB of a 256 MB Lambda. The bytes are the same.
-    """
-    return etree.tostring(redact_tree(root), xml_declaration=True, encoding="UTF-8")
 
 
 class OrderService:

@@ -6,8 +6,6 @@ be among them (PROTOCOL.md section 9).
 
 from __future__ import annotations
 
-from copy import deepcopy
-
 from lxml import etree
 
 from .models import mask_card_number
@@ -38,7 +36,9 @@ def redact_tree(root: etree._Element) -> etree._Element:
     return root
 
 
-def redacted_bytes(root: etree._Element) -> bytes:
-    """A redacted copy of the parsed document, serialised as UTF-8 (the original is untouched)."""
-    # A deep copy, not a re-parse: no second parser to harden.
-    return etree.tostring(redact_tree(deepcopy(root)), xml_declaration=True, encoding="UTF-8")
+def redacted_raw(root: etree._Element) -> bytes:
+    """The raw document as it is stored: redacted in place, then serialised as UTF-8.
+
+    In place, not a copy: the order function is the tree's last user (it was read into the models
+    already), and a copy of a 5,000-line order's tree costs ~25 MB of a 256 MB Lambda."""
+    return etree.tostring(redact_tree(root), xml_declaration=True, encoding="UTF-8")
