@@ -19,7 +19,6 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import Callable
 from contextlib import suppress
 from datetime import UTC, datetime
 
@@ -153,16 +152,11 @@ class OrderService:
         sessions: SessionRepository,
         queue: OrderQueue,
         settings: OrderSettings,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.orders = orders
         self.sessions = sessions
         self.queue = queue
         self.settings = settings
-        self.sleep = sleep
-        self.clock = clock
 
     def receive(
         self,
@@ -498,7 +492,7 @@ class OrderService:
             except Exception as error:
                 failure = error
                 if attempt + 1 < _MARK_QUEUED_ATTEMPTS:
-                    self.sleep(0.1 * (attempt + 1))
+                    time.sleep(0.1 * (attempt + 1))
         logger.error(
             "Order queued but not recorded as queued: a later delivery of it may queue it again",
             extra={"message_id": record.message_id},
@@ -512,7 +506,7 @@ class OrderService:
     def _dispatch(self, record: OrderRecord, message: bytes | None = None) -> None:
         """Send the record's message once. ``message``: the record's stored message, when the caller has
         it (it just stored it); otherwise it is read back from the table (a query and a decompression)."""
-        deadline = self.clock() + self.settings.dispatch_wait_seconds
+        deadline = time.monotonic() + self.settings.dispatch_wait_seconds
         while True:
             lease = self.orders.acquire_lease(record.key, self.settings.dispatch_lease_seconds)
             if lease is not None:
@@ -530,6 +524,6 @@ class OrderService:
             current = self.orders.get(record.key)
             if current is not None and current.status == "queued":
                 return
-            if self.clock() >= deadline:
+            if time.monotonic() >= deadline:
                 raise TemporaryFailure("The order is being processed by another delivery; please retry")
-            self.sleep(0.2)
+            time.sleep(0.2)
