@@ -204,6 +204,10 @@ def _port_is_free(port: int) -> bool:
         return True
 
 
+_START_TIMEOUT_SECONDS = 60.0
+_STOP_TIMEOUT_SECONDS = 10.0
+
+
 class DynamoDBLocal(Service):
     """One DynamoDB Local process: `with DynamoDBLocal() as db: db.endpoint_url`.
 
@@ -216,15 +220,11 @@ class DynamoDBLocal(Service):
         db_path: Path | None = None,
         port: int = 0,
         cache_dir: Path = DEFAULT_CACHE_DIR,
-        start_timeout: float = 60.0,
-        stop_timeout: float = 10.0,
     ) -> None:
         # Absolute now: Java runs in the jar's folder, where a relative path would be taken to start.
         self.db_path = db_path.absolute() if db_path is not None else None
         self._requested_port = port
         self._cache_dir = cache_dir
-        self._start_timeout = start_timeout
-        self._stop_timeout = stop_timeout
         self._process: subprocess.Popen[bytes] | None = None
         self._output: IO[bytes] | None = None
         self.port = 0
@@ -306,7 +306,7 @@ class DynamoDBLocal(Service):
             aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
         )
         started = time.monotonic()
-        deadline = started + self._start_timeout
+        deadline = started + _START_TIMEOUT_SECONDS
         while True:
             if process.poll() is not None:
                 raise DynamoDBLocalStartError(f"DynamoDB Local exited with {process.returncode}:\n{self._tail()}")
@@ -318,7 +318,7 @@ class DynamoDBLocal(Service):
             except (BotoCoreError, ClientError):
                 if time.monotonic() > deadline:
                     raise DynamoDBLocalStartError(
-                        f"DynamoDB Local did not answer within {self._start_timeout:.0f} s:\n{self._tail()}"
+                        f"DynamoDB Local did not answer within {_START_TIMEOUT_SECONDS:.0f} s:\n{self._tail()}"
                     ) from None
                 time.sleep(0.1)
             else:
@@ -341,7 +341,7 @@ class DynamoDBLocal(Service):
         if process is not None and process.poll() is None:
             process.terminate()
             try:
-                process.wait(timeout=self._stop_timeout)
+                process.wait(timeout=_STOP_TIMEOUT_SECONDS)
             except subprocess.TimeoutExpired:
                 logger.warning("DynamoDB Local (pid %s) ignored SIGTERM; killing it", process.pid)
                 process.kill()

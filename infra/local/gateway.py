@@ -252,7 +252,6 @@ class Gateway(Service):
         port: int = 0,
         stage: str = "local",
         environment: Mapping[str, str] | None = None,
-        dev_routes: Mapping[str, DevRoute] | None = None,
         api_keys: Mapping[str, str] | None = None,
         integration_timeout: float = INTEGRATION_TIMEOUT_SECONDS,
     ) -> None:
@@ -261,9 +260,7 @@ class Gateway(Service):
         self.stage = stage
         self.integration_timeout = integration_timeout
         self.environment = dict(environment or {})
-        self.dev_routes: dict[str, DevRoute] = {}
-        for prefix, page in (dev_routes or {}).items():
-            self.add_dev_route(prefix, page)
+        self.dev_routes: dict[str, DevRoute] = {}  # add_dev_route fills it
         # Looked up per request: the stack passes a view of the table (keys made by the CLI work).
         self.api_keys: Mapping[str, str] = api_keys if api_keys is not None else {}
         self._address = (host, port)

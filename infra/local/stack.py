@@ -80,7 +80,6 @@ class LocalStack(Service):
     def __init__(
         self,
         *,
-        template_path: Path = DEFAULT_TEMPLATE,
         port: int = DEFAULT_PORT,
         persistent: bool = True,
         dynamodb: DynamoDBEngine = "auto",
@@ -92,7 +91,6 @@ class LocalStack(Service):
         ready_hooks: list[ReadyHook] | None = None,
     ) -> None:
         """`persistent` keeps DynamoDB data in `state_dir/dynamodb`; `state_file=None` writes no stack.json."""
-        self.template_path = template_path
         self.port = port
         self.persistent = persistent
         self.requested_dynamodb_engine: DynamoDBEngine = dynamodb
@@ -147,7 +145,7 @@ class LocalStack(Service):
         self.dynamodb_local = None
 
     def _start(self) -> None:
-        self.template = load_template(self.template_path)
+        self.template = load_template(DEFAULT_TEMPLATE)
         moto = self._cleanup.enter_context(MotoServer())
         self.sqs_endpoint = moto.endpoint_url
         self.dynamodb_endpoint = self._start_dynamodb(fallback=moto.endpoint_url)

@@ -153,26 +153,20 @@ class Intrinsics:
     def __init__(
         self,
         template: Template,
-        *,
-        parameters: Mapping[str, str] | None = None,
-        region: str = REGION,
-        account_id: str = ACCOUNT_ID,
-        stack_name: str = LOCAL_STACK_NAME,
     ) -> None:
         self._template = template
         self._refs: dict[str, Any] = {
-            "AWS::Region": region,
-            "AWS::AccountId": account_id,
+            "AWS::Region": REGION,
+            "AWS::AccountId": ACCOUNT_ID,
             "AWS::Partition": "aws",
             "AWS::URLSuffix": "amazonaws.com",
-            "AWS::StackName": stack_name,
-            "AWS::StackId": f"arn:aws:cloudformation:{region}:{account_id}:stack/{stack_name}/local",
+            "AWS::StackName": LOCAL_STACK_NAME,
+            "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{LOCAL_STACK_NAME}/local",
             "AWS::NoValue": NO_VALUE,
         }
         for name, declaration in (template.get("Parameters") or {}).items():
             if "Default" in declaration:
                 self._refs[name] = _text(declaration["Default"])
-        self._refs.update(parameters or {})
         self._attributes: dict[tuple[str, str], str] = {}
 
     def bind(self, logical_id: str, ref: str, **attributes: str) -> None:
