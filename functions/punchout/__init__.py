@@ -1,4 +1,6 @@
-"""The PunchOut gateway's shared library: cXML, data access, queue publishing and settings.
+"""The PunchOut gateway's shared library: the cXML pipeline, trading partners, sessions, carts and
+orders, data access (``store``), pure cXML (``cxml``), settings, observability and the operators' CLI.
 
-Every Lambda function in `functions/` imports from here; nothing here imports a function package.
+Every Lambda function in `functions/` imports from here; nothing here imports a function package
+(the layers: README, Layout; ``tests/unit/test_layers.py``).
 """
