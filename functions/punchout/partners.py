@@ -48,10 +48,6 @@ class CredentialRef(GatewayModel):
     def _strip(cls, value: object) -> object:
         return value.strip() if isinstance(value, str) else value
 
-    @property
-    def key(self) -> str:
-        return f"{self.domain.lower()}#{self.identity}"
-
     def matches(self, domain: str, identity: str) -> bool:
         return self.domain.lower() == domain.strip().lower() and self.identity == identity.strip()
 
