@@ -150,10 +150,8 @@ def function_environment(template: Template, intrinsics: Intrinsics) -> dict[str
 class Intrinsics:
     """Resolves intrinsic functions against what the local stack knows."""
 
-    def __init__(
-        self,
-        template: Template,
-    ) -> None:
+    def __init__(self, template: Template, *, parameters: Mapping[str, str] | None = None) -> None:
+        """``parameters``: values a deployment would give the template's parameters (their defaults otherwise)."""
         self._template = template
         self._refs: dict[str, Any] = {
             "AWS::Region": REGION,
@@ -167,6 +165,7 @@ class Intrinsics:
         for name, declaration in (template.get("Parameters") or {}).items():
             if "Default" in declaration:
                 self._refs[name] = _text(declaration["Default"])
+        self._refs.update(parameters or {})
         self._attributes: dict[tuple[str, str], str] = {}
 
     def bind(self, logical_id: str, ref: str, **attributes: str) -> None:
