@@ -249,13 +249,20 @@ def test_the_order_function_accepts_an_order_and_queues_it_from_the_build_output
 
 
 def test_a_cxml_server_error_is_published_as_exactly_the_metric_its_alarm_watches(host_build: Path, aws: Provisioned):
-    # Given the template's alarms on the gateway's own metrics (the AWS/ namespaces are AWS's to write),
-    # their dimensions resolved as the deployed stack resolves them (the stack's name for `service`)
+    # Given the template's alarms on the metrics the functions publish (the AWS/ namespaces are AWS's to
+    # write, and a metric filter's CloudWatch Logs writes), their dimensions resolved as the deployed stack
+    # resolves them (the stack's name for `service`)
     intrinsics = Intrinsics(template())
+    from_logs = {
+        metric["MetricName"]
+        for log_filter in resources_of_type(template(), "AWS::Logs::MetricFilter").values()
+        for metric in log_filter["Properties"]["MetricTransformations"]
+    }
     alarms = [
         intrinsics.resolve_known(resource["Properties"])
         for resource in resources_of_type(template(), "AWS::CloudWatch::Alarm").values()
         if not str(resource["Properties"]["Namespace"]).startswith("AWS/")
+        and resource["Properties"]["MetricName"] not in from_logs
     ]
     assert [alarm["MetricName"] for alarm in alarms] == ["CxmlServerErrors"]
     # And a fresh setup function, in Lambda's environment, whose table does not exist (DynamoDB fails)
