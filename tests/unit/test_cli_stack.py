@@ -254,3 +254,21 @@ def test_a_key_created_for_a_stack_warns_nothing_while_table_name_is_set(stack, 
     # Then it goes to API Gateway too, without the warning that API Gateway lacks it
     assert (code, err) == (0, "")
     assert len(stack.gateway_keys()) == 1
+
+
+def test_a_key_for_another_stacks_table_is_not_added_to_the_stacks_usage_plan(stack, capsys):
+    # Given two stacks in one account: --stack names production, --table another stack's table (staging's)
+    boto3.client("dynamodb").create_table(TableName="punchout-staging-table", **table_definition())
+
+    # When a key is created naming both
+    code, out, err = punchout(
+        capsys, "--table", "punchout-staging-table", "--stack", STACK, "api-keys", "create", "--name", "webshop"
+    )
+
+    # Then it is refused: production's usage plan would admit a key whose hash only staging's table holds
+    assert code == 1
+    assert f"--table punchout-staging-table is not the table of stack {STACK}" in err
+    assert "shown once" not in out
+    assert stack.gateway_keys() == []
+    assert stack.plan_key_ids() == set()
+    assert ApiKeyRepository(Table("punchout-staging-table")).list() == []

@@ -631,6 +631,24 @@ def test_a_stack_names_its_queue_by_its_output(
     assert len(queued(queue_url, published=False)) == 1
 
 
+def test_a_table_of_another_stack_never_sends_its_orders_to_the_stacks_queue(
+    table: Table, queue_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given two stacks in one account (staging and production): the order is in staging's table, and
+    # --stack names production, whose outputs name its own table and queue
+    record = stored_order(table, "PO-1", "2026-11-20T08:00:00+00:00")
+    monkeypatch.delenv("ORDER_QUEUE_URL")
+    outputs = {"TableName": "punchout-prod-PunchOutTable-1A2B", "OrderQueueUrl": queue_url}
+    monkeypatch.setattr(cli, "_stack_outputs", lambda stack: outputs)
+    # When staging's order is requeued naming staging's table with --table and production with --stack
+    code = cli.main(["--table", TABLE_NAME, "--stack", "punchout-prod", "orders", "requeue", record.message_id])
+    # Then it is refused, saying why, and production's shop never receives staging's order
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"--table {TABLE_NAME} is not the table of stack punchout-prod" in err
+    assert queued(queue_url, published=False) == []
+
+
 def test_a_local_stack_names_its_queue_and_sqs_endpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a local stack's stack.json (a copy of the environment, so that what the CLI sets leaks nowhere)
     monkeypatch.setattr("os.environ", {})
