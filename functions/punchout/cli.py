@@ -72,6 +72,19 @@ def _stack_output(stack: str, key: str) -> str:
     return value
 
 
+def _stack_output_of_its_table(arguments: argparse.Namespace, key: str) -> str:
+    """An output of --stack for what a command does beside the table (its queue, its usage plan): refused
+    when --table names another table, which would be another stack's (staging's orders to production's
+    queue, a key in one stack's table and in the other's usage plan)."""
+    name = _stack_output(arguments.stack, "TableName")
+    if arguments.table and arguments.table != name and not arguments.table.endswith(f":table/{name}"):
+        raise CliError(
+            f"--table {arguments.table} is not the table of stack {arguments.stack} (its TableName output is "
+            f"{name}): name one stack, with --stack alone or --table alone (and --queue-url to requeue)"
+        )
+    return _stack_output(arguments.stack, key)
+
+
 def resolve_table(arguments: argparse.Namespace) -> Table:
     if arguments.state_dir is not None and (arguments.table or arguments.stack):
         raise CliError("--state-dir names a local stack's table: give it without --table and --stack")
@@ -149,7 +162,7 @@ def resolve_queue(arguments: argparse.Namespace) -> OrderQueue:
     if arguments.queue_url:
         return OrderQueue(arguments.queue_url)
     if arguments.stack:
-        return OrderQueue(_stack_output(arguments.stack, "OrderQueueUrl"))
+        return OrderQueue(_stack_output_of_its_table(arguments, "OrderQueueUrl"))
     if arguments.state_dir is not None:
         return _local_queue(arguments.state_dir / "stack.json")  # resolve_table found it
     if arguments.table or os.environ.get("TABLE_NAME"):
@@ -488,7 +501,8 @@ def resolve_gateway(arguments: argparse.Namespace) -> GatewayKeys | None:
         return None  # the local stack (or a bare --table) has no usage plan
     import boto3
 
-    return GatewayKeys(boto3.client("apigateway"), _stack_output(arguments.stack, "UsagePlanId"), arguments.stack)
+    usage_plan = _stack_output_of_its_table(arguments, "UsagePlanId")
+    return GatewayKeys(boto3.client("apigateway"), usage_plan, arguments.stack)
 
 
 def cmd_api_key_create(arguments: argparse.Namespace, keys: ShopKeys) -> None:
