@@ -10,6 +10,9 @@ BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed
 SAM := $(BIN)/sam
 SAM_CONFIG := infra/samconfig.toml
+# The config environment of infra/samconfig.toml whose saved answers (stack name, parameters) make deploy
+# uses: one per stack (make deploy SAM_CONFIG_ENV=staging for a stack guided with --config-env staging).
+SAM_CONFIG_ENV ?= default
 REGION ?= us-east-1
 # checkov has heavy, tightly pinned dependencies: it lives in its own venv so that it cannot
 # conflict with aws-sam-cli or the runtime pins in .venv.
@@ -118,8 +121,8 @@ build: venv ## sam build (no container): aarch64 wheels and bytecode into .aws-s
 build-host: venv ## The same package with this machine's wheels, into .aws-sam/build-host (smoke test, bench)
 	LAMBDA_BUILD_PLATFORM=host $(SAM_BUILD) --build-dir $(HOST_BUILD_DIR)
 
-deploy: build ## sam deploy with infra/samconfig.toml (needs AWS credentials)
-	$(SAM) deploy --config-file $(SAM_CONFIG)
+deploy: build ## sam deploy with infra/samconfig.toml (SAM_CONFIG_ENV=staging for another stack's answers; needs AWS credentials)
+	$(SAM) deploy --config-file $(SAM_CONFIG) --config-env $(SAM_CONFIG_ENV)
 
 dev: venv ## Serve the whole gateway locally on http://127.0.0.1:3000 (PORT=8080 make dev for another port; Ctrl-C stops)
 	$(BIN)/python -m infra.local.stack
