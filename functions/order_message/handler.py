@@ -80,7 +80,10 @@ def _openapi(max_cart_lines: int) -> dict[str, Any]:
     # A plain path, not importlib.resources (tens of milliseconds of imports): the package is a folder.
     document: dict[str, Any] = json.loads(Path(__file__).with_name("openapi.json").read_text(encoding="utf-8"))
     # The cart's line limit as this deployment enforces it (the file holds MAX_CART_LINES' default).
-    document["components"]["schemas"]["CartInput"]["properties"]["lines"]["maxItems"] = max_cart_lines
+    # On the array branch of the lines' anyOf (array or null), where openapi.py puts the default.
+    lines = document["components"]["schemas"]["CartInput"]["properties"]["lines"]
+    (array,) = [branch for branch in lines["anyOf"] if branch.get("type") == "array"]
+    array["maxItems"] = max_cart_lines
     return document
 
 

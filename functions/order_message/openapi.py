@@ -163,9 +163,11 @@ def document() -> dict[str, Any]:
     )
     # The line limit is a setting the cart's model does not know (the served document gives the
     # deployment's MAX_CART_LINES): without it a shop's validator would pass a cart the gateway refuses.
-    schemas["$defs"]["CartInput"]["properties"]["lines"]["maxItems"] = GatewaySettings.model_fields[
-        "max_cart_lines"
-    ].default
+    # On the array of `lines`' anyOf (array or null), beside its type: ajv's strict mode refuses `maxItems`
+    # where no type says the value is an array, and datamodel-code-generator made the null a model then.
+    lines = schemas["$defs"]["CartInput"]["properties"]["lines"]
+    (array,) = [branch for branch in lines["anyOf"] if branch.get("type") == "array"]
+    array["maxItems"] = GatewaySettings.model_fields["max_cart_lines"].default
     return {
         "openapi": "3.1.0",
         "info": {
