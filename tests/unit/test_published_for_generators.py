@@ -15,6 +15,7 @@ from typing import Any
 from order_message import openapi
 from order_message.handler import _openapi
 from order_request import schema
+from punchout.orders import ReconciledLine, Reconciliation
 from tests.support.contract import subschemas
 
 # JSON Schema's keywords that judge one type of value only (ajv's strictTypes: such a keyword needs that
@@ -67,3 +68,30 @@ def test_every_type_specific_keyword_stands_beside_its_type() -> None:
         # is refused by ajv in strict mode, and made datamodel-code-generator type the null branch as a
         # model of its own whose default is `[]`
         assert misplaced == [], name
+
+
+def _defaulted_keys_left_out(schemas: dict[str, Any], name: str, sent: dict[str, Any]) -> list[str]:
+    """The properties of schema ``name`` that have a ``default`` but are not in ``sent``."""
+    properties = schemas[name]["properties"]
+    return [f"{name}.{key}" for key, part in properties.items() if "default" in part and key not in sent]
+
+
+def test_a_key_the_gateway_leaves_out_has_no_default_in_the_published_schemas() -> None:
+    # Given a reconciliation as the gateway sends it: every cart read, a line in the unit the buyer was sent
+    reconciliation = Reconciliation(
+        from_punchout=True,
+        cart_refs=["c1"],
+        lines=[ReconciledLine(status="unchanged", supplier_part_id="P1", supplier_part_auxiliary_id="c1-1")],
+    )
+    sent = json.loads(reconciliation.model_dump_json(by_alias=True))
+    (line,) = sent["lines"]
+    # When the published schemas describe its keys
+    api = json.loads(openapi.render())["components"]["schemas"]
+    order = schema.schema()["$defs"]
+    for schemas in (api, order):
+        left_out = _defaulted_keys_left_out(schemas, "Reconciliation", sent)
+        left_out += _defaulted_keys_left_out(schemas, "ReconciledLine", line)
+        # Then none the message leaves out has a default: openapi-typescript (defaultNonNullable, its default)
+        # types a property with a default as always present, and a shop's `unread_cart_refs.length`, which
+        # `tsc --strict` passes, throws on every order whose carts were all read
+        assert left_out == []
