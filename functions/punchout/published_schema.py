@@ -25,7 +25,16 @@ class PublishedJsonSchema(GenerateJsonSchema):
         return json_schema
 
     def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
-        return self._opened(super().model_schema(schema))
+        json_schema = super().model_schema(schema)
+        if self.mode == "serialization":
+            # A field left out of what the gateway sends when it holds its default (``exclude_if``) is
+            # described without that default: generators (openapi-typescript's defaultNonNullable) type a
+            # property with a default as always present, and a client reading it would meet `undefined`.
+            properties = json_schema.get("properties", {})
+            for name, field in schema["cls"].model_fields.items():
+                if field.exclude_if is not None:
+                    properties.get(field.serialization_alias or field.alias or name, {}).pop("default", None)
+        return self._opened(json_schema)
 
     def dataclass_schema(self, schema: core_schema.DataclassSchema) -> JsonSchemaValue:
         return self._opened(super().dataclass_schema(schema))
