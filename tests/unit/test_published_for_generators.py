@@ -95,3 +95,22 @@ def test_a_key_the_gateway_leaves_out_has_no_default_in_the_published_schemas() 
         # types a property with a default as always present, and a shop's `unread_cart_refs.length`, which
         # `tsc --strict` passes, throws on every order whose carts were all read
         assert left_out == []
+
+
+def test_titles_name_the_models_only() -> None:
+    # Given the published documents' models (the order message's root is one too)
+    for name, document in _documents().items():
+        models = [*document.get("$defs", {}).values(), document]
+        # When json-schema-to-typescript names a type after every `title` it meets
+        titled = sorted(
+            {
+                part["title"]
+                for model in models
+                for part in subschemas(model)
+                if "title" in part and part is not model and part not in models
+            }
+        )
+        # Then only models have one: a property titled after its field ("Comments", "Description",
+        # "Accounting", "Type") took the name, and the models became `Comments1`, `Description2`,
+        # `Accounting1`, and the order's type `Type1` beside a `Type` that is a segment's string
+        assert titled == [], name
