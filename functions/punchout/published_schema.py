@@ -24,6 +24,13 @@ class PublishedJsonSchema(GenerateJsonSchema):
             del json_schema["additionalProperties"]
         return json_schema
 
+    def field_title_should_be_set(self, schema: core_schema.CoreSchema | core_schema.ModelField) -> bool:
+        # Only models are titled (their names): pydantic titles every other field after its name, and
+        # json-schema-to-typescript names a type after each title, so a field "comments" took the name
+        # `Comments` from the model of that name (generated as `Comments1`), and "type" `Type` from the
+        # order's type (`Type1`).
+        return False
+
     def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
         json_schema = super().model_schema(schema)
         if self.mode == "serialization":
