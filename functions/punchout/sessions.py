@@ -443,9 +443,10 @@ class Cart(CartInput):
 
 
 def _also_an_empty_array(schema: JsonSchemaValue) -> None:
-    # `properties` judge an object only, `maxItems` an array only; null is no options too
-    schema["type"] = ["object", "array", "null"]
-    schema["maxItems"] = 0
+    # The options as an object, or PHP's `[]` or null, both no options: one schema per type, as ajv's strict
+    # mode refuses a list of types (`"type": ["object", "array", "null"]`) unless allowUnionTypes is set
+    options = {key: schema.pop(key) for key in ("type", "properties", "additionalProperties") if key in schema}
+    schema["anyOf"] = [options, dict(_PHP_EMPTY_ARRAY), dict(_NULL)]
 
 
 class TransferRequest(GatewayModel):
