@@ -1,0 +1,213 @@
+"""``punchout`` when things go wrong: one line on stderr and a non-zero exit code, never a traceback.
+
+Each test drives ``cli.main`` with argv, as the console script does, against the moto table
+(``TABLE_NAME`` names it, as a shell may), and checks what an operator sees: the exit code, stdout and
+stderr. What AWS answers (no credentials, AccessDenied, throttling, a missing table or stack) already
+ends as ``punchout: AWS: ...`` with exit 1; these are the failures that did not.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from punchout import cli
+from punchout.orders import OrderKey
+from punchout.partners import hash_secret
+from punchout.store.dynamo import Table
+from punchout.store.orders import OrderRepository, StoredAttachment
+from punchout.store.partners import PartnerRepository
+
+ADD = ["partners", "add", "mueller", "--name", "Müller Bürobedarf", "--from", "NetworkID:AN01"]
+
+
+@pytest.fixture(autouse=True)
+def _fast_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # PBKDF2 with 1,000 rounds instead of 120,000: the hash is the same kind, only faster.
+    monkeypatch.setattr(cli, "hash_secret", partial(hash_secret, iterations=1000))
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    try:
+        code = cli.main(list(argv))
+    except KeyboardInterrupt:  # caught here: escaping, it would stop pytest itself
+        pytest.fail("Ctrl-C escaped main() as a KeyboardInterrupt (a traceback)")
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def usage_error(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
+    """argparse's refusal: exit 2 and its usage line; what it wrote on stderr."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(list(argv))
+    assert exit_.value.code == 2
+    return capsys.readouterr().err
+
+
+def one_error_line(err: str) -> str:
+    assert "Traceback" not in err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("punchout: "), err
+    return lines[0]
+
+
+def raising(error: BaseException) -> Callable[..., NoReturn]:
+    def fail(*_: Any, **__: Any) -> NoReturn:
+        raise error
+
+    return fail
+
+
+# --- the terminal -----------------------------------------------------------------------------------
+
+
+class ClosedPipe(io.TextIOBase):
+    """stdout read by `head -1`, which has exited: every write fails."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_output_piped_into_a_reader_that_stopped_ends_quietly(
+    table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given partners to list, and stdout a pipe whose reader has gone (`punchout partners list | head -1`)
+    assert run(capsys, *ADD)[0] == 0
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+    # When the operator lists them
+    code = cli.main(["partners", "list"])
+    # Then the command stops as a process killed by SIGPIPE would, with nothing on stderr (no traceback)
+    assert code == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_a_partner_name_a_non_utf8_terminal_cannot_show_is_escaped(
+    table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a partner whose name has non-ASCII letters, and a terminal whose encoding is ASCII
+    # (PYTHONIOENCODING=ascii, or a locale Python does not coerce to UTF-8)
+    assert run(capsys, *ADD)[0] == 0
+    terminal = io.BytesIO()
+    monkeypatch.setattr("sys.stdout", io.TextIOWrapper(terminal, encoding="ascii", write_through=True))
+    # When the operator lists the partners
+    code = cli.main(["partners", "list"])
+    # Then the line is written, the letters the terminal cannot show escaped
+    assert code == 0, capsys.readouterr().err
+    assert "M\\xfcller B\\xfcrobedarf" in terminal.getvalue().decode("ascii")
+
+
+# --- Ctrl-C -----------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_during_a_scan_is_one_line_and_exit_130(
+    table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a scan the operator interrupts
+    monkeypatch.setattr(PartnerRepository, "list", raising(KeyboardInterrupt()))
+    # When it is interrupted, Then one line says so, with the shell's code for SIGINT
+    code, _, err = run(capsys, "partners", "list")
+    assert code == 130
+    assert one_error_line(err) == "punchout: interrupted"
+
+
+def test_ctrl_c_at_the_secret_prompt_is_one_line_and_exit_130(
+    table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given `--secret -` at a terminal, whose prompt the operator interrupts (parsing the arguments)
+    monkeypatch.setattr(cli, "_secret_from_stdin", raising(KeyboardInterrupt()))
+    # When it is interrupted, Then one line says so
+    code, _, err = run(capsys, *ADD, "--secret", "-")
+    assert code == 130
+    assert one_error_line(err) == "punchout: interrupted"
+
+
+def test_an_unexpected_error_is_one_line_without_traceback(
+    table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a failure the CLI knows nothing about (a bug, a library's surprise)
+    monkeypatch.setattr(PartnerRepository, "list", raising(RuntimeError("boom")))
+    monkeypatch.delenv("PUNCHOUT_TRACEBACK", raising=False)
+    # When it happens, Then one line names it, exit 1
+    code, _, err = run(capsys, "partners", "list")
+    assert code == 1
+    assert "RuntimeError: boom" in one_error_line(err)
+
+
+# --- arguments argparse accepts ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("option", ["--table", "--stack"])
+def test_a_blank_table_or_stack_is_refused_rather_than_another_table_used(
+    table: Table, capsys: pytest.CaptureFixture[str], option: str
+) -> None:
+    # Given TABLE_NAME in the environment (the moto table), and `--table "$TABLE"` with $TABLE unset
+    # When the operator runs a command, Then it is refused: it does not act on $TABLE_NAME's table instead
+    err = usage_error(capsys, option, "", "partners", "list")
+    assert option in err
+
+
+def test_a_blank_queue_url_is_refused(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
+    err = usage_error(capsys, "orders", "requeue", "--queue-url", " ", "m1")
+    assert "--queue-url" in err
+
+
+def _left_payloads(table: Table) -> None:
+    """Payloads of a delivery that stopped before its record: `orders orphans` finds them, then waits."""
+    attachment = StoredAttachment(content_id="a@b", content_type="text/plain", size=1, chunks=0)
+    OrderRepository(table).store_payloads(
+        OrderKey("acme", "PO-1", "new", "1", "production"), "0" * 32, b"{}", b"<cXML/>", [(attachment, b"x")]
+    )
+
+
+@pytest.mark.parametrize("wait", ["nan", "inf", "1e300"])
+def test_an_orphans_wait_that_is_no_duration_is_refused(
+    table: Table, capsys: pytest.CaptureFixture[str], wait: str
+) -> None:
+    # Given payloads no record names (the command scans, then waits --wait seconds)
+    _left_payloads(table)
+    # When the wait is not a number of seconds one can sleep, Then it is refused before the scan
+    err = usage_error(capsys, "orders", "orphans", "--wait", wait)
+    assert "--wait" in err
+
+
+def test_a_secret_that_is_not_text_is_refused_without_repeating_it(
+    table: Table, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a secret with bytes that are not UTF-8 (piped to `--secret -` or on the command line: Python
+    # holds them as lone surrogates), which no cXML document can carry
+    secret = "\udcff\udcfe" + "s3cr3t-from-a-latin1-file"
+    # When the operator adds a partner with it, Then it is refused, and the message does not repeat it
+    err = usage_error(capsys, *ADD, "--secret", secret)
+    assert "--secret" in err and "s3cr3t" not in err
+
+
+@pytest.mark.parametrize("content", ["[]", '{"dynamodb": "http://127.0.0.1:8000"}', '{"tables": ["PunchOutTable"]}'])
+def test_a_stack_json_of_another_shape_is_one_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: str
+) -> None:
+    # Given a --state-dir whose stack.json is JSON, but not a local stack's description
+    monkeypatch.delenv("TABLE_NAME", raising=False)
+    (tmp_path / "stack.json").write_text(content, encoding="utf-8")
+    # When the operator runs a command on it, Then one line says what is wrong with which file
+    code, _, err = run(capsys, "--state-dir", str(tmp_path), "partners", "list")
+    assert code == 1
+    assert str(tmp_path / "stack.json") in one_error_line(err)
+
+
+def test_json_output_stays_ascii(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a partner with non-ASCII letters, When it is shown, Then the JSON escapes them (any terminal shows it)
+    code, out, _ = run(capsys, *ADD, "--secret", "a secret chosen by the buyer")
+    assert code == 0
+    assert json.loads(out)["name"] == "Müller Bürobedarf"
+    assert out.isascii()
