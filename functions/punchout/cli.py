@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import math
 import os
 import re
 import sys
@@ -128,20 +129,39 @@ def _local_state(state_file: Path, service: str) -> dict[str, Any]:
         stack: dict[str, Any] = json.loads(state_file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise CliError(f"cannot read {state_file}: {error}") from None
-    endpoint = (stack.get(service) or {}).get("endpoint_url")
+    endpoint = _state_field(stack, state_file, service, "endpoint_url")
     variable = f"AWS_ENDPOINT_URL_{service.upper()}"
     if endpoint and not os.environ.get("AWS_ENDPOINT_URL") and not os.environ.get(variable):
         os.environ[variable] = endpoint
     for name, value in {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}.items():
         os.environ.setdefault(name, value)
-    os.environ.setdefault("AWS_DEFAULT_REGION", stack.get("region", "us-east-1"))
+    os.environ.setdefault("AWS_DEFAULT_REGION", _state_field(stack, state_file, "region") or "us-east-1")
     return stack
+
+
+def _state_field(stack: Any, state_file: Path, *path: str) -> str | None:
+    """The text at ``path`` in a stack.json (None when a part is missing or empty); a file of another shape (an
+    object where text belongs, or the other way round) is an error that names it, not a traceback."""
+    value = stack
+    for name in path:
+        if not isinstance(value, dict):
+            break
+        value = value.get(name)
+        if value is None or value == "":
+            return None
+    else:
+        if isinstance(value, str):
+            return value
+    raise CliError(
+        f"{state_file} is not a local stack's description (no text at {'.'.join(path)}): restart the local "
+        "stack (`make dev`)"
+    )
 
 
 def _local_table(state_file: Path) -> Table:
     """The table of the local stack that `state_file` describes, with its DynamoDB endpoint."""
     stack = _local_state(state_file, "dynamodb")
-    table = ((stack.get("tables") or {}).get(TABLE_LOGICAL_ID) or {}).get("name")
+    table = _state_field(stack, state_file, "tables", TABLE_LOGICAL_ID, "name")
     if not table:
         raise CliError(f"{state_file} names no {TABLE_LOGICAL_ID}: restart the local stack (`make dev`)")
     return Table(table)
@@ -150,7 +170,7 @@ def _local_table(state_file: Path) -> Table:
 def _local_queue(state_file: Path) -> OrderQueue:
     """The order queue of the local stack that `state_file` describes, with its SQS endpoint."""
     stack = _local_state(state_file, "sqs")
-    url = ((stack.get("queues") or {}).get(QUEUE_LOGICAL_ID) or {}).get("url")
+    url = _state_field(stack, state_file, "queues", QUEUE_LOGICAL_ID, "url")
     if not url:
         raise CliError(f"{state_file} names no {QUEUE_LOGICAL_ID}: restart the local stack (`make dev`)")
     return OrderQueue(url)
@@ -232,15 +252,26 @@ def _secret_from_stdin() -> str:
     process list, where a secret on the command line would be."""
     if sys.stdin.isatty():
         return getpass.getpass("Shared secret: ")
-    line = sys.stdin.readline()
+    try:
+        line = sys.stdin.readline()
+    except UnicodeDecodeError:  # a ValueError: argparse would call it an "invalid value"
+        raise argparse.ArgumentTypeError(_NOT_TEXT) from None
     if not line.strip():
         raise argparse.ArgumentTypeError("no secret on standard input (--secret - reads its first line)")
     return line
 
 
+# Never with the secret: argparse would show it (its errors repeat a value only for ValueError and TypeError).
+_NOT_TEXT = "a shared secret must be UTF-8 text (the buyer's cXML document carries it as text)"
+
+
 def _chosen_secret(text: str) -> str:
     if text == "-":
         text = _secret_from_stdin()
+    try:
+        text.encode("utf-8")  # bytes that are not UTF-8 (a file, argv) reach Python as lone surrogates
+    except UnicodeEncodeError:
+        raise argparse.ArgumentTypeError(_NOT_TEXT) from None
     if not text.strip():
         raise argparse.ArgumentTypeError("a shared secret cannot be blank; leave out --secret to generate one")
     return text.strip()  # the gateway reads a SharedSecret trimmed: a hash of the spaces would never match
@@ -264,6 +295,32 @@ def _unspsc(text: str) -> str:
             f"an UNSPSC code is 8 digits (10 with a business function), e.g. 44120000; got {text!r}"
         )
     return text.strip()
+
+
+def _named(what: str) -> Callable[[str], str]:
+    """A name that cannot be blank: `--table "$TABLE"` with $TABLE unset would otherwise fall through to
+    $TABLE_NAME or the local stack, and act on another table than the operator meant."""
+
+    def named(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"{what} cannot be blank")
+        return text.strip()
+
+    return named
+
+
+# time.sleep() takes no NaN, nor ~300 years or more; a delivery runs for 25 s.
+MAX_WAIT_SECONDS = 86_400.0
+
+
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds <= MAX_WAIT_SECONDS:  # False for NaN too
+        raise argparse.ArgumentTypeError(f"expected a number of seconds up to {MAX_WAIT_SECONDS:.0f}, got {text!r}")
+    return seconds
 
 
 def _field_name(text: str) -> str:
@@ -841,9 +898,10 @@ def parser() -> argparse.ArgumentParser:
         epilog="The table: --table, else --stack, else --state-dir's stack.json, else $TABLE_NAME, else the local "
         "stack's .local/stack.json, in this folder or the nearest above it (while `make dev` runs).",
     )
-    root.add_argument("--table", help="DynamoDB table name")
+    root.add_argument("--table", type=_named("a table name"), help="DynamoDB table name")
     root.add_argument(
         "--stack",
+        type=_named("a stack name"),
         help="a deployed stack: its TableName output, for api-keys its UsagePlanId (keys go to API Gateway too), "
         "for orders requeue its OrderQueueUrl",
     )
@@ -956,6 +1014,7 @@ def parser() -> argparse.ArgumentParser:
     requeue.add_argument("--yes", action="store_true", help="send a selection without asking")
     requeue.add_argument(
         "--queue-url",
+        type=_named("a queue URL"),
         help="the order queue (default: the OrderQueueUrl output of --stack, the local stack's queue, or "
         "$ORDER_QUEUE_URL with --table or $TABLE_NAME)",
     )
@@ -970,7 +1029,7 @@ def parser() -> argparse.ArgumentParser:
     )
     orphans.add_argument(
         "--wait",
-        type=float,
+        type=_seconds,
         default=60.0,
         metavar="SECONDS",
         help=f"between the scan and the check (default 60; at least the timeout, {_ORDER_FUNCTION_TIMEOUT_SECONDS} s)",
@@ -988,7 +1047,37 @@ def _order_selection(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", type=_moment, metavar="ISO", help="received before (UTC unless given)")
 
 
+# Exit codes (README, "Trading partners and the `punchout` CLI").
+EXIT_OK = 0
+EXIT_FAILED = 1  # refused, not found, AWS answered an error or could not be reached
+EXIT_USAGE = 2  # arguments argparse refuses, a partner the model refuses
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: Ctrl-C
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: whoever read stdout (`| head -1`) stopped reading
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command's exit code; every failure is one line on stderr (none for a closed pipe), no traceback
+    (unless PUNCHOUT_TRACEBACK is set, for what the CLI does not expect)."""
+    _escape_unencodable(sys.stdout)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        sys.stderr.write("punchout: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    except Exception as error:
+        if os.environ.get("PUNCHOUT_TRACEBACK"):
+            raise
+        sys.stderr.write(
+            f"punchout: unexpected error: {type(error).__name__}: {_one_line(str(error))} "
+            "(PUNCHOUT_TRACEBACK=1 shows where)\n"
+        )
+        return EXIT_FAILED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     options = parser()
     arguments = options.parse_args(argv)
     _check_secret_length(options, arguments)
@@ -1004,15 +1093,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         arguments.run(arguments, target)
     except (CliError, PartnerConflict, ChunksMissing) as error:
         sys.stderr.write(f"punchout: {_one_line(str(error))}\n")
-        return 1
+        return EXIT_FAILED
     except (BotoCoreError, ClientError) as error:
         sys.stderr.write(f"punchout: AWS: {_one_line(str(error))}\n")
-        return 1
+        return EXIT_FAILED
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_url=False))
         sys.stderr.write(f"punchout: invalid partner: {problems}\n")
-        return 2
-    return 0
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def _escape_unencodable(stream: Any) -> None:
+    """A terminal that is not UTF-8 (PYTHONIOENCODING=ascii, a locale Python does not coerce) shows what it
+    cannot encode (a partner's name in another script) as escapes, instead of the command failing."""
+    reconfigure = getattr(stream, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
+
+
+def _discard_stdout() -> None:
+    """After a broken pipe: the interpreter flushes stdout when it exits, which would fail again
+    ("Exception ignored ... BrokenPipeError"); the process's stdout goes to /dev/null instead."""
+    stdout = sys.__stdout__
+    if stdout is None or sys.stdout is not stdout:
+        return  # replaced (tests): not the process's file descriptor
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":
