@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
+from botocore.exceptions import ClientError
 
 from punchout import cli
 from punchout.orders import OrderKey
@@ -211,3 +212,33 @@ def test_json_output_stays_ascii(table: Table, capsys: pytest.CaptureFixture[str
     assert code == 0
     assert json.loads(out)["name"] == "Müller Bürobedarf"
     assert out.isascii()
+
+
+# --- AWS's answers ----------------------------------------------------------------------------------
+
+SESSION_TOKEN = "IQoJb3JpZ2luX2VjEXAMPLE0SESSION0TOKEN0VALUE"
+# What DynamoDB answers a request whose signature it cannot verify (a wrong secret key, a clock far off): the
+# canonical request it expected, signed headers included, and botocore signs the session token's header.
+BAD_SIGNATURE = (
+    "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access "
+    "Key and signing method. Consult the service documentation for details.\n\nThe Canonical String for this "
+    "request should have been\n'POST\n/\n\nhost:dynamodb.us-east-1.amazonaws.com\nx-amz-date:20261128T110000Z\n"
+    f"x-amz-security-token:{SESSION_TOKEN}\nx-amz-target:DynamoDB_20120810.Scan\n\n"
+    "host;x-amz-date;x-amz-security-token;x-amz-target\n0123'\n\nThe String-to-Sign should have been\n"
+    "'AWS4-HMAC-SHA256\n20261128T110000Z\n20261128/us-east-1/dynamodb/aws4_request\n4567'\n"
+)
+
+
+def test_a_signature_error_does_not_print_the_session_token(
+    table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given temporary credentials DynamoDB refuses the signature of, answering with its canonical request
+    error = {"Error": {"Code": "InvalidSignatureException", "Message": BAD_SIGNATURE}}
+    monkeypatch.setattr(PartnerRepository, "list", raising(ClientError(error, "Scan")))  # type: ignore[arg-type]
+    # When the operator lists the partners
+    code, _, err = run(capsys, "partners", "list")
+    # Then the error says what AWS said, on one line, without the token
+    assert code == 1
+    line = one_error_line(err)
+    assert "InvalidSignatureException" in line and "Check your AWS Secret Access Key" in line
+    assert SESSION_TOKEN not in line
