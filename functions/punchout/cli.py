@@ -575,7 +575,8 @@ def cmd_api_key_create(arguments: argparse.Namespace, keys: ShopKeys) -> None:
             keys.gateway.create(api_key.id, raw, arguments.name)
         except Exception as error:
             keys.repository.revoke(api_key.id)  # half a key would be refused anyway: do not keep it
-            raise CliError(f"API Gateway refused the key ({error}); it was revoked in the table too") from error
+            refusal = _aws_error(error) if isinstance(error, BotoCoreError | ClientError) else str(error)
+            raise CliError(f"API Gateway refused the key ({refusal}); it was revoked in the table too") from error
     _print(api_key.model_dump(mode="json"))
     sys.stdout.write(f"\nAPI key for the shop (x-api-key), shown once:\n{raw}\n")
 
@@ -659,6 +660,17 @@ def _terminal_safe(text: str) -> str:
     """The buyer's text (an order id; a versionless order's version holds a payloadID): quoted when it holds
     what would garble a terminal line."""
     return text if text.isprintable() else repr(text)
+
+
+# AWS's answer to a signature it cannot verify adds, after its first paragraph, the canonical request it
+# expected: its signed headers, among them X-Amz-Security-Token (the session token of temporary credentials).
+_SIGNED_REQUEST = re.compile(r"\n\s*\n.*|\s*The Canonical String.*", re.DOTALL)
+_SECURITY_TOKEN = re.compile(r"(x-amz-security-token[:=]\s*)[^\s&'\"]+", re.IGNORECASE)
+
+
+def _aws_error(error: BotoCoreError | ClientError) -> str:
+    """An AWS error for the terminal: its first paragraph (what went wrong), never a credential it quotes."""
+    return _SECURITY_TOKEN.sub(r"\1[redacted]", _SIGNED_REQUEST.sub("", str(error)))
 
 
 def _one_line(text: str) -> str:
@@ -1095,7 +1107,7 @@ def _main(argv: Sequence[str] | None) -> int:
         sys.stderr.write(f"punchout: {_one_line(str(error))}\n")
         return EXIT_FAILED
     except (BotoCoreError, ClientError) as error:
-        sys.stderr.write(f"punchout: AWS: {_one_line(str(error))}\n")
+        sys.stderr.write(f"punchout: AWS: {_one_line(_aws_error(error))}\n")
         return EXIT_FAILED
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_url=False))
