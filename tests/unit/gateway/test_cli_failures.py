@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -21,7 +22,7 @@ from botocore.exceptions import ClientError
 from punchout import cli
 from punchout.orders import OrderKey
 from punchout.partners import hash_secret
-from punchout.store.dynamo import Table
+from punchout.store.dynamo import Table, dynamodb_client
 from punchout.store.orders import OrderRepository, StoredAttachment
 from punchout.store.partners import PartnerRepository
 
@@ -242,3 +243,35 @@ def test_a_signature_error_does_not_print_the_session_token(
     line = one_error_line(err)
     assert "InvalidSignatureException" in line and "Check your AWS Secret Access Key" in line
     assert SESSION_TOKEN not in line
+
+
+def test_a_table_that_does_not_exist_is_named_with_its_region(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a table name with a typo (or the right name in another region)
+    # When the operator runs a command on it
+    code, _, err = run(capsys, "--table", "punchout-prd-table", "partners", "show", "acme")
+    # Then the error names the table and the region it was looked for in, not only "Requested resource not found"
+    assert code == 1
+    line = one_error_line(err)
+    assert "punchout-prd-table" in line and "us-east-1" in line and "ResourceNotFoundException" in line
+
+
+def test_a_local_stack_that_is_not_running_says_so(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the stack.json of a local stack that stopped without removing it (killed): nobody listens on its port
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # free once closed
+    stack = {"dynamodb": {"endpoint_url": f"http://127.0.0.1:{port}"}, "tables": {"PunchOutTable": {"name": "t"}}}
+    (tmp_path / "stack.json").write_text(json.dumps(stack), encoding="utf-8")
+    monkeypatch.setattr("os.environ", {})
+    dynamodb_client.cache_clear()
+    try:
+        # When the operator runs a command on it
+        code, _, err = run(capsys, "--state-dir", str(tmp_path), "partners", "list")
+    finally:
+        dynamodb_client.cache_clear()  # no client of that endpoint for the next test
+    # Then the error says the local stack does not run, and how to start it
+    assert code == 1
+    line = one_error_line(err)
+    assert f"127.0.0.1:{port}" in line and "not running" in line and "make dev" in line
