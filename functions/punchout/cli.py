@@ -23,7 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from pydantic import ValidationError
 
 from .orders import as_published
@@ -158,13 +158,21 @@ def _state_field(stack: Any, state_file: Path, *path: str) -> str | None:
     )
 
 
+class LocalTable(Table):
+    """A local stack's table: a connection refused means that stack does not run (any more)."""
+
+    def __init__(self, name: str, state_file: Path) -> None:
+        super().__init__(name)
+        self.state_file = state_file
+
+
 def _local_table(state_file: Path) -> Table:
     """The table of the local stack that `state_file` describes, with its DynamoDB endpoint."""
     stack = _local_state(state_file, "dynamodb")
     table = _state_field(stack, state_file, "tables", TABLE_LOGICAL_ID, "name")
     if not table:
         raise CliError(f"{state_file} names no {TABLE_LOGICAL_ID}: restart the local stack (`make dev`)")
-    return Table(table)
+    return LocalTable(table, state_file)
 
 
 def _local_queue(state_file: Path) -> OrderQueue:
@@ -673,6 +681,22 @@ def _aws_error(error: BotoCoreError | ClientError) -> str:
     return _SECURITY_TOKEN.sub(r"\1[redacted]", _SIGNED_REQUEST.sub("", str(error)))
 
 
+def _aws_hint(error: BotoCoreError | ClientError, table: Table | None) -> str:
+    """What the operator can do about the errors whose AWS message does not say which table or stack."""
+    if table is None:
+        return ""
+    if isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+        # DynamoDB names neither the table nor the region it looked in.
+        region = table.client.meta.region_name
+        return f" (no table {table.name} in {region}: check --table/--stack/TABLE_NAME and the region)"
+    if isinstance(error, EndpointConnectionError) and isinstance(table, LocalTable):
+        folder = table.state_file.parent
+        default = folder.name == LOCAL_STATE_DIR.name
+        start = "make dev" if default else f".venv/bin/python -m infra.local.stack --state-dir {folder}"
+        return f" (the local stack of {table.state_file} is not running: start it with `{start}`)"
+    return ""
+
+
 def _one_line(text: str) -> str:
     """An error's text with what is not printable (a buyer's line break or control, within an order id it
     names) written as its escape, so the error stays one line a terminal only shows."""
@@ -1093,6 +1117,7 @@ def _main(argv: Sequence[str] | None) -> int:
     options = parser()
     arguments = options.parse_args(argv)
     _check_secret_length(options, arguments)
+    table: Table | None = None
     try:
         table = resolve_table(arguments)
         target: ShopKeys | PartnerRepository | OrderRepository
@@ -1107,7 +1132,7 @@ def _main(argv: Sequence[str] | None) -> int:
         sys.stderr.write(f"punchout: {_one_line(str(error))}\n")
         return EXIT_FAILED
     except (BotoCoreError, ClientError) as error:
-        sys.stderr.write(f"punchout: AWS: {_one_line(_aws_error(error))}\n")
+        sys.stderr.write(f"punchout: AWS: {_one_line(_aws_error(error) + _aws_hint(error, table))}\n")
         return EXIT_FAILED
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors(include_url=False))

@@ -274,4 +274,4 @@ def test_a_local_stack_that_is_not_running_says_so(
     # Then the error says the local stack does not run, and how to start it
     assert code == 1
     line = one_error_line(err)
-    assert f"127.0.0.1:{port}" in line and "not running" in line and "make dev" in line
+    assert f"127.0.0.1:{port}" in line and "not running" in line and f"--state-dir {tmp_path}" in line
