@@ -275,3 +275,31 @@ def test_a_local_stack_that_is_not_running_says_so(
     assert code == 1
     line = one_error_line(err)
     assert f"127.0.0.1:{port}" in line and "not running" in line and f"--state-dir {tmp_path}" in line
+
+
+@pytest.mark.parametrize("mapping", ["EA=", "=EA", "EA= ", "EA=E\x07A"])
+def test_a_unit_of_measure_mapping_to_or_from_nothing_is_refused(
+    table: Table, capsys: pytest.CaptureFixture[str], mapping: str
+) -> None:
+    # Given a mapping with a blank side (or a control character): carts with that unit would reach the buyer
+    # with an empty UnitOfMeasure, which the shop API itself refuses in a cart ("" is 422)
+    # When the operator adds a partner with it, Then it is refused
+    err = usage_error(capsys, *ADD, "--uom", mapping)
+    assert "--uom" in err
+
+
+def test_a_unit_of_measure_mapping_is_stored_trimmed(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, _ = run(capsys, *ADD, "--uom", " EA = H87 ")
+    assert code == 0
+    stored = PartnerRepository(table).get("mueller")
+    assert stored is not None and stored.unit_of_measure_map == {"EA": "H87"}
+
+
+def test_a_partner_name_with_a_line_break_stays_on_its_line(table: Table, capsys: pytest.CaptureFixture[str]) -> None:
+    # Given a partner whose name holds a line break and a terminal escape (pasted from a mail, a spreadsheet)
+    assert run(capsys, "partners", "add", "acme", "--name", "Acme\nCorp\x1b[2J", "--from", "NetworkID:AN01")[0] == 0
+    # When the operator lists the partners, Then it is one line, its name quoted
+    code, out, _ = run(capsys, "partners", "list")
+    assert code == 0
+    assert out.count("\n") == 1 and "\x1b" not in out
+    assert "'Acme\\nCorp\\x1b[2J'" in out
