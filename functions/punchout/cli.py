@@ -363,8 +363,11 @@ def _cart_form(fields: dict[str, Any], current: TradingPartner | None) -> None:
 
 def _mapping(text: str) -> tuple[str, str]:
     shop, separator, buyer = text.partition("=")
-    if not separator:
-        raise argparse.ArgumentTypeError(f"expected SHOP=BUYER, got {text!r}")
+    shop, buyer = shop.strip(), buyer.strip()
+    # Cart lines' units are required text (the shop API refuses a blank one): a blank side would send the
+    # buyer an empty UnitOfMeasure, or map a unit no cart has.
+    if not separator or not shop or not buyer or not (shop + buyer).isprintable():
+        raise argparse.ArgumentTypeError(f"expected SHOP=BUYER, two units of measure (e.g. EA=H87), got {text!r}")
     return shop, buyer
 
 
@@ -549,7 +552,7 @@ def cmd_list(arguments: argparse.Namespace, partners: PartnerRepository) -> None
         state = "enabled" if partner.enabled else "DISABLED"
         rotating = ",".join(sorted(mode for mode, found in partner.credentials.items() if _rotating(found)))
         note = f"  (rotating: {rotating}, two active secrets)" if rotating else ""
-        sys.stdout.write(f"{partner.id:<24} {state:<9} {modes:<16} {partner.name}{note}\n")
+        sys.stdout.write(f"{partner.id:<24} {state:<9} {modes:<16} {_terminal_safe(partner.name)}{note}\n")
 
 
 @dataclass(frozen=True)
