@@ -94,6 +94,29 @@ def test_output_piped_into_a_reader_that_stopped_ends_quietly(
     assert capsys.readouterr().err == ""
 
 
+class ClosedPipeOnFlush(io.TextIOBase):
+    """stdout read by a reader that has exited, of an output small enough to wait in the buffer until the
+    interpreter flushes it at exit ("Exception ignored ... BrokenPipeError", exit 120)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+def test_a_short_output_to_a_reader_that_stopped_ends_quietly_too(
+    table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a partner, and stdout a pipe whose reader has gone (`punchout partners show acme | true`)
+    assert run(capsys, *ADD)[0] == 0
+    monkeypatch.setattr("sys.stdout", ClosedPipeOnFlush())
+    # When the operator shows it, Then the command flushes its output itself and ends as for a longer one
+    code = cli.main(["partners", "show", "mueller"])
+    assert code == 141
+    assert capsys.readouterr().err == ""
+
+
 def test_a_partner_name_a_non_utf8_terminal_cannot_show_is_escaped(
     table: Table, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
