@@ -1099,7 +1099,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     (unless PUNCHOUT_TRACEBACK is set, for what the CLI does not expect)."""
     _escape_unencodable(sys.stdout)
     try:
-        return _main(argv)
+        code = _main(argv)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then this function's to report
+        return code
     except KeyboardInterrupt:
         sys.stderr.write("punchout: interrupted\n")
         return EXIT_INTERRUPTED
