@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from punchout import cli
 from punchout.orders import OrderKey
 from punchout.partners import hash_secret
+from punchout.store import aws
 from punchout.store.dynamo import Table, dynamodb_client
 from punchout.store.orders import OrderRepository, StoredAttachment
 from punchout.store.partners import PartnerRepository
@@ -326,3 +327,40 @@ def test_a_partner_name_with_a_line_break_stays_on_its_line(table: Table, capsys
     assert code == 0
     assert out.count("\n") == 1 and "\x1b" not in out
     assert "'Acme\\nCorp\\x1b[2J'" in out
+
+
+@pytest.mark.parametrize(
+    ("unset", "said", "hint"),
+    [
+        (["AWS_DEFAULT_REGION", "AWS_REGION"], "You must specify a region", "AWS_REGION"),
+        (["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"], "Unable to locate credentials", "AWS_PROFILE"),
+    ],
+)
+def test_no_region_or_no_credentials_says_what_to_set(
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    unset: list[str],
+    said: str,
+    hint: str,
+) -> None:
+    # Given an operator's shell without a region, or without credentials (and no AWS config in $HOME)
+    environment = {"HOME": str(tmp_path), "AWS_DEFAULT_REGION": "eu-west-1", "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE"}
+    environment["AWS_SECRET_ACCESS_KEY"] = "not-a-real-secret-key"
+    environment["AWS_EC2_METADATA_DISABLED"] = "true"  # no instance metadata to ask for credentials either
+    for name in unset:
+        environment.pop(name, None)
+    monkeypatch.setattr("os.environ", environment)
+    aws.session.cache_clear()
+    dynamodb_client.cache_clear()
+    try:
+        # When they run a command on a deployed table
+        code, _, err = run(capsys, "--table", "punchout-prod-table", "partners", "list")
+    finally:
+        aws.session.cache_clear()
+        dynamodb_client.cache_clear()
+    # Then botocore's words come with what to set; the secret key is not repeated
+    assert code == 1
+    line = one_error_line(err)
+    assert said in line and hint in line
+    assert "not-a-real-secret-key" not in line
