@@ -23,7 +23,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
 from pydantic import ValidationError
 
 from .orders import as_published
@@ -685,7 +691,12 @@ def _aws_error(error: BotoCoreError | ClientError) -> str:
 
 
 def _aws_hint(error: BotoCoreError | ClientError, table: Table | None) -> str:
-    """What the operator can do about the errors whose AWS message does not say which table or stack."""
+    """What the operator can do about the errors whose AWS message does not say which table or stack, or
+    what to set."""
+    if isinstance(error, NoRegionError):
+        return " (set AWS_REGION to the stack's region, or a region in the AWS profile)"
+    if isinstance(error, NoCredentialsError):
+        return " (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY; after `aws sso login` for SSO)"
     if table is None:
         return ""
     if isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
