@@ -167,9 +167,10 @@ def _state_field(stack: Any, state_file: Path, *path: str) -> str | None:
 class LocalTable(Table):
     """A local stack's table: a connection refused means that stack does not run (any more)."""
 
-    def __init__(self, name: str, state_file: Path) -> None:
+    def __init__(self, name: str, state_file: Path, endpoints: Sequence[str]) -> None:
         super().__init__(name)
         self.state_file = state_file
+        self.endpoints = tuple(endpoints)  # the stack's DynamoDB and SQS
 
 
 def _local_table(state_file: Path) -> Table:
@@ -178,7 +179,8 @@ def _local_table(state_file: Path) -> Table:
     table = _state_field(stack, state_file, "tables", TABLE_LOGICAL_ID, "name")
     if not table:
         raise CliError(f"{state_file} names no {TABLE_LOGICAL_ID}: restart the local stack (`make dev`)")
-    return LocalTable(table, state_file)
+    endpoints = [_state_field(stack, state_file, service, "endpoint_url") for service in ("dynamodb", "sqs")]
+    return LocalTable(table, state_file, [endpoint for endpoint in endpoints if endpoint])
 
 
 def _local_queue(state_file: Path) -> OrderQueue:
@@ -703,7 +705,8 @@ def _aws_hint(error: BotoCoreError | ClientError, table: Table | None) -> str:
         # DynamoDB names neither the table nor the region it looked in.
         region = table.client.meta.region_name
         return f" (no table {table.name} in {region}: check --table/--stack/TABLE_NAME and the region)"
-    if isinstance(error, EndpointConnectionError) and isinstance(table, LocalTable):
+    url = str(error.kwargs.get("endpoint_url", "")) if isinstance(error, EndpointConnectionError) else ""
+    if isinstance(table, LocalTable) and url and url.startswith(table.endpoints):  # not a --queue-url's
         folder = table.state_file.parent
         default = folder.name == LOCAL_STATE_DIR.name
         start = "make dev" if default else f".venv/bin/python -m infra.local.stack --state-dir {folder}"

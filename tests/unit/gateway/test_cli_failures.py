@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError
 
 from punchout import cli
 from punchout.orders import OrderKey
@@ -299,6 +299,21 @@ def test_a_local_stack_that_is_not_running_says_so(
     assert code == 1
     line = one_error_line(err)
     assert f"127.0.0.1:{port}" in line and "not running" in line and f"--state-dir {tmp_path}" in line
+
+
+def test_a_queue_url_of_elsewhere_that_refuses_is_not_blamed_on_the_local_stack(
+    table: Table, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a running local stack (here: its table in moto) and a --queue-url nobody listens on
+    local = cli.LocalTable(table.name, tmp_path / "stack.json", ["http://127.0.0.1:1"])
+    monkeypatch.setattr(cli, "resolve_table", lambda _: local)
+    refused = EndpointConnectionError(endpoint_url="http://10.0.0.1:9324/")
+    monkeypatch.setattr(cli, "cmd_orders_requeue", raising(refused))
+    # When the send fails, Then the error does not say the local stack is down
+    code, _, err = run(capsys, "orders", "requeue", "--queue-url", "http://10.0.0.1:9324/q", "m1")
+    assert code == 1
+    line = one_error_line(err)
+    assert "10.0.0.1:9324" in line and "not running" not in line
 
 
 @pytest.mark.parametrize("mapping", ["EA=", "=EA", "EA= ", "EA=E\x07A"])
