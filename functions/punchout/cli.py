@@ -375,7 +375,9 @@ def _mapping(text: str) -> tuple[str, str]:
     # Cart lines' units are required text (the shop API refuses a blank one): a blank side would send the
     # buyer an empty UnitOfMeasure, or map a unit no cart has.
     if not separator or not shop or not buyer or not (shop + buyer).isprintable():
-        raise argparse.ArgumentTypeError(f"expected SHOP=BUYER, two units of measure (e.g. EA=H87), got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected SHOP=BUYER, got {text!r}: two units of measure, neither blank (e.g. EA=H87)"
+        )
     return shop, buyer
 
 
