@@ -651,14 +651,17 @@ def test_a_function_whose_settings_cannot_be_read_still_answers_buyers_a_cxml_50
     partner: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], path: str
 ) -> None:
     # Given a function deployed with a setting it cannot read (its settings are read before the
-    # cXML pipeline starts)
-    configure(monkeypatch, SESSION_TTL_SECONDS="four hours")
+    # cXML pipeline starts), and the domain its payloadIDs are to name
+    configure(monkeypatch, SESSION_TTL_SECONDS="four hours", PAYLOAD_ID_DOMAIN="gateway.supplier.example")
 
     # When a buyer's request arrives (call() checks that a cXML route answers cXML, not a web page)
     response = call("POST", path, builders.profile_request())
 
-    # Then the buyer gets a retryable cXML 500, counted as the server error the alarm watches
-    assert (cxml(response).status.code, response["statusCode"]) == (500, 500)
+    # Then the buyer gets a retryable cXML 500, counted as the server error the alarm watches, with a
+    # payloadID of the configured domain as every other answer of the functions (README, PAYLOAD_ID_DOMAIN)
+    answer = cxml(response)
+    assert (answer.status.code, response["statusCode"]) == (500, 500)
+    assert answer.envelope.payload_id.endswith("@gateway.supplier.example"), answer.envelope.payload_id
     assert published_metrics(capsys.readouterr().out) == {"CxmlServerErrors"}
 
 
