@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 
 from .http import cxml_error, html_page, json_error
 from .observability import logger
+from .settings import payload_id_domain
 from .shop_api import InvalidBody, ShopError, shop_error_response
 from .store.sessions import TokenKind, TokenProblem
 
@@ -81,7 +82,7 @@ def gateway_app(*, error_page: str) -> APIGatewayRestResolver:
         # A procurement system reads only cXML: logged, counted (CxmlServerErrors) and answered as the
         # pipeline answers its own failures. The resource is the template's path, whatever the URL's prefix.
         if app.current_event.resource.startswith("/cxml/"):
-            return cxml_error(error)
+            return cxml_error(error, payload_id_domain())
         # With the status and reason the caller got, as a cXML 500's line has them (the runbook's ERROR query).
         shop = app.current_event.path.startswith("/shop/")
         reason = "Internal error; retry later" if shop else "Something went wrong"

@@ -73,6 +73,12 @@ class OrderSettings(GatewaySettings):
         return int(received_at.timestamp()) + self.order_retention_days * 86400
 
 
+def payload_id_domain() -> str:
+    """PAYLOAD_ID_DOMAIN alone: the answer to a request whose other settings cannot be read names it too."""
+    default: str = GatewaySettings.model_fields["payload_id_domain"].default
+    return os.environ.get("PAYLOAD_ID_DOMAIN", default)
+
+
 @lru_cache(maxsize=1)
 def gateway_settings() -> GatewaySettings:
     return GatewaySettings.model_validate(dict(os.environ))
