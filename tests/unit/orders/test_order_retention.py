@@ -89,17 +89,18 @@ def _order(order_id: str, **changes: Any) -> bytes:
     return builders.order_request(order_id, [builders.item_out("P1", "1", price="1.00")], **changes)
 
 
+def _order_with_drawing(order_id: str) -> tuple[bytes, str]:
+    """A one-line order with a PDF attachment, as a multipart body and its content type."""
+    cid = "drawing-1@buyer.example"
+    document = _order(order_id, comments=[Comments(text="See the drawing", attachments=[f"cid:{cid}"])])
+    return builders.multipart_related(document, [(cid, "application/pdf", "d.pdf", DRAWING, "base64")])
+
+
 def test_every_item_an_order_writes_expires_at_its_receipt_plus_the_retention(
     table: Table, queue_url: str, retention: int
 ) -> None:
     # Given orders kept 30 days, and an order with an attachment
-    cid = "drawing-1@buyer.example"
-    document = builders.order_request(
-        "PO-TTL",
-        [builders.item_out("P1", "1", price="1.00")],
-        comments=[Comments(text="See the drawing", attachments=[f"cid:{cid}"])],
-    )
-    body, content_type = builders.multipart_related(document, [(cid, "application/pdf", "d.pdf", DRAWING, "base64")])
+    body, content_type = _order_with_drawing("PO-TTL")
     # When it is received
     assert cxml(post_order(body, content_type)).status.code == 200
     drain(queue_url)
@@ -181,13 +182,7 @@ def test_the_shop_reads_an_order_until_its_expiry_and_not_from_then_on(
     table: Table, queue_url: str, retention: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Given an order with an attachment, received with a retention
-    cid = "drawing-1@buyer.example"
-    document = builders.order_request(
-        "PO-GET",
-        [builders.item_out("P1", "1", price="1.00")],
-        comments=[Comments(text="See the drawing", attachments=[f"cid:{cid}"])],
-    )
-    body, content_type = builders.multipart_related(document, [(cid, "application/pdf", "d.pdf", DRAWING, "base64")])
+    body, content_type = _order_with_drawing("PO-GET")
     assert cxml(post_order(body, content_type)).status.code == 200
     [queued] = drain(queue_url)
     message_id = queued["body"]["message_id"]
