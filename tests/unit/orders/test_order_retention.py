@@ -327,3 +327,32 @@ def test_a_record_ttl_deletes_during_a_delivery_is_not_written_back_as_a_stub(
     # Then no record is written back without its order (an update creates what it does not find): the order
     # stays gone, and every reader of records still reads them
     assert [item for item in table_items(table) if item["sk"]["S"].startswith("VERSION#")] == []
+
+
+def test_orphans_waits_only_for_live_payloads_and_leaves_out_those_that_expire_meanwhile(
+    table: Table, queue_url: str, retention: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an order whose stopped delivery left payloads no record names, expiring at `ends` (as its
+    # order would have); a clock the test moves, and a wait that only records how long it was asked for
+    from punchout.store.orders import OrderRepository
+
+    assert cxml(post_order(_order("PO-STOP"))).status.code == 200
+    drain(queue_url)
+    ends = int(_record(table, "PO-STOP").received_at.timestamp()) + retention * DAY
+    table.put_chunks("ORDER#acme#PO-STOP", "BLOB#stopped#MESSAGE#", b"a stopped delivery's message", ends)
+    clock, waits = [ends - 1], list[float]()
+
+    def wait(seconds: float) -> None:
+        waits.append(seconds)
+        clock.append(ends)
+
+    monkeypatch.setattr("punchout.store.orders.time.sleep", wait)
+    monkeypatch.setattr(punchout.store.orders, "now", lambda: clock[-1])
+    orders = OrderRepository(table)
+    # When the operator looks for payloads no record names, and they expire during the wait
+    during = orders.unnamed_payloads(30)
+    # And again once they have expired
+    after = orders.unnamed_payloads(30)
+    # Then the first search waited for them and then left them out (gone, as every read treats them), and
+    # the second found nothing to wait for
+    assert (during, after, waits) == ([], [], [30])
