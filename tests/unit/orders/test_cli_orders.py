@@ -300,6 +300,7 @@ def test_show_tells_the_record_and_what_is_stored_but_never_a_secret(punchout: R
     orders = OrderRepository(table)
     assert {key: shown[key] for key in row} == row
     assert shown["status"] == "queued" and "dispatch_lease_until" not in shown
+    assert shown["expires_at"] is None  # no order retention: kept forever (README: `show` prints null)
     assert shown["payload_id"] == record.payload_id
     assert shown["stored"] == {
         "message_bytes": len(orders.message(record)),
