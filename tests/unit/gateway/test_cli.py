@@ -577,6 +577,31 @@ def test_both_given_are_kept_as_given(punchout: Run, table: Table) -> None:
     assert (partner.cart_field_name, partner.cart_encoding) == ("cart", "base64")
 
 
+@pytest.mark.parametrize(
+    "command",
+    [("partners", "add", *ADD[2:]), ("partners", "update", "acme")],
+    ids=["add", "update"],
+)
+@pytest.mark.parametrize(
+    ("name", "encoding"), [("cxml-base64", "urlencoded"), ("cXML-urlencoded", "base64")], ids=["base64", "urlencoded"]
+)
+def test_a_conventional_field_name_with_the_other_encoding_is_refused(
+    punchout: Run, table: Table, capsys: pytest.CaptureFixture[str], command: tuple[str, ...], name: str, encoding: str
+) -> None:
+    # Given a field name buyers read in one encoding, and the other encoding (the cart would reach the
+    # buyer as a broken document, as when --encoding alone left the field's name as it was)
+    if command[1] == "update":
+        punchout.ok(*ADD)
+    before = table_items(table)
+    # When a partner is added or updated with both
+    with pytest.raises(SystemExit) as exit_:
+        punchout(*command, "--field-name", name, "--encoding", encoding)
+    # Then it is refused, saying why, and nothing is stored
+    assert exit_.value.code == 2
+    assert f"{name} holds the cart" in capsys.readouterr().err
+    assert table_items(table) == before
+
+
 @pytest.mark.parametrize("name", ["", "   "])
 def test_a_blank_field_name_is_refused(punchout: Run, table: Table, name: str) -> None:
     # Given a blank field name (a browser posts no field without a name: the buyer would get nothing)
