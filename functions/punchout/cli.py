@@ -356,6 +356,17 @@ def _conventional_encoding(field_name: str) -> CartEncoding | None:
     return next((e for e in _ENCODINGS if field_name.lower() == _CONVENTIONAL_PREFIX + e), None)
 
 
+def _check_cart_form(options: argparse.ArgumentParser, arguments: argparse.Namespace) -> None:
+    """A conventional field name with the other encoding: the buyer would read the cart as a broken document."""
+    name, encoding = getattr(arguments, "field_name", None), getattr(arguments, "encoding", None)
+    named = _conventional_encoding(name) if name is not None and encoding is not None else None
+    if named is not None and named != encoding:
+        options.error(
+            f"argument --encoding: {name} holds the cart {named}, as buyers read it; leave out --encoding, or "
+            "name a field of the buyer's own"
+        )
+
+
 def _cart_form(fields: dict[str, Any], current: TradingPartner | None) -> None:
     """Given only one of field name and encoding, the other follows when the field's name is conventional."""
     name, encoding = fields.get("cart_field_name"), fields.get("cart_encoding")
@@ -1138,6 +1149,7 @@ def _main(argv: Sequence[str] | None) -> int:
     options = parser()
     arguments = options.parse_args(argv)
     _check_secret_length(options, arguments)
+    _check_cart_form(options, arguments)
     table: Table | None = None
     try:
         table = resolve_table(arguments)
