@@ -34,17 +34,21 @@ def test_redacted_raw_drops_the_shared_secret() -> None:
 
 
 def test_secrets_in_a_namespace_are_redacted_too() -> None:
-    # Given a document whose PCard and SharedSecret a sender put in a namespace of its own
+    # Given a document whose PCard, virtual card (PaymentToken) and SharedSecret a sender put in a namespace
+    # of its own
+    token = '<PaymentToken xmlns="urn:example:x" number="5555555555554444" expiration="2027-12-31" token="tok_1"/>'
     data = (
         order_with_pcard()
         .replace(b"<PCard ", b'<PCard xmlns="urn:example:x" ')
+        .replace(b"</Payment>", f"</Payment><Payment>{token}</Payment>".encode())
         .replace(b"<SharedSecret>", b'<SharedSecret xmlns="urn:example:x">')
     )
     # When it is redacted for storage
     stored = redacted_raw(parse_xml(data))
-    # Then neither the card number nor the secret survive
-    assert CARD.encode() not in stored
-    assert SECRET.encode() not in stored
+    # Then neither card number, the token nor the secret survive
+    assert b"PaymentToken" in stored
+    for secret in (CARD, "5555555555554444", "tok_1", SECRET):
+        assert secret.encode() not in stored, secret
 
 
 def test_redacted_raw_drops_secret_markup_inside_shared_secret() -> None:
