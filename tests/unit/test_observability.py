@@ -359,6 +359,29 @@ def test_only_a_number_attribute_is_masked() -> None:
     assert '<ItemOut lineNumber=\\"1000\\"/>' in redact(line)
 
 
+@pytest.mark.parametrize("depth", [0, 1, 2])
+@pytest.mark.parametrize("quote", ['"', "'"])
+def test_a_payment_tokens_token_is_redacted(depth: int, quote: str) -> None:
+    # Given a virtual card (PaymentToken) quoted in a line, raw or inside JSON text nested depth times
+    element = (
+        f"<PaymentToken number={quote}5555555555554444{quote} token={quote}tok_9f8e7d{quote} expiration='2027-12-31'/>"
+    )
+    line = _in_json_strings(element, depth) if depth else element
+    # When it is redacted
+    redacted = redact(line)
+    # Then its token is gone, its number masked as a PCard's, and the rest of the element kept
+    assert "tok_9f8e7d" not in redacted and "5555555555554444" not in redacted
+    assert "4444" in redacted and "2027-12-31" in redacted
+
+
+def test_only_a_token_attribute_is_redacted() -> None:
+    # Given names that end in "token" (the gateway's own, never secrets in the line's sense)
+    line = json.dumps({"message": "refused", "start_token_kind": "start", "detail": 'tokens="3"'})
+    # When it is redacted
+    # Then the line is unchanged
+    assert redact(line) == line
+
+
 # --- Secret keys ----------------------------------------------------------------------------------
 
 # One of each secret key, with neighbours that must survive. The quotes and the backslash in the second
