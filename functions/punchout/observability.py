@@ -134,6 +134,10 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], s
         ),
         r"\1************\2\3",
     ),
+    # PaymentToken token="..." (a virtual card's token pays as its number does): hidden whole. Only an
+    # attribute named exactly token, its quotes escaped as a number's may be; a value stops at a backslash
+    # (tokens hold none), so a long run of them costs linear time.
+    (re.compile(r'((?:(?<![\w-])|(?<=\\[nrt]))token\s*=\s*\\*(["\']))(?:(?!\2)[^\\])*(\\*\2)'), r"\1[redacted]\3"),
     # "x-api-key": "...", "shared_secret": "...", "secret": "..." in JSON text or a dict's repr
     (_SECRET_KEY_VALUE, _redacted_value),
 )

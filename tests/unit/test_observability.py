@@ -374,6 +374,15 @@ def test_a_payment_tokens_token_is_redacted(depth: int, quote: str) -> None:
     assert "4444" in redacted and "2027-12-31" in redacted
 
 
+def test_a_token_after_an_escaped_line_break_is_redacted() -> None:
+    # Given a PaymentToken whose token attribute starts a line, inside a logged JSON string
+    line = json.dumps({"message": '<PaymentToken number="5555555555554444"\ntoken="tok_9f8e7d"/>'})
+    # When it is redacted
+    # Then the token is gone
+    assert "tok_9f8e7d" not in redact(line)
+    assert json.loads(redact(line))["message"].endswith('token="[redacted]"/>')
+
+
 def test_only_a_token_attribute_is_redacted() -> None:
     # Given names that end in "token" (the gateway's own, never secrets in the line's sense)
     line = json.dumps({"message": "refused", "start_token_kind": "start", "detail": 'tokens="3"'})
