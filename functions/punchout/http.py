@@ -173,7 +173,7 @@ def cxml_response(document: bytes, status: StatusCode = StatusCode.OK) -> Respon
     )
 
 
-def cxml_error(error: BaseException, payload_id_domain: str = "punchout-gateway") -> Response[str]:
+def cxml_error(error: BaseException, payload_id_domain: str) -> Response[str]:
     """The cXML answer for any failure; unexpected ones are logged with their trace, never sent.
 
     ``payload_id_domain``: the host part of the answer's payloadID (setting PAYLOAD_ID_DOMAIN)."""
