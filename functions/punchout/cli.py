@@ -339,13 +339,6 @@ def _seconds(text: str) -> float:
     return seconds
 
 
-def _field_name(text: str) -> str:
-    # A browser posts no field without a name, and the buyer looks the field up by its name.
-    if not text.strip():
-        raise argparse.ArgumentTypeError("the cart's field name cannot be blank, e.g. cxml-urlencoded or cXML-base64")
-    return text.strip()
-
-
 # Buyers read the cart by its field's name: `cxml-urlencoded` holds the document, `cxml-base64` its base64.
 _CONVENTIONAL_PREFIX = "cxml-"
 _ENCODINGS: tuple[CartEncoding, ...] = ("urlencoded", "base64")
@@ -881,6 +874,22 @@ def cmd_orders_orphans(arguments: argparse.Namespace, orders: OrderRepository) -
 # --- argument parsing -----------------------------------------------------------------------------
 
 
+def _secret_options(parser: argparse.ArgumentParser) -> None:
+    """--secret and --short-secret, for each command that sets a partner's shared secret."""
+    parser.add_argument(
+        "--secret",
+        type=_chosen_secret,
+        help=f"use this shared secret (at least {MIN_CHOSEN_SECRET_LENGTH} characters) instead of generating one; "
+        "- reads it from standard input",
+    )
+    parser.add_argument(
+        "--short-secret",
+        action="store_true",
+        help=f"accept a --secret shorter than {MIN_CHOSEN_SECRET_LENGTH} characters, when the buyer's system "
+        "dictates one (easier to guess: prefer a generated secret)",
+    )
+
+
 def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--name", required=adding)
     parser.add_argument("--mode", choices=["production", "test"], default="production", help="deploymentMode")
@@ -900,18 +909,7 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
         metavar="DOMAIN:IDENTITY",
         help="a Sender identity allowed to present the secret, e.g. AribaNetworkUserId:sysadmin@ariba.com",
     )
-    parser.add_argument(
-        "--secret",
-        type=_chosen_secret,
-        help=f"use this shared secret (at least {MIN_CHOSEN_SECRET_LENGTH} characters) instead of generating one; "
-        "- reads it from standard input",
-    )
-    parser.add_argument(
-        "--short-secret",
-        action="store_true",
-        help=f"accept a --secret shorter than {MIN_CHOSEN_SECRET_LENGTH} characters, when the buyer's system "
-        "dictates one (easier to guess: prefer a generated secret)",
-    )
+    _secret_options(parser)
     parser.add_argument(
         "--source-network",
         action="append",
@@ -938,7 +936,7 @@ def _partner_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
     parser.add_argument("--default-return-url", type=_url, help="where carts go when a request has no BrowserFormPost")
     parser.add_argument(
         "--field-name",
-        type=_field_name,
+        type=_named("the cart's field name (e.g. cxml-urlencoded or cXML-base64)"),  # browsers post no nameless field
         help="the cart's form field name, e.g. cxml-urlencoded or cXML-base64 (alone, either sets the encoding too)",
     )
     parser.add_argument(
@@ -995,18 +993,7 @@ def parser() -> argparse.ArgumentParser:
     )
     rotate.add_argument("id")
     rotate.add_argument("--mode", choices=["production", "test"], default="production")
-    rotate.add_argument(
-        "--secret",
-        type=_chosen_secret,
-        help=f"use this shared secret (at least {MIN_CHOSEN_SECRET_LENGTH} characters) instead of generating one; "
-        "- reads it from standard input",
-    )
-    rotate.add_argument(
-        "--short-secret",
-        action="store_true",
-        help=f"accept a --secret shorter than {MIN_CHOSEN_SECRET_LENGTH} characters, when the buyer's system "
-        "dictates one (easier to guess: prefer a generated secret)",
-    )
+    _secret_options(rotate)
     rotate.add_argument(
         "--replace",
         action="store_true",
