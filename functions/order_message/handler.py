@@ -23,7 +23,7 @@ with loading():
     from punchout.http import SECURITY_HEADERS, fetched_ahead, json_response, served_base_url
     from punchout.observability import logger, metrics, tracer
     from punchout.resolver import declined_ahead, gateway_app, link_page, refused_link
-    from punchout.sessions import CartInput, TransferRequest
+    from punchout.sessions import CartInput, TransferRequest, publish_max_cart_lines
     from punchout.settings import gateway_settings
     from punchout.shop_api import authorise, parse_body
     from punchout.store.api_keys import ApiKeyRepository
@@ -80,10 +80,7 @@ def _openapi(max_cart_lines: int) -> dict[str, Any]:
     # A plain path, not importlib.resources (tens of milliseconds of imports): the package is a folder.
     document: dict[str, Any] = json.loads(Path(__file__).with_name("openapi.json").read_text(encoding="utf-8"))
     # The cart's line limit as this deployment enforces it (the file holds MAX_CART_LINES' default).
-    # On the array branch of the lines' anyOf (array or null), where openapi.py puts the default.
-    lines = document["components"]["schemas"]["CartInput"]["properties"]["lines"]
-    (array,) = [branch for branch in lines["anyOf"] if branch.get("type") == "array"]
-    array["maxItems"] = max_cart_lines
+    publish_max_cart_lines(document["components"]["schemas"]["CartInput"], max_cart_lines)
     return document
 
 

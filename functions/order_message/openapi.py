@@ -21,7 +21,7 @@ from punchout.model import GatewayModel
 from punchout.orders import AttachmentContent, OrderMessage, OrderPage
 from punchout.published_schema import PublishedJsonSchema
 from punchout.session_view import SessionContext
-from punchout.sessions import CartInput, TransferRequest
+from punchout.sessions import CartInput, TransferRequest, publish_max_cart_lines
 from punchout.settings import GatewaySettings
 
 from .service import CartSummary, TransferResult
@@ -163,11 +163,7 @@ def document() -> dict[str, Any]:
     )
     # The line limit is a setting the cart's model does not know (the served document gives the
     # deployment's MAX_CART_LINES): without it a shop's validator would pass a cart the gateway refuses.
-    # On the array of `lines`' anyOf (array or null), beside its type: ajv's strict mode refuses `maxItems`
-    # where no type says the value is an array, and datamodel-code-generator made the null a model then.
-    lines = schemas["$defs"]["CartInput"]["properties"]["lines"]
-    (array,) = [branch for branch in lines["anyOf"] if branch.get("type") == "array"]
-    array["maxItems"] = GatewaySettings.model_fields["max_cart_lines"].default
+    publish_max_cart_lines(schemas["$defs"]["CartInput"], GatewaySettings.model_fields["max_cart_lines"].default)
     return {
         "openapi": "3.1.0",
         "info": {

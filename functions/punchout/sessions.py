@@ -405,6 +405,14 @@ class CartLine(GatewayModel):
     )
 
 
+def publish_max_cart_lines(cart_input: JsonSchemaValue, limit: int) -> None:
+    """Give CartInput's JSON schema the deployment's line limit (MAX_CART_LINES), which the model does not
+    know: on the array branch of `lines`' anyOf (array or null), beside its type. ajv's strict mode refuses
+    `maxItems` where no type says the value is an array, and datamodel-code-generator made the null a model."""
+    (array,) = [branch for branch in cart_input["properties"]["lines"]["anyOf"] if branch.get("type") == "array"]
+    array["maxItems"] = limit
+
+
 class CartInput(GatewayModel):
     """The body of ``PUT /shop/sessions/{id}/cart``."""
 
